@@ -1,0 +1,131 @@
+"""The ``spm`` command line. Each command is a thin shell over spmlib functions.
+
+Data problems are printed as a list (file, column, rule, rows, what to fix) with exit code 1,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spmlib.exceptions import DataValidationError, SpmError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Sales performance management workbench: validate CRM data, compute KPIs, "
+    "render and email reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+# Options shared by the data commands.
+PathArg = Annotated[
+    str, typer.Argument(help="Dataset folder (CSV/Parquet + dataset.yml) or SQLAlchemy URL.")
+]
+MappingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping", "-m", help="CRM mapping: a preset (salesforce, hubspot) or a YAML file."
+    ),
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+StartOpt = Annotated[
+    str | None, typer.Option("--start", help="First day of the range (YYYY-MM-DD).")
+]
+EndOpt = Annotated[
+    str | None, typer.Option("--end", help="Last day of the range, inclusive (YYYY-MM-DD).")
+]
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print an error (no traceback) and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def load_or_exit(path: str, mapping: str | None = None):
+    """Load a dataset; on a data problem print every problem and exit 1."""
+    from spmlib.data import load
+
+    try:
+        return load(path, mapping=mapping)
+    except DataValidationError as exc:
+        err_console.print(str(exc), highlight=False, markup=False)
+        err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
+        raise typer.Exit(1) from None
+    except (SpmError, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
+def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
+    """Parse a --start/--end value, or exit with a message naming the option."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except (ValueError, TypeError):
+        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD.")
+
+
+def emit(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
+    """Print a tidy frame as a rich table, CSV or JSON records (dates as ISO strings)."""
+    if fmt is OutputFormat.csv:
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt is OutputFormat.json:
+        records = json.loads(frame.to_json(orient="records", date_format="iso"))
+        sys.stdout.write(json.dumps(records, indent=1) + "\n")
+    else:
+        table = Table(title=title, show_lines=False)
+        for col in frame.columns:
+            table.add_column(
+                str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left"
+            )
+        for row in frame.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        console.print(table)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+# --- foundation: validate, sample, kpis -------------------------------------------------------
+
+# --- funnel (issue 3) --------------------------------------------------------------------------
+
+# --- productivity (issue 4) --------------------------------------------------------------------
+
+# --- forecast (issue 5) ------------------------------------------------------------------------
+
+# --- batch (issue 6) ---------------------------------------------------------------------------
+
+# --- email (issue 7) ---------------------------------------------------------------------------
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

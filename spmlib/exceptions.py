@@ -1,0 +1,79 @@
+"""The exceptions spmlib raises: one base class, with structured fields beside the text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "SpmError",
+    "Problem",
+    "DataValidationError",
+    "MissingParameterError",
+    "UnknownNameError",
+]
+
+
+class SpmError(Exception):
+    """Base class of every error spmlib raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One data problem: where it is, which rule it breaks, and what to do.
+
+    Attributes
+    ----------
+    file : the file (or table name for databases) the problem was found in.
+    column : the column concerned, or None for table-level problems.
+    rule : a short sentence naming the broken rule.
+    rows : the first offending row numbers (1-based data lines) or ids, as text.
+    hint : what to fix.
+    severity : "error" or "warning".
+    """
+
+    file: str
+    column: str | None
+    rule: str
+    rows: tuple[str, ...] = ()
+    hint: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        text = f"{where}: {self.rule}"
+        if self.rows:
+            text += f" (e.g. {', '.join(self.rows)})"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+@dataclass
+class DataValidationError(SpmError, ValueError):
+    """Raised when a dataset breaks the data model; lists every problem found at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        errors = [p for p in self.problems if p.severity == "error"]
+        head = f"{len(errors)} problem(s) in {self.source or 'the dataset'}:"
+        return "\n".join([head, *(f"  - {p}" for p in errors)])
+
+
+class MissingParameterError(SpmError, ValueError):
+    """A required parameter (of a notebook, a batch spec or a function) was not given."""
+
+
+class UnknownNameError(SpmError, KeyError):
+    """An unknown name asked of a registry (method, mapping, metric); lists the valid ones."""
+
+    def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]):
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        super().__init__(f"unknown {kind} {name!r}; valid: {', '.join(self.valid)}")
+
+    def __str__(self) -> str:
+        return self.args[0]

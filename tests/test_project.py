@@ -1,0 +1,49 @@
+"""Project hygiene: dependency lists agree, notebooks are committed clean."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from spmlib.config import NOTEBOOKS_DIR, PROJ_ROOT
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pins(reqs: list[str]) -> dict[str, str]:
+    return {_name(r): r.replace(" ", "").lower().replace("_", "-") for r in reqs}
+
+
+def test_environment_yml_agrees_with_pyproject():
+    project = tomllib.loads((PROJ_ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    env = yaml.safe_load((PROJ_ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in {"python", "pip"}]
+    pip_part = [d for d in env["dependencies"] if isinstance(d, dict)]
+    assert pip_part == [{"pip": ["-e ."]}]
+    assert _pins(conda) == _pins(declared)
+
+
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_clean(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        f"{path.name} has outputs; strip them (nbstripout) before committing"
+    )
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} must have exactly one cell tagged 'parameters'"
+
+
+def test_outputs_placeholder_only():
+    ignored = (PROJ_ROOT / ".gitignore").read_text()
+    assert "/outputs/*" in ignored and (PROJ_ROOT / "outputs" / ".gitkeep").exists()
