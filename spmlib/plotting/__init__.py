@@ -1,0 +1,13 @@
+"""Charts: each ``plot_*`` takes the output of a compute function and ``ax=None``, returns the Axes.
+
+No statistics and no saving here; saving belongs to the report renderers.
+"""
+
+from spmlib.plotting.forecast import *  # noqa: F403
+from spmlib.plotting.funnel import *  # noqa: F403
+from spmlib.plotting.productivity import *  # noqa: F403
+from spmlib.plotting.forecast import __all__ as _forecast_all
+from spmlib.plotting.funnel import __all__ as _funnel_all
+from spmlib.plotting.productivity import __all__ as _productivity_all
+
+__all__ = [*_funnel_all, *_productivity_all, *_forecast_all]

@@ -1,0 +1,3 @@
+"""Charts of the funnel analyses; each takes a compute function's output and ``ax=None``, returns the Axes."""
+
+__all__: list[str] = []
