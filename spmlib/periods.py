@@ -1,0 +1,177 @@
+"""Calendar and fiscal periods: which month, fiscal quarter or fiscal year a date falls in.
+
+Fiscal years start on the first day of ``fiscal_year_start_month`` (from ``dataset.yml``) and are
+named by the calendar year in which they **end** (with a February start, FY2027 runs from
+2026-02-01 to 2027-01-31; with a January start, FY2026 is calendar 2026). Quarters are the
+fiscal year's three-month blocks, Q1 first.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from spmlib.exceptions import UnknownNameError
+
+__all__ = [
+    "FREQS",
+    "Freq",
+    "period_start",
+    "period_end",
+    "period_label",
+    "fiscal_year",
+    "period_range",
+    "elapsed_share",
+]
+
+Freq = Literal["week", "month", "quarter", "year"]
+FREQS: tuple[str, ...] = ("week", "month", "quarter", "year")
+_SPAN = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _check(freq: str, fiscal_year_start_month: int) -> None:
+    if freq not in FREQS:
+        raise UnknownNameError("period frequency", freq, FREQS)
+    if not 1 <= int(fiscal_year_start_month) <= 12:
+        raise ValueError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
+
+
+def _month_index(dates: pd.Series) -> np.ndarray:
+    d = pd.to_datetime(dates)
+    return (d.dt.year * 12 + d.dt.month - 1).to_numpy()
+
+
+def _from_month_index(idx: np.ndarray, index: pd.Index) -> pd.Series:
+    idx = np.asarray(idx, dtype="float64")
+    ok = ~np.isnan(idx)
+    years = np.where(ok, idx // 12, 2000).astype(int)
+    months = np.where(ok, idx % 12 + 1, 1).astype(int)
+    out = pd.to_datetime({"year": years, "month": months, "day": np.ones(len(idx), dtype=int)})
+    out = out.where(ok)
+    out.index = index
+    return out.astype("datetime64[ns]")
+
+
+def period_start(
+    dates: pd.Series, freq: Freq = "month", fiscal_year_start_month: int = 1
+) -> pd.Series:
+    """First day of the period that contains each date (NaT stays NaT).
+
+    Weeks start on Monday; months on the 1st; quarters and years on fiscal boundaries.
+
+    Examples
+    --------
+    >>> d = pd.Series(pd.to_datetime(["2026-01-15", "2026-02-01", "2026-04-30"]))
+    >>> period_start(d, "quarter", fiscal_year_start_month=2).dt.date.astype(str).tolist()
+    ['2025-11-01', '2026-02-01', '2026-02-01']
+    >>> period_start(d, "year", fiscal_year_start_month=2).dt.date.astype(str).tolist()
+    ['2025-02-01', '2026-02-01', '2026-02-01']
+    """
+    _check(freq, fiscal_year_start_month)
+    dates = pd.to_datetime(pd.Series(dates))
+    if freq == "week":
+        d = dates.dt.normalize()
+        return (d - pd.to_timedelta(d.dt.weekday, unit="D")).astype("datetime64[ns]")
+    m = _month_index(dates).astype("float64")
+    offset = (m - (fiscal_year_start_month - 1)) % _SPAN[freq]
+    return _from_month_index(m - offset, dates.index)
+
+
+def period_end(starts: pd.Series, freq: Freq = "month") -> pd.Series:
+    """Last day (inclusive) of the periods that start on ``starts``.
+
+    Examples
+    --------
+    >>> starts = pd.Series(pd.to_datetime(["2025-11-01"]))
+    >>> period_end(starts, "quarter").dt.date.astype(str).tolist()
+    ['2026-01-31']
+    """
+    starts = pd.to_datetime(pd.Series(starts))
+    if freq == "week":
+        return starts + pd.Timedelta(days=6)
+    _check(freq, 1)
+    return (starts + pd.DateOffset(months=_SPAN[freq])) - pd.Timedelta(days=1)
+
+
+def fiscal_year(dates: pd.Series, fiscal_year_start_month: int = 1) -> pd.Series:
+    """The fiscal year of each date, named by the calendar year in which it ends.
+
+    Examples
+    --------
+    >>> fiscal_year(pd.Series(pd.to_datetime(["2026-01-31", "2026-02-01"])), 2).tolist()
+    [2026, 2027]
+    """
+    start = period_start(dates, "year", fiscal_year_start_month)
+    end = period_end(start, "year")
+    return end.dt.year
+
+
+def period_label(
+    starts: pd.Series, freq: Freq = "month", fiscal_year_start_month: int = 1
+) -> pd.Series:
+    """Readable labels: ``2026-03`` (month), ``FY2026-Q2`` (quarter), ``FY2026`` (year),
+    ``2026-W10`` (ISO week).
+
+    Examples
+    --------
+    >>> s = pd.Series(pd.to_datetime(["2026-02-01", "2026-05-01"]))
+    >>> period_label(s, "quarter", 2).tolist()
+    ['FY2027-Q1', 'FY2027-Q2']
+    """
+    starts = pd.to_datetime(pd.Series(starts))
+    if freq == "month":
+        return starts.dt.strftime("%Y-%m")
+    if freq == "week":
+        iso = starts.dt.isocalendar()
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    fy = fiscal_year(starts, fiscal_year_start_month).astype(str)
+    if freq == "year":
+        return "FY" + fy
+    q = ((starts.dt.month - fiscal_year_start_month) % 12) // 3 + 1
+    return "FY" + fy + "-Q" + q.astype(str)
+
+
+def period_range(
+    start: pd.Timestamp, end: pd.Timestamp, freq: Freq = "month", fiscal_year_start_month: int = 1
+) -> pd.DataFrame:
+    """Every period overlapping [start, end]: columns ``period_start``, ``period_end``, ``period``
+    (label), in order.
+
+    Examples
+    --------
+    >>> lo, hi = pd.Timestamp("2026-01-15"), pd.Timestamp("2026-03-02")
+    >>> period_range(lo, hi, "month")["period"].tolist()
+    ['2026-01', '2026-02', '2026-03']
+    """
+    first = period_start(pd.Series([pd.Timestamp(start)]), freq, fiscal_year_start_month).iloc[0]
+    step = pd.DateOffset(weeks=1) if freq == "week" else pd.DateOffset(months=_SPAN[freq])
+    starts = []
+    cur = first
+    while cur <= pd.Timestamp(end):
+        starts.append(cur)
+        cur = cur + step
+    s = pd.Series(pd.to_datetime(starts), dtype="datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "period_start": s,
+            "period_end": period_end(s, freq),
+            "period": period_label(s, freq, fiscal_year_start_month),
+        }
+    )
+
+
+def elapsed_share(start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp) -> float:
+    """Share of the period [start, end] (inclusive days) elapsed by the end of day ``as_of``,
+    clipped to [0, 1].
+
+    Examples
+    --------
+    >>> april = pd.Timestamp("2026-04-01"), pd.Timestamp("2026-04-30")
+    >>> elapsed_share(*april, as_of=pd.Timestamp("2026-04-15"))
+    0.5
+    """
+    days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
+    done = (pd.Timestamp(as_of) - pd.Timestamp(start)).days + 1
+    return float(min(max(done / days, 0.0), 1.0))
