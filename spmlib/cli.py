@@ -31,6 +31,12 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def main() -> None:
+    """Sales performance management workbench: validate CRM data, compute KPIs, render and
+    email reports. Run `spm COMMAND --help` for the options of a command."""
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -115,6 +121,54 @@ def _cell(value) -> str:
 
 
 # --- foundation: validate, sample, kpis -------------------------------------------------------
+
+
+class By(StrEnum):
+    rep = "rep"
+    team = "team"
+    manager = "manager"
+    region = "region"
+    all = "all"
+
+
+class Period(StrEnum):
+    month = "month"
+    quarter = "quarter"
+    ytd = "ytd"
+
+
+@app.command("kpis")
+def kpis_command(
+    path: PathArg,
+    mapping: MappingOpt = None,
+    by: Annotated[By, typer.Option("--by", help="Group rows by this column.")] = By.rep,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    period: Annotated[
+        Period | None,
+        typer.Option("--period", help="One row per group and month, fiscal quarter or fiscal YTD."),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Win rate (with Wilson 95% interval), bookings, deal size, cycle and attainment per group.
+
+    Every rep and team appears, even with no deals. Definitions: README, section "The KPIs".
+    """
+    from spmlib.kpis import kpis
+
+    ds = load_or_exit(path, mapping)
+    try:
+        table = kpis(
+            ds,
+            by=by.value,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            period=period.value if period else None,
+        )
+    except (SpmError, ValueError) as exc:
+        fail(str(exc))
+    emit(table, fmt, title=f"KPIs by {by.value}")
+
 
 # --- funnel (issue 3) --------------------------------------------------------------------------
 
