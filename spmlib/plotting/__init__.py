@@ -4,10 +4,12 @@ No statistics and no saving here; saving belongs to the report renderers.
 """
 
 from spmlib.plotting.forecast import *  # noqa: F403
-from spmlib.plotting.funnel import *  # noqa: F403
-from spmlib.plotting.productivity import *  # noqa: F403
 from spmlib.plotting.forecast import __all__ as _forecast_all
+from spmlib.plotting.funnel import *  # noqa: F403
 from spmlib.plotting.funnel import __all__ as _funnel_all
+from spmlib.plotting.overview import *  # noqa: F403
+from spmlib.plotting.overview import __all__ as _overview_all
+from spmlib.plotting.productivity import *  # noqa: F403
 from spmlib.plotting.productivity import __all__ as _productivity_all
 
-__all__ = [*_funnel_all, *_productivity_all, *_forecast_all]
+__all__ = [*_overview_all, *_funnel_all, *_productivity_all, *_forecast_all]
