@@ -123,6 +123,68 @@ def _cell(value) -> str:
 # --- foundation: validate, sample, kpis -------------------------------------------------------
 
 
+@app.command("validate")
+def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
+    """Check a dataset against the data model and report every problem at once.
+
+    Exit code 0 when it is clean (one summary line per table: rows and date range; warnings
+    listed too), 1 when it has errors (each naming the file, column, rule, first offending rows
+    and what to fix).
+    """
+    import logging
+
+    from rich.markup import escape
+
+    from spmlib.data import load_checked
+    from spmlib.overview import table_summary
+
+    logging.getLogger("spmlib.data").setLevel(logging.ERROR)  # the warnings are printed below
+    try:
+        ds, problems = load_checked(path, mapping=mapping)
+    except (SpmError, FileNotFoundError) as exc:
+        fail(str(exc))
+    _print_problems(problems, console)
+    if ds is None:
+        n = sum(p.severity == "error" for p in problems)
+        console.print(
+            f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and run "
+            "`spm validate` again.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
+    for row in table_summary(ds).itertuples(index=False):
+        span = (
+            f", {row.date_column} {_cell(row.first_date)} .. {_cell(row.last_date)}"
+            if pd.notna(row.first_date)
+            else ""
+        )
+        console.print(
+            f"  {row.table}: {row.rows:,} rows{span}", highlight=False, markup=False, soft_wrap=True
+        )
+
+
+def _print_problems(problems, out: Console) -> None:
+    from rich.markup import escape
+
+    """Every problem, grouped by file (errors first in each group), without markup from data."""
+    by_file: dict[str, list] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    for file, group in by_file.items():
+        out.print(f"[bold]{escape(file)}[/]", highlight=False, soft_wrap=True)
+        for p in sorted(group, key=lambda p: p.severity != "error"):
+            tag = "[red]error[/]" if p.severity == "error" else "[yellow]warning[/]"
+            where = f"column '{p.column}': " if p.column else ""
+            text = f"{where}{p.rule}"
+            if p.rows:
+                text += f" (e.g. {', '.join(p.rows)})"
+            out.print(f"  {tag} {escape(text)}", highlight=False, soft_wrap=True)
+            if p.hint:
+                out.print(f"      -> {escape(p.hint)}", highlight=False, soft_wrap=True)
+
+
 class By(StrEnum):
     rep = "rep"
     team = "team"

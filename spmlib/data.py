@@ -1,21 +1,60 @@
 """Loading datasets: a folder of CSV or Parquet files (plus ``dataset.yml``), or an SQLAlchemy URL.
 
-``load`` returns a typed, validated :class:`~spmlib.schema.Dataset`.
+``load`` returns a typed, validated :class:`~spmlib.schema.Dataset`, or raises one
+:class:`~spmlib.exceptions.DataValidationError` listing every problem. A CRM export is translated
+onto the model by a mapping (:mod:`spmlib.mappings`).
+
+Sources
+-------
+* **Folder**: for each table ``X`` a file ``X.parquet`` or ``X.csv`` (Parquet wins), and
+  ``dataset.yml``. CSV files are read as text so that an unparseable value is reported with its
+  row, never silently turned into a missing value; only an empty field counts as missing.
+* **Database** (any SQLAlchemy URL, e.g. ``sqlite:///crm.db``): tables with the model's names, and
+  the ``dataset.yml`` content in a table ``dataset_config`` with columns ``key`` and ``value``
+  (one row per setting; each value is read as YAML, so ``open_stages`` is ``[Lead, Demo]`` or
+  ``Lead, Demo``). A mapping's ``dataset:`` section may replace that table.
+
+Typing
+------
+Every ``*_date`` column becomes datetime64[ns] at midnight. Dates are ISO 8601 unless the mapping
+gives a ``date_format``. A timestamp with a time zone offset (``...Z``, ``+02:00``) is converted
+to the mapping's time zone (UTC by default) and reduced to its date there; a timestamp without an
+offset keeps its own date. Amounts become float64, ids and text pandas ``string`` (stripped; blank
+text counts as missing).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
 
+from spmlib.exceptions import DataValidationError, Problem
 from spmlib.schema import TABLES, Dataset, DatasetConfig, empty_table
 
-__all__ = ["load", "read_tables", "coerce_table", "derive_status", "resolve_data"]
+__all__ = [
+    "load",
+    "load_checked",
+    "read_raw",
+    "read_tables",
+    "read_sql_tables",
+    "coerce_table",
+    "derive_status",
+    "resolve_data",
+    "is_url",
+    "RawData",
+    "Source",
+]
 
 log = logging.getLogger(__name__)
+
+#: Only an empty field is missing; "NA", "null" and the like are values (and then errors if
+#: they are not valid for the column).
+_NA_VALUES = [""]
 
 
 def resolve_data(data: str | Path | None) -> str:
@@ -28,75 +67,349 @@ def resolve_data(data: str | Path | None) -> str:
     return str(data)
 
 
+def is_url(location: str | Path) -> bool:
+    """True for an SQLAlchemy URL such as ``sqlite:///crm.db`` (anything with ``://``)."""
+    return "://" in str(location)
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+class Source:
+    """Where raw tables come from: a folder of files or a database.
+
+    ``read(name)`` returns a raw frame (text columns for CSV) or None when absent; ``name`` is a
+    file name (``Opportunity.csv``), a stem (``opportunities``: ``.parquet`` then ``.csv``) or,
+    for a database, a table name.
+    """
+
+    def __init__(self, location: str | Path):
+        self.location = str(location)
+        self.url = is_url(location)
+        self._engine = None
+        self._cache: dict[str, pd.DataFrame | None] = {}
+        if not self.url and not Path(location).is_dir():
+            raise FileNotFoundError(
+                f"dataset folder {str(location)!r} does not exist; give a folder of CSV/Parquet "
+                "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
+            )
+
+    def _path(self, name: str) -> Path | None:
+        folder = Path(self.location)
+        if Path(name).suffix.lower() in (".csv", ".parquet", ".txt"):
+            return folder / name if (folder / name).exists() else None
+        for ext in ("parquet", "csv"):
+            if (folder / f"{name}.{ext}").exists():
+                return folder / f"{name}.{ext}"
+        return None
+
+    def label(self, name: str) -> str:
+        """The file name (or table name) shown in problems."""
+        if self.url:
+            return name
+        path = self._path(name)
+        return path.name if path is not None else name
+
+    def exists(self, name: str) -> bool:
+        if self.url:
+            return name in self._tables()
+        return self._path(name) is not None
+
+    def read(self, name: str) -> pd.DataFrame | None:
+        if name not in self._cache:
+            self._cache[name] = self._read(name)
+        frame = self._cache[name]
+        return None if frame is None else frame.copy()
+
+    def _read(self, name: str) -> pd.DataFrame | None:
+        if self.url:
+            if name not in self._tables():
+                return None
+            with self._get_engine().connect() as conn:
+                return pd.read_sql_table(name, conn)
+        path = self._path(name)
+        if path is None:
+            return None
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=_NA_VALUES, encoding="utf-8-sig"
+        )
+
+    def _get_engine(self):
+        if self._engine is None:
+            import sqlalchemy
+
+            self._engine = sqlalchemy.create_engine(self.location)
+        return self._engine
+
+    def _tables(self) -> list[str]:
+        import sqlalchemy
+
+        return sqlalchemy.inspect(self._get_engine()).get_table_names()
+
+    def config(self) -> tuple[dict | None, str]:
+        """The ``dataset.yml`` content (or the ``dataset_config`` table) and where it came from."""
+        if self.url:
+            frame = self.read("dataset_config")
+            if frame is None:
+                return None, "dataset_config"
+            raw: dict[str, Any] = {}
+            for key, value in zip(frame["key"], frame["value"], strict=False):
+                parsed = yaml.safe_load(str(value)) if value is not None else None
+                if key == "open_stages" and isinstance(parsed, str):
+                    parsed = [s.strip() for s in parsed.split(",") if s.strip()]
+                raw[str(key)] = parsed
+            return raw, "dataset_config"
+        path = Path(self.location) / "dataset.yml"
+        if not path.exists():
+            return None, "dataset.yml"
+        return yaml.safe_load(path.read_text()) or {}, "dataset.yml"
+
+
+@dataclass
+class RawData:
+    """Raw tables (model column names, source row positions as index) and what is known about them.
+
+    Attributes
+    ----------
+    tables : raw frames by model table name.
+    config : the dataset.yml content (None when absent), and ``config_file`` where it came from.
+    files : table name -> file (or database table) shown in problems.
+    columns : table name -> {model column: source column} for mapped tables.
+    timezone : time zone in which timestamps are reduced to dates.
+    date_formats : table name -> {column: strptime format}.
+    problems : problems found while reading or mapping (missing files, counted fills/exclusions).
+    """
+
+    location: str
+    tables: dict[str, pd.DataFrame]
+    config: dict | None
+    config_file: str = "dataset.yml"
+    files: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    timezone: str = "UTC"
+    date_formats: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
 def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict, dict[str, str]]:
-    """Read the raw tables of a dataset folder, without typing or validation.
+    """Read the raw tables of a dataset folder (or database URL), without typing or validation.
 
     Returns (tables by name, the parsed dataset.yml, the file each table came from).
     For each table ``X`` the folder may hold ``X.parquet`` or ``X.csv`` (Parquet wins).
     """
-    folder = Path(path)
-    config_path = folder / "dataset.yml"
-    raw_config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
+    raw = read_raw(path)
+    return raw.tables, raw.config or {}, raw.files
+
+
+def read_sql_tables(url: str) -> tuple[dict[str, pd.DataFrame], dict, dict[str, str]]:
+    """Read the model's tables and ``dataset_config`` from an SQLAlchemy URL (see module notes)."""
+    return read_tables(url)
+
+
+def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> RawData:
+    """Read a dataset's raw tables, through ``mapping`` when given (a name, a path or a
+    :class:`spmlib.mappings.Mapping`)."""
+    source = Source(location)
+    if mapping is not None:
+        from spmlib.mappings import apply_mapping, load_mapping
+
+        return apply_mapping(load_mapping(mapping), source)
     tables, files = {}, {}
     for name in TABLES:
-        for ext in ("parquet", "csv"):
-            f = folder / f"{name}.{ext}"
-            if f.exists():
-                tables[name] = pd.read_parquet(f) if ext == "parquet" else pd.read_csv(f, dtype=str)
-                files[name] = str(f)
-                break
-    return tables, raw_config or {}, files
+        frame = source.read(name)
+        if frame is not None:
+            tables[name] = frame
+            files[name] = source.label(name)
+    config, config_file = source.config()
+    return RawData(str(location), tables, config, config_file, files)
 
 
-def coerce_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Give each known column of table ``name`` its model dtype (ids and text as strings,
-    dates as datetime64 at midnight, amounts as float). Unknown columns are kept as they are."""
+# --- typing -------------------------------------------------------------------------------------
+
+
+def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") -> pd.Series:
+    """Dates at midnight (datetime64[ns]); unparseable values become NaT (callers report them)."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        out = s.dt.tz_convert(timezone).dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+    else:
+        text = s.astype("string").str.strip()
+        kw = {"format": fmt or "ISO8601", "errors": "coerce"}
+        try:
+            out = pd.to_datetime(text, **kw)
+            if isinstance(out.dtype, pd.DatetimeTZDtype):
+                out = out.dt.tz_convert(timezone).dt.tz_localize(None)
+        except ValueError:  # mixed offsets, or offsets mixed with naive timestamps
+            aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
+            out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+            if aware.any():
+                parsed = pd.to_datetime(text[aware], utc=True, **kw)
+                out[aware] = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+            if (~aware).any():
+                out[~aware] = pd.to_datetime(text[~aware], **kw)
+    return out.dt.normalize().astype("datetime64[ns]")
+
+
+def coerce_table(
+    name: str,
+    frame: pd.DataFrame,
+    timezone: str = "UTC",
+    date_formats: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Give each known column of table ``name`` its model dtype (ids and text as stripped
+    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float).
+    Unknown columns are kept as they are. Unparseable values become missing: compare with the
+    input (:func:`spmlib.validate.check_parsing`) to report them.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"opp_id": [" O1"], "rep_id": ["R1"],
+    ...     "created_date": ["2024-01-31T23:30:00Z"], "close_date": ["2024-02-03"],
+    ...     "stage": ["Won"], "amount": ["12.5"]})
+    >>> typed = coerce_table("opportunities", raw, timezone="Europe/Paris")
+    >>> typed["opp_id"][0], str(typed["created_date"][0].date()), typed["amount"][0]
+    ('O1', '2024-02-01', np.float64(12.5))
+    """
     out = frame.copy()
+    formats = date_formats or {}
     for col, kind in TABLES[name].columns.items():
         if col not in out.columns:
             continue
         s = out[col]
         if kind in ("id", "str"):
-            out[col] = s.astype("string").str.strip()
+            text = s.astype("string").str.strip()
+            out[col] = text.mask(text == "")
         elif kind == "date":
-            out[col] = pd.to_datetime(s, errors="coerce", format="mixed").dt.normalize()
-            if getattr(out[col].dt, "tz", None) is not None:
-                out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-            out[col] = out[col].astype("datetime64[ns]")
+            out[col] = _parse_dates(s, formats.get(col), timezone)
         elif kind == "float":
-            out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+            out[col] = _to_number(s).astype("float64")
         elif kind == "int":
-            out[col] = pd.to_numeric(s, errors="coerce").astype("Int64")
+            out[col] = _to_number(s).astype("Int64")
     return out
 
 
+def _to_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s
+    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
+
+
 def derive_status(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
-    """Copy of ``opportunities`` with ``status`` = won | lost | open derived from ``stage``."""
+    """Copy of ``opportunities`` with ``status`` = won | lost | open derived from ``stage``.
+
+    A ``status`` column already present is kept where given (lower-cased) and derived where empty;
+    :func:`spmlib.validate.check_table` reports a status that disagrees with the stage.
+
+    Examples
+    --------
+    >>> cfg = DatasetConfig(open_stages=("Lead",), won_stage="Won", lost_stage="Lost")
+    >>> derive_status(pd.DataFrame({"stage": ["Lead", "Won", "Lost"]}), cfg)["status"].tolist()
+    ['open', 'won', 'lost']
+    """
     out = opportunities.copy()
     status = pd.Series("open", index=out.index, dtype="string")
     status[out["stage"] == config.won_stage] = "won"
     status[out["stage"] == config.lost_stage] = "lost"
-    out["status"] = status
+    if "status" in out.columns:
+        given = out["status"].astype("string").str.strip().str.lower()
+        given = given.mask(given == "")
+        status = given.fillna(status)
+    out["status"] = status.astype("string")
     return out
 
 
-def load(path_or_url: str | Path | None = None, mapping: str | Path | None = None) -> Dataset:
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load_checked(
+    path_or_url: str | Path | None = None, mapping: str | Path | Any | None = None
+) -> tuple[Dataset | None, list[Problem]]:
+    """Read, type and validate a dataset; return it (None if it has errors) and every problem.
+
+    The problems list holds errors first, then warnings. ``load`` raises on errors instead.
+    """
+    from spmlib import validate as v
+
+    location = resolve_data(path_or_url)
+    raw = read_raw(location, mapping)
+    problems: list[Problem] = list(raw.problems)
+    config, config_problems = v.check_config(raw.config, raw.config_file)
+    problems += config_problems
+    problems += v.missing_tables(raw.tables, location)
+    typed: dict[str, pd.DataFrame] = {}
+    for name, frame in raw.tables.items():
+        file, cols = raw.files.get(name, name), raw.columns.get(name)
+        formats = raw.date_formats.get(name)
+        problems += v.check_columns(name, frame, file, cols)
+        typed[name] = coerce_table(name, frame, raw.timezone, formats)
+        problems += v.check_parsing(name, frame, typed[name], file, cols, formats)
+        if config is None:
+            continue
+        if name == "opportunities" and "stage" in typed[name].columns:
+            typed[name] = derive_status(typed[name], config)
+        problems += v.check_table(name, typed[name], config, file, cols)
+    if config is not None:
+        problems += v.check_relations(typed, config, raw.files, raw.columns)
+    errors = v.errors_of(problems)
+    if errors:
+        return None, errors + v.warnings_of(problems)
+    for name in TABLES:
+        if name in typed:
+            typed[name] = _in_model_order(name, typed[name])
+        else:
+            typed[name] = empty_table(name)
+    ds = Dataset(config=config, source=location, **typed)
+    problems += v.check_warnings(typed, config, ds.as_of, raw.files, raw.columns)
+    warnings = v.warnings_of(problems)
+    for w in warnings:
+        log.info("data warning: %s", w)
+    if warnings:
+        log.warning(
+            "%d data warning(s) in %s; see Dataset.warnings or run `spm validate`",
+            len(warnings),
+            location,
+        )
+    return replace(ds, warnings=tuple(warnings)), warnings
+
+
+def _in_model_order(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Model columns first (required, then optional present), extra columns after; fresh index."""
+    spec = TABLES[name].columns
+    order = [c for c in spec if c in frame.columns] + [c for c in frame.columns if c not in spec]
+    return frame[order].reset_index(drop=True)
+
+
+def load(path_or_url: str | Path | None = None, mapping: str | Path | Any | None = None) -> Dataset:
     """Load, type and validate a dataset.
 
     Parameters
     ----------
-    path_or_url : a folder of CSV/Parquet files with ``dataset.yml``; None = the sample data.
-    mapping : a mapping preset name or YAML file translating a CRM export onto the model.
+    path_or_url : a folder of CSV/Parquet files with ``dataset.yml``, or an SQLAlchemy URL
+        (tables named as the model, settings in a ``dataset_config`` key/value table);
+        None = the bundled sample data.
+    mapping : a mapping preset name (``salesforce``, ``hubspot``) or a YAML file translating a
+        CRM export onto the model (see :mod:`spmlib.mappings`).
 
     Returns
     -------
     Dataset
+        Typed tables (optional ones empty when absent); ``warnings`` holds suspicious but legal
+        findings (:func:`spmlib.validate.check_warnings`).
+
+    Raises
+    ------
+    DataValidationError
+        With every error found (file, column, rule, first offending rows, what to fix).
+    FileNotFoundError
+        When the folder does not exist.
+    spmlib.exceptions.UnknownNameError
+        For an unknown mapping preset.
     """
     location = resolve_data(path_or_url)
-    tables, raw_config, _files = read_tables(location)
-    config = DatasetConfig.from_dict(raw_config)
-    typed = {name: coerce_table(name, frame) for name, frame in tables.items()}
-    typed["opportunities"] = derive_status(typed["opportunities"], config)
-    for name in TABLES:
-        typed.setdefault(name, empty_table(name))
-    return Dataset(config=config, source=location, **typed)
+    ds, problems = load_checked(location, mapping)
+    if ds is None:
+        raise DataValidationError(problems=problems, source=location)
+    return ds
