@@ -232,6 +232,64 @@ def kpis_command(
     emit(table, fmt, title=f"KPIs by {by.value}")
 
 
+class SampleFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command("sample")
+def sample_command(
+    out: Annotated[str, typer.Argument(help="Folder to write the dataset to (replaced).")],
+    teams: Annotated[int, typer.Option("--teams", min=1, help="Number of teams.")] = 6,
+    reps_per_team: Annotated[
+        int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
+    ] = 8,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 36,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 42,
+    opportunities: Annotated[
+        int | None,
+        typer.Option("--opportunities", min=1, help="Force the total number of opportunities."),
+    ] = None,
+    fmt: Annotated[
+        SampleFormat, typer.Option("--format", help="csv (readable) or parquet (large data).")
+    ] = SampleFormat.csv,
+) -> None:
+    """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
+
+    Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
+    """
+    from spmlib.sample import write_sample
+
+    try:
+        folder = write_sample(
+            out,
+            format=fmt.value,
+            teams=teams,
+            reps_per_team=reps_per_team,
+            months=months,
+            seed=seed,
+            opportunities=opportunities,
+        )
+    except SpmError as exc:
+        fail(str(exc))
+    counts = {
+        name: _count_rows(folder / f"{name}.{fmt.value}")
+        for name in ("reps", "opportunities", "stage_history", "activities", "quotas", "leads")
+    }
+    summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    console.print(f"Wrote {folder}: {summary}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _count_rows(path) -> int:
+    """Data rows of a written CSV (lines - 1; generated text has no line breaks) or Parquet."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    with open(path, "rb") as fh:
+        return max(sum(1 for _ in fh) - 1, 0)
+
+
 # --- funnel (issue 3) --------------------------------------------------------------------------
 
 # --- productivity (issue 4) --------------------------------------------------------------------

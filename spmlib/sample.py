@@ -1,0 +1,433 @@
+"""The embedded sample dataset: a deterministic, realistic synthetic CRM extract.
+
+``generate`` builds every table of the data model (reps with managers, opportunities with
+stage history, activities, monthly quotas, leads) from a seed; ``write_sample`` writes them as a
+dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's true parameters,
+so tests can check that analyses recover them); ``ensure_sample`` does that once for the default
+sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal year starting in
+February (so fiscal quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan).
+
+What makes it realistic (the model is documented in :mod:`spmlib.sample_deals` and
+:mod:`spmlib.sample_activities`): reps differ in win skill, deal size, activity level, proposal
+acceptance and sales-cycle speed; about a third of reps get a deliberate, detectable strength
+and/or weakness (listed in ``ground_truth.yml``); one rep per team is a new hire ramping up;
+deal creation grows 15% a year; won deals bunch up at fiscal quarter end; deals walk the stages
+with losses at every stage; deals still open at the end form the open pipeline.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from spmlib import sample_activities as acts
+from spmlib import sample_deals as sd
+from spmlib.config import SAMPLE_DATA_DIR
+from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.schema import DatasetConfig
+
+__all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES"]
+
+log = logging.getLogger(__name__)
+
+FISCAL_YEAR_START_MONTH = 2
+KPI_NAMES = ("win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days")
+#: Effect of a deliberate strength / weakness on each KPI's driver.
+STRENGTH = {"win_rate": 1.6, "avg_deal_size": 1.6, "activity_volume": 1.6,
+            "proposal_acceptance": 0.25, "cycle_days": 0.6}  # fmt: skip
+WEAKNESS = {"win_rate": 0.6, "avg_deal_size": 0.6, "activity_volume": 0.6,
+            "proposal_acceptance": -0.25, "cycle_days": 1.6}  # fmt: skip
+BASE_DEAL_SIZE = 20000.0
+BASE_ACCEPTANCE = 0.55
+TEAM_NAMES = ("Atlas", "Borealis", "Cascade", "Delta", "Equinox", "Fjord", "Glacier", "Horizon",
+              "Ion", "Juniper", "Kestrel", "Lumen")  # fmt: skip
+REGIONS = ("North America East", "North America West", "EMEA", "APAC", "LATAM")
+FIRST_NAMES = (
+    "Ava Ben Chloe Daniel Elena Felix Grace Hugo Isla Jonas Kara Liam Maya Noah Olivia Pablo "
+    "Quinn Rosa Samir Tara Umar Vera Wes Xenia Yusuf Zoe Aiko Bruno Carmen Dev Emeka Fatima "
+    "Gustav Hana Ivan Jada Kenji Lena Mateo Nadia Omar Priya Rafael Sofia Tomas Uma Victor Wanda"
+).split()
+LAST_NAMES = (
+    "Adler Baptiste Chen Dubois Eriksen Fischer Garcia Haddad Ito Jensen Kowalski Larsen "
+    "Moreau Nakamura Okafor Petrov Quintero Rossi Silva Tanaka Ueda Varga Weber Xu Yilmaz "
+    "Zimmermann Abara Bianchi Costa Dahl Evans Ferreira Gallo Horvat Ibrahim Jovanovic Kim "
+    "Lindqvist Mendes Novak Olsen Patel Reyes Schmidt Torres Usman Vos Wong"
+).split()
+
+
+@dataclass
+class SampleData:
+    """A generated dataset: the tables by name, its ``dataset.yml`` config and the ground truth."""
+
+    tables: dict[str, pd.DataFrame]
+    config: DatasetConfig
+    ground_truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_args(teams, reps_per_team, months, opportunities, activities) -> None:
+    for name, value, low in [("teams", teams, 1), ("reps_per_team", reps_per_team, 1),
+                             ("months", months, 1)]:  # fmt: skip
+        if int(value) < low:
+            raise SpmError(f"{name} must be at least {low}, got {value}; pass a positive number.")
+    if opportunities is not None and int(opportunities) < 1:
+        raise SpmError(f"opportunities must be a positive count or None, got {opportunities}.")
+    if not isinstance(activities, bool) and float(activities) < 0:
+        raise SpmError(f"activities must be True, False or a scale >= 0, got {activities}.")
+
+
+def _names(rng, n: int) -> list[tuple[str, str]]:
+    """``n`` distinct (first, last) name pairs, deterministic for the generator state."""
+    pairs = rng.permutation(len(FIRST_NAMES) * len(LAST_NAMES))
+    out = [(FIRST_NAMES[i // len(LAST_NAMES)], LAST_NAMES[i % len(LAST_NAMES)]) for i in pairs[:n]]
+    for i in range(len(pairs), n):  # more people than name pairs: number the rest
+        f, last = out[i % len(pairs)]
+        out.append((f, f"{last}{i // len(pairs) + 1}"))
+    return out
+
+
+def _email(first: str, last: str) -> str:
+    return f"{first.lower()}.{last.lower()}@example.com"
+
+
+def _reps(rng, teams: int, reps_per_team: int, start_day: int, end_day: int) -> dict[str, Any]:
+    """Rep and team attributes, including the deliberate strengths and weaknesses."""
+    n = teams * reps_per_team
+    team_names = [TEAM_NAMES[t] if t < len(TEAM_NAMES) else f"Team {t + 1}" for t in range(teams)]
+    people = _names(rng, n + teams)
+    team = np.repeat(np.arange(teams), reps_per_team)
+    team_win = np.exp(rng.normal(0, 0.12, teams))
+    team_size = np.exp(rng.normal(0, 0.15, teams))
+    win_skill = np.exp(rng.normal(0, 0.15, n))
+    deal_size = BASE_DEAL_SIZE * team_size[team] * np.exp(rng.normal(0, 0.12, n))
+    activity = np.exp(rng.normal(0, 0.12, n))
+    acceptance = BASE_ACCEPTANCE + rng.normal(0, 0.04, n)
+    cycle = np.exp(rng.normal(0, 0.1, n))
+    new_hire = np.zeros(n, dtype=bool)
+    if reps_per_team >= 3:
+        new_hire[team * reps_per_team + reps_per_team - 1 == np.arange(n)] = True
+    hire_day = np.where(
+        new_hire,
+        end_day - rng.integers(180, 271, n),
+        start_day - rng.integers(120, 2500, n),
+    ).astype(np.int64)
+    ramp_months = np.where(new_hire, rng.integers(3, 7, n), 0).astype(np.int64)
+    strengths: list[list[str]] = [[] for _ in range(n)]
+    weaknesses: list[list[str]] = [[] for _ in range(n)]
+    kpi_order = list(rng.permutation(len(KPI_NAMES)))
+    turn = 0
+    for t in range(teams):
+        tenured = [i for i in range(t * reps_per_team, (t + 1) * reps_per_team) if not new_hire[i]]
+        tenured = [tenured[i] for i in rng.permutation(len(tenured))]
+        k = max(1, round(len(tenured) / 3))
+        for i in tenured[:k]:
+            strengths[i].append(KPI_NAMES[kpi_order[turn % 5]])
+            turn += 1
+        for i in tenured[k - 1 : 2 * k - 1]:
+            kpi = KPI_NAMES[kpi_order[turn % 5]]
+            if kpi in strengths[i]:
+                turn += 1
+                kpi = KPI_NAMES[kpi_order[turn % 5]]
+            weaknesses[i].append(kpi)
+            turn += 1
+    for i in range(n):
+        for kpi, effect in [(k, STRENGTH[k]) for k in strengths[i]] + [
+            (k, WEAKNESS[k]) for k in weaknesses[i]
+        ]:
+            if kpi == "win_rate":
+                win_skill[i] *= effect
+            elif kpi == "avg_deal_size":
+                deal_size[i] *= effect
+            elif kpi == "activity_volume":
+                activity[i] *= effect
+            elif kpi == "proposal_acceptance":
+                acceptance[i] += effect
+            else:
+                cycle[i] *= effect
+    managers = people[n:]
+    return {
+        "rep_id": [f"R{i + 1:03d}" for i in range(n)],
+        "first": [p[0] for p in people[:n]],
+        "last": [p[1] for p in people[:n]],
+        "team": team,
+        "team_names": team_names,
+        "managers": managers,
+        "regions": [REGIONS[t % len(REGIONS)] for t in range(teams)],
+        "team_win": team_win,
+        "team_size": team_size,
+        "win_skill": win_skill,
+        "win_odds": win_skill * team_win[team],
+        "deal_size": np.round(deal_size, -2),
+        "activity_level": activity,
+        "proposal_acceptance": np.clip(acceptance, 0.05, 0.95),
+        "cycle_factor": cycle,
+        "new_hire": new_hire,
+        "hire_day": hire_day,
+        "ramp_months": np.maximum(ramp_months, 1),
+        "strengths": strengths,
+        "weaknesses": weaknesses,
+    }
+
+
+def _reps_frame(reps: dict) -> pd.DataFrame:
+    team = reps["team"]
+    mgr = [reps["managers"][t] for t in team]
+    return pd.DataFrame(
+        {
+            "rep_id": sd.str_series(np.array(reps["rep_id"], dtype=object)),
+            "rep_name": sd.str_series(
+                np.array([f"{f} {la}" for f, la in zip(reps["first"], reps["last"], strict=True)])
+            ),
+            "team": sd.take_labels(reps["team_names"], team),
+            "email": sd.str_series(
+                np.array([_email(f, la) for f, la in zip(reps["first"], reps["last"], strict=True)])
+            ),
+            "manager": sd.str_series(np.array([f"{f} {la}" for f, la in mgr])),
+            "manager_email": sd.str_series(np.array([_email(f, la) for f, la in mgr])),
+            "region": sd.take_labels(reps["regions"], team),
+            "hire_date": sd.days_to_datetime(reps["hire_day"]),
+        }
+    )
+
+
+def generate(
+    teams: int = 6,
+    reps_per_team: int = 8,
+    months: int = 36,
+    seed: int = 42,
+    end: str = "2026-10-31",
+    opportunities: int | None = None,
+    activities: bool | float = True,
+) -> SampleData:
+    """Generate the sample dataset in memory (pure and deterministic for a seed).
+
+    Parameters
+    ----------
+    teams, reps_per_team : the sales organisation (one new hire per team when 3+ reps).
+    months : months of history, ending with the month that contains ``end``.
+    seed : seed of ``numpy.random.default_rng``; the same seed gives identical tables.
+    end : the data's last day (YYYY-MM-DD); it becomes ``as_of`` in ``dataset.yml``.
+    opportunities : force the total number of opportunities (deals per rep scale); None =
+        about 8 new deals per rep and month, growing 15% a year.
+    activities : True, False (no activities) or a scale on activity volume (0.1 = a tenth).
+
+    Returns
+    -------
+    SampleData
+        ``tables``: reps, opportunities, stage_history, activities, quotas, leads, with the
+        columns of :data:`spmlib.schema.TABLES` (ids and text as ``string``, dates as
+        datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``).
+
+    Raises
+    ------
+    SpmError
+        When a size is not positive.
+
+    Examples
+    --------
+    >>> s = generate(teams=1, reps_per_team=2, months=3, seed=1)
+    >>> sorted(s.tables)
+    ['activities', 'leads', 'opportunities', 'quotas', 'reps', 'stage_history']
+    >>> s.tables["reps"]["rep_id"].tolist()
+    ['R001', 'R002']
+    """
+    _check_args(teams, reps_per_team, months, opportunities, activities)
+    rng = np.random.default_rng(seed)
+    end_ts = pd.Timestamp(end).normalize()
+    start_ts = (end_ts.to_period("M") - (int(months) - 1)).to_timestamp()
+    end_day = int(end_ts.value // 86_400_000_000_000)
+    start_day = int(start_ts.value // 86_400_000_000_000)
+    fy = FISCAL_YEAR_START_MONTH
+    reps = _reps(rng, int(teams), int(reps_per_team), start_day, end_day)
+    deals = sd.generate_deals(rng, reps, int(months), start_day, end_day, fy, opportunities)
+    n_reps = len(reps["rep_id"])
+    deal_count = np.bincount(deals.rep, minlength=n_reps)
+    true_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
+        deal_count, 1
+    )
+    scale = float(activities) if not isinstance(activities, bool) else 1.0
+    if activities is False or scale == 0:
+        activity_table = sd_empty("activities")
+    else:
+        activity_table = acts.generate_activities(
+            rng, reps, deals, int(months), start_day, end_day, scale
+        )
+    tables = {
+        "reps": _reps_frame(reps),
+        "opportunities": deals.opportunities,
+        "stage_history": deals.stage_history,
+        "activities": activity_table,
+        "quotas": acts.generate_quotas(reps, deals, int(months), start_day, end_day, fy, true_win),
+        "leads": acts.generate_leads(rng, deals, reps, start_day, end_day),
+    }
+    config = DatasetConfig(
+        open_stages=sd.OPEN_STAGES,
+        won_stage=sd.WON_STAGE,
+        lost_stage=sd.LOST_STAGE,
+        currency="USD",
+        fiscal_year_start_month=fy,
+        as_of=end_ts,
+    )
+    truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
+                          true_win, end_day)  # fmt: skip
+    return SampleData(tables=tables, config=config, ground_truth=truth)
+
+
+def sd_empty(name: str) -> pd.DataFrame:
+    from spmlib.schema import empty_table
+
+    return empty_table(name)
+
+
+def _r(x, nd=4):
+    return round(float(x), nd)
+
+
+def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals, true_win,
+                  end_day) -> dict[str, Any]:  # fmt: skip
+    """The generator's true parameters (agreed keys first, then extra ones)."""
+    n_open, entry, p = deals.n_open, deals.entry, deals.p_stage
+    conversion = {}
+    for k, stage in enumerate(sd.OPEN_STAGES):
+        # deals that reached stage k and whose advance/loss at k happened by the data's end
+        reached = (n_open >= k + 1) & (entry[:, k + 1] <= end_day)
+        conversion[stage] = _r(p[reached, k].mean()) if reached.any() else None
+    a, b = sd.QUARTER_PUSH
+    reps_truth = {}
+    for i, rid in enumerate(reps["rep_id"]):
+        reps_truth[rid] = {
+            "team": reps["team_names"][reps["team"][i]],
+            "win_skill": _r(reps["win_skill"][i]),
+            "true_win_rate": _r(true_win[i]),
+            "deal_size": _r(reps["deal_size"][i], 0),
+            "activity_level": _r(reps["activity_level"][i]),
+            "strengths": list(reps["strengths"][i]),
+            "weaknesses": list(reps["weaknesses"][i]),
+            "new_hire": bool(reps["new_hire"][i]),
+            "proposal_acceptance": _r(reps["proposal_acceptance"][i]),
+            "cycle_factor": _r(reps["cycle_factor"][i]),
+            "hire_date": str(np.datetime64(int(reps["hire_day"][i]), "D")),
+            "ramp_months": int(reps["ramp_months"][i]) if reps["new_hire"][i] else 0,
+        }
+    return {
+        "seed": int(seed),
+        "parameters": {
+            "teams": int(teams),
+            "reps_per_team": int(reps_per_team),
+            "months": int(months),
+            "start": start_ts.date().isoformat(),
+            "end": end_ts.date().isoformat(),
+        },
+        "stages": {"open": list(sd.OPEN_STAGES), "won": sd.WON_STAGE, "lost": sd.LOST_STAGE},
+        "stage_conversion": conversion,
+        "win_rate": _r(deals.p_win.mean()),
+        "seasonality": {"month_of_quarter": [_r(1 - a, 2), _r(1 - b, 2), _r(1 + a + b, 2)]},
+        "growth_per_year": sd.GROWTH_PER_YEAR,
+        "reps": reps_truth,
+        # extra keys
+        "fiscal_year_start_month": FISCAL_YEAR_START_MONTH,
+        "base_stage_advance": dict(zip(sd.OPEN_STAGES, sd.BASE_ADVANCE.tolist(), strict=True)),
+        "stage_median_days": dict(zip(sd.OPEN_STAGES, sd.STAGE_MEDIAN_DAYS.tolist(), strict=True)),
+        "proposal_odds": {"accepted": sd.ACCEPTED_ODDS, "rejected": sd.REJECTED_ODDS},
+        "lead_source_odds": dict(zip(sd.SOURCES, sd.SOURCE_ODDS.tolist(), strict=True)),
+        "lead_conversion": dict(acts.LEAD_CONVERSION),
+        "quota_target_attainment": acts.TARGET_ATTAINMENT,
+        "effects": {"strength": dict(STRENGTH), "weakness": dict(WEAKNESS)},
+        "teams": {
+            name: {
+                "manager": f"{reps['managers'][t][0]} {reps['managers'][t][1]}",
+                "region": reps["regions"][t],
+                "win_factor": _r(reps["team_win"][t]),
+                "deal_size_factor": _r(reps["team_size"][t]),
+            }
+            for t, name in enumerate(reps["team_names"])
+        },
+    }
+
+
+_FORMATS = ("csv", "parquet")
+
+
+def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: Any) -> Path:
+    """Generate the sample and write it as a dataset folder, atomically.
+
+    The tables go to ``<table>.csv`` (or ``.parquet``), with ``dataset.yml`` (stages, currency,
+    fiscal year, ``as_of`` = the data's end) and ``ground_truth.yml`` (the generator's true
+    parameters). Everything is written into a temporary sibling folder first and renamed into
+    place, so a half-written dataset never exists at ``out_dir``; an existing ``out_dir`` is
+    replaced.
+
+    Parameters
+    ----------
+    out_dir : the dataset folder to create.
+    format : "csv" (readable by hand) or "parquet" (for large datasets).
+    **generate_kwargs : passed to :func:`generate`.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    if format not in _FORMATS:
+        raise UnknownNameError("sample format", format, _FORMATS)
+    out = Path(out_dir)
+    sample = generate(**generate_kwargs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        for name, frame in sample.tables.items():
+            if format == "csv":
+                frame.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+            else:
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "dataset.yml").write_text(yaml.safe_dump(sample.config.to_dict(), sort_keys=False))
+        (tmp / "ground_truth.yml").write_text(
+            "# True parameters of the sample generator (spmlib.sample); see its docstring.\n"
+            + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
+        )
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "data")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote sample dataset to %s", out)
+    return out
+
+
+def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:
+    """The default sample dataset at ``out_dir``, generated once if ``dataset.yml`` is absent.
+
+    Safe when several processes call it at once: they take a file lock beside the folder, the
+    first one writes, the others find the finished folder.
+    """
+    out = Path(out_dir)
+    if (out / "dataset.yml").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.parent / f".{out.name}.lock"
+    with open(lock_path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (out / "dataset.yml").exists():
+                log.info("generating the sample dataset in %s (first use)", out)
+                write_sample(out)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
