@@ -138,11 +138,15 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     from spmlib.data import load_checked
     from spmlib.overview import table_summary
 
-    logging.getLogger("spmlib.data").setLevel(logging.ERROR)  # the warnings are printed below
+    data_log = logging.getLogger("spmlib.data")
+    level = data_log.level
+    data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
     try:
         ds, problems = load_checked(path, mapping=mapping)
     except (SpmError, FileNotFoundError) as exc:
         fail(str(exc))
+    finally:
+        data_log.setLevel(level)
     _print_problems(problems, console)
     if ds is None:
         n = sum(p.severity == "error" for p in problems)
@@ -166,9 +170,9 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
 
 
 def _print_problems(problems, out: Console) -> None:
+    """Every problem, grouped by file (errors first in each group), without markup from data."""
     from rich.markup import escape
 
-    """Every problem, grouped by file (errors first in each group), without markup from data."""
     by_file: dict[str, list] = {}
     for p in problems:
         by_file.setdefault(p.file, []).append(p)
@@ -292,6 +296,70 @@ def _count_rows(path) -> int:
 
 # --- funnel (issue 3) --------------------------------------------------------------------------
 
+#: Columns printed by `spm funnel` after the group columns (spmlib.funnel.stage_funnel has more).
+FUNNEL_CLI_COLUMNS = [
+    "stage",
+    "reached",
+    "advanced",
+    "lost",
+    "open",
+    "conversion",
+    "conversion_low",
+    "conversion_high",
+    "cumulative_conversion",
+    "median_days_in_stage",
+]
+
+
+@app.command("funnel")
+def funnel_command(
+    path: PathArg,
+    mapping: MappingOpt = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Group by a column (team, manager, region, rep_id, lead_source, product, ...) "
+            "or 'rep' (rep_id + rep_name); default: one group for all the data.",
+        ),
+    ] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Stage funnel: reached, advanced, lost and open per stage, conversion with Wilson 95%
+    interval, cumulative conversion and median days in stage.
+
+    With --start/--end only the transitions dated in the range count (period view). Stages in
+    funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
+    """
+    from spmlib.funnel import stage_funnel
+
+    ds = load_or_exit(path, mapping)
+    try:
+        table = stage_funnel(
+            ds.opportunities,
+            ds.stage_history,
+            config=ds.config,
+            by=by,
+            reps=ds.reps,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            as_of=ds.as_of,
+        )
+    except (SpmError, ValueError) as exc:
+        fail(str(exc))
+    group_cols = [c for c in table.columns if c not in FUNNEL_CLI_COLUMNS + ["losses_known"]]
+    group_cols = [c for c in group_cols if not c.startswith("cumulative_conversion_")]
+    if not table["losses_known"].all():
+        err_console.print(
+            "note: the dataset has no stage history, so stage-level losses are unknown; "
+            "lost deals count only in the win rate (cumulative_conversion of the won stage).",
+            highlight=False,
+        )
+    emit(table[[*group_cols, *FUNNEL_CLI_COLUMNS]], fmt, title="Stage funnel")
+
+
 # --- productivity (issue 4) --------------------------------------------------------------------
 
 Metric = StrEnum(
@@ -379,6 +447,102 @@ def leaderboard_command(
 # --- batch (issue 6) ---------------------------------------------------------------------------
 
 # --- email (issue 7) ---------------------------------------------------------------------------
+
+
+@app.command("email")
+def email_command(
+    run_dir: Annotated[str, typer.Argument(help="Batch run folder, e.g. outputs/latest.")],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Write one .eml per message and preview.html under RUN-DIR/mail."
+        ),
+    ] = False,
+    smtp_host: Annotated[
+        str | None, typer.Option("--smtp-host", help="SMTP server to send through.")
+    ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option("--smtp-port", help="SMTP port (default 25, or 465 with --ssl)."),
+    ] = None,
+    starttls: Annotated[
+        bool, typer.Option("--starttls", help="Upgrade the connection with STARTTLS.")
+    ] = False,
+    use_ssl: Annotated[bool, typer.Option("--ssl", help="Connect with implicit TLS.")] = False,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="SMTP login; the password is read from SPM_SMTP_PASSWORD."),
+    ] = None,
+    settings_file: Annotated[
+        str | None,
+        typer.Option("--settings", help="Email settings YAML (default params/email.yml)."),
+    ] = None,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries of a transient SMTP failure.")
+    ] = 4,
+    backoff: Annotated[
+        float, typer.Option("--backoff", help="First retry delay in seconds (doubles each time).")
+    ] = 2.0,
+) -> None:
+    """Email the reports of a batch run: each rep their own scorecard, managers their team's.
+
+    Recipients come from the run's data (reps.email, reps.manager_email) and params/email.yml.
+    A send ledger (RUN-DIR/mail/ledger.jsonl) makes reruns send only what the server has not
+    accepted yet. Exit code 1 if a recipient was refused or a message could not be delivered.
+    """
+    from pathlib import Path
+
+    from spmlib.mail import Ledger, SmtpConfig, prepare_run, send_all, write_outbox
+    from spmlib.recipients import deliveries_table, load_settings
+
+    if dry_run == (smtp_host is not None):
+        fail("say either --dry-run (write .eml files) or --smtp-host HOST (send), not both.")
+    if starttls and use_ssl:
+        fail("--starttls and --ssl exclude each other; pick one.")
+    run = Path(run_dir).resolve()
+    try:
+        config = (
+            SmtpConfig.from_env(
+                smtp_host, smtp_port, "ssl" if use_ssl else "starttls" if starttls else "none", user
+            )
+            if smtp_host
+            else None
+        )
+        outgoing, skipped = prepare_run(run, load_settings(settings_file))
+    except SpmError as exc:
+        fail(str(exc))
+    for s in skipped:
+        err_console.print(
+            f"not sent: {s['report_id']} ({s['reason']})", highlight=False, markup=False
+        )
+    if config is None:
+        paths = write_outbox(outgoing, run / "mail")
+        emit(deliveries_table([o.delivery for o in outgoing]), OutputFormat.table, "Messages")
+        console.print(
+            f"Wrote {len(paths)} .eml file(s) to {run / 'mail' / 'outbox'} and the preview page "
+            f"{run / 'mail' / 'preview.html'}",
+            highlight=False,
+        )
+        return
+    try:
+        results = send_all(
+            outgoing,
+            config,
+            Ledger(run / "mail" / "ledger.jsonl"),
+            retries=retries,
+            backoff=backoff,
+        )
+    except SpmError as exc:
+        fail(str(exc))
+    emit(results.drop(columns=["message_id"]), OutputFormat.table, "Delivery")
+    bad = results[results["status"].isin(["refused", "deferred"])]
+    counts = results["status"].value_counts().to_dict()
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing to send")
+    if len(bad):
+        fail(
+            f"{len(bad)} recipient(s) did not get their message (refused: permanent, deferred: "
+            "retried by the next run); see the table above and RUN-DIR/mail/ledger.jsonl."
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover
