@@ -42,7 +42,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from spmlib.grouping import group_codes, group_list, with_rep_columns
+from spmlib.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.periods import period_label, period_start
 from spmlib.progress import NEVER, deal_progress, infer_as_of, require_columns
 from spmlib.schema import DatasetConfig
@@ -79,12 +79,6 @@ FUNNEL_COLUMNS = [
 
 def _ts(value) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value).normalize()
-
-
-def _extra_groups(reps: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame | None:
-    if reps is None or not cols or not all(c in reps.columns for c in cols):
-        return None
-    return reps[cols].drop_duplicates()
 
 
 def _funnel_core(
@@ -257,7 +251,7 @@ def stage_funnel(
     opps = with_rep_columns(opportunities, reps, cols)
     as_of = _ts(as_of) or infer_as_of(opps, stage_history, config)
     return _funnel_core(
-        opps, stage_history, config, cols, _extra_groups(reps, cols), start, end, as_of
+        opps, stage_history, config, cols, rep_groups(reps, cols), start, end, as_of
     )
 
 
@@ -432,7 +426,7 @@ def win_rates(
     if hi is not None:
         closed &= opps["close_date"] <= hi
     opps = opps[closed]
-    codes, groups = group_codes(opps, keys, _extra_groups(reps, keys))
+    codes, groups = group_codes(opps, keys, rep_groups(reps, keys))
     won = np.bincount(codes[(opps["status"] == "won").to_numpy()], minlength=len(groups))
     lost = np.bincount(codes[(opps["status"] == "lost").to_numpy()], minlength=len(groups))
     counts = groups.reset_index(drop=True).copy()

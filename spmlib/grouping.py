@@ -16,7 +16,7 @@ import pandas as pd
 
 from spmlib.exceptions import UnknownNameError
 
-__all__ = ["ALIASES", "group_list", "with_rep_columns", "group_codes"]
+__all__ = ["ALIASES", "group_list", "with_rep_columns", "rep_groups", "group_codes"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,15 @@ def with_rep_columns(
         joined = pd.Series(values[np.where(idx >= 0, idx, 0)], index=out.index)
         out[col] = joined.where(idx >= 0).astype(lookup[col].dtype)
     return out
+
+
+def rep_groups(reps: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame | None:
+    """Every group of ``reps`` for these columns (to show groups without data), or None when
+    ``reps`` is None, there are no columns, or a column is not a reps column."""
+    cols = list(columns)
+    if reps is None or not cols or not all(c in reps.columns for c in cols):
+        return None
+    return reps[cols].drop_duplicates()
 
 
 def group_codes(

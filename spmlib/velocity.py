@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from spmlib.grouping import group_codes, group_list, with_rep_columns
+from spmlib.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.progress import NEVER, infer_as_of, require_columns, to_ns
 from spmlib.schema import DatasetConfig
 
@@ -196,7 +196,7 @@ def time_in_stage(
     cols = group_list(by)
     opps = with_rep_columns(opportunities, reps, cols)
     as_of = pd.Timestamp(as_of) if as_of is not None else infer_as_of(opps, stage_history, config)
-    codes, groups = group_codes(opps, cols)
+    codes, groups = group_codes(opps, cols, rep_groups(reps, cols))
     s = _stays(opps, stage_history, config, as_of)
     s["code"] = codes[s["pos"].to_numpy()]
     done = s[s["completed"]]
