@@ -1,0 +1,168 @@
+"""Executed notebook → browser HTML (code hidden, parameters as a small header), and atomic writes.
+
+One :class:`nbconvert.HTMLExporter` is built per process and reused: configuring nbconvert's
+template costs more than rendering a report. The HTML uses nbconvert's ``lab`` template extended
+by ``spmlib/templates/browser_report.html.j2``: input cells and prompts are hidden, the
+``parameters`` and ``injected-parameters`` cells are dropped, and the parameters the report ran
+with are shown as one line of ``key = value`` at the top (escaped).
+
+Every file is written aside (``.<name>.tmp-<pid>`` in the same folder) and then renamed with
+:func:`os.replace`, so a reader never sees a half-written report at its final path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+__all__ = [
+    "HIDDEN_TAGS",
+    "notebook_to_html",
+    "header_parameters",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_write_notebook",
+    "write_report",
+]
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+#: Cells with these tags are not shown in the HTML (their values are in the header instead).
+HIDDEN_TAGS = ("parameters", "injected-parameters", "remove-cell")
+
+
+@lru_cache(maxsize=1)
+def _exporter():
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(HIDDEN_TAGS)
+    exporter = HTMLExporter(
+        config=config,
+        template_name="lab",
+        template_file=str(TEMPLATES_DIR / "browser_report.html.j2"),
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=False,
+    )
+    return exporter
+
+
+def header_parameters(parameters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The ``(key, text)`` pairs shown in the report header: set parameters only, ``data`` as
+    its folder name (never a full server path).
+
+    Examples
+    --------
+    >>> header_parameters({"data": "/srv/run/data", "team": "Atlas", "rep_id": None, "n": 3})
+    [('data', 'data'), ('team', 'Atlas'), ('n', '3')]
+    """
+    shown: list[tuple[str, str]] = []
+    for key, value in (parameters or {}).items():
+        if value is None:
+            continue
+        if key == "data" and isinstance(value, str) and "://" not in value:
+            value = Path(value).name
+        shown.append((str(key), str(value)))
+    return shown
+
+
+def notebook_to_html(
+    nb: nbformat.NotebookNode,
+    parameters: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    rendered: str | None = None,
+) -> str:
+    """Browser HTML of an executed notebook: outputs and markdown only, parameters as a header.
+
+    Parameters
+    ----------
+    nb : the executed notebook (not modified).
+    parameters : the report's parameters, shown as ``key = value`` at the top; defaults to
+        the ones papermill recorded in ``nb.metadata.papermill.parameters``.
+    title : the page title; defaults to the glued ``title`` value, else "Report".
+    rendered : an optional timestamp shown in the header.
+
+    Returns
+    -------
+    str : a complete HTML page.
+    """
+    from spmlib.notebook import read_glued
+
+    if parameters is None:
+        parameters = nb.get("metadata", {}).get("papermill", {}).get("parameters", {})
+    if title is None:
+        title = str(read_glued(nb).get("title") or "Report")
+    resources = {
+        "metadata": {"name": title},
+        "spm": {"parameters": header_parameters(parameters), "rendered": rendered},
+    }
+    with warnings.catch_warnings():
+        # glued values have their own MIME type on purpose: nothing to show in HTML
+        warnings.filterwarnings(
+            "ignore", message="Your element with mimetype", category=UserWarning
+        )
+        body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _temp_path(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    return atomic_write_text(path, json.dumps(data, indent=1, default=str) + "\n")
+
+
+def atomic_write_notebook(path: str | os.PathLike[str], nb: nbformat.NotebookNode) -> Path:
+    """Write a notebook atomically."""
+    return atomic_write_text(path, nbformat.writes(nb))
+
+
+def write_report(
+    nb: nbformat.NotebookNode,
+    ipynb_path: str | os.PathLike[str],
+    html_path: str | os.PathLike[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    rendered: str | None = None,
+) -> dict[str, Path]:
+    """Write an executed notebook and (optionally) its HTML, each atomically; HTML first, so a
+    notebook at its final path always has its HTML beside it."""
+    written: dict[str, Path] = {}
+    if html_path is not None:
+        written["html"] = atomic_write_text(
+            html_path, notebook_to_html(nb, parameters=parameters, rendered=rendered)
+        )
+    written["ipynb"] = atomic_write_notebook(ipynb_path, nb)
+    return written
