@@ -41,6 +41,8 @@ __all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES
 log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
+#: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
+GENERATOR_VERSION = 2
 KPI_NAMES = ("win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days")
 #: Effect of a deliberate strength / weakness on each KPI's driver.
 STRENGTH = {"win_rate": 1.6, "avg_deal_size": 1.6, "activity_volume": 1.6,
@@ -95,6 +97,11 @@ def _names(rng, n: int) -> list[tuple[str, str]]:
     return out
 
 
+def _conflict(a: str, b: str) -> bool:
+    """Same KPI, or win rate vs proposal acceptance (accepted proposals raise the win rate)."""
+    return a == b or {a, b} == {"win_rate", "proposal_acceptance"}
+
+
 def _email(first: str, last: str) -> str:
     return f"{first.lower()}.{last.lower()}@example.com"
 
@@ -123,36 +130,41 @@ def _reps(rng, teams: int, reps_per_team: int, start_day: int, end_day: int) -> 
     ramp_months = np.where(new_hire, rng.integers(3, 7, n), 0).astype(np.int64)
     strengths: list[list[str]] = [[] for _ in range(n)]
     weaknesses: list[list[str]] = [[] for _ in range(n)]
-    kpi_order = list(rng.permutation(len(KPI_NAMES)))
-    turn = 0
+    kpi_order = [KPI_NAMES[i] for i in rng.permutation(len(KPI_NAMES))]
+    s_turn, w_turn = 0, 2  # two rotations over the KPIs, so every KPI gets both kinds
     for t in range(teams):
         tenured = [i for i in range(t * reps_per_team, (t + 1) * reps_per_team) if not new_hire[i]]
         tenured = [tenured[i] for i in rng.permutation(len(tenured))]
         k = max(1, round(len(tenured) / 3))
         for i in tenured[:k]:
-            strengths[i].append(KPI_NAMES[kpi_order[turn % 5]])
-            turn += 1
+            strengths[i].append(kpi_order[s_turn % 5])
+            s_turn += 1
         for i in tenured[k - 1 : 2 * k - 1]:
-            kpi = KPI_NAMES[kpi_order[turn % 5]]
-            if kpi in strengths[i]:
-                turn += 1
-                kpi = KPI_NAMES[kpi_order[turn % 5]]
+            for j in range(len(KPI_NAMES)):  # a weakness must not cancel the rep's strength
+                kpi = kpi_order[(w_turn + j) % 5]
+                if not any(_conflict(kpi, s) for s in strengths[i]):
+                    break
+            if j:  # swap so the skipped KPI comes next
+                a, b = (w_turn) % 5, (w_turn + j) % 5
+                kpi_order[a], kpi_order[b] = kpi_order[b], kpi_order[a]
             weaknesses[i].append(kpi)
-            turn += 1
+            w_turn += 1
+    t_of = team
     for i in range(n):
         for kpi, effect in [(k, STRENGTH[k]) for k in strengths[i]] + [
             (k, WEAKNESS[k]) for k in weaknesses[i]
         ]:
+            # the KPI's driver is set to exactly the effect (no random part) so it stands out
             if kpi == "win_rate":
-                win_skill[i] *= effect
+                win_skill[i] = effect
             elif kpi == "avg_deal_size":
-                deal_size[i] *= effect
+                deal_size[i] = BASE_DEAL_SIZE * team_size[t_of[i]] * effect
             elif kpi == "activity_volume":
-                activity[i] *= effect
+                activity[i] = effect
             elif kpi == "proposal_acceptance":
-                acceptance[i] += effect
+                acceptance[i] = BASE_ACCEPTANCE + effect
             else:
-                cycle[i] *= effect
+                cycle[i] = effect
     managers = people[n:]
     return {
         "rep_id": [f"R{i + 1:03d}" for i in range(n)],
@@ -251,9 +263,16 @@ def generate(
     deals = sd.generate_deals(rng, reps, int(months), start_day, end_day, fy, opportunities)
     n_reps = len(reps["rep_id"])
     deal_count = np.bincount(deals.rep, minlength=n_reps)
-    true_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
+    draws = int(np.clip(600_000 // max(deals.rep.size, 1), 2, 40))
+    exp_won, exp_closed = sd.expected_closed_outcomes(seed, deals, reps, end_day, draws)
+    won_r = np.bincount(deals.rep, weights=exp_won, minlength=n_reps)
+    closed_r = np.bincount(deals.rep, weights=exp_closed, minlength=n_reps)
+    true_win = np.divide(won_r, closed_r, out=np.full(n_reps, np.nan), where=closed_r > 0)
+    all_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
         deal_count, 1
     )
+    win = {"closed": won_r.sum() / max(closed_r.sum(), 1e-9), "all": deals.p_win.mean(),
+           "rep_all": all_win}  # fmt: skip
     scale = float(activities) if not isinstance(activities, bool) else 1.0
     if activities is False or scale == 0:
         activity_table = sd_empty("activities")
@@ -266,7 +285,7 @@ def generate(
         "opportunities": deals.opportunities,
         "stage_history": deals.stage_history,
         "activities": activity_table,
-        "quotas": acts.generate_quotas(reps, deals, int(months), start_day, end_day, fy, true_win),
+        "quotas": acts.generate_quotas(reps, deals, int(months), start_day, end_day, fy, all_win),
         "leads": acts.generate_leads(rng, deals, reps, start_day, end_day),
     }
     config = DatasetConfig(
@@ -278,7 +297,7 @@ def generate(
         as_of=end_ts,
     )
     truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
-                          true_win, end_day)  # fmt: skip
+                          true_win, end_day, win)  # fmt: skip
     return SampleData(tables=tables, config=config, ground_truth=truth)
 
 
@@ -293,7 +312,7 @@ def _r(x, nd=4):
 
 
 def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals, true_win,
-                  end_day) -> dict[str, Any]:  # fmt: skip
+                  end_day, win) -> dict[str, Any]:  # fmt: skip
     """The generator's true parameters (agreed keys first, then extra ones)."""
     n_open, entry, p = deals.n_open, deals.entry, deals.p_stage
     conversion = {}
@@ -307,12 +326,13 @@ def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, de
         reps_truth[rid] = {
             "team": reps["team_names"][reps["team"][i]],
             "win_skill": _r(reps["win_skill"][i]),
-            "true_win_rate": _r(true_win[i]),
+            "true_win_rate": None if np.isnan(true_win[i]) else _r(true_win[i]),
             "deal_size": _r(reps["deal_size"][i], 0),
             "activity_level": _r(reps["activity_level"][i]),
             "strengths": list(reps["strengths"][i]),
             "weaknesses": list(reps["weaknesses"][i]),
             "new_hire": bool(reps["new_hire"][i]),
+            "true_win_rate_all_deals": _r(win["rep_all"][i]),
             "proposal_acceptance": _r(reps["proposal_acceptance"][i]),
             "cycle_factor": _r(reps["cycle_factor"][i]),
             "hire_date": str(np.datetime64(int(reps["hire_day"][i]), "D")),
@@ -329,11 +349,13 @@ def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, de
         },
         "stages": {"open": list(sd.OPEN_STAGES), "won": sd.WON_STAGE, "lost": sd.LOST_STAGE},
         "stage_conversion": conversion,
-        "win_rate": _r(deals.p_win.mean()),
+        "win_rate": _r(win["closed"]),
         "seasonality": {"month_of_quarter": [_r(1 - a, 2), _r(1 - b, 2), _r(1 + a + b, 2)]},
         "growth_per_year": sd.GROWTH_PER_YEAR,
         "reps": reps_truth,
         # extra keys
+        "generator_version": GENERATOR_VERSION,
+        "win_rate_all_deals": _r(win["all"]),
         "fiscal_year_start_month": FISCAL_YEAR_START_MONTH,
         "base_stage_advance": dict(zip(sd.OPEN_STAGES, sd.BASE_ADVANCE.tolist(), strict=True)),
         "stage_median_days": dict(zip(sd.OPEN_STAGES, sd.STAGE_MEDIAN_DAYS.tolist(), strict=True)),
@@ -412,22 +434,35 @@ def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: An
 
 
 def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:
-    """The default sample dataset at ``out_dir``, generated once if ``dataset.yml`` is absent.
+    """The default sample dataset at ``out_dir``, generated once if absent (or out of date).
 
-    Safe when several processes call it at once: they take a file lock beside the folder, the
-    first one writes, the others find the finished folder.
+    A folder counts as up to date when it has ``dataset.yml`` and its ``ground_truth.yml`` was
+    written by this version of the generator (``generator_version``). Safe when several
+    processes call it at once: they take a file lock beside the folder, the first one writes,
+    the others find the finished folder.
     """
     out = Path(out_dir)
-    if (out / "dataset.yml").exists():
+    if _is_current(out):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     lock_path = out.parent / f".{out.name}.lock"
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not (out / "dataset.yml").exists():
-                log.info("generating the sample dataset in %s (first use)", out)
+            if not _is_current(out):
+                log.info("generating the sample dataset in %s", out)
                 write_sample(out)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return out
+
+
+def _is_current(out: Path) -> bool:
+    """``out`` holds a finished sample written by this version of the generator."""
+    if not (out / "dataset.yml").exists():
+        return False
+    try:
+        truth = yaml.safe_load((out / "ground_truth.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    return truth.get("generator_version") == GENERATOR_VERSION

@@ -67,7 +67,7 @@ REFERRALS_PER_MONTH = 0.6  # given, and again received
 EVENTS_PER_MONTH = 0.4
 DURATION_MEDIAN = np.array([6.0, 3.0, 35.0, 55.0, 60.0, 15.0, 180.0])
 LEAD_CONVERSION = {"Inbound": 0.25, "Referral": 0.5, "Partner": 0.35, "Event": 0.15}
-TARGET_ATTAINMENT = 0.95
+TARGET_ATTAINMENT = 1.05
 
 
 def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: int,
@@ -137,7 +137,7 @@ def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: i
     opp_all, out_all = opp_all[order], out_all[order]
     m = order.size
     dur = DURATION_MEDIAN[type_all] * np.exp(0.4 * rng.standard_normal(m))
-    opp_ids = make_ids("O", n, 6)
+    opp_ids = deals.opp_ids
     return pd.DataFrame(
         {
             "activity_id": str_series(make_ids("A", m, 7)),
@@ -177,9 +177,7 @@ def generate_leads(rng, deals: Deals, reps: dict, start_day: int, end_day: int) 
             "created_date": days_to_datetime(created),
             "source": take_labels(SOURCES, source),
             "converted_date": converted.astype("datetime64[ns]"),
-            "opp_id": str_series(
-                pc.take(make_ids("O", deals.rep.size, 6), pa.array(opp, mask=opp < 0))
-            ),
+            "opp_id": str_series(pc.take(deals.opp_ids, pa.array(opp, mask=opp < 0))),
         }
     )
 

@@ -39,6 +39,7 @@ __all__ = [
     "QUARTER_PUSH",
     "Deals",
     "generate_deals",
+    "expected_closed_outcomes",
 ]
 
 log = logging.getLogger(__name__)
@@ -103,15 +104,16 @@ def take_labels(labels, codes: np.ndarray) -> pd.Series:
 def make_ids(prefix: str, n: int, width: int) -> pa.Array:
     """``prefix`` + zero-padded 1..n (e.g. O000001), built as bytes without Python loops."""
     width = max(width, len(str(n)))
-    nums = np.arange(1, n + 1, dtype=np.int64)
-    pows = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = ((nums[:, None] // pows[None, :]) % 10 + 48).astype(np.uint8)
     pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    buf = np.hstack([np.broadcast_to(pre, (n, len(pre))), digits])
-    size = buf.shape[1]
+    size = len(pre) + width
+    buf = np.empty((n, size), dtype=np.uint8)
+    buf[:, : len(pre)] = pre
+    x = np.arange(1, n + 1, dtype=np.int64)
+    for j in range(size - 1, len(pre) - 1, -1):
+        buf[:, j] = x % 10 + 48
+        x //= 10
     offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int64) * size).tobytes())
-    data = pa.py_buffer(np.ascontiguousarray(buf).tobytes())
-    return pa.LargeStringArray.from_buffers(n, offsets, data)
+    return pa.LargeStringArray.from_buffers(n, offsets, pa.py_buffer(buf))
 
 
 def days_to_datetime(days: np.ndarray) -> np.ndarray:
@@ -139,10 +141,14 @@ class Deals:
     accepted: np.ndarray  # bool, proposal outcome (meaningful when n_open >= 4)
     p_stage: np.ndarray  # (n, 5) true advance probability per stage
     p_win: np.ndarray  # ex-ante win probability at creation
+    p_proposal: (
+        np.ndarray
+    )  # (n, 2, 2): [accepted, rejected] x advance prob at Proposal, Negotiation
     source: np.ndarray
     product: np.ndarray
     amount: np.ndarray
     cell_lambda: np.ndarray  # expected deals per (rep, month), for quotas and activities
+    opp_ids: pa.Array  # O000001... in deal order
     opportunities: pd.DataFrame
     stage_history: pd.DataFrame
 
@@ -229,18 +235,52 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
     entry[push, 5] = new_close[push]
     close = entry[np.arange(n), n_open]
 
-    history, current = _stage_history(rng, entry, n_open, won, end_day)
+    opp_ids = make_ids("O", n, 6)
+    history, current = _stage_history(rng, entry, n_open, won, end_day, opp_ids)
     opp = _opportunities_frame(
-        rng, reps, rep, created, close, current, amount, source, product, end_day
+        rng, reps, rep, created, close, current, amount, source, product, end_day, opp_ids
     )
     return Deals(
         rep=rep, created=created, entry=entry, n_open=n_open, won=won, accepted=accepted,
-        p_stage=p_stage, p_win=p_win, source=source, product=product, amount=amount,
-        cell_lambda=lam, opportunities=opp, stage_history=history,
+        p_stage=p_stage, p_win=p_win, p_proposal=np.stack([p_acc, p_rej], axis=1),
+        source=source, product=product, amount=amount,
+        cell_lambda=lam, opp_ids=opp_ids, opportunities=opp, stage_history=history,
     )  # fmt: skip
 
 
-def _stage_history(rng, entry, n_open, won, end_day):
+def expected_closed_outcomes(seed: int, deals: Deals, reps: dict, end_day: int, draws: int):
+    """Expected won and closed counts per deal *as observed at ``end_day``* (Monte Carlo).
+
+    Re-runs each deal's outcome and stage timing ``draws`` times from its true probabilities
+    (fresh proposal outcome, fresh durations; quarter-end pushes never move a close past the
+    end, so they are ignored) and counts how often it is closed by the end, and won. Their
+    ratio is the expected observed win rate won / (won + lost), which deals still open at the end
+    would otherwise bias (losses come sooner than wins). Returns (won, closed) float arrays.
+    """
+    rng = np.random.default_rng([seed, 1])
+    n = deals.rep.size
+    won_sum, closed_sum = np.zeros(n), np.zeros(n)
+    acc_p = reps["proposal_acceptance"][deals.rep]
+    scale = STAGE_MEDIAN_DAYS[None, :] * reps["cycle_factor"][deals.rep][:, None]
+    rows = np.arange(n)
+    for _ in range(int(draws)):  # loop over draws; each is vectorized over every deal
+        accepted = rng.random(n) < acc_p
+        p = deals.p_stage.copy()
+        p[:, 3:5] = np.where(accepted[:, None], deals.p_proposal[:, 0], deals.p_proposal[:, 1])
+        adv = rng.random((n, 5)) < p
+        fail = np.where(adv.all(1), 5, np.argmin(adv, axis=1))
+        dur = np.ceil(scale * np.exp(STAGE_SIGMA * rng.standard_normal((n, 5))))
+        lost = fail < 5
+        dur[rows[lost], fail[lost]] = np.ceil(dur[rows[lost], fail[lost]] * LOST_DWELL_FACTOR)
+        upto = np.arange(5)[None, :] <= np.minimum(fail, 4)[:, None]
+        close = deals.created + (dur * upto).sum(1)
+        closed = close <= end_day
+        closed_sum += closed
+        won_sum += closed & ~lost
+    return won_sum / draws, closed_sum / draws
+
+
+def _stage_history(rng, entry, n_open, won, end_day, opp_ids):
     """Long stage history (one row per stage entered) censored at ``end_day``.
 
     Returns the frame and each deal's current stage code (0-4 open, 5 won, 6 lost).
@@ -282,7 +322,7 @@ def _stage_history(rng, entry, n_open, won, end_day):
     current[deal[is_last]] = code[is_last]
     frame = pd.DataFrame(
         {
-            "opp_id": str_series(pc.take(make_ids("O", n, 6), pa.array(deal))),
+            "opp_id": str_series(pc.take(opp_ids, pa.array(deal))),
             "stage": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), code),
             "entered_date": days_to_datetime(date),
         }
@@ -290,7 +330,9 @@ def _stage_history(rng, entry, n_open, won, end_day):
     return frame, current
 
 
-def _opportunities_frame(rng, reps, rep, created, close, current, amount, source, product, end):
+def _opportunities_frame(
+    rng, reps, rep, created, close, current, amount, source, product, end, opp_ids
+):
     n = rep.size
     is_closed = current >= 5
     typical = STAGE_MEDIAN_DAYS.sum() * reps["cycle_factor"][rep]
@@ -303,7 +345,7 @@ def _opportunities_frame(rng, reps, rep, created, close, current, amount, source
     account = rng.integers(0, n_a * n_b, n)
     return pd.DataFrame(
         {
-            "opp_id": str_series(make_ids("O", n, 6)),
+            "opp_id": str_series(opp_ids),
             "rep_id": take_labels(reps["rep_id"], rep),
             "created_date": days_to_datetime(created),
             "close_date": days_to_datetime(close_date),
