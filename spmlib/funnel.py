@@ -55,6 +55,7 @@ __all__ = [
     "cohort_funnel",
     "compare_stages",
     "win_rates",
+    "peer_benchmark",
 ]
 
 log = logging.getLogger(__name__)
@@ -437,3 +438,45 @@ def win_rates(
     shr = ["win_rate_shrunk", "win_rate_shrunk_low", "win_rate_shrunk_high", "rank"]
     base = ["won", "lost", "closed", "win_rate", "win_rate_low", "win_rate_high"]
     return out[[*keys, *base, *rest, *shr]]
+
+
+def peer_benchmark(
+    funnel: pd.DataFrame, value: str = "conversion", min_trials: int = 1
+) -> pd.DataFrame:
+    """Anonymous benchmark of a funnel rate across groups (e.g. the reps of a team), per stage.
+
+    Parameters
+    ----------
+    funnel : output of :func:`stage_funnel` with one or more group columns.
+    value : "conversion" (open stages) or "cumulative_conversion" (every stage; the won row
+        is the win rate).
+    min_trials : leave out groups with fewer deals behind the rate (exits for conversion,
+        reached for cumulative conversion), whose rate is mostly noise.
+
+    Returns
+    -------
+    DataFrame with ``stage``, ``groups`` (groups with a rate), ``median``, ``p25``, ``p75``: no
+    group names, so it can be shown beside one rep's own figures.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"rep_id": ["a", "b", "c"], "stage": ["A"] * 3,
+    ...     "advanced": [1, 3, 5], "lost": [1, 1, 0], "conversion": [0.5, 0.75, 1.0]})
+    >>> peer_benchmark(f)
+      stage  groups  median   p25    p75
+    0     A       3    0.75  0.625  0.875
+    """
+    if value == "conversion":
+        trials = funnel["advanced"].astype("Float64") + funnel["lost"].astype("Float64")
+    else:
+        trials = funnel["reached"].astype("Float64")
+    data = funnel[(trials.fillna(0) >= min_trials).to_numpy() & funnel[value].notna().to_numpy()]
+    order = list(dict.fromkeys(funnel["stage"]))
+    g = data.groupby("stage", sort=False)[value]
+    out = pd.DataFrame(
+        {"groups": g.size(), "median": g.median(), "p25": g.quantile(0.25), "p75": g.quantile(0.75)}
+    )
+    out = out.reindex([s for s in order if s in out.index or value != "conversion"])
+    out["groups"] = out["groups"].fillna(0).astype("int64")
+    out.index.name = "stage"
+    return out.reset_index()
