@@ -132,9 +132,7 @@ class Source:
             return None
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=_NA_VALUES, encoding="utf-8-sig"
-        )
+        return _read_csv(path)
 
     def _get_engine(self):
         if self._engine is None:
@@ -229,6 +227,64 @@ def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> R
 # --- typing -------------------------------------------------------------------------------------
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file with every column as text (pandas ``string``); only empty fields are missing.
+
+    Read with Arrow's multithreaded reader (a 10-million-row file in seconds).
+    """
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), [])
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header},
+                null_values=_NA_VALUES,
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise DataValidationError(
+            problems=[
+                Problem(
+                    path.name,
+                    None,
+                    f"the file cannot be read as CSV ({exc})".replace("\n", " "),
+                    hint="Save it as UTF-8 CSV with a header line and the same number of "
+                    "fields on every line (quote fields that contain commas)",
+                )
+            ],
+            source=str(path),
+        ) from None
+    text = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+    frame = table.to_pandas(types_mapper=text.get)
+    frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
+    return frame
+
+
+def _iso_dates_fast(text: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` text parsed by Arrow (fast); anything else is NaT for the slow path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.astype("string").array)
+    parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # Arrow rolls impossible days over (2024-02-30 -> 03-01): keep values whose day is as written
+    day_text = pc.utf8_slice_codeunits(arr, 8, 10)
+    day_text = pc.if_else(pc.utf8_is_digit(day_text).fill_null(False), day_text, "0")
+    exact = pc.and_(
+        pc.equal(pc.utf8_length(arr), 10), pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
+    )
+    parsed = pc.if_else(exact.fill_null(False), parsed, pa.scalar(None, parsed.type))
+    values = parsed.to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=text.index).astype("datetime64[ns]")
+
+
 def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") -> pd.Series:
     """Dates at midnight (datetime64[ns]); unparseable values become NaT (callers report them)."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -237,7 +293,13 @@ def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") ->
         out = s
     else:
         text = s.astype("string").str.strip()
-        kw = {"format": fmt or "ISO8601", "errors": "coerce"}
+        if fmt is None:  # plain dates first (the common case), timestamps and the rest after
+            out = _iso_dates_fast(text)
+            rest = out.isna() & text.notna()
+            if rest.any():
+                out[rest] = _parse_dates(text[rest], "ISO8601", timezone)
+            return out
+        kw = {"format": fmt, "errors": "coerce"}
         try:
             out = pd.to_datetime(text, **kw)
             if isinstance(out.dtype, pd.DatetimeTZDtype):

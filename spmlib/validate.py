@@ -25,8 +25,11 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
 
 from spmlib.exceptions import Problem
 from spmlib.schema import REQUIRED_TABLES, TABLES, DatasetConfig
@@ -42,6 +45,8 @@ __all__ = [
     "check_relations",
     "check_warnings",
     "missing_tables",
+    "isin",
+    "duplicated",
     "errors_of",
     "warnings_of",
 ]
@@ -121,6 +126,47 @@ def _id_examples(values: Iterable) -> tuple[str, ...]:
         if len(out) >= MAX_EXAMPLES:
             break
     return tuple(out)
+
+
+def isin(values: pd.Series, allowed) -> pd.Series:
+    """``values.isin(allowed)`` for id columns, fast on millions of strings (Arrow ``is_in``;
+    pandas' own isin on Arrow strings loops in Python over ``allowed``). Missing -> False.
+
+    Examples
+    --------
+    >>> isin(pd.Series(["a", "b", None], dtype="string"), pd.Series(["b", "c"])).tolist()
+    [False, True, False]
+    """
+    left = pyarrow.array(values.astype("string").array)
+    right = pyarrow.array(pd.Series(allowed).astype("string").array).unique().cast(left.type)
+    mask = pc.is_in(left, value_set=right).fill_null(False)
+    return pd.Series(np.asarray(mask, dtype=bool), index=values.index)
+
+
+def duplicated(values: pd.Series) -> pd.Series:
+    """True for every row whose (non-missing) value occurs more than once, like
+    ``values.duplicated(keep=False)`` but sort-based with Arrow (fast on millions of strings).
+
+    Examples
+    --------
+    >>> duplicated(pd.Series(["a", "b", "a", None, None], dtype="string")).tolist()
+    [True, False, True, False, False]
+    """
+    arr = pyarrow.array(values.astype("string").array)
+    n = len(arr)
+    if n < 2:
+        return pd.Series(np.zeros(n, dtype=bool), index=values.index)
+    order = pc.sort_indices(arr)
+    ordered = arr.take(order)
+    same = np.asarray(pc.equal(ordered[1:], ordered[:-1]).fill_null(False), dtype=bool)
+    if not same.any():
+        return pd.Series(np.zeros(n, dtype=bool), index=values.index)
+    dup_sorted = np.zeros(n, dtype=bool)
+    dup_sorted[1:] |= same
+    dup_sorted[:-1] |= same
+    mask = np.empty(n, dtype=bool)
+    mask[np.asarray(order)] = dup_sorted
+    return pd.Series(mask, index=values.index)
 
 
 def _count(n: int, what: str) -> str:
@@ -322,15 +368,11 @@ def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
         checks["duration_minutes"].append(pa.Check.ge(0, error="duration_minutes must be >= 0"))
     elif name == "quotas":
         checks["quota"].append(pa.Check.gt(0, error="quota must be > 0"))
-    cols = {
-        c: pa.Column(nullable=True, required=False, unique=(c == spec.key), checks=checks[c])
-        for c in spec.columns
-    }
+    cols = {c: pa.Column(nullable=True, required=False, checks=checks[c]) for c in spec.columns}
     return pa.DataFrameSchema(cols, coerce=False, strict=False)
 
 
 _HINTS = {
-    "field_uniqueness": "Each {col} must appear once; remove or renumber the duplicates",
     "amount must be >= 0": "Amounts are deal values in the dataset currency; fix the negative ones",
     "duration_minutes must be >= 0": "Fix the negative durations",
     "quota must be > 0": "Give every quota period a positive target (or remove the row)",
@@ -352,6 +394,25 @@ def check_table(
     non-negative amounts and durations, positive quotas, known stages and statuses; for
     opportunities also ``status`` agreeing with ``stage``."""
     problems: list[Problem] = []
+    key = TABLES[name].key
+    if key is not None and key in typed.columns:
+        dup = duplicated(typed[key])
+        if dup.any():
+            hits = typed.loc[dup, [key]].assign(row=typed.index[dup.to_numpy()])
+            rows = hits.groupby(key, sort=False)["row"]
+            label = _label(columns, key)
+            problems.append(
+                Problem(
+                    file,
+                    label,
+                    f"{_count(rows.ngroups, 'duplicated id')} in '{label}'",
+                    tuple(
+                        f"{v!r} (rows {', '.join(str(int(i) + 1) for i in idx[:MAX_EXAMPLES])})"
+                        for v, idx in islice(rows, MAX_EXAMPLES)
+                    ),
+                    f"Each {key} must appear once; remove or renumber the duplicates",
+                )
+            )
     try:
         _schema(name, config).validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -359,29 +420,19 @@ def check_table(
         cases = cases[cases["column"].isin(list(TABLES[name].columns))]
         for (col, check), group in cases.groupby(["column", "check"], sort=False):
             label = _label(columns, col)
-            if check == "field_uniqueness":
-                rows = group.assign(value=group["failure_case"].astype(str)).groupby(
-                    "value", sort=False
-                )["index"]
-                rule = f"{_count(rows.ngroups, 'duplicated id')} in '{label}'"
-                examples = tuple(
-                    f"{v!r} (rows {', '.join(str(int(i) + 1) for i in idx[:MAX_EXAMPLES])})"
-                    for v, idx in islice(rows, MAX_EXAMPLES)
+            rule = f"{check} ({_count(len(group), 'row')})"
+            examples = tuple(
+                f"row {int(i) + 1}: {v!r}"
+                for i, v in zip(
+                    group["index"][:MAX_EXAMPLES],
+                    group["failure_case"][:MAX_EXAMPLES],
+                    strict=False,
                 )
-            else:
-                rule = f"{check} ({_count(len(group), 'row')})"
-                examples = tuple(
-                    f"row {int(i) + 1}: {v!r}"
-                    for i, v in zip(
-                        group["index"][:MAX_EXAMPLES],
-                        group["failure_case"][:MAX_EXAMPLES],
-                        strict=False,
-                    )
-                )
-                if check.startswith("stage must"):
-                    examples = _id_examples(pd.unique(group["failure_case"].astype(str)))
-                    rule += f"; allowed: {', '.join(config.stages)}"
-            hint = _HINTS.get(check, "").format(col=col)
+            )
+            if check.startswith("stage must"):
+                examples = _id_examples(pd.unique(group["failure_case"].astype(str)))
+                rule += f"; allowed: {', '.join(config.stages)}"
+            hint = _HINTS.get(check, "")
             problems.append(Problem(file, label, rule, examples, hint))
     if name == "opportunities" and {"stage", "status"} <= set(typed.columns):
         expected = pd.Series("open", index=typed.index, dtype="string")
@@ -424,7 +475,7 @@ def check_relations(
     columns = columns or {}
     problems: list[Problem] = []
     reps = tables.get("reps")
-    rep_ids = set(reps["rep_id"].dropna()) if reps is not None and "rep_id" in reps else None
+    rep_ids = reps["rep_id"].dropna() if reps is not None and "rep_id" in reps else None
 
     def has(name: str, *cols: str) -> bool:
         return name in tables and all(c in tables[name].columns for c in cols)
@@ -435,7 +486,7 @@ def check_relations(
             if not has(name, "rep_id"):
                 continue
             frame = tables[name]
-            bad = frame["rep_id"].notna() & ~frame["rep_id"].isin(rep_ids)
+            bad = frame["rep_id"].notna() & ~isin(frame["rep_id"], rep_ids)
             if bad.any():
                 unknown = pd.unique(frame.loc[bad, "rep_id"])
                 problems.append(
@@ -451,7 +502,7 @@ def check_relations(
     # stage history of unknown opportunities
     if has("stage_history", "opp_id") and has("opportunities", "opp_id"):
         sh = tables["stage_history"]
-        bad = sh["opp_id"].notna() & ~sh["opp_id"].isin(tables["opportunities"]["opp_id"])
+        bad = sh["opp_id"].notna() & ~isin(sh["opp_id"], tables["opportunities"]["opp_id"])
         if bad.any():
             unknown = pd.unique(sh.loc[bad, "opp_id"])
             problems.append(
@@ -581,7 +632,7 @@ def check_warnings(
                     "warning",
                 )
             )
-    idle = ~reps["rep_id"].isin(opp["rep_id"])
+    idle = ~isin(reps["rep_id"], opp["rep_id"])
     if idle.any():
         problems.append(
             Problem(
@@ -597,7 +648,7 @@ def check_warnings(
         frame = tables.get(name)
         if frame is None or "opp_id" not in frame.columns or frame.empty:
             continue
-        bad = frame["opp_id"].notna() & ~frame["opp_id"].isin(opp["opp_id"])
+        bad = frame["opp_id"].notna() & ~isin(frame["opp_id"], opp["opp_id"])
         if bad.any():
             problems.append(
                 Problem(
