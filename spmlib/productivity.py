@@ -18,9 +18,11 @@ creation or quota start up to the reference date ``Dataset.as_of``):
 - **proposal_acceptance** = proposals whose ``outcome`` is ``accepted`` / proposals whose
   outcome is ``accepted`` or ``rejected`` (proposals still pending are left out), with its Wilson
   95% interval.
-- **referrals_given**: activities of type ``referral`` logged by the rep; **referrals_received**:
-  leads assigned to the rep whose ``source`` is ``referral`` (from the opportunities'
-  ``lead_source`` when the dataset has no leads table).
+- **referrals_given**: activities of type ``referral`` logged by the rep whose outcome is not
+  ``received``; **referrals_received**: the rep's ``referral`` activities whose outcome is
+  ``received``; when no activity of the dataset is marked ``received``, the leads assigned to
+  the rep whose ``source`` is ``referral`` (or the opportunities' ``lead_source`` when the
+  dataset has no leads table).
 - **ramp**: a rep's monthly value of a metric by month since hire (the hire month is month 1)
   against the median of the tenured reps (more than ``horizon`` months since hire, or no known
   hire date) in the same calendar month.
@@ -336,8 +338,13 @@ def activity_outcomes(
         reps, acts["rep_id"], is_prop & (outcome == "accepted")
     )
     out = rate_table(out, "proposals_accepted", "proposals_decided", "proposal_acceptance")
-    out["referrals_given"] = _count_by_rep(reps, acts["rep_id"], kind == "referral")
-    out["referrals_received"] = _referrals_received(ds, reps, lo, hi)
+    is_ref = kind == "referral"
+    received = is_ref & (outcome == "received")
+    out["referrals_given"] = _count_by_rep(reps, acts["rep_id"], is_ref & ~received)
+    if _logs_received_referrals(ds):
+        out["referrals_received"] = _count_by_rep(reps, acts["rep_id"], received)
+    else:
+        out["referrals_received"] = _referrals_received(ds, reps, lo, hi)
     opp = ds.opportunities
     created = (opp["created_date"] >= lo) & (opp["created_date"] <= hi)
     won = (opp["status"] == "won") & (opp["close_date"] >= lo) & (opp["close_date"] <= hi)
@@ -354,6 +361,13 @@ def activity_outcomes(
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     num, den = num.astype(float), den.astype(float)
     return (num / den.where(den > 0)).astype("float64")
+
+
+def _logs_received_referrals(ds: Dataset) -> bool:
+    acts = ds.activities
+    if "outcome" not in acts.columns or acts.empty:
+        return False
+    return bool(acts["outcome"].astype("string").str.strip().str.lower().eq("received").any())
 
 
 def _referrals_received(ds: Dataset, reps: pd.DataFrame, lo, hi) -> np.ndarray:

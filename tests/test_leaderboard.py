@@ -168,3 +168,32 @@ def test_cli_leaderboard(ds, tmp_path):
     assert res.exit_code == 0 and "Dee" in res.stdout and "Ann" not in res.stdout
     res = runner.invoke(app, ["leaderboard", str(tmp_path), "--team", "Nowhere"])
     assert res.exit_code == 1
+
+
+# --- on the sample data --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from pathlib import Path
+
+    from spmlib.data import load, resolve_data
+
+    folder = Path(resolve_data(None))
+    truth_file = folder / "ground_truth.yml"
+    if not truth_file.exists():
+        pytest.skip("the sample data has no ground_truth.yml")
+    return load(folder), yaml.safe_load(truth_file.read_text())
+
+
+@pytest.mark.parametrize("period", [None, "ytd"])
+def test_shrunken_ranking_tracks_true_skill_better_than_raw(sample, period):
+    from scipy.stats import spearmanr
+
+    ds, truth = sample
+    board = leaderboard(ds, "win_rate", period=period).dropna(subset=["raw_value"])
+    true_rate = board["rep_id"].map(lambda r: truth["reps"][r]["true_win_rate"])
+    shrunk = spearmanr(board["value"], true_rate).statistic
+    raw = spearmanr(board["raw_value"], true_rate).statistic
+    # Reps with few closed deals (the new hires) get noisy raw rates; shrinkage tempers them.
+    assert shrunk > raw

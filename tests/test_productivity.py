@@ -203,6 +203,15 @@ def test_activity_outcomes_referrals_from_lead_source_without_leads(ds):
     assert (out.loc["a", "referrals_received"], out.loc["b", "referrals_received"]) == (1, 1)
 
 
+def test_referrals_received_from_activity_outcomes(ds):
+    acts = ds.activities.copy()
+    # Mark b's referral as one received: given 0, received 1 (leads are then not used).
+    acts.loc[acts["type"] == "referral", "outcome"] = "received"
+    out = activity_outcomes(replace(ds, activities=acts)).set_index("rep_id")
+    assert (out.loc["b", "referrals_given"], out.loc["b", "referrals_received"]) == (0, 1)
+    assert out["referrals_received"].sum() == 1
+
+
 def test_does_not_mutate_inputs(ds):
     before = ds.activities.copy()
     activity_volume(ds)
