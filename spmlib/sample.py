@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 KPI_NAMES = ("win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days")
 #: Effect of a deliberate strength / weakness on each KPI's driver.
 STRENGTH = {"win_rate": 1.6, "avg_deal_size": 1.6, "activity_volume": 1.6,
@@ -271,11 +271,15 @@ def generate(
     all_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
         deal_count, 1
     )
-    win = {"closed": won_r.sum() / max(closed_r.sum(), 1e-9), "all": deals.p_win.mean(),
-           "rep_all": all_win}  # fmt: skip
+    n_closed = closed_r.sum()
+    win = {
+        "closed": won_r.sum() / n_closed if n_closed > 0 else np.nan,
+        "all": deals.p_win.mean() if deals.p_win.size else np.nan,
+        "rep_all": np.where(deal_count > 0, all_win, np.nan),
+    }
     scale = float(activities) if not isinstance(activities, bool) else 1.0
     if activities is False or scale == 0:
-        activity_table = sd_empty("activities")
+        activity_table = _empty("activities")
     else:
         activity_table = acts.generate_activities(
             rng, reps, deals, int(months), start_day, end_day, scale
@@ -301,14 +305,15 @@ def generate(
     return SampleData(tables=tables, config=config, ground_truth=truth)
 
 
-def sd_empty(name: str) -> pd.DataFrame:
+def _empty(name: str) -> pd.DataFrame:
     from spmlib.schema import empty_table
 
     return empty_table(name)
 
 
 def _r(x, nd=4):
-    return round(float(x), nd)
+    """A float rounded for YAML; None for NaN (nothing to measure, e.g. no closed deals)."""
+    return None if np.isnan(x) else round(float(x), nd)
 
 
 def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals, true_win,
@@ -326,7 +331,7 @@ def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, de
         reps_truth[rid] = {
             "team": reps["team_names"][reps["team"][i]],
             "win_skill": _r(reps["win_skill"][i]),
-            "true_win_rate": None if np.isnan(true_win[i]) else _r(true_win[i]),
+            "true_win_rate": _r(true_win[i]),
             "deal_size": _r(reps["deal_size"][i], 0),
             "activity_level": _r(reps["activity_level"][i]),
             "strengths": list(reps["strengths"][i]),

@@ -105,14 +105,15 @@ def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: i
     bounds = bounds.astype(np.int64)
     m_lo = np.maximum(bounds[:-1][None, :], reps["hire_day"][:, None])
     m_hi = np.minimum(bounds[1:] - 1, end_day)[None, :].repeat(len(level), 0)
-    active = m_lo <= m_hi
+    # share of each month the rep works (hired mid-month, or the data end mid-month)
+    active = np.maximum(m_hi - m_lo + 1, 0) / np.diff(bounds)[None, :]
     per_cell = np.stack(
         [
             PROSPECTING_PER_DEAL * lam_cell * level[:, None] * scale,  # call
             PROSPECTING_PER_DEAL * lam_cell * level[:, None] * scale,  # email
-            np.where(active, REFERRALS_PER_MONTH * scale, 0.0),  # referral given
-            np.where(active, REFERRALS_PER_MONTH * scale, 0.0),  # referral received
-            np.where(active, EVENTS_PER_MONTH * scale, 0.0),  # event
+            active * REFERRALS_PER_MONTH * scale,  # referral given
+            active * REFERRALS_PER_MONTH * scale,  # referral received
+            active * EVENTS_PER_MONTH * scale,  # event
         ],
         axis=-1,
     )

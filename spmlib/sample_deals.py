@@ -95,14 +95,22 @@ def str_series(values: np.ndarray | pa.Array, index=None) -> pd.Series:
 
 
 def take_labels(labels, codes: np.ndarray) -> pd.Series:
-    """Labels by integer code (code -1 = missing) as a ``string`` Series, fast for 10M rows."""
+    """Labels by integer code (code -1 = missing) as a ``string`` Series, fast for 10M rows.
+
+    >>> take_labels(["won", "lost"], np.array([1, -1, 0])).tolist()
+    ['lost', <NA>, 'won']
+    """
     codes = np.asarray(codes)
     idx = pa.array(codes, mask=codes < 0)
     return str_series(pc.take(pa.array(list(labels), pa.large_string()), idx))
 
 
 def make_ids(prefix: str, n: int, width: int) -> pa.Array:
-    """``prefix`` + zero-padded 1..n (e.g. O000001), built as bytes without Python loops."""
+    """``prefix`` + zero-padded 1..n (e.g. O000001), built as bytes without Python loops.
+
+    >>> make_ids("R", 3, 3).to_pylist()
+    ['R001', 'R002', 'R003']
+    """
     width = max(width, len(str(n)))
     pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
     size = len(pre) + width
@@ -122,7 +130,15 @@ def days_to_datetime(days: np.ndarray) -> np.ndarray:
 
 
 def quarter_position(days: np.ndarray, fy_start: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each day: month of the fiscal quarter (0, 1, 2) and the quarter's last day."""
+    """For each day: month of the fiscal quarter (0, 1, 2) and the quarter's last day.
+
+    With a February fiscal year, quarters run Feb-Apr, May-Jul, Aug-Oct, Nov-Jan:
+
+    >>> days = np.array(["2026-01-15", "2026-02-01", "2026-03-31"], dtype="datetime64[D]")
+    >>> moq, qend = quarter_position(days.astype(np.int64), fy_start=2)
+    >>> moq.tolist(), qend.astype("datetime64[D]").astype(str).tolist()
+    ([2, 0, 1], ['2026-01-31', '2026-04-30', '2026-04-30'])
+    """
     month_idx = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     moq = (month_idx % 12 + 1 - fy_start) % 3
     qend = (month_idx - moq + 3).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
@@ -164,7 +180,7 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
     lo = np.maximum(m_start[None, :], reps["hire_day"][:, None])
     hi = np.broadcast_to(m_end[None, :], lo.shape)
     active = lo <= hi
-    frac = np.where(active, (hi - lo + 1) / (m_end - m_start + 1)[None, :], 0.0)
+    frac = np.where(active, (hi - lo + 1) / np.diff(bounds)[None, :], 0.0)  # share of month
     mid = (m_start + m_end) / 2.0
     tenure_m = (mid[None, :] - reps["hire_day"][:, None]) / DAYS_PER_MONTH
     ramp = np.where(
@@ -317,7 +333,8 @@ def _stage_history(rng, entry, n_open, won, end_day, opp_ids):
     deal, code, date = deal[order], code[order], date[order]
     observed = date <= end_day
     deal, code, date = deal[observed], code[observed], date[observed]
-    is_last = np.append(deal[1:] != deal[:-1], True)
+    is_last = np.ones(deal.size, dtype=bool)
+    is_last[:-1] = deal[1:] != deal[:-1]
     current = np.empty(n, dtype=np.int64)
     current[deal[is_last]] = code[is_last]
     frame = pd.DataFrame(

@@ -145,6 +145,28 @@ def test_activities_can_be_skipped_or_scaled():
     assert len(tenth.tables["activities"]) < 0.2 * len(full.tables["activities"])
 
 
+def test_tiny_and_mid_month_datasets_still_follow_the_model(tmp_path):
+    # one rep, data ending on the 1st of a month: almost no deals (1 day of an ~8/month rate),
+    # possibly none at all; every table still has its columns and the folder loads
+    for seed in range(3):
+        s = generate(teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=seed)
+        assert len(s.tables["opportunities"]) <= 3
+        assert len(s.tables["quotas"]) == 1
+        for name, frame in s.tables.items():
+            assert list(frame.columns) == list(TABLES[name].columns), name
+    ds = spmlib.load(
+        write_sample(
+            tmp_path / "tiny", teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=0
+        )
+    )
+    assert ds.as_of == pd.Timestamp("2026-10-01")
+    # no closed deal: the true win rate is unknown (None), not 0
+    empty = generate(teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=0)
+    assert empty.tables["opportunities"].empty
+    assert empty.ground_truth["win_rate"] is None
+    assert empty.ground_truth["reps"]["R001"]["true_win_rate"] is None
+
+
 def test_opportunities_forces_the_total():
     s = generate(teams=1, reps_per_team=2, months=3, opportunities=500, activities=False)
     assert len(s.tables["opportunities"]) == 500
