@@ -255,13 +255,35 @@ def _text(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _lookup_table(source, spec: dict, where: str) -> dict:
+def _lookup_table(source, spec: dict, problems: list) -> dict:
+    """``{key: value}`` from the lookup file; a missing file or column is an error (and {})."""
+    for part in ("file", "key", "value"):
+        if part not in spec:
+            raise SpmError(f"mapping: a lookup needs file, key and value; {part!r} is missing")
     frame = source.read(spec["file"])
+    label = source.label(spec["file"])
     if frame is None:
-        raise SpmError(f"{where}: lookup file {spec['file']!r} is missing from {source.location}")
+        problems.append(
+            Problem(
+                label,
+                None,
+                f"lookup file {spec['file']!r} is missing",
+                hint=f"Put it in {source.location}, or change the mapping's lookup",
+            )
+        )
+        return {}
+    table = {}
     for col in (spec["key"], spec["value"]):
         if col not in frame.columns:
-            raise SpmError(f"{where}: lookup file {spec['file']!r} has no column {col!r}")
+            problems.append(
+                Problem(
+                    label,
+                    col,
+                    f"lookup column {col!r} is missing",
+                    hint="Export it, or change the mapping's lookup",
+                )
+            )
+            return table
     return dict(zip(_text(frame[spec["key"]]), frame[spec["value"]], strict=False))
 
 
@@ -380,7 +402,9 @@ def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.Data
     for target, spec in tm.lookups.items():
         if target not in out.columns:
             continue
-        table = _lookup_table(source, spec, where)
+        table = _lookup_table(source, spec, problems)
+        if not table:
+            continue
         keys = _text(out[target])
         found = keys.map(table)
         unmatched = keys.notna() & found.isna()
@@ -411,7 +435,13 @@ def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.Data
             how = f"from column {spec['column']!r}"
         elif "lookup" in spec:
             lk = spec["lookup"]
-            filler = _text(out[lk["match"]]).map(_lookup_table(source, lk, where)).astype("string")
+            if lk.get("match") not in out.columns:
+                raise SpmError(
+                    f"mapping, table {name}: the lookup filling {target} needs `match:` naming "
+                    f"a mapped column (one of {', '.join(out.columns)})"
+                )
+            filler = _text(out[lk["match"]]).map(_lookup_table(source, lk, problems))
+            filler = filler.astype("string")
             how = f"from {lk['file']} ({lk['key']} -> {lk['value']}, matched on {lk['match']})"
         else:
             raise SpmError(f"mapping, table {name}: fill of {target} needs value, column or lookup")
