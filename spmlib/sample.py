@@ -383,6 +383,28 @@ def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, de
 
 _FORMATS = ("csv", "parquet")
 
+#: The header of ground_truth.yml: what each key means.
+TRUTH_NOTES = """\
+# True parameters of the sample generator (spmlib.sample, spmlib.sample_deals,
+# spmlib.sample_activities), for checking that analyses recover them.
+# stage_conversion: per open stage, the mean true probability of advancing, over the deals that
+#   reached the stage and whose advance or loss there happened by the data's end.
+# win_rate: the expected observed won / (won + lost) at the data's end (Monte Carlo over each
+#   deal's true probabilities and stage times; deals still open are not counted, as in the data).
+#   win_rate_all_deals: the mean true win probability of every deal at creation.
+# seasonality.month_of_quarter: factors on won deals closing in months 1, 2, 3 of a fiscal
+#   quarter (a share of month-1 and month-2 closes is pushed to the quarter's last 3 weeks).
+# growth_per_year: multiplicative yearly growth of deal creation.
+# reps.<id>: win_skill = multiplier on every stage's advance odds (team factor apart, see
+#   teams.<name>.win_factor); true_win_rate = win_rate restricted to the rep's deals
+#   (true_win_rate_all_deals likewise); deal_size = expected mean amount; activity_level =
+#   multiplier on activity rates (deal creation scales with its square root);
+#   proposal_acceptance = probability a proposal is accepted; cycle_factor = multiplier on
+#   time in stage; strengths / weaknesses = KPIs built to stand out from the team (the KPI's
+#   driver set to the effects.strength / effects.weakness value); new_hire = hired in the last
+#   6-9 months, ramping up over ramp_months (fewer deals, lower win odds, ramped quota).
+"""
+
 
 def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: Any) -> Path:
     """Generate the sample and write it as a dataset folder, atomically.
@@ -403,6 +425,19 @@ def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: An
     -------
     Path
         ``out_dir``.
+
+    Raises
+    ------
+    UnknownNameError
+        When ``format`` is not csv or parquet.
+
+    Notes
+    -----
+    ``ground_truth.yml`` holds the agreed keys (``seed``, ``parameters``, ``stages``,
+    ``stage_conversion``, ``win_rate``, ``seasonality``, ``growth_per_year``, ``reps`` with
+    ``team``, ``win_skill``, ``true_win_rate``, ``deal_size``, ``activity_level``,
+    ``strengths``, ``weaknesses``, ``new_hire``) and extra ones; :data:`TRUTH_NOTES` (written at
+    the top of the file) defines each of them.
     """
     if format not in _FORMATS:
         raise UnknownNameError("sample format", format, _FORMATS)
@@ -421,8 +456,7 @@ def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: An
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "dataset.yml").write_text(yaml.safe_dump(sample.config.to_dict(), sort_keys=False))
         (tmp / "ground_truth.yml").write_text(
-            "# True parameters of the sample generator (spmlib.sample); see its docstring.\n"
-            + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
+            TRUTH_NOTES + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
         )
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
