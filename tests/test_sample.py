@@ -445,3 +445,28 @@ def test_leads_quotas_and_open_pipeline(default):
     assert len(open_) > 300 and set(open_["stage"]) == set(default.config.open_stages)
     assert set(open_["forecast_category"]) == {"Commit", "Best Case", "Pipeline"}
     assert (opp.loc[opp["status"] != "open", "forecast_category"] == "Closed").all()
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_spm_sample_writes_and_summarises(tmp_path):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    args = ["sample", str(out), "--teams", "1", "--reps-per-team", "2", "--months", "2"]
+    result = runner.invoke(app, [*args, "--seed", "3", "--format", "parquet"])
+    assert result.exit_code == 0, result.output
+    ds = spmlib.load(out)
+    # the one-line summary gives the rows of each table
+    assert f"{len(ds.opportunities):,} opportunities" in result.output
+    assert f"{len(ds.activities):,} activities" in result.output
+    assert (out / "ground_truth.yml").exists() and (out / "opportunities.parquet").exists()
+    again = generate(teams=1, reps_per_team=2, months=2, seed=3).tables["opportunities"]
+    assert ds.opportunities["opp_id"].tolist() == again["opp_id"].tolist()
+    assert runner.invoke(app, ["sample", "--help"]).exit_code == 0
+    bad = runner.invoke(app, ["sample", str(out), "--teams", "0"])
+    assert bad.exit_code != 0
