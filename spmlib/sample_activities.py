@@ -77,26 +77,27 @@ def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: i
     level = reps["activity_level"]
     # --- per deal and open stage ------------------------------------------------------------
     cnt = deals.n_open
-    deal = np.repeat(np.arange(n), cnt)
-    stage = np.arange(deal.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    lo = deals.entry[deal, stage]
-    span = np.maximum(deals.entry[deal, stage + 1] - lo, 1)
+    deal = np.repeat(np.arange(n, dtype=np.int32), cnt)  # int32 and int8: memory-sane at 1M
+    stage = (np.arange(deal.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)).astype(np.int8)
+    lo = deals.entry[deal, stage].astype(np.int32)
+    span = np.maximum(deals.entry[deal, stage + 1] - lo, 1).astype(np.int32)
     lost_here = (~deals.won[deal]) & (stage == deals.n_open[deal] - 1)
     mult = np.where(lost_here, LOSS_DAMPING, ADVANCE_BOOST)
     lam = STAGE_RATES[stage] * (level[deals.rep[deal]] * scale)[:, None]
     lam[:, 2:4] *= mult[:, None]
     counts = rng.poisson(lam)
-    flat = np.repeat(np.arange(counts.size, dtype=np.int64), counts.ravel())
-    del counts, lam
+    flat = np.repeat(np.arange(counts.size, dtype=_index_dtype(counts.size)), counts.ravel())
+    del counts, lam, mult, lost_here
     row, a_type = flat // 4, (flat % 4).astype(np.int8)
     a_deal = deal[row]
-    a_date = lo[row] + np.floor(rng.random(row.size) * span[row]).astype(np.int64)
+    a_date = lo[row] + np.floor(rng.random(row.size) * span[row]).astype(np.int32)
     a_outcome = np.full(row.size, -1, dtype=np.int8)
-    del flat, row
+    del flat, row, deal, stage, lo, span
     # --- proposals ----------------------------------------------------------------------------
     prop = np.flatnonzero(deals.n_open >= 4)
     p_span = deals.entry[prop, 4] - deals.entry[prop, 3]
     p_date = deals.entry[prop, 3] + np.minimum(rng.integers(0, 3, prop.size), p_span - 1)
+    p_date, prop = p_date.astype(np.int32), prop.astype(np.int32)
     p_out = np.where(deals.accepted[prop], 0, 1).astype(np.int8)
     # --- rep activities not linked to deals ---------------------------------------------------
     lam_cell = deals.cell_lambda  # (reps, months)
@@ -124,14 +125,16 @@ def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: i
     r_rep = (cell // months).astype(np.int32)
     c_lo, c_hi = m_lo.ravel()[cell], m_hi.ravel()[cell]
     r_date = c_lo + np.floor(rng.random(cell.size) * (c_hi - c_lo + 1)).astype(np.int64)
+    r_date = r_date.astype(np.int32)
     r_type = np.array([0, 1, 5, 5, 6], dtype=np.int8)[kind]
     r_outcome = np.array([-1, -1, 2, 3, -1], dtype=np.int8)[kind]
     # --- assemble -------------------------------------------------------------------------------
     rep_all = np.concatenate([deals.rep[a_deal], deals.rep[prop], r_rep])
     date_all = np.concatenate([a_date, p_date, r_date])
     type_all = np.concatenate([a_type, np.full(prop.size, 4, np.int8), r_type])
-    opp_all = np.concatenate([a_deal, prop, np.full(r_rep.size, -1)])
+    opp_all = np.concatenate([a_deal, prop, np.full(r_rep.size, -1, dtype=np.int32)])
     out_all = np.concatenate([a_outcome, p_out, r_outcome])
+    del a_deal, a_date, a_type, a_outcome
     keep = np.flatnonzero(date_all <= end_day)
     order = keep[np.argsort(date_all[keep], kind="stable")]
     rep_all, date_all, type_all = rep_all[order], date_all[order], type_all[order]
@@ -150,6 +153,10 @@ def generate_activities(rng, reps: dict, deals: Deals, months: int, start_day: i
             "duration_minutes": np.maximum(np.round(dur), 1.0),
         }
     )
+
+
+def _index_dtype(size: int):
+    return np.int32 if size < 2**31 - 1 else np.int64
 
 
 def generate_leads(rng, deals: Deals, reps: dict, start_day: int, end_day: int) -> pd.DataFrame:
