@@ -225,3 +225,25 @@ def test_derive_status_keeps_given_status_and_fills_empty():
     out = derive_status(opp, cfg)
     assert out["status"].tolist() == ["open", "won", "lost", "won"]
     pd.testing.assert_frame_equal(opp, before)  # caller's frame untouched
+
+
+def test_malformed_csv_is_a_data_error(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    with open(folder / "opportunities.csv", "a") as fh:
+        fh.write("O7,R1,2024-01-01,2024-02-01,Closed Won,5,x,y,z,w\n")  # 10 fields, header has 8
+    with pytest.raises(DataValidationError) as info:
+        spmlib.load(folder)
+    (problem,) = info.value.problems
+    assert problem.file == "opportunities.csv" and "cannot be read as CSV" in problem.rule
+    assert "Expected 8 columns, got 10" in problem.rule
+
+
+def test_utf8_bom_and_crlf_are_read(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    text = (MINI / "reps.csv").read_text()
+    (folder / "reps.csv").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    ds = spmlib.load(folder)
+    assert list(ds.reps.columns[:3]) == ["rep_id", "rep_name", "team"]
+    assert ds.reps["hire_date"].iloc[2] == pd.Timestamp("2021-07-15")

@@ -353,3 +353,20 @@ def test_cli_validate_missing_folder_and_unknown_mapping(tmp_path):
     out = " ".join(result.output.split())
     assert result.exit_code == 1 and "unknown mapping 'oracle'" in out
     assert "salesforce" in out and "Traceback" not in out
+
+
+def test_cli_validate_prints_warnings_and_exits_0(ds_dir):
+    edit(ds_dir, "opportunities", set_cell("opportunities", 4, "close_date", "2024-03-01"))
+    result = runner.invoke(app, ["validate", str(ds_dir)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "warning column 'close_date': 1 open deal with an expected close date" in out
+    assert "(e.g. 'O4')" in out and f"OK {ds_dir}" in out
+
+
+def test_cli_validate_with_a_mapping():
+    folder = MINI.parent / "salesforce"
+    result = runner.invoke(app, ["validate", str(folder), "--mapping", "salesforce"])
+    assert result.exit_code == 0, result.output
+    assert "  opportunities: 5 rows, created_date 2024-01-05 .. 2024-04-02" in result.output
+    assert "empty amount values filled with '0'" in result.output
