@@ -13,9 +13,10 @@ Rules checked (errors unless marked *warning*):
   ``STALE_OPEN_DAYS`` days before the data's reference date; reps with no deals; activities or
   leads pointing at an unknown opportunity.
 
-Per-table domain rules (unique ids, value ranges, allowed values) use pandera schemas with
-``lazy=True``; parsing and cross-table rules are vectorized pandas. Row numbers in problems are
-1-based data rows of the source file (the header line is not counted).
+Per-table domain rules (value ranges, allowed values) use pandera schemas with ``lazy=True``.
+Unique ids, parsing and cross-table rules are vectorized pandas/Arrow (pandera's uniqueness check
+took 6 s on 10 million activity ids; the sort-based :func:`duplicated` takes under 1 s). Row
+numbers in problems are 1-based data rows of the source file (the header line is not counted).
 """
 
 from __future__ import annotations
