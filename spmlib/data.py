@@ -89,8 +89,9 @@ class Source:
         self._engine = None
         self._cache: dict[str, pd.DataFrame | None] = {}
         if not self.url and not Path(location).is_dir():
+            what = "is a file, not a folder" if Path(location).exists() else "does not exist"
             raise FileNotFoundError(
-                f"dataset folder {str(location)!r} does not exist; give a folder of CSV/Parquet "
+                f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet "
                 "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )
 
@@ -162,7 +163,21 @@ class Source:
         path = Path(self.location) / "dataset.yml"
         if not path.exists():
             return None, "dataset.yml"
-        return yaml.safe_load(path.read_text()) or {}, "dataset.yml"
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise DataValidationError(
+                problems=[
+                    Problem(
+                        "dataset.yml",
+                        None,
+                        f"dataset.yml is not valid YAML ({' '.join(str(exc).split())})",
+                        hint="Fix the syntax; see the README for an example",
+                    )
+                ],
+                source=self.location,
+            ) from None
+        return (raw if isinstance(raw, dict) else {}), "dataset.yml"
 
 
 @dataclass

@@ -151,52 +151,100 @@ def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
             raise SpmError(
                 f"mapping file {text!r} does not exist; give a preset name or a YAML file"
             )
-        return parse_mapping(yaml.safe_load(path.read_text()) or {}, file=str(path))
+        return parse_mapping(_read_yaml(path.read_text(), f"mapping {path}"), file=str(path))
     named = _named()
     if text not in named:
         raise UnknownNameError("mapping", text, list(named))
-    return parse_mapping(yaml.safe_load(named[text].read_text()) or {}, file=text)
+    return parse_mapping(_read_yaml(named[text].read_text(), f"mapping {text}"), file=text)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without the 1.1 surprises: only true/false are booleans (``on``, ``yes``, ``No``
+    stay text, so ``keep: {Active: [Yes]}`` and a lookup's keys mean what they say)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _read_yaml(text: str, where: str) -> dict:
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SpmError(f"{where} is not valid YAML: {exc}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SpmError(f"{where} must be a YAML mapping with `tables:` (see the README)")
+    return raw
+
+
+def _typed(spec: dict, key: str, kind: type, where: str, default):
+    value = spec.get(key)
+    if value is None:
+        return default
+    if kind is list and isinstance(value, str):
+        return [value]
+    if not isinstance(value, kind):
+        name = {dict: "a mapping {a: b}", list: "a list [a, b]", str: "a text"}[kind]
+        raise SpmError(f"{where}: `{key}` must be {name}, got {value!r}")
+    return value
 
 
 def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
-    """Check and parse the content of a mapping YAML file."""
+    """Check and parse the content of a mapping YAML file (see the module notes).
+
+    Raises
+    ------
+    SpmError
+        For an unknown key or table, a missing ``file``, or a rule of the wrong shape.
+    """
     where = f"mapping {file}"
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise SpmError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(_TOP_KEYS)}")
     tables = {}
-    for name, spec in (raw.get("tables") or {}).items():
+    for name, spec in _typed(raw, "tables", dict, where, {}).items():
         if name not in TABLES:
             raise SpmError(f"{where}: unknown table {name!r}; valid: {', '.join(TABLES)}")
-        spec = dict(spec or {})
+        here = f"{where}, table {name}"
+        if not isinstance(spec, dict):
+            raise SpmError(f"{here}: give its rules as a mapping with at least `file:`")
         bad = set(spec) - _TABLE_KEYS
         if bad:
-            raise SpmError(
-                f"{where}, table {name}: unknown key(s) {sorted(bad)}; valid: {sorted(_TABLE_KEYS)}"
-            )
+            raise SpmError(f"{here}: unknown key(s) {sorted(bad)}; valid: {sorted(_TABLE_KEYS)}")
         if "file" not in spec:
-            raise SpmError(f"{where}, table {name}: say which source file it comes from (`file:`)")
+            raise SpmError(f"{here}: say which source file it comes from (`file:`)")
         fmt = spec.get("date_format") or {}
         if isinstance(fmt, str):
             fmt = {c: fmt for c, k in TABLES[name].columns.items() if k == "date"}
-        distinct = spec.get("distinct") or ()
+        keep = _typed(spec, "keep", dict, here, {})
+        values = _typed(spec, "values", dict, here, {})
+        for key, rules in (("keep", keep), ("values", values)):
+            for col, rule in rules.items():
+                if not isinstance(rule, list if key == "keep" else dict):
+                    raise SpmError(f"{here}: `{key}` of {col!r} has the wrong shape: {rule!r}")
         tables[name] = TableMapping(
             file=str(spec["file"]),
             optional=bool(spec.get("optional", False)),
-            columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
-            constants=dict(spec.get("constants") or {}),
-            keep={str(k): [str(x) for x in v] for k, v in (spec.get("keep") or {}).items()},
-            flags=dict(spec.get("flags") or {}),
-            values={
-                k: {str(a): str(b) for a, b in v.items()}
-                for k, v in (spec.get("values") or {}).items()
-            },
-            lookups=dict(spec.get("lookups") or {}),
-            fill=dict(spec.get("fill") or {}),
-            ids_from_names=tuple(spec.get("ids_from_names") or ()),
-            drop_missing=dict(spec.get("drop_missing") or {}),
+            columns={str(k): str(v) for k, v in _typed(spec, "columns", dict, here, {}).items()},
+            constants=dict(_typed(spec, "constants", dict, here, {})),
+            keep={str(k): [str(x) for x in v] for k, v in keep.items()},
+            flags=dict(_typed(spec, "flags", dict, here, {})),
+            values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+            lookups=dict(_typed(spec, "lookups", dict, here, {})),
+            fill=dict(_typed(spec, "fill", dict, here, {})),
+            ids_from_names=tuple(_typed(spec, "ids_from_names", list, here, [])),
+            drop_missing=dict(_typed(spec, "drop_missing", dict, here, {})),
             order_by=spec.get("order_by"),
-            distinct=(tuple(distinct) if not isinstance(distinct, str) else (distinct,)),
+            distinct=tuple(_typed(spec, "distinct", list, here, [])),
             date_format=dict(fmt),
         )
     for req in ("reps", "opportunities"):

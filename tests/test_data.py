@@ -247,3 +247,11 @@ def test_utf8_bom_and_crlf_are_read(tmp_path):
     ds = spmlib.load(folder)
     assert list(ds.reps.columns[:3]) == ["rep_id", "rep_name", "team"]
     assert ds.reps["hire_date"].iloc[2] == pd.Timestamp("2021-07-15")
+
+
+def test_invalid_dataset_yml_is_a_data_error(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    (folder / "dataset.yml").write_text("open_stages: [Prospecting, Proposal\n")
+    with pytest.raises(DataValidationError, match="dataset.yml is not valid YAML"):
+        spmlib.load(folder)

@@ -327,3 +327,27 @@ def test_maven_exclusions_and_fills_are_counted(maven):
     )
     assert any(r.startswith("2,089 empty amount values filled from products.csv") for r in rules)
     assert "5 reps with no deals" in rules
+
+
+def test_mapping_yaml_keeps_yes_no_as_text_and_rejects_bad_shapes(tmp_path):
+    (tmp_path / "people.csv").write_text("who,active\nkim,Yes\nlee,No\n")
+    (tmp_path / "deals.csv").write_text(
+        "id,who,state,value,opened,closed\n1,kim,W,100,05/01/2024,20/02/2024\n"
+    )
+    mapping = tmp_path / "custom.yml"
+    # `Yes` would be the boolean True in plain YAML 1.1 and match nothing
+    mapping.write_text(
+        CUSTOM.replace(
+            "    constants: {team: Solo}", "    constants: {team: Solo}\n    keep: {active: [Yes]}"
+        )
+    )
+    ds = spmlib.load(tmp_path, mapping=mapping)
+    assert ds.reps["rep_id"].tolist() == ["kim"]
+    (excluded,) = [w for w in ds.warnings if "excluded" in w.rule]
+    assert excluded.rows == ("row 2",)
+    mapping.write_text(CUSTOM.replace("constants: {team: Solo}", "keep: {active: Yes}"))
+    with pytest.raises(SpmError, match="`keep` of 'active' has the wrong shape"):
+        load_mapping(mapping)
+    mapping.write_text("tables: [reps\n")
+    with pytest.raises(SpmError, match="is not valid YAML"):
+        load_mapping(mapping)
