@@ -30,6 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import yaml
@@ -250,11 +251,19 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
     for req in ("reps", "opportunities"):
         if req not in tables:
             raise SpmError(f"{where}: the mapping must describe table {req!r}")
+    timezone = str(raw.get("timezone", "UTC"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SpmError(
+            f"{where}: unknown time zone {timezone!r}; use an IANA name such as UTC, "
+            "Europe/Paris or America/New_York"
+        ) from None
     return Mapping(
         name=str(raw.get("name", file)),
         tables=tables,
         dataset=raw.get("dataset"),
-        timezone=str(raw.get("timezone", "UTC")),
+        timezone=timezone,
         description=str(raw.get("description", "")),
         file=file,
     )

@@ -233,6 +233,11 @@ def test_bad_mapping_files(tmp_path):
         load_mapping(bad)
     with pytest.raises(SpmError, match="does not exist"):
         load_mapping(tmp_path / "absent.yml")
+    bad.write_text(
+        "timezone: Mars/Base\ntables: {reps: {file: a.csv}, opportunities: {file: b.csv}}\n"
+    )
+    with pytest.raises(SpmError, match="unknown time zone 'Mars/Base'"):
+        load_mapping(bad)
 
 
 CUSTOM = """
