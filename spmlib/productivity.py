@@ -50,6 +50,7 @@ __all__ = [
     "period_codes",
     "activity_volume",
     "activity_time_share",
+    "activity_mix",
     "activity_outcomes",
     "ramp",
     "ramp_curve",
@@ -280,6 +281,39 @@ def activity_time_share(
     out["type"] = out["type"].astype(str).astype("string")
     out = out.merge(ds.reps[REP_COLUMNS], on="rep_id", how="inner")
     return out[cols].sort_values(["rep_id", "type"]).reset_index(drop=True)
+
+
+def activity_mix(volume: pd.DataFrame, by: str | list[str] = "rep_id") -> pd.DataFrame:
+    """Activity counts and shares by type, per rep (or other columns of ``volume``).
+
+    Parameters
+    ----------
+    volume : output of :func:`activity_volume`.
+    by : column(s) to group by, e.g. ``"rep_id"`` (with its name and team) or ``"team"``.
+
+    Returns
+    -------
+    DataFrame with the ``by`` columns (plus ``rep_name`` and ``team`` when by is rep_id),
+    ``type``, ``activities`` and ``share`` (of the group's activities; empty when the group
+    logged none).
+
+    Examples
+    --------
+    >>> vol = pd.DataFrame({"rep_id": ["a", "a", "a"], "rep_name": ["Ann"] * 3, "team": ["T"] * 3,
+    ...     "type": ["call", "call", "email"], "activities": [2, 1, 1]})
+    >>> activity_mix(vol)[["type", "activities", "share"]]
+        type  activities  share
+    0   call           3   0.75
+    1  email           1   0.25
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    if keys == ["rep_id"]:
+        keys = REP_COLUMNS
+    out = volume.groupby([*keys, "type"], as_index=False, sort=False)["activities"].sum()
+    total = out.groupby(keys)["activities"].transform("sum")
+    out["activities"] = out["activities"].astype("int64")
+    out["share"] = (out["activities"] / total.where(total > 0)).astype("float64")
+    return out.reset_index(drop=True)
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:
