@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from spmlib.exceptions import DataValidationError, Problem
+from spmlib.exceptions import DataValidationError, Problem, SpmError
 from spmlib.schema import TABLES, Dataset, DatasetConfig, empty_table
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "derive_status",
     "resolve_data",
     "is_url",
+    "display_location",
     "RawData",
     "Source",
 ]
@@ -72,6 +73,27 @@ def is_url(location: str | Path) -> bool:
     return "://" in str(location)
 
 
+def display_location(location: str | Path) -> str:
+    """``location`` as shown in messages and ``Dataset.source``: a URL's password is masked.
+
+    Examples
+    --------
+    >>> display_location("postgresql://ann:s3cret@db.example.com/crm")
+    'postgresql://ann:***@db.example.com/crm'
+    >>> display_location("data/sample")
+    'data/sample'
+    """
+    if not is_url(location):
+        return str(location)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(str(location)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(location)
+
+
 # --- sources ------------------------------------------------------------------------------------
 
 
@@ -84,8 +106,10 @@ class Source:
     """
 
     def __init__(self, location: str | Path):
-        self.location = str(location)
         self.url = is_url(location)
+        self._target = str(location)
+        #: How the source is shown (a database password is masked).
+        self.location = display_location(location)
         self._engine = None
         self._cache: dict[str, pd.DataFrame | None] = {}
         if not self.url and not Path(location).is_dir():
@@ -96,7 +120,7 @@ class Source:
             )
 
     def _path(self, name: str) -> Path | None:
-        folder = Path(self.location)
+        folder = Path(self._target)
         if Path(name).suffix.lower() in (".csv", ".parquet", ".txt"):
             return folder / name if (folder / name).exists() else None
         for ext in ("parquet", "csv"):
@@ -126,8 +150,16 @@ class Source:
         if self.url:
             if name not in self._tables():
                 return None
-            with self._get_engine().connect() as conn:
-                return pd.read_sql_table(name, conn)
+            import sqlalchemy
+
+            try:
+                with self._get_engine().connect() as conn:
+                    return pd.read_sql_table(name, conn)
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                raise SpmError(
+                    f"cannot read table {name!r} from {self.location!r}: "
+                    + " ".join(str(exc).split())[:300]
+                ) from None
         path = self._path(name)
         if path is None:
             return None
@@ -139,13 +171,28 @@ class Source:
         if self._engine is None:
             import sqlalchemy
 
-            self._engine = sqlalchemy.create_engine(self.location)
+            try:
+                self._engine = sqlalchemy.create_engine(self._target)
+            except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
+                raise SpmError(f"cannot use database URL {self.location!r}: {exc}") from None
         return self._engine
 
     def _tables(self) -> list[str]:
         import sqlalchemy
 
-        return sqlalchemy.inspect(self._get_engine()).get_table_names()
+        if not hasattr(self, "_table_names"):
+            try:
+                self._table_names = sqlalchemy.inspect(self._get_engine()).get_table_names()
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                raise SpmError(
+                    f"cannot read database {self.location!r}: {' '.join(str(exc).split())[:300]}"
+                ) from None
+        return self._table_names
+
+    def close(self) -> None:
+        """Release the database connections (tables already read stay available)."""
+        if self._engine is not None:
+            self._engine.dispose()
 
     def config(self) -> tuple[dict | None, str]:
         """The ``dataset.yml`` content (or the ``dataset_config`` table) and where it came from."""
@@ -153,14 +200,29 @@ class Source:
             frame = self.read("dataset_config")
             if frame is None:
                 return None, "dataset_config"
+            if not {"key", "value"} <= set(frame.columns):
+                raise DataValidationError(
+                    problems=[
+                        Problem(
+                            "dataset_config",
+                            None,
+                            "table dataset_config needs columns key and value",
+                            hint="One row per dataset.yml setting, e.g. open_stages | [Lead, Demo]",
+                        )
+                    ],
+                    source=self.location,
+                )
             raw: dict[str, Any] = {}
             for key, value in zip(frame["key"], frame["value"], strict=False):
-                parsed = yaml.safe_load(str(value)) if value is not None else None
+                try:
+                    parsed = yaml.safe_load(str(value)) if value is not None else None
+                except yaml.YAMLError:
+                    parsed = str(value)  # plain text; check_config reports it if it matters
                 if key == "open_stages" and isinstance(parsed, str):
                     parsed = [s.strip() for s in parsed.split(",") if s.strip()]
                 raw[str(key)] = parsed
             return raw, "dataset_config"
-        path = Path(self.location) / "dataset.yml"
+        path = Path(self._target) / "dataset.yml"
         if not path.exists():
             return None, "dataset.yml"
         try:
@@ -225,18 +287,21 @@ def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> R
     """Read a dataset's raw tables, through ``mapping`` when given (a name, a path or a
     :class:`spmlib.mappings.Mapping`)."""
     source = Source(location)
-    if mapping is not None:
-        from spmlib.mappings import apply_mapping, load_mapping
+    try:
+        if mapping is not None:
+            from spmlib.mappings import apply_mapping, load_mapping
 
-        return apply_mapping(load_mapping(mapping), source)
-    tables, files = {}, {}
-    for name in TABLES:
-        frame = source.read(name)
-        if frame is not None:
-            tables[name] = frame
-            files[name] = source.label(name)
-    config, config_file = source.config()
-    return RawData(str(location), tables, config, config_file, files)
+            return apply_mapping(load_mapping(mapping), source)
+        tables, files = {}, {}
+        for name in TABLES:
+            frame = source.read(name)
+            if frame is not None:
+                tables[name] = frame
+                files[name] = source.label(name)
+        config, config_file = source.config()
+        return RawData(source.location, tables, config, config_file, files)
+    finally:
+        source.close()
 
 
 # --- typing -------------------------------------------------------------------------------------
@@ -415,7 +480,7 @@ def load_checked(
     problems: list[Problem] = list(raw.problems)
     config, config_problems = v.check_config(raw.config, raw.config_file)
     problems += config_problems
-    problems += v.missing_tables(raw.tables, location)
+    problems += v.missing_tables(raw.tables, raw.location)
     typed: dict[str, pd.DataFrame] = {}
     for name, frame in raw.tables.items():
         file, cols = raw.files.get(name, name), raw.columns.get(name)
@@ -438,7 +503,7 @@ def load_checked(
             typed[name] = _in_model_order(name, typed[name])
         else:
             typed[name] = empty_table(name)
-    ds = Dataset(config=config, source=location, **typed)
+    ds = Dataset(config=config, source=raw.location, **typed)
     problems += v.check_warnings(typed, config, ds.as_of, raw.files, raw.columns)
     warnings = v.warnings_of(problems)
     for w in warnings:
@@ -488,5 +553,5 @@ def load(path_or_url: str | Path | None = None, mapping: str | Path | Any | None
     location = resolve_data(path_or_url)
     ds, problems = load_checked(location, mapping)
     if ds is None:
-        raise DataValidationError(problems=problems, source=location)
+        raise DataValidationError(problems=problems, source=display_location(location))
     return ds

@@ -15,7 +15,7 @@ import sqlalchemy
 
 import spmlib
 from spmlib.data import coerce_table, derive_status, load_checked, read_tables
-from spmlib.exceptions import DataValidationError
+from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.schema import TABLES, DatasetConfig
 
 MINI = Path(__file__).parent / "data" / "mini"
@@ -255,3 +255,9 @@ def test_invalid_dataset_yml_is_a_data_error(tmp_path):
     (folder / "dataset.yml").write_text("open_stages: [Prospecting, Proposal\n")
     with pytest.raises(DataValidationError, match="dataset.yml is not valid YAML"):
         spmlib.load(folder)
+
+
+def test_unusable_database_url_is_a_clear_error_without_password():
+    with pytest.raises(SpmError) as info:
+        spmlib.load("nosuchdialect://ann:s3cret@host/crm")
+    assert "s3cret" not in str(info.value) and "ann:***@host" in str(info.value)
