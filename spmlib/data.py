@@ -12,7 +12,8 @@ Sources
 * **Database** (any SQLAlchemy URL, e.g. ``sqlite:///crm.db``): tables with the model's names, and
   the ``dataset.yml`` content in a table ``dataset_config`` with columns ``key`` and ``value``
   (one row per setting; each value is read as YAML, so ``open_stages`` is ``[Lead, Demo]`` or
-  ``Lead, Demo``). A mapping's ``dataset:`` section may replace that table.
+  ``Lead, Demo``). A mapping's ``dataset:`` section may replace that table. A password in the
+  URL is masked (``***``) in messages and in ``Dataset.source``.
 
 Typing
 ------
