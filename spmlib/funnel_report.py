@@ -9,6 +9,7 @@ team (team scope); a rep is compared with the rest of their team.
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field
 
@@ -35,7 +36,13 @@ from spmlib.pipeline import (
 from spmlib.schema import Dataset
 from spmlib.velocity import stage_stays, stale_deals, time_in_stage
 
-__all__ = ["FunnelReport", "build_funnel_report", "funnel_headline"]
+__all__ = [
+    "FunnelReport",
+    "build_funnel_report",
+    "funnel_headline",
+    "headline_markdown",
+    "styled",
+]
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +346,42 @@ def funnel_headline(report: FunnelReport) -> list[str]:
         elif cov["quarter"] == "next" and cov["open_pipeline"] > 0:
             out.append(f"No quota is set for {when}, where {due} of open pipeline is due.")
     return out
+
+
+def headline_markdown(report: FunnelReport) -> str:
+    """The narrative as a Markdown bullet list, with text from the data HTML-escaped."""
+    head = f"**Scope:** {html.escape(report.scope)}. **Reference date:** {report.as_of.date()}."
+    return "\n".join([head, "", *(f"- {html.escape(s, quote=False)}" for s in report.headline)])
+
+
+def styled(frame: pd.DataFrame, digits: int = 0):
+    """A display table: rates (columns named like ``*rate*``, ``*conversion*``,
+    ``*probability*``, ``share_*``, ``p25``/``median``/``p75``/``team_*``) as percentages,
+    money and counts with thousands separators, dates as YYYY-MM-DD, text HTML-escaped, no
+    index."""
+    rate_words = ("rate", "conversion", "probability", "share_", "team_", "median", "p25", "p75")
+    fmt = {}
+    for col in frame.columns:
+        name = str(col)
+        kind = frame[col].dtype
+        if pd.api.types.is_bool_dtype(kind):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(kind):
+            fmt[col] = "{:%Y-%m-%d}"
+        elif pd.api.types.is_float_dtype(kind) and any(w in name for w in rate_words):
+            if "days" not in name and name != "team_reps":
+                fmt[col] = "{:.0%}" if digits == 0 else f"{{:.{digits}%}}"
+            else:
+                fmt[col] = "{:,.1f}"
+        elif name.startswith("p_"):
+            fmt[col] = "{:.3g}"
+        elif pd.api.types.is_numeric_dtype(kind):
+            fmt[col] = "{:,.0f}" if "days" not in name else "{:,.1f}"
+    style = frame.style
+    if fmt:
+        style = style.format(fmt, na_rep="—")
+    rest = [c for c in frame.columns if c not in fmt]
+    if rest:
+        # After the numeric formats: a dict format resets the columns it does not name.
+        style = style.format(na_rep="—", escape="html", subset=rest)
+    return style.hide(axis="index")

@@ -72,7 +72,7 @@ def plot_rate_forest(
     value = rates[rate].to_numpy(dtype="float64")
     low = rates[f"{rate}_low"].to_numpy(dtype="float64")
     high = rates[f"{rate}_high"].to_numpy(dtype="float64")
-    err = np.vstack([value - low, high - value])
+    err = np.clip(np.nan_to_num(np.vstack([value - low, high - value])), 0, None)
     ax.errorbar(
         value, y, xerr=err, fmt="o", color=sns.color_palette()[0], capsize=3, label="observed"
     )
