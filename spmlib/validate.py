@@ -305,7 +305,12 @@ def check_parsing(
     for col, kind in spec.columns.items():
         if col not in raw.columns:
             continue
-        present = _present(raw[col])
+        if kind in ("id", "str"):  # coerce_table already strips text and blanks out ""
+            if col not in spec.required:
+                continue
+            present = typed[col].notna()
+        else:
+            present = _present(raw[col])
         label = _label(columns, col)
         if kind in ("date", "float", "int"):
             bad = present & typed[col].isna()
