@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 KPI_NAMES = ("win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days")
 #: Effect of a deliberate strength / weakness on each KPI's driver.
 STRENGTH = {"win_rate": 1.6, "avg_deal_size": 1.6, "activity_volume": 1.6,
@@ -219,6 +219,7 @@ def generate(
     end: str = "2026-10-31",
     opportunities: int | None = None,
     activities: bool | float = True,
+    warmup_months: int = 3,
 ) -> SampleData:
     """Generate the sample dataset in memory (pure and deterministic for a seed).
 
@@ -231,6 +232,9 @@ def generate(
     opportunities : force the total number of opportunities (deals per rep scale); None =
         about 8 new deals per rep and month, growing 15% a year.
     activities : True, False (no activities) or a scale on activity volume (0.1 = a tenth).
+    warmup_months : deals (with their history and activities) are also created in these months
+        before the window, so the window opens with a pipeline in flight and its first months
+        have normal bookings, as in a real CRM extract; quotas cover the window only.
 
     Returns
     -------
@@ -253,14 +257,18 @@ def generate(
     ['R001', 'R002']
     """
     _check_args(teams, reps_per_team, months, opportunities, activities)
+    if int(warmup_months) < 0:
+        raise SpmError(f"warmup_months must be 0 or more, got {warmup_months}.")
     rng = np.random.default_rng(seed)
     end_ts = pd.Timestamp(end).normalize()
     start_ts = (end_ts.to_period("M") - (int(months) - 1)).to_timestamp()
     end_day = int(end_ts.value // 86_400_000_000_000)
-    start_day = int(start_ts.value // 86_400_000_000_000)
+    first_ts = (start_ts.to_period("M") - int(warmup_months)).to_timestamp()
+    first_day = int(first_ts.value // 86_400_000_000_000)
+    span = int(months) + int(warmup_months)  # months in which deals are created
     fy = FISCAL_YEAR_START_MONTH
-    reps = _reps(rng, int(teams), int(reps_per_team), start_day, end_day)
-    deals = sd.generate_deals(rng, reps, int(months), start_day, end_day, fy, opportunities)
+    reps = _reps(rng, int(teams), int(reps_per_team), first_day, end_day)
+    deals = sd.generate_deals(rng, reps, span, first_day, end_day, fy, opportunities)
     n_reps = len(reps["rep_id"])
     deal_count = np.bincount(deals.rep, minlength=n_reps)
     draws = int(np.clip(600_000 // max(deals.rep.size, 1), 2, 40))
@@ -281,16 +289,16 @@ def generate(
     if activities is False or scale == 0:
         activity_table = _empty("activities")
     else:
-        activity_table = acts.generate_activities(
-            rng, reps, deals, int(months), start_day, end_day, scale
-        )
+        activity_table = acts.generate_activities(rng, reps, deals, span, first_day, end_day, scale)
+    quotas = acts.generate_quotas(reps, deals, span, first_day, end_day, fy, all_win)
+    quotas = quotas[quotas["period_start"] >= start_ts].reset_index(drop=True)
     tables = {
         "reps": _reps_frame(reps),
         "opportunities": deals.opportunities,
         "stage_history": deals.stage_history,
         "activities": activity_table,
-        "quotas": acts.generate_quotas(reps, deals, int(months), start_day, end_day, fy, all_win),
-        "leads": acts.generate_leads(rng, deals, reps, start_day, end_day),
+        "quotas": quotas,
+        "leads": acts.generate_leads(rng, deals, reps, first_day, end_day),
     }
     config = DatasetConfig(
         open_stages=sd.OPEN_STAGES,
@@ -302,6 +310,8 @@ def generate(
     )
     truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
                           true_win, end_day, win)  # fmt: skip
+    truth["parameters"]["warmup_months"] = int(warmup_months)
+    truth["parameters"]["first_created"] = first_ts.date().isoformat()
     return SampleData(tables=tables, config=config, ground_truth=truth)
 
 
@@ -395,6 +405,8 @@ TRUTH_NOTES = """\
 # seasonality.month_of_quarter: factors on won deals closing in months 1, 2, 3 of a fiscal
 #   quarter (a share of month-1 and month-2 closes is pushed to the quarter's last 3 weeks).
 # growth_per_year: multiplicative yearly growth of deal creation.
+# parameters: start..end is the window (quotas, bookings); deals are also created in the
+#   warmup_months before it (from first_created) so that the window opens with a pipeline.
 # reps.<id>: win_skill = multiplier on every stage's advance odds (team factor apart, see
 #   teams.<name>.win_factor); true_win_rate = win_rate restricted to the rep's deals
 #   (true_win_rate_all_deals likewise); deal_size = expected mean amount; activity_level =

@@ -88,7 +88,11 @@ def test_written_dataset_loads_with_every_table_and_type(small_dir):
                 "growth_per_year", "reps"]:  # fmt: skip
         assert key in truth
     assert truth["parameters"] == {"teams": 2, "reps_per_team": 3, "months": 12,
-                                   "start": "2025-11-01", "end": "2026-10-31"}  # fmt: skip
+                                   "start": "2025-11-01", "end": "2026-10-31",
+                                   "warmup_months": 3, "first_created": "2025-08-01"}  # fmt: skip
+    # quotas cover the window; deals start in the warm-up months before it
+    assert ds.quotas["period_start"].min() == pd.Timestamp("2025-11-01")
+    assert ds.opportunities["created_date"].min() < pd.Timestamp("2025-08-10")
     assert set(truth["reps"]) == set(ds.reps["rep_id"])
     for rep in truth["reps"].values():
         assert set(rep["strengths"] + rep["weaknesses"]) <= set(KPI_NAMES)
@@ -149,19 +153,27 @@ def test_tiny_and_mid_month_datasets_still_follow_the_model(tmp_path):
     # one rep, data ending on the 1st of a month: almost no deals (1 day of an ~8/month rate),
     # possibly none at all; every table still has its columns and the folder loads
     for seed in range(3):
-        s = generate(teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=seed)
+        s = generate(
+            teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=seed, warmup_months=0
+        )
         assert len(s.tables["opportunities"]) <= 3
         assert len(s.tables["quotas"]) == 1
         for name, frame in s.tables.items():
             assert list(frame.columns) == list(TABLES[name].columns), name
     ds = spmlib.load(
         write_sample(
-            tmp_path / "tiny", teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=0
+            tmp_path / "tiny",
+            teams=1,
+            reps_per_team=1,
+            months=1,
+            end="2026-10-01",
+            seed=0,
+            warmup_months=0,
         )
     )
     assert ds.as_of == pd.Timestamp("2026-10-01")
     # no closed deal: the true win rate is unknown (None), not 0
-    empty = generate(teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=0)
+    empty = generate(teams=1, reps_per_team=1, months=1, end="2026-10-01", seed=0, warmup_months=0)
     assert empty.tables["opportunities"].empty
     assert empty.ground_truth["win_rate"] is None
     assert empty.ground_truth["reps"]["R001"]["true_win_rate"] is None
@@ -378,14 +390,16 @@ def test_quarter_end_bookings_and_growth(default):
     # 15%/year growth: tenured reps' third year has ~1.15^2 = 1.32 times the deals of the first
     tenured = [r for r, v in default.ground_truth["reps"].items() if not v["new_hire"]]
     created = opp.loc[opp["rep_id"].isin(tenured), "created_date"]
-    ratio = (created >= "2025-11-01").sum() / (created < "2024-11-01").sum()
+    first_year = created.between("2023-11-01", "2024-10-31")
+    ratio = (created >= "2025-11-01").sum() / first_year.sum()
     assert abs(ratio - 1.15**2) < 0.1
 
 
 def test_new_hires_ramp_up(default):
-    # in their first 3 months the new hires together create well under the deals of as many
-    # tenured peers over the same months (ramp: 15-50% of full volume at first), and each
-    # creates fewer than the team's average tenured rep
+    # In their first 3 months the new hires together create well under the deals of as many
+    # tenured peers over the same months (volume ramps from ~15% to 100% over 3-6 months), and
+    # each creates fewer in their first 2 months than the team's average tenured rep. Their
+    # win odds ramp too, so their true win rates sit below the tenured reps' median.
     opp = default.tables["opportunities"]
     reps = default.tables["reps"].set_index("rep_id")
     truth = default.ground_truth["reps"]
@@ -395,15 +409,31 @@ def test_new_hires_ramp_up(default):
     for rep_id in hires:
         hired = reps.loc[rep_id, "hire_date"]
         assert hired > pd.Timestamp("2026-01-01")
-        window = (opp["created_date"] >= hired) & (
-            opp["created_date"] < hired + pd.DateOffset(months=3)
-        )
-        own = (window & (opp["rep_id"] == rep_id)).sum()
         team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
-        peers = (window & opp["rep_id"].isin(team)).sum() / len(team)
-        assert own < peers, rep_id
+        for months in (2, 3):
+            window = opp["created_date"].between(
+                hired, hired + pd.DateOffset(months=months), inclusive="left"
+            )
+            own = (window & (opp["rep_id"] == rep_id)).sum()
+            peers = (window & opp["rep_id"].isin(team)).sum() / len(team)
+            if months == 2:
+                assert own < peers, rep_id
         own_total, peer_total = own_total + own, peer_total + peers
     assert own_total < 0.6 * peer_total
+    # pooled over the hires: deals created in their first 3 months win less often than the
+    # deals their tenured team mates created in the same weeks (ramp: win odds x0.6 at first)
+    own_deals, peer_deals = [], []
+    for rep_id in hires:
+        hired = reps.loc[rep_id, "hire_date"]
+        window = opp["created_date"].between(
+            hired, hired + pd.DateOffset(months=3), inclusive="left"
+        ) & (opp["status"] != "open")
+        team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
+        own_deals.append(opp[window & (opp["rep_id"] == rep_id)])
+        peer_deals.append(opp[window & opp["rep_id"].isin(team)])
+    own_rate = (pd.concat(own_deals)["status"] == "won").mean()
+    peer_rate = (pd.concat(peer_deals)["status"] == "won").mean()
+    assert own_rate < peer_rate
 
 
 def test_activities_correlate_with_outcomes(default):
