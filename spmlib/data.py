@@ -19,9 +19,9 @@ Typing
 ------
 Every ``*_date`` column becomes datetime64[ns] at midnight. Dates are ISO 8601 unless the mapping
 gives a ``date_format``. A timestamp with a time zone offset (``...Z``, ``+02:00``) is converted
-to the mapping's time zone (UTC by default) and reduced to its date there; a timestamp without an
-offset keeps its own date. Amounts become float64, ids and text pandas ``string`` (stripped; blank
-text counts as missing).
+to the mapping's time zone (or ``timezone:`` in ``dataset.yml``; UTC by default) and reduced to
+its date there; a timestamp without an offset keeps its own date. Amounts become float64, ids and
+text pandas ``string`` (stripped; blank text counts as missing).
 """
 
 from __future__ import annotations
@@ -300,7 +300,8 @@ def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> R
                 tables[name] = frame
                 files[name] = source.label(name)
         config, config_file = source.config()
-        return RawData(source.location, tables, config, config_file, files)
+        timezone = str((config or {}).get("timezone", "UTC"))
+        return RawData(source.location, tables, config, config_file, files, timezone=timezone)
     finally:
         source.close()
 
@@ -483,11 +484,12 @@ def load_checked(
     problems += config_problems
     problems += v.missing_tables(raw.tables, raw.location)
     typed: dict[str, pd.DataFrame] = {}
+    timezone = raw.timezone if _known_zone(raw.timezone) else "UTC"  # else reported above
     for name, frame in raw.tables.items():
         file, cols = raw.files.get(name, name), raw.columns.get(name)
         formats = raw.date_formats.get(name)
         problems += v.check_columns(name, frame, file, cols)
-        typed[name] = coerce_table(name, frame, raw.timezone, formats)
+        typed[name] = coerce_table(name, frame, timezone, formats)
         problems += v.check_parsing(name, frame, typed[name], file, cols, formats)
         if config is None:
             continue
@@ -516,6 +518,16 @@ def load_checked(
             location,
         )
     return replace(ds, warnings=tuple(warnings)), warnings
+
+
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _in_model_order(name: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -246,6 +246,21 @@ def check_config(
                 f"fiscal_year_start_month must be 1-12, got {month!r}",
             )
         )
+    timezone = raw.get("timezone")
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                Problem(
+                    file,
+                    "timezone",
+                    f"unknown time zone {timezone!r}",
+                    hint="Use an IANA name such as UTC, Europe/Paris or America/New_York",
+                )
+            )
     as_of = raw.get("as_of")
     if as_of is not None:
         try:

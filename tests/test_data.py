@@ -261,3 +261,22 @@ def test_unusable_database_url_is_a_clear_error_without_password():
     with pytest.raises(SpmError) as info:
         spmlib.load("nosuchdialect://ann:s3cret@host/crm")
     assert "s3cret" not in str(info.value) and "ann:***@host" in str(info.value)
+
+
+def test_dataset_yml_time_zone(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    opp = (folder / "opportunities.csv").read_text()
+    # O1 created 2024-01-05T23:30:00Z: Jan 5 in UTC, Jan 6 in Tokyo (UTC+9)
+    (folder / "opportunities.csv").write_text(
+        opp.replace("O1,R1,2024-01-05,", "O1,R1,2024-01-05T23:30:00Z,")
+    )
+    assert spmlib.load(folder).opportunities["created_date"][0] == pd.Timestamp("2024-01-05")
+    with open(folder / "dataset.yml", "a") as fh:
+        fh.write("timezone: Asia/Tokyo\n")
+    assert spmlib.load(folder).opportunities["created_date"][0] == pd.Timestamp("2024-01-06")
+    (folder / "dataset.yml").write_text(
+        (folder / "dataset.yml").read_text().replace("Asia/Tokyo", "Mars/Base")
+    )
+    with pytest.raises(DataValidationError, match="unknown time zone 'Mars/Base'"):
+        spmlib.load(folder)
