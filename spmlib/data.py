@@ -144,8 +144,7 @@ class Source:
     def read(self, name: str) -> pd.DataFrame | None:
         if name not in self._cache:
             self._cache[name] = self._read(name)
-        frame = self._cache[name]
-        return None if frame is None else frame.copy()
+        return self._cache[name]  # pandas copy-on-write keeps the cached frame safe
 
     def _read(self, name: str) -> pd.DataFrame | None:
         if self.url:
