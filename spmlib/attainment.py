@@ -32,7 +32,7 @@ import pandas as pd
 from spmlib.exceptions import UnknownNameError
 from spmlib.kpis import GROUPINGS, PERIODS, group_columns
 from spmlib.periods import period_range
-from spmlib.productivity import period_codes, resolve_range
+from spmlib.productivity import period_codes, rep_codes, resolve_range
 from spmlib.schema import Dataset
 from spmlib.stats import rate_table
 
@@ -198,12 +198,11 @@ def attainment(
         periods["period"] = periods["period"] + np.where(periods["period_end"] > as_of, " YTD", "")
     reps = ds.reps.reset_index(drop=True)
     n_r, n_p = len(reps), len(periods)
-    rep_index = pd.Index(reps["rep_id"].astype(str))
     # Bookings per rep x period (won deals closed up to as_of).
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)]
     p_code = period_codes(won["close_date"], periods, freq, fy) if n_p else np.full(len(won), -1)
-    r_code = rep_index.get_indexer(won["rep_id"].astype(str))
+    r_code = rep_codes(reps, won["rep_id"])
     ok = (p_code >= 0) & (r_code >= 0)
     bookings = np.bincount(
         r_code[ok] * n_p + p_code[ok],
@@ -215,7 +214,7 @@ def attainment(
     quota = np.zeros(n_r * n_p)
     has_quota = np.zeros(n_r * n_p, dtype=bool)
     if not alloc.empty:
-        a_r = rep_index.get_indexer(alloc["rep_id"].astype(str))
+        a_r = rep_codes(reps, alloc["rep_id"])
         keep = a_r >= 0
         flat = a_r[keep] * n_p + alloc["window"].to_numpy()[keep]
         np.add.at(quota, flat, alloc["quota"].to_numpy()[keep])

@@ -48,6 +48,7 @@ __all__ = [
     "resolve_range",
     "months_active",
     "period_codes",
+    "rep_codes",
     "activity_volume",
     "activity_time_share",
     "activity_mix",
@@ -147,8 +148,23 @@ def _normal_types(types: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), final
 
 
-def _rep_codes(reps: pd.DataFrame, rep_ids: pd.Series) -> np.ndarray:
-    return pd.Index(reps["rep_id"].astype(str)).get_indexer(rep_ids.astype(str))
+def rep_codes(reps: pd.DataFrame, rep_ids: pd.Series) -> np.ndarray:
+    """Position of each ``rep_ids`` value in ``reps`` (-1 when unknown or missing).
+
+    The ids are factorized first, so only the distinct ids are compared as text: fast on
+    millions of rows whatever their dtype.
+
+    Examples
+    --------
+    >>> reps = pd.DataFrame({"rep_id": ["a", "b"]})
+    >>> rep_codes(reps, pd.Series(["b", "x", None, "a", "b"])).tolist()
+    [1, -1, -1, 0, 1]
+    """
+    codes, uniques = pd.factorize(rep_ids, sort=False)
+    if len(uniques) == 0:
+        return np.full(len(codes), -1, dtype=np.int64)
+    known = pd.Index(reps["rep_id"].astype(str)).get_indexer(pd.Index(uniques).astype(str))
+    return np.where(codes >= 0, known[np.maximum(codes, 0)], -1).astype(np.int64)
 
 
 def activity_volume(
@@ -196,30 +212,35 @@ def activity_volume(
     periods = period_range(lo, hi, freq, fy)
     reps = ds.reps.reset_index(drop=True)
     acts = ds.activities
-    acts = acts[(acts["date"] >= lo) & (acts["date"] <= hi)]
+    inside = _in_range(acts["date"], lo, hi)
     type_code, types = _normal_types(acts["type"])
-    rep_code = _rep_codes(reps, acts["rep_id"])
+    rep_code = rep_codes(reps, acts["rep_id"])
     p_code = period_codes(acts["date"], periods, freq, fy)
+    ok = inside & (rep_code >= 0) & (p_code >= 0) & (type_code >= 0)
+    seen = np.unique(type_code[ok])
+    types = [types[i] for i in seen]
+    type_code = np.searchsorted(seen, type_code)
     n_r, n_p, n_t = len(reps), len(periods), len(types)
-    ok = (rep_code >= 0) & (p_code >= 0) & (type_code >= 0)
     flat = (rep_code[ok] * n_p + p_code[ok]) * n_t + type_code[ok]
     counts = np.bincount(flat, minlength=n_r * n_p * n_t).astype(np.int64)
     r_idx = np.repeat(np.arange(n_r), n_p * n_t)
     p_idx = np.tile(np.repeat(np.arange(n_p), n_t), n_r)
     t_idx = np.tile(np.arange(n_t), n_r * n_p)
+
+    def take(values, idx) -> pd.Series:
+        return pd.Series(pd.array(list(values) if len(values) else [], dtype="string").take(idx))
+
     out = pd.DataFrame(
         {
-            "rep_id": reps["rep_id"].to_numpy()[r_idx],
-            "rep_name": reps["rep_name"].to_numpy()[r_idx],
-            "team": reps["team"].to_numpy()[r_idx],
-            "period": periods["period"].to_numpy()[p_idx],
+            "rep_id": take(reps["rep_id"], r_idx),
+            "rep_name": take(reps["rep_name"], r_idx),
+            "team": take(reps["team"], r_idx),
+            "period": take(periods["period"], p_idx),
             "period_start": periods["period_start"].to_numpy()[p_idx],
-            "type": np.asarray(types, dtype=object)[t_idx] if n_t else np.array([], dtype=object),
+            "type": take(types, t_idx),
             "activities": counts,
         }
     )
-    for col in ("rep_id", "rep_name", "team", "period", "type"):
-        out[col] = out[col].astype("string")
     if "hire_date" in reps.columns:
         hired = reps["hire_date"].to_numpy()[r_idx]
         p_end = periods["period_end"].to_numpy()[p_idx]
@@ -322,10 +343,37 @@ def _empty(cols: list[str]) -> pd.DataFrame:
     )
 
 
+def _in_range(dates: pd.Series, lo: pd.Timestamp, hi: pd.Timestamp) -> np.ndarray:
+    """Boolean mask of the dates in [lo, hi], without copying the frame they belong to."""
+    d = dates.to_numpy(dtype="datetime64[ns]")
+    return (d >= lo.to_datetime64()) & (d <= hi.to_datetime64())
+
+
+def _bincount(codes: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+    keep = codes >= 0 if mask is None else (codes >= 0) & np.asarray(mask, dtype=bool)
+    return np.bincount(codes[keep], minlength=n).astype(np.int64)
+
+
+def _normal_words(values: pd.Series | None, length: int):
+    """A function ``word -> bool mask`` over lower-cased, stripped text (missing = ""),
+    normalised once per distinct value."""
+    if values is None:
+        codes, words = np.full(length, -1, dtype=np.int64), []
+    else:
+        codes, uniques = pd.factorize(values, sort=False)
+        words = [str(u).strip().lower() for u in uniques]
+
+    def mask(word: str) -> np.ndarray:
+        hits = np.array([w == word for w in words] + [word == ""], dtype=bool)
+        return hits[np.where(codes >= 0, codes, len(words))]
+
+    return mask
+
+
 def _count_by_rep(
     reps: pd.DataFrame, rep_ids: pd.Series, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    codes = _rep_codes(reps, rep_ids)
+    codes = rep_codes(reps, rep_ids)
     if mask is not None:
         codes = codes[np.asarray(mask, dtype=bool)]
     codes = codes[codes >= 0]
@@ -352,31 +400,27 @@ def activity_outcomes(
     lo, hi = resolve_range(ds, start, end)
     reps = ds.reps.reset_index(drop=True)
     acts = ds.activities
-    acts = acts[(acts["date"] >= lo) & (acts["date"] <= hi)]
     type_code, types = _normal_types(acts["type"])
-    kind = np.asarray(types + [""], dtype=object)[np.where(type_code >= 0, type_code, len(types))]
-    if "outcome" in acts.columns:
-        outcome = acts["outcome"].astype("string").str.strip().str.lower().fillna("").to_numpy()
-    else:
-        outcome = np.full(len(acts), "", dtype=object)
-    is_prop = kind == "proposal"
+    outcome = _normal_words(acts["outcome"] if "outcome" in acts.columns else None, len(acts))
+    accepted, received = outcome("accepted"), outcome("received")
+
+    def is_type(name: str) -> np.ndarray:
+        return type_code == (types.index(name) if name in types else -2)
+
+    rep = np.where(_in_range(acts["date"], lo, hi), rep_codes(reps, acts["rep_id"]), -1)
+    is_prop, is_ref = is_type("proposal"), is_type("referral")
     out = reps[REP_COLUMNS].copy()
     out["months_active"] = months_active(reps, lo, hi).to_numpy()
-    out["activities"] = _count_by_rep(reps, acts["rep_id"])
-    out["calls"] = _count_by_rep(reps, acts["rep_id"], kind == "call")
-    out["meetings"] = _count_by_rep(reps, acts["rep_id"], kind == "meeting")
-    out["proposals"] = _count_by_rep(reps, acts["rep_id"], is_prop)
-    decided = is_prop & np.isin(outcome, ["accepted", "rejected"])
-    out["proposals_decided"] = _count_by_rep(reps, acts["rep_id"], decided)
-    out["proposals_accepted"] = _count_by_rep(
-        reps, acts["rep_id"], is_prop & (outcome == "accepted")
-    )
+    out["activities"] = _bincount(rep, len(reps))
+    out["calls"] = _bincount(rep, len(reps), is_type("call"))
+    out["meetings"] = _bincount(rep, len(reps), is_type("meeting"))
+    out["proposals"] = _bincount(rep, len(reps), is_prop)
+    out["proposals_decided"] = _bincount(rep, len(reps), is_prop & (accepted | outcome("rejected")))
+    out["proposals_accepted"] = _bincount(rep, len(reps), is_prop & accepted)
     out = rate_table(out, "proposals_accepted", "proposals_decided", "proposal_acceptance")
-    is_ref = kind == "referral"
-    received = is_ref & (outcome == "received")
-    out["referrals_given"] = _count_by_rep(reps, acts["rep_id"], is_ref & ~received)
-    if _logs_received_referrals(ds):
-        out["referrals_received"] = _count_by_rep(reps, acts["rep_id"], received)
+    out["referrals_given"] = _bincount(rep, len(reps), is_ref & ~received)
+    if (is_ref & received).any() or _logs_received_referrals(ds):
+        out["referrals_received"] = _bincount(rep, len(reps), is_ref & received)
     else:
         out["referrals_received"] = _referrals_received(ds, reps, lo, hi)
     opp = ds.opportunities

@@ -52,7 +52,7 @@ from spmlib.attainment import allocate_quota
 from spmlib.exceptions import SpmError
 from spmlib.kpis import PERIODS, kpis
 from spmlib.periods import period_range, period_start
-from spmlib.productivity import activity_outcomes, period_codes, resolve_range
+from spmlib.productivity import activity_outcomes, period_codes, rep_codes, resolve_range
 from spmlib.schema import Dataset
 from spmlib.stats import compare_to_rest
 
@@ -136,7 +136,7 @@ def _rep_month_counts(
 ) -> pd.DataFrame:
     """Counts per rep and month (rep x month grid), with ``active`` (month ends after hire)."""
     n_r, n_p = len(reps), len(periods)
-    r = pd.Index(reps["rep_id"].astype(str)).get_indexer(frame["rep_id"].astype(str))
+    r = rep_codes(reps, frame["rep_id"])
     p = period_codes(frame[date_col], periods, "month", fy)
     ok = (r >= 0) & (p >= 0)
     counts = np.bincount(r[ok] * n_p + p[ok], minlength=n_r * n_p)
