@@ -514,10 +514,11 @@ def _send_one(item, conn, ledger, state, retries, backoff, sleep) -> list[dict[s
     data = item.message.as_bytes(policy=SMTP_POLICY)
     attempt, last_error = 0, (0, "")
     while pending:
+        smtp = _open(conn, retries, backoff, sleep)
         ledger.record([_event(item, r, "sending", 0, "") for r in pending])
         outcome: dict[str, tuple[int, str]] = {}
         try:
-            refused = conn.get().sendmail(item.envelope_from, pending, data)
+            refused = smtp.sendmail(item.envelope_from, pending, data)
             outcome = {r: refused.get(r, (250, b"OK")) for r in pending}
         except smtplib.SMTPRecipientsRefused as exc:
             outcome = {r: exc.recipients.get(r, (451, b"not accepted")) for r in pending}
@@ -530,11 +531,6 @@ def _send_one(item, conn, ledger, state, retries, backoff, sleep) -> list[dict[s
         except _TRANSIENT_ERRORS as exc:
             conn.drop()
             outcome = {r: (0, str(exc) or type(exc).__name__) for r in pending}
-            if isinstance(exc, ConnectionRefusedError | socket.gaierror) and attempt >= retries:
-                raise SpmError(
-                    f"cannot reach the SMTP server {conn.config.host}:{conn.config.port or ''} "
-                    f"({exc}); nothing more was sent, rerun `spm email` when it is back."
-                ) from None
         events, still = [], []
         for rcpt, (code, reply) in outcome.items():
             text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -563,6 +559,26 @@ def _send_one(item, conn, ledger, state, retries, backoff, sleep) -> list[dict[s
         ledger.record(events)
         break
     return rows
+
+
+def _open(conn: _Connection, retries: int, backoff: float, sleep) -> smtplib.SMTP:
+    """The open connection, (re)connecting with backoff; SpmError when the server stays away."""
+    for attempt in range(retries + 1):
+        try:
+            return conn.get()
+        except SpmError:
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            conn.drop()
+            if attempt == retries:
+                where = f"{conn.config.host}:{conn.config.port or ''}"
+                raise SpmError(
+                    f"cannot connect to the SMTP server {where} ({exc or type(exc).__name__}); "
+                    "nothing more was sent: rerun `spm email` when it is reachable."
+                ) from None
+            log.info("cannot connect (%s); retry in %.1fs", exc, backoff * 2**attempt)
+            sleep(backoff * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _event(item: Outgoing, rcpt: str, status: str, code: int, reply: str) -> dict[str, Any]:

@@ -72,9 +72,27 @@ def write_dataset(folder: Path) -> Path:
 # report id, kind, scope, parameters (besides data), status
 REPORTS = [
     ("funnel__team-A", "funnel", {"team": "A"}, {"team": "A"}, "ok"),
-    ("rep_scorecard__rep-R1", "rep_scorecard", {"rep_id": "R1", "team": "A"}, {"rep_id": "R1"}, "ok"),
-    ("rep_scorecard__rep-R2", "rep_scorecard", {"rep_id": "R2", "team": "A"}, {"rep_id": "R2"}, "ok"),
-    ("rep_scorecard__rep-R3", "rep_scorecard", {"rep_id": "R3", "team": "B"}, {"rep_id": "R3"}, "ok"),
+    (
+        "rep_scorecard__rep-R1",
+        "rep_scorecard",
+        {"rep_id": "R1", "team": "A"},
+        {"rep_id": "R1"},
+        "ok",
+    ),
+    (
+        "rep_scorecard__rep-R2",
+        "rep_scorecard",
+        {"rep_id": "R2", "team": "A"},
+        {"rep_id": "R2"},
+        "ok",
+    ),
+    (
+        "rep_scorecard__rep-R3",
+        "rep_scorecard",
+        {"rep_id": "R3", "team": "B"},
+        {"rep_id": "R3"},
+        "ok",
+    ),
     ("forecast__team-B", "forecast", {"team": "B"}, {"team": "B"}, "failed"),
 ]
 
@@ -122,7 +140,9 @@ def write_manifest(run: Path, run_id: str = "20261124T0912Z-test") -> None:
                 "parameters": {"data": str(run / "data"), **params},
                 "status": status,
                 "seconds": 3.0,
-                "outputs": {"ipynb": f"reports/{rid}.ipynb"} if ok else {"partial": f"failed/{rid}.ipynb"},
+                "outputs": {"ipynb": f"reports/{rid}.ipynb"}
+                if ok
+                else {"partial": f"failed/{rid}.ipynb"},
                 "error": None if ok else {"cell": 3, "ename": "ValueError", "evalue": "boom"},
             }
         )
@@ -186,26 +206,63 @@ def synthetic_notebook(rep_name: str = "O'Neil & <Co>", rows: int = 3, images: i
     )
     png = base64.b64encode(png_bytes()).decode()
     outputs = [
-        new_output("display_data", data={GLUE_MIME: {"name": "title", "value": f"Scorecard: {rep_name}"}}),
-        new_output("display_data", data={GLUE_MIME: {"name": "headline", "value": ["**3 deals** won", "Win rate 31.2%"]}}),
-        new_output("execute_result", data={"text/html": df.to_html(), "text/plain": "df"}, execution_count=1),
+        new_output(
+            "display_data", data={GLUE_MIME: {"name": "title", "value": f"Scorecard: {rep_name}"}}
+        ),
         new_output(
             "display_data",
-            data={"text/html": df.head(2).style.format(escape="html").background_gradient(subset=["rate"]).to_html()},
+            data={GLUE_MIME: {"name": "headline", "value": ["**3 deals** won", "Win rate 31.2%"]}},
         ),
-        new_output("display_data", data={"text/markdown": f"Rep **{rep_name}** did <script>alert(1)</script>", "text/plain": "md"}),
-        new_output("display_data", data={"text/html": '<p onclick="x()">raw <script>alert(2)</script><img src="data:image/png;base64,AAAA"><a href="javascript:alert(3)">link</a></p>'}),
+        new_output(
+            "execute_result",
+            data={"text/html": df.to_html(), "text/plain": "df"},
+            execution_count=1,
+        ),
+        new_output(
+            "display_data",
+            data={
+                "text/html": df.head(2)
+                .style.format(escape="html")
+                .background_gradient(subset=["rate"])
+                .to_html()
+            },
+        ),
+        new_output(
+            "display_data",
+            data={
+                "text/markdown": f"Rep **{rep_name}** did <script>alert('md')</script>",
+                "text/plain": "md",
+            },
+        ),
+        new_output(
+            "display_data",
+            data={
+                "text/html": '<p onclick="x()">raw <script>alert(2)</script><img src="data:image/png;base64,AAAA"><a href="javascript:alert(3)">link</a></p>'
+            },
+        ),
         new_output("display_data", data={"application/javascript": "alert(4)"}),
         new_output("stream", name="stdout", text="print output"),
     ]
-    outputs += [new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}) for _ in range(images)]
+    outputs += [
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})
+        for _ in range(images)
+    ]
     return new_notebook(
         cells=[
-            new_markdown_cell("# Scorecard\nIntro with **bold** and O'Neil & <Co>."),
+            new_markdown_cell("# Scorecard\nIntro with **bold** text."),
             new_code_cell("x = 1", outputs=outputs),
             new_markdown_cell("## Chart of deals"),
-            new_code_cell("plot()", outputs=[new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]),
-            new_code_cell("secret()", metadata={"tags": ["no-email"]}, outputs=[new_output("display_data", data={"text/html": "<p>hidden cell</p>"})]),
+            new_code_cell(
+                "plot()",
+                outputs=[
+                    new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})
+                ],
+            ),
+            new_code_cell(
+                "secret()",
+                metadata={"tags": ["no-email"]},
+                outputs=[new_output("display_data", data={"text/html": "<p>hidden cell</p>"})],
+            ),
         ]
     )
 
@@ -267,7 +324,13 @@ class RecordingHandler:
         if self.data_failures < self.fail_data:
             self.data_failures += 1
             return "451 4.3.0 Temporary failure, try again"
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.received.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content or envelope.content,
+            )
+        )
         return "250 Message accepted for delivery"
 
 
@@ -282,9 +345,26 @@ def _free_port() -> int:
 class SmtpServer:
     """Context manager: an aiosmtpd Controller on 127.0.0.1 with a RecordingHandler."""
 
-    def __init__(self, handler: RecordingHandler | None = None):
+    def __init__(
+        self, handler: RecordingHandler | None = None, login: tuple[str, str] | None = None
+    ):
         self.handler = handler or RecordingHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=_free_port())
+        kwargs = {}
+        if login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == login
+                return AuthResult(success=ok)
+
+            kwargs = {
+                "authenticator": authenticator,
+                "auth_require_tls": False,
+                "auth_required": True,
+            }
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=_free_port(), **kwargs
+        )
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -1,0 +1,365 @@
+"""Recipients, messages and delivery through a real SMTP server (aiosmtpd on 127.0.0.1).
+
+Fast tests use a run folder whose notebooks are built in memory (tests/mail_support.py); the
+slow end-to-end test executes the fixture notebook with papermill for each report.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mail_support import (
+    REPS,
+    RecordingHandler,
+    SmtpServer,
+    build_executed_run,
+    build_synthetic_run,
+    write_dataset,
+)
+from typer.testing import CliRunner
+
+from spmlib.cli import app
+from spmlib.exceptions import SpmError
+from spmlib.mail import Ledger, SmtpConfig, message_id_for, prepare_run, send_all
+from spmlib.recipients import EmailSettings, load_settings, plan_deliveries, read_reps
+from spmlib.report import MAX_HTML_BYTES
+
+runner = CliRunner()
+NAMES = {r[0]: r[1] for r in REPS}
+EMAILS = {r[0]: r[3] for r in REPS}
+# every message of the fixture run with the default settings, by report: envelope recipients
+EXPECTED = {
+    "funnel__team-A": ["mia@example.com"],
+    "rep_scorecard__rep-R1": ["r1@example.com"],
+    "rep_scorecard__rep-R2": ["r2@example.com"],
+    "rep_scorecard__rep-R3": ["r3@example.com"],
+}
+
+
+@pytest.fixture
+def run(tmp_path):
+    return build_synthetic_run(tmp_path / "run")
+
+
+@pytest.fixture
+def reps(tmp_path):
+    return read_reps(write_dataset(tmp_path / "data"))
+
+
+def _reports(run: Path) -> list[dict]:
+    return json.loads((run / "manifest.json").read_text())["reports"]
+
+
+def _settings_file(tmp_path: Path, **values) -> Path:
+    path = tmp_path / "email.yml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def _send_args(run: Path, port: int, *extra: str) -> list[str]:
+    return [
+        "email",
+        str(run),
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--backoff",
+        "0.01",
+        *extra,
+    ]
+
+
+# --- recipients ----------------------------------------------------------------------------------
+
+
+def test_default_rules_rep_gets_own_scorecard_manager_gets_team_report(run):
+    deliveries, skipped = plan_deliveries(_reports(run), read_reps(run / "data"), EmailSettings())
+    got = {d.report_id: list(d.envelope) for d in deliveries}
+    assert got == EXPECTED
+    assert skipped == [{"report_id": "forecast__team-B", "reason": "batch status failed"}]
+    r1 = next(d for d in deliveries if d.report_id == "rep_scorecard__rep-R1")
+    assert r1.to[0].name == "<script>alert(1)</script>" and r1.audience == "rep"
+
+
+def test_manager_copies_and_per_kind_extras(run):
+    settings = EmailSettings(
+        rep_reports_to_manager=True,
+        kinds={
+            "rep_scorecard": {"cc": ["Sales Ops <ops@example.com>"], "bcc": ["audit@example.com"]}
+        },
+    )
+    deliveries, _ = plan_deliveries(_reports(run), read_reps(run / "data"), settings)
+    r1 = [d for d in deliveries if d.report_id == "rep_scorecard__rep-R1"]
+    # one message to the rep, a separate one to the rep's manager; both with the kind's cc/bcc
+    assert [(d.audience, [r.email for r in d.to]) for d in r1] == [
+        ("rep", ["r1@example.com"]),
+        ("manager", ["mia@example.com"]),
+    ]
+    assert all([r.email for r in d.cc] == ["ops@example.com"] for d in r1)
+    assert all([r.email for r in d.bcc] == ["audit@example.com"] for d in r1)
+    funnel = next(d for d in deliveries if d.kind == "funnel")
+    assert funnel.cc == () and funnel.bcc == ()
+
+
+def test_a_rep_never_receives_another_reps_report(run):
+    settings = EmailSettings(kinds={"rep_scorecard": {"cc": ["r2@example.com"]}})
+    with pytest.raises(SpmError, match="never receives another rep"):
+        plan_deliveries(_reports(run), read_reps(run / "data"), settings)
+
+
+def test_company_reports_and_kinds_turned_off(reps):
+    reports = [
+        {"id": "data_overview__company", "kind": "data_overview", "scope": {}, "status": "ok"},
+        {"id": "funnel__company", "kind": "funnel", "scope": {}, "status": "ok"},
+        {
+            "id": "forecast__manager-Ben",
+            "kind": "forecast",
+            "scope": {"manager": "Ben Boss"},
+            "status": "ok",
+        },
+    ]
+    settings = EmailSettings(
+        company_recipients=("VP Sales <vp@example.com>",), kinds={"data_overview": {"send": False}}
+    )
+    deliveries, skipped = plan_deliveries(reports, reps, settings)
+    assert {d.report_id: list(d.envelope) for d in deliveries} == {
+        "funnel__company": ["vp@example.com"],
+        "forecast__manager-Ben": ["ben@example.com"],
+    }
+    assert skipped == [
+        {"report_id": "data_overview__company", "reason": "kind data_overview is off (send: false)"}
+    ]
+
+
+def test_settings_file_is_checked(tmp_path):
+    assert load_settings().kind("data_overview")["send"] is False  # params/email.yml
+    with pytest.raises(SpmError, match="unknown setting"):
+        load_settings(_settings_file(tmp_path, recipients_of_reps=True))
+    with pytest.raises(SpmError, match="unknown key"):
+        load_settings(_settings_file(tmp_path, kinds={"funnel": {"too": ["a@example.com"]}}))
+
+
+def test_message_ids_are_stable_per_run_report_and_recipients(run):
+    deliveries, _ = plan_deliveries(_reports(run), read_reps(run / "data"), EmailSettings())
+    ids = [message_id_for("run-1", d) for d in deliveries]
+    assert ids == [message_id_for("run-1", d) for d in deliveries]
+    assert len(set(ids)) == len(ids)
+    assert message_id_for("run-2", deliveries[0]) != ids[0]
+
+
+# --- what a received message must look like --------------------------------------------------------
+
+
+def check_message(received, report_id: str) -> None:
+    """Structure, cid images, no data: / script, size, text part, recipients, privacy."""
+    msg = received.message
+    assert msg["X-SPM-Report"] == report_id
+    assert sorted(received.rcpt_tos) == sorted(EXPECTED[report_id])
+    assert msg.get_content_type() == "multipart/alternative"
+    plain, related = msg.get_payload()
+    assert (
+        plain.get_content_type() == "text/plain"
+        and related.get_content_type() == "multipart/related"
+    )
+    html_part, *images = related.get_payload()
+    assert html_part.get_content_type() == "text/html"
+    html = html_part.get_content()
+    text = plain.get_content()
+    cids = set(re.findall(r'src="cid:([^"]+)"', html))
+    attached = {p["Content-ID"].strip("<>") for p in images}
+    assert cids and cids == attached
+    assert all(
+        p.get_content_type() == "image/png" and p.get_content().startswith(b"\x89PNG")
+        for p in images
+    )
+    assert "data:" not in html and "<script" not in html.lower()
+    assert len(html.encode("utf-8")) < MAX_HTML_BYTES
+    assert text.strip() and "\n- " in text  # headline sentences
+    if "rep-" in report_id:
+        own = report_id.rsplit("rep-", 1)[1]
+        everything = "\n".join([*(f"{k}: {v}" for k, v in msg.items()), text, html])
+        for rep_id, name in NAMES.items():
+            if rep_id == own:
+                continue
+            for form in {name, html_lib.escape(name), html_lib.escape(name, quote=False)}:
+                assert form not in everything, f"{report_id} mentions {rep_id}"
+            assert EMAILS[rep_id] not in everything.lower()
+        assert EMAILS[own] in msg["To"]
+
+
+def _by_report(received) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in received:
+        out.setdefault(r.message["X-SPM-Report"], []).append(r)
+    return out
+
+
+# --- delivery --------------------------------------------------------------------------------------
+
+
+def test_send_delivers_each_message_once_and_a_rerun_sends_nothing(run):
+    with SmtpServer() as server:
+        result = runner.invoke(app, _send_args(run, server.port))
+        assert result.exit_code == 0, result.output
+        got = _by_report(server.received)
+        assert sorted(got) == sorted(EXPECTED)
+        for rid, messages in got.items():
+            assert len(messages) == 1
+            check_message(messages[0], rid)
+        assert "forecast__team-B" not in got  # failed in the batch: never sent
+        again = runner.invoke(app, _send_args(run, server.port))
+        assert again.exit_code == 0 and "already_sent" in again.output
+        assert len(server.received) == len(EXPECTED)
+
+
+def test_refused_recipient_and_transient_failure(run, tmp_path):
+    # r2 does not exist on the server (550 at RCPT TO); the first DATA gets a 451 (retried)
+    handler = RecordingHandler(refuse={"r2@example.com"}, fail_data=1)
+    with SmtpServer(handler) as server:
+        result = runner.invoke(app, _send_args(run, server.port))
+        # documented outcome: the others are delivered once, r2 is reported, exit code 1
+        assert result.exit_code == 1
+        assert "refused" in result.output and "did not get their message" in result.output
+        got = _by_report(server.received)
+        assert sorted(got) == sorted(set(EXPECTED) - {"rep_scorecard__rep-R2"})
+        assert all(len(v) == 1 for v in got.values())
+        assert handler.data_failures == 1
+        events = Ledger(run / "mail" / "ledger.jsonl").events()
+        refused = [e for e in events if e["status"] == "refused"]
+        assert [(e["recipient"], e["code"]) for e in refused] == [("r2@example.com", 550)]
+        assert any(e["status"] == "retrying" and e["code"] == 451 for e in events)
+        # a rerun does not retry a permanent refusal, and still reports it
+        again = runner.invoke(app, _send_args(run, server.port))
+        assert again.exit_code == 1 and len(server.received) == len(EXPECTED) - 1
+
+
+def test_transient_failure_outlasting_retries_is_deferred_then_sent_by_next_run(run):
+    outgoing, _ = prepare_run(run, EmailSettings())
+    ledger = Ledger(run / "mail" / "ledger.jsonl")
+    waits: list[float] = []
+    with SmtpServer(RecordingHandler(fail_data=100)) as server:
+        config = SmtpConfig("127.0.0.1", server.port)
+        result = send_all(outgoing[:1], config, ledger, retries=2, backoff=0.5, sleep=waits.append)
+        assert result["status"].tolist() == ["deferred"] and result["code"].tolist() == [451]
+        assert waits == [0.5, 1.0]  # backoff doubles
+        assert server.received == []
+    with SmtpServer() as healthy:
+        result = send_all(
+            outgoing, SmtpConfig("127.0.0.1", healthy.port), ledger, sleep=waits.append
+        )
+        assert set(result["status"]) == {"accepted"} and len(healthy.received) == len(EXPECTED)
+
+
+def test_crash_halfway_then_rerun_delivers_each_message_exactly_once(run):
+    spm = str(Path(sys.executable).with_name("spm"))
+    handler = RecordingHandler()
+    with SmtpServer(handler) as server:
+        proc = subprocess.Popen(
+            [spm, *_send_args(run, server.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # kill -9 the sender when it starts its 3rd message (2 are delivered and recorded)
+        handler.on_mail = lambda n: os.kill(proc.pid, signal.SIGKILL) if n == 3 else None
+        assert proc.wait(timeout=120) == -signal.SIGKILL
+        assert len(server.received) == 2
+        handler.on_mail = None
+        result = runner.invoke(app, _send_args(run, server.port))
+        assert result.exit_code == 0, result.output
+        ids = [r.message["Message-ID"] for r in server.received]
+        assert len(ids) == len(set(ids)) == len(EXPECTED)
+        assert sorted(_by_report(server.received)) == sorted(EXPECTED)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_password_only_from_environment(run, monkeypatch):
+    monkeypatch.delenv("SPM_SMTP_PASSWORD", raising=False)
+    result = runner.invoke(app, _send_args(run, 2525, "--user", "bot"))
+    assert result.exit_code == 1 and "SPM_SMTP_PASSWORD" in result.output
+    monkeypatch.setenv("SPM_SMTP_PASSWORD", "s3cret")
+    with SmtpServer(login=("bot", "s3cret")) as server:
+        result = runner.invoke(app, _send_args(run, server.port, "--user", "bot"))
+        assert result.exit_code == 0, result.output
+        assert len(server.received) == len(EXPECTED)
+
+
+def test_unreachable_server_stops_with_a_message_and_sends_nothing(run):
+    from mail_support import _free_port
+
+    result = runner.invoke(app, _send_args(run, _free_port(), "--retries", "1"))
+    assert result.exit_code == 1 and "cannot connect to the SMTP server" in result.output
+    events = Ledger(run / "mail" / "ledger.jsonl").events()
+    assert not any(e["status"] == "accepted" for e in events)
+
+
+def test_dry_run_writes_eml_files_and_a_preview_page(run, tmp_path):
+    from email import message_from_bytes, policy
+
+    settings = _settings_file(
+        tmp_path,
+        kinds={"funnel": {"bcc": ["audit@example.com"]}},
+        subject="{{ title }} · {{ run_id }}",
+    )
+    result = runner.invoke(app, ["email", str(run), "--dry-run", "--settings", str(settings)])
+    assert result.exit_code == 0, result.output
+    emls = sorted((run / "mail" / "outbox").glob("*.eml"))
+    assert [p.name for p in emls] == [
+        "001-funnel__team-A-manager.eml",
+        "002-rep_scorecard__rep-R1-rep.eml",
+        "003-rep_scorecard__rep-R2-rep.eml",
+        "004-rep_scorecard__rep-R3-rep.eml",
+    ]
+    funnel = message_from_bytes(emls[0].read_bytes(), policy=policy.default)
+    assert funnel["Bcc"] == "audit@example.com"  # shown for review only; never sent as a header
+    assert funnel["Subject"] == "Scorecard: team A · 20261124T0912Z-fast"
+    preview = (run / "mail" / "preview.html").read_text()
+    assert preview.count("<iframe") == 4 and "O&#39;Neil &amp; &lt;Co&gt;" in preview
+    assert not (run / "mail" / "ledger.jsonl").exists()  # nothing was sent
+
+
+def test_cli_needs_dry_run_or_a_host(run):
+    result = runner.invoke(app, ["email", str(run)])
+    assert result.exit_code == 1 and "--dry-run" in result.output
+
+
+def test_running_batch_is_not_emailed(run):
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+    result = runner.invoke(app, ["email", str(run), "--dry-run"])
+    assert result.exit_code == 1 and "still running" in result.output
+
+
+# --- end to end on notebooks executed by papermill ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def executed_run(tmp_path_factory):
+    return build_executed_run(tmp_path_factory.mktemp("executed") / "run")
+
+
+@pytest.mark.slow
+def test_executed_reports_arrive_intact_and_private(executed_run):
+    with SmtpServer() as server:
+        result = runner.invoke(app, _send_args(executed_run, server.port))
+        assert result.exit_code == 0, result.output
+        got = _by_report(server.received)
+        assert sorted(got) == sorted(EXPECTED)
+        for rid, messages in got.items():
+            assert len(messages) == 1
+            check_message(messages[0], rid)
+        r1 = got["rep_scorecard__rep-R1"][0].message
+        html = r1.get_payload()[1].get_payload()[0].get_content()
+        # the rep's own hostile name and account render as text
+        assert "Pipeline of &lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert r1["Subject"].startswith("Pipeline of <script>alert(1)</script> (2026-11-24)")
+        assert "won 1 deals worth $12,000" in r1.get_payload()[0].get_content()
