@@ -29,10 +29,10 @@ import logging
 import numpy as np
 import pandas as pd
 
+from spmlib.buckets import period_codes, rep_codes, resolve_range
 from spmlib.exceptions import UnknownNameError
 from spmlib.kpis import GROUPINGS, PERIODS, group_columns
 from spmlib.periods import period_range
-from spmlib.productivity import period_codes, rep_codes, resolve_range
 from spmlib.schema import Dataset
 from spmlib.stats import rate_table
 

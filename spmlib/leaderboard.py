@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from spmlib.attainment import allocate_quota
+from spmlib.buckets import resolve_range
 from spmlib.exceptions import UnknownNameError
 from spmlib.kpis import PERIODS, group_columns, kpis
 from spmlib.periods import period_end, period_label, period_start
-from spmlib.productivity import activity_outcomes, resolve_range
+from spmlib.productivity import activity_outcomes
 from spmlib.schema import Dataset
 from spmlib.stats import shrink_rates
 

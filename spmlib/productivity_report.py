@@ -14,7 +14,7 @@ import pandas as pd
 
 from spmlib.attainment import share_at_quota
 
-__all__ = ["productivity_narrative", "current_period", "ramp_month_reached"]
+__all__ = ["productivity_narrative", "scorecard_narrative", "current_period", "ramp_month_reached"]
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +127,29 @@ def productivity_narrative(
             else "New reps have not reached the tenured median within the months observed."
         )
     return out
+
+
+def scorecard_narrative(card: pd.DataFrame, rating: pd.DataFrame, rep_name: str) -> str:
+    """A short Markdown summary of a scorecard: rating, strengths and areas to improve.
+
+    Text from the data (the rep's name) is used as given; escape it before putting it in HTML.
+    """
+    r = rating.iloc[0]
+    strengths = card[card["assessment"] == "strength"]
+    areas = card[card["assessment"] == "area to improve"]
+    att = r["attainment"]
+    parts = [
+        f"**{rep_name}**: overall rating **{r['rating']}** (score {int(r['score'])}: "
+        f"{int(r['strengths'])} strength(s), {int(r['areas_to_improve'])} area(s) to improve, "
+        + (f"attainment {att:.0%}" if not pd.isna(att) else "no quota")
+        + ")."
+    ]
+    if len(strengths):
+        parts.append("Strengths: " + "; ".join(strengths["evidence"].str.rstrip(".")) + ".")
+    else:
+        parts.append("No KPI is significantly above the rest of the team.")
+    if len(areas):
+        parts.append("Areas to improve: " + "; ".join(areas["evidence"].str.rstrip(".")) + ".")
+    else:
+        parts.append("No KPI is significantly below the rest of the team.")
+    return " ".join(parts)

@@ -10,12 +10,13 @@ import pytest
 
 from spmlib.exceptions import UnknownNameError
 from spmlib.productivity import (
+    activity_mix,
     activity_outcomes,
     activity_time_share,
     activity_volume,
-    ramp,
-    ramp_curve,
+    revenue_per_rep,
 )
+from spmlib.ramp import ramp, ramp_curve
 from spmlib.schema import Dataset, DatasetConfig
 
 D = pd.to_datetime
@@ -242,3 +243,44 @@ def test_ramp_bookings_and_unknown_metric(ds):
     assert rows["share_of_tenured"].isna().all()
     with pytest.raises(UnknownNameError):
         ramp(ds, "happiness")
+
+
+def test_activity_mix_shares(ds):
+    mix = activity_mix(activity_volume(ds)).set_index(["rep_id", "type"])
+    # a: 4 calls of 10 activities; c logged nothing -> shares empty, counts 0.
+    assert mix.loc[("a", "call"), "share"] == pytest.approx(0.4)
+    assert mix.loc["c", "activities"].sum() == 0 and mix.loc["c", "share"].isna().all()
+    by_team = activity_mix(activity_volume(ds), by="team").set_index(["team", "type"])
+    assert by_team.loc[("South", "event"), "share"] == 1.0
+
+
+def test_revenue_per_rep_counts_part_time_hires(ds):
+    out = revenue_per_rep(ds, by="team", start="2026-01-01", end="2026-03-31").set_index("team")
+    # North: a and c full time (1 + 1), b hired 15 Feb = 1.5 of 3 months (0.5): fte 2.5;
+    # bookings o1 1000 + o4 2000 = 3000 -> 1200 per full-time rep. South: d alone, 700.
+    assert out.loc["North", "fte"] == pytest.approx(2.5) and out.loc["North", "reps"] == 3
+    assert out.loc["North", "revenue_per_rep"] == pytest.approx(1200.0)
+    assert out.loc["South", "revenue_per_rep"] == pytest.approx(700.0)
+    company = revenue_per_rep(ds, by="all", start="2026-01-01", end="2026-03-31")
+    assert company.loc[0, "bookings"] == 3700.0 and company.loc[0, "fte"] == pytest.approx(3.5)
+
+
+def test_plots_return_axes(ds):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    from spmlib import plotting
+    from spmlib.attainment import attainment, attainment_distribution
+
+    att = attainment(ds, "month")
+    now = att[att["period"] == "2026-03"]
+    two = replace(ds, reps=ds.reps[ds.reps["rep_id"].isin(["a", "b"])].reset_index(drop=True))
+    axes = [
+        plotting.plot_pace(now),
+        plotting.plot_attainment_distribution(attainment_distribution(att)),
+        plotting.plot_activity_mix(activity_mix(activity_volume(ds))),
+        plotting.plot_ramp(ramp_curve(ramp(two, "activities", horizon=2))),
+    ]
+    assert all(isinstance(ax, Axes) for ax in axes)

@@ -12,15 +12,10 @@ import yaml
 from scipy import stats
 
 from spmlib.exceptions import SpmError
+from spmlib.productivity_report import scorecard_narrative
 from spmlib.schema import Dataset, DatasetConfig
-from spmlib.scorecard import (
-    SCORECARD_KPIS,
-    overall_rating,
-    scorecard,
-    scorecard_narrative,
-    scorecard_trend,
-    team_scorecards,
-)
+from spmlib.scorecard import SCORECARD_KPIS, overall_rating, scorecard, team_scorecards
+from spmlib.scorecard_trend import scorecard_trend
 
 FIVE = ["win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days"]
 START, END = "2026-01-01", "2026-06-30"
@@ -260,3 +255,17 @@ def test_trend_tables_name_no_other_rep(sample):
         html = scorecard_trend(ds, rep.rep_id).to_html()
         for o in reps[reps["rep_id"] != rep.rep_id].itertuples(index=False):
             assert o.rep_name not in html and o.rep_id not in html
+
+
+def test_scorecard_plots_return_axes(ds):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    from spmlib import plotting
+
+    card = scorecard(ds, "a", start=START, end=END)
+    trend = scorecard_trend(ds, "a", "quarter", periods=2)
+    assert isinstance(plotting.plot_scorecard(card), Axes)
+    assert isinstance(plotting.plot_scorecard_trend(trend, "win_rate"), Axes)
