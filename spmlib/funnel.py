@@ -44,7 +44,7 @@ import pandas as pd
 
 from spmlib.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.periods import period_label, period_start
-from spmlib.progress import NEVER, deal_progress, infer_as_of, require_columns
+from spmlib.progress import NEVER, deal_progress, infer_as_of, positions, require_columns
 from spmlib.schema import DatasetConfig
 from spmlib.stats import compare_to_rest, rate_table, shrink_rates
 from spmlib.velocity import _stays
@@ -92,7 +92,10 @@ def _funnel_core(
     end: pd.Timestamp | None,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
-    prog = deal_progress(opps, stage_history, config=config)
+    hist_pos = None
+    if stage_history is not None and not stage_history.empty:
+        hist_pos = positions(stage_history["opp_id"], opps["opp_id"])
+    prog = deal_progress(opps, stage_history, config=config, history_positions=hist_pos)
     codes, groups = group_codes(opps, cols, extra)
     n_groups, n_stages = len(groups), len(prog.stages)
     won = n_stages - 1
@@ -123,7 +126,9 @@ def _funnel_core(
         return np.bincount(codes[mask], minlength=n_groups).astype("int64")
 
     n_closed = count(closed)
-    median_days = _median_days(opps, stage_history, config, codes, n_groups, start, end, as_of)
+    median_days = _median_days(
+        opps, stage_history, config, codes, n_groups, start, end, as_of, hist_pos
+    )
     frames = []
     for k, stage in enumerate(prog.stages):
         part = pd.DataFrame({"stage": stage, "reached": count(reached[k])})
@@ -169,12 +174,14 @@ def _funnel_core(
     return out[[*cols, *FUNNEL_COLUMNS]]
 
 
-def _median_days(opps, stage_history, config, codes, n_groups, start, end, as_of) -> np.ndarray:
+def _median_days(
+    opps, stage_history, config, codes, n_groups, start, end, as_of, hist_pos=None
+) -> np.ndarray:
     n_open = len(config.open_stages)
     result = np.full((n_groups, n_open), np.nan)
     if stage_history is None or stage_history.empty:
         return result
-    s = _stays(opps, stage_history, config, as_of)
+    s = _stays(opps, stage_history, config, as_of, hist_pos)
     s = s[s["completed"]]
     if start is not None:
         s = s[s["exit"] >= start.value]

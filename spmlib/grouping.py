@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.exceptions import UnknownNameError
+from spmlib.progress import positions
 
 __all__ = ["ALIASES", "group_list", "with_rep_columns", "rep_groups", "group_codes"]
 
@@ -80,7 +81,7 @@ def with_rep_columns(
             raise UnknownNameError("group column", col, sorted(available))
     lookup = reps.drop_duplicates("rep_id").set_index("rep_id")[need]
     out = frame.copy()
-    idx = lookup.index.get_indexer(out["rep_id"])
+    idx = positions(out["rep_id"], lookup.index.to_series())
     for col in need:
         values = lookup[col].to_numpy()
         joined = pd.Series(values[np.where(idx >= 0, idx, 0)], index=out.index)

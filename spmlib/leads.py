@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.grouping import group_codes, group_list, with_rep_columns
-from spmlib.progress import require_columns
+from spmlib.progress import labels, positions, require_columns
 from spmlib.stats import rate_table
 
 __all__ = ["lead_funnel"]
@@ -83,7 +83,7 @@ def lead_funnel(
     codes, groups = group_codes(data, cols, extra)
     n = len(groups)
     opp_ids = data["opp_id"] if "opp_id" in data.columns else pd.Series(pd.NA, index=data.index)
-    pos = pd.Index(opportunities["opp_id"]).get_indexer(opp_ids.astype("string").fillna(""))
+    pos = positions(opp_ids.astype("string"), opportunities["opp_id"])
     linked = pos >= 0
     conv_date = (
         data["converted_date"]
@@ -91,9 +91,7 @@ def lead_funnel(
         else pd.Series(pd.NaT, index=data.index, dtype="datetime64[ns]")
     )
     converted = linked | conv_date.notna().to_numpy()
-    status = np.where(
-        linked, opportunities["status"].astype(str).to_numpy()[np.maximum(pos, 0)], ""
-    )
+    status = np.where(linked, labels(opportunities["status"])[np.maximum(pos, 0)], "")
     opp_created = pd.Series(
         np.where(
             linked,

@@ -34,7 +34,14 @@ import pandas as pd
 
 from spmlib.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.periods import period_label, period_start
-from spmlib.progress import NEVER, deal_progress, infer_as_of, require_columns, to_ns
+from spmlib.progress import (
+    NEVER,
+    deal_progress,
+    infer_as_of,
+    positions,
+    require_columns,
+    to_ns,
+)
 from spmlib.schema import DatasetConfig
 from spmlib.stats import rate_table
 
@@ -453,7 +460,7 @@ def pipeline_flow(
     if stage_history is not None and not stage_history.empty:
         lost_rows = stage_history[stage_history["stage"] == config.lost_stage]
         first = lost_rows.groupby("opp_id")["entered_date"].min()
-        pos = pd.Index(opps["opp_id"]).get_indexer(first.index)
+        pos = positions(first.index.to_series(), opps["opp_id"])
         ok = pos >= 0
         when = to_ns(first)[ok]
         pos = pos[ok]

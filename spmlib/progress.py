@@ -22,6 +22,7 @@ All of this is vectorised with NumPy (no per-deal loop), so a million deals take
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,17 @@ import pandas as pd
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.schema import DatasetConfig
 
-__all__ = ["Progress", "deal_progress", "infer_as_of", "require_columns", "to_ns", "NEVER"]
+__all__ = [
+    "Progress",
+    "deal_progress",
+    "infer_as_of",
+    "require_columns",
+    "to_ns",
+    "codes_of",
+    "labels",
+    "positions",
+    "NEVER",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +68,51 @@ def require_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], t
                 for c in missing
             ]
         )
+
+
+def codes_of(series: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Position of each value in ``categories`` (-1 when absent or missing), vectorised.
+
+    Factorises first, so a million strings cost one hash pass rather than a dict lookup each.
+
+    Examples
+    --------
+    >>> codes_of(pd.Series(["b", "x", None, "a"]), ["a", "b"]).tolist()
+    [1, -1, -1, 0]
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    lookup = {v: i for i, v in enumerate(categories)}
+    table = np.array([lookup.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
+    return table[codes]  # code -1 (missing) picks the trailing -1
+
+
+def labels(series: pd.Series) -> np.ndarray:
+    """The values of a (possibly Arrow-backed) text column as a NumPy object array, fast."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([*map(str, uniques), None], dtype=object)
+    return table[codes]
+
+
+def positions(keys: pd.Series, index_values: pd.Series) -> np.ndarray:
+    """Row of each key in ``index_values`` (a column of unique ids), -1 when not found.
+
+    Examples
+    --------
+    >>> positions(pd.Series(["c", "a", "z"]), pd.Series(["a", "b", "c"])).tolist()
+    [2, 0, -1]
+    """
+    n = len(index_values)
+    both = pd.concat(
+        [pd.Series(index_values).reset_index(drop=True), pd.Series(keys).reset_index(drop=True)],
+        ignore_index=True,
+    )
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    inverse = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    first = codes[:n]
+    ok = first >= 0
+    # Later duplicates must not overwrite the first row: assign in reverse order.
+    inverse[first[ok][::-1]] = np.arange(n, dtype=np.int64)[ok][::-1]
+    return inverse[codes[n:]]
 
 
 def infer_as_of(
@@ -115,6 +171,7 @@ def deal_progress(
     stage_history: pd.DataFrame | None = None,
     *,
     config: DatasetConfig,
+    history_positions: np.ndarray | None = None,
 ) -> Progress:
     """Reach dates and furthest stage of every opportunity (rules in the module docstring).
 
@@ -123,6 +180,8 @@ def deal_progress(
     opportunities : opp_id, stage, status, created_date, close_date.
     stage_history : opp_id, stage, entered_date; None or empty = no stage history.
     config : gives the open stages in order and the won and lost stage names.
+    history_positions : optional, ``positions(stage_history["opp_id"], opportunities["opp_id"])``
+        computed once by a caller that needs it elsewhere too (it is the costly step).
 
     Returns
     -------
@@ -148,22 +207,25 @@ def deal_progress(
     stages = config.funnel_stages
     n_stages = len(stages)
     won_rank = n_stages - 1
-    rank_of = {s: i for i, s in enumerate(stages)}
     n = len(opportunities)
-    status = opportunities["status"].astype(str).to_numpy()
+    status = labels(opportunities["status"])
     created = to_ns(opportunities["created_date"])
     close = to_ns(opportunities["close_date"])
-    current = opportunities["stage"].map(rank_of).astype("float64").to_numpy()
+    current = codes_of(opportunities["stage"], stages).astype("float64")
+    current[current < 0] = np.nan
     reach = np.full((n, n_stages), NEVER, dtype=np.int64)
     has_history = stage_history is not None and not stage_history.empty
     last_entry = np.full(n, NEVER, dtype=np.int64)
 
     if has_history:
         require_columns(stage_history, ["opp_id", "stage", "entered_date"], "stage_history")
-        pos = pd.Index(opportunities["opp_id"]).get_indexer(stage_history["opp_id"])
-        rank = stage_history["stage"].map(rank_of).astype("float64").to_numpy()
+        pos = history_positions
+        if pos is None:
+            pos = positions(stage_history["opp_id"], opportunities["opp_id"])
+        all_rank = codes_of(stage_history["stage"], [*stages, config.lost_stage])
+        rank = np.where((all_rank >= 0) & (all_rank < n_stages), all_rank, np.nan)
         when = to_ns(stage_history["entered_date"])
-        unknown = ~stage_history["stage"].isin([*stages, config.lost_stage]).to_numpy()
+        unknown = all_rank < 0
         if unknown.any():
             log.warning(
                 "%d stage-history rows have a stage outside dataset.yml; ignored", unknown.sum()

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from spmlib.grouping import group_codes, group_list, rep_groups, with_rep_columns
-from spmlib.progress import NEVER, infer_as_of, require_columns, to_ns
+from spmlib.progress import (
+    NEVER,
+    codes_of,
+    infer_as_of,
+    labels,
+    positions,
+    require_columns,
+    to_ns,
+)
 from spmlib.schema import DatasetConfig
 
 __all__ = ["stage_stays", "time_in_stage", "sales_cycle", "days_in_pipeline", "stale_deals"]
@@ -40,6 +48,7 @@ def _stays(
     stage_history: pd.DataFrame,
     config: DatasetConfig,
     as_of: pd.Timestamp,
+    history_positions: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Days in stage per (opportunity position, open stage rank), vectorised.
 
@@ -50,10 +59,12 @@ def _stays(
     cols = ["pos", "rank", "days", "completed", "entered", "exit", "current_entered"]
     if stage_history is None or stage_history.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
-    rank_of = {s: i for i, s in enumerate(config.stages)}  # open stages, won, lost
     n_open = len(config.open_stages)
-    pos = pd.Index(opportunities["opp_id"]).get_indexer(stage_history["opp_id"])
-    rank = stage_history["stage"].map(rank_of).astype("float64").to_numpy()
+    pos = history_positions
+    if pos is None:
+        pos = positions(stage_history["opp_id"], opportunities["opp_id"])
+    rank = codes_of(stage_history["stage"], config.stages).astype("float64")  # open, won, lost
+    rank[rank < 0] = np.nan
     when = to_ns(stage_history["entered_date"])
     keep = (pos >= 0) & ~np.isnan(rank) & (when != NEVER)
     pos, rank, when = pos[keep], rank[keep].astype(np.int64), when[keep]
@@ -63,7 +74,7 @@ def _stays(
     same_next[:-1] = pos[1:] == pos[:-1]
     next_when = np.empty_like(when)
     next_when[:-1] = when[1:]
-    status = opportunities["status"].astype(str).to_numpy()
+    status = labels(opportunities["status"])
     close = to_ns(opportunities["close_date"])
     closed_end = np.where(status[pos] != "open", close[pos], NEVER)
     end = np.where(same_next, next_when, closed_end)
