@@ -50,6 +50,7 @@ __all__ = [
     "KernelStartError",
     "WarmKernel",
     "kernel_spec",
+    "kill_and_reap",
 ]
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class WarmKernel:
             except Exception as exc:  # pragma: no cover - best effort
                 log.debug("shutdown_kernel: %s", exc)
         if self.pid is not None:
-            _kill_and_reap(self.pid)
+            kill_and_reap(self.pid)
             self.pid = None
 
     def kill(self) -> None:
@@ -260,7 +261,8 @@ def _kernel_pid(km: AsyncKernelManager) -> int | None:
     return getattr(process, "pid", None)
 
 
-def _kill_and_reap(pid: int) -> None:
+def kill_and_reap(pid: int) -> None:
+    """SIGKILL a kernel process and reap it if it is our child (no zombie left behind)."""
     try:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -24,8 +24,10 @@ import atexit
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,16 @@ import nbformat
 
 from spmlib.config import KERNEL_NAME
 from spmlib.export import atomic_write_notebook, write_report
-from spmlib.kernels import DEFAULT_WARM_IMPORTS, KernelStartError, WarmKernel
+from spmlib.kernels import DEFAULT_WARM_IMPORTS, KernelStartError, WarmKernel, kill_and_reap
 
-__all__ = ["Runner", "run_job", "worker_main", "close_thread_runner", "DEFAULT_KERNEL_REUSE"]
+__all__ = [
+    "Runner",
+    "run_job",
+    "worker_main",
+    "close_thread_runner",
+    "release_kernels",
+    "DEFAULT_KERNEL_REUSE",
+]
 
 log = logging.getLogger(__name__)
 
@@ -188,19 +197,21 @@ class Runner:
         }
         try:
             if result["status"] == "ok":
+                reports = run_dir / job.get("reports_subdir", "reports")
                 written = write_report(
                     nb,
-                    run_dir / "reports" / f"{report_id}.ipynb",
-                    run_dir / "reports" / f"{report_id}.html" if job.get("html", True) else None,
+                    reports / f"{report_id}.ipynb",
+                    reports / f"{report_id}.html" if job.get("html", True) else None,
                     parameters=parameters,
                     rendered=_now(),
                 )
                 result["outputs"] = {k: str(p.relative_to(run_dir)) for k, p in written.items()}
-                stale = run_dir / "failed" / f"{report_id}.ipynb"
+                stale = run_dir / job.get("failed_subdir", "failed") / f"{report_id}.ipynb"
                 if stale.exists():
                     stale.unlink()
             else:
-                partial = atomic_write_notebook(run_dir / "failed" / f"{report_id}.ipynb", nb)
+                failed = run_dir / job.get("failed_subdir", "failed")
+                partial = atomic_write_notebook(failed / f"{report_id}.ipynb", nb)
                 result["outputs"] = {"partial": str(partial.relative_to(run_dir))}
         except Exception as exc:
             log.exception("could not write the outputs of %s", report_id)
@@ -220,6 +231,7 @@ class Runner:
 # --- entry points for worker processes and Dask ------------------------------------------------
 
 _thread = threading.local()
+_RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -235,6 +247,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             kernel_reuse=job.get("kernel_reuse", DEFAULT_KERNEL_REUSE),
         )
         _thread.runner = runner
+        _RUNNERS.add(runner)
     return runner.run(job)
 
 
@@ -246,10 +259,26 @@ def close_thread_runner() -> None:
         _thread.runner = None
 
 
-def worker_main(worker_id: int, tasks, results, options: dict[str, Any]) -> None:
-    """Loop of a local worker process: take jobs from ``tasks`` until ``None``, report to
-    ``results`` ``("start", worker_id, report_id)`` then ``("done", worker_id, result)``."""
+def release_kernels() -> int:
+    """Kill the kernels of every :func:`run_job` runner of this process, from any thread
+    (Dask: ``client.run(release_kernels)`` after a batch, so no kernel outlives it).
+    Returns how many kernels were killed; the runners start fresh ones when used again."""
+    killed = 0
+    for runner in list(_RUNNERS):
+        kernel = runner.kernel
+        if kernel is not None and kernel.pid is not None:
+            kill_and_reap(kernel.pid)
+            killed += 1
+    return killed
+
+
+def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=None) -> None:
+    """Loop of a local worker process: take jobs from ``tasks`` until ``None`` (or until the
+    ``stop`` event is set), report ``("start", worker_id, report_id)`` then
+    ``("done", worker_id, result)`` to ``results``. Its kernel is shut down on exit, also on
+    SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: no stray kernel
     logging.basicConfig(level=options.get("log_level", logging.WARNING))
     runner = Runner(
         warm_imports=options.get("warm_imports") or DEFAULT_WARM_IMPORTS,
@@ -263,7 +292,7 @@ def worker_main(worker_id: int, tasks, results, options: dict[str, Any]) -> None
         results.put(("ready", worker_id, os.getpid()))
         while True:
             job = tasks.get()
-            if job is None:
+            if job is None or (stop is not None and stop.is_set()):
                 break
             results.put(("start", worker_id, job["id"]))
             results.put(("done", worker_id, runner.run(job)))
