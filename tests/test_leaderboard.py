@@ -197,3 +197,41 @@ def test_shrunken_ranking_tracks_true_skill_better_than_raw(sample, period):
     raw = spearmanr(board["raw_value"], true_rate).statistic
     # Reps with few closed deals (the new hires) get noisy raw rates; shrinkage tempers them.
     assert shrunk > raw
+
+
+# --- on public real data (Maven CRM sample, a fictitious company) ----------------------------
+
+
+def test_maven_leaderboard_matches_an_independent_count():
+    from spmlib.config import PROJ_ROOT, SHARED_DATA_DIR
+    from spmlib.data import load
+
+    folder = SHARED_DATA_DIR / "maven_crm_sales_opportunities"
+    if not folder.exists():
+        pytest.skip(f"{folder} is absent (public data sets are not part of the repository)")
+    ds = load(folder, mapping=PROJ_ROOT / "params" / "mappings" / "maven_crm.yml")
+    raw = pd.read_csv(folder / "sales_pipeline.csv")
+    closed = raw[raw["deal_stage"].isin(["Won", "Lost"])]
+    won = closed[closed["deal_stage"] == "Won"]
+    expected_rate = won.groupby("sales_agent").size() / closed.groupby("sales_agent").size()
+    expected_bookings = won.groupby("sales_agent")["close_value"].sum()
+
+    board = leaderboard(ds, "win_rate", period=None).set_index("rep_id")
+    rated = board.dropna(subset=["raw_value"])
+    pd.testing.assert_series_equal(
+        rated["raw_value"].sort_index(),
+        expected_rate.sort_index().rename("raw_value"),
+        check_names=False,
+        check_index_type=False,
+    )
+    # Shrinkage moves every rate toward the prior mean fitted over the agents, never past it.
+    from spmlib.stats import fit_beta_prior
+
+    k = (rated["raw_value"] * rated["n"]).round().to_numpy()
+    a, b = fit_beta_prior(k, rated["n"].to_numpy())
+    pooled = a / (a + b)
+    assert (((rated["value"] - pooled) * (rated["raw_value"] - pooled)) >= 0).all()
+    assert ((rated["value"] - pooled).abs() <= (rated["raw_value"] - pooled).abs() + 1e-12).all()
+    books = leaderboard(ds, "bookings", period=None)
+    assert books.loc[0, "rep_id"] == expected_bookings.idxmax()
+    assert books.loc[0, "value"] == pytest.approx(expected_bookings.max())

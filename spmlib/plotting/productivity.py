@@ -129,7 +129,13 @@ def plot_scorecard(card: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("percentile in the team (50 = team median; higher is better)")
     ax.set_title("KPIs against the team")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in list(_ASSESSMENT_COLOURS.values())[:4]]
-    ax.legend(handles, list(_ASSESSMENT_COLOURS)[:4], loc="lower right", fontsize="small")
+    ax.legend(
+        handles,
+        list(_ASSESSMENT_COLOURS)[:4],
+        bbox_to_anchor=(1.01, 1),
+        loc="upper left",
+        fontsize="small",
+    )
     return ax
 
 
