@@ -85,6 +85,10 @@ _ALLOWED_STYLE = {
     "text-decoration", "vertical-align", "white-space", "border-bottom", "border-top",
 }  # fmt: skip
 _NUMBER = re.compile(r"^\s*(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?\s*$")
+# an already formatted number: 1,234.5 / -12% / $1,200 / 3.2x / 1,200 USD / an em dash
+_FORMATTED = re.compile(
+    r"^\s*([-+\u2212]?(&#36;|[$\u20ac\u00a3\u00a5])?\d[\d,]*(\.\d+)?\s?(%|x|\u00d7|[A-Z]{3})?|\u2014|-)\s*$"
+)
 _CELL = re.compile(r"(<td\b[^>]*>)([^<]*)(</td>)")
 _TBODY = re.compile(r"(<tbody[^>]*>)(.*?)(</tbody>)", re.S)
 _ROW = re.compile(r"<tr\b.*?</tr>", re.S)
@@ -228,7 +232,9 @@ def _shape_tables(html: str, max_rows: int) -> str:
     def cell(m: re.Match) -> str:
         readable = _readable_cell(m.group(2))
         if readable is None:
-            return m.group(0)
+            if _FORMATTED.match(m.group(2)) is None:
+                return m.group(0)
+            readable = m.group(2).strip()
         return f'{m.group(1)[:-1]} class="num">{readable}{m.group(3)}'
 
     def body(m: re.Match) -> str:
@@ -322,7 +328,7 @@ def _img_tag(image: EmailImage) -> str:
     height = round(image.height * shown / image.width)
     return (
         f'<img src="cid:{image.cid}" width="{shown}" height="{height}" '
-        f'alt="{_attr(image.alt)}" class="fig">'
+        f'alt="{_attr(image.alt)}" class="fig" style="width:100%;max-width:{shown}px">'
     )
 
 

@@ -183,7 +183,7 @@ def png_bytes(width_in: float = 8, height_in: float = 4, dpi: int = 100) -> byte
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=dpi)
-    ax.bar(["Jan", "Feb", "Mar"], [3, 1, 2], color="#2563eb")
+    ax.bar(["Jan", "Feb", "Mar"], [3, 1, 2], color="#e4572e")  # a colour the template never uses
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
