@@ -84,7 +84,9 @@ def activity_volume(
     Returns
     -------
     DataFrame with one row per rep x period x type (every rep of ``reps``, every period
-    overlapping the range, every type found in the range): ``rep_id``, ``rep_name``, ``team``,
+    overlapping the range, every type found in the range; when referral activities carry the
+    outcome ``received``, type ``referral`` splits into ``referral given`` and
+    ``referral received``): ``rep_id``, ``rep_name``, ``team``,
     ``period``, ``period_start``, ``type``, ``activities`` (int64), ``active`` (bool: the rep was
     hired on or before the period's last day, or has no hire date; use it to leave pre-hire
     periods out of medians).
@@ -114,6 +116,12 @@ def activity_volume(
     acts = ds.activities
     inside = in_range(acts["date"], lo, hi)
     type_code, types = type_codes(acts["type"])
+    if "referral" in types and "outcome" in acts.columns:
+        ref = types.index("referral")
+        received = word_mask(acts["outcome"], len(acts))("received") & (type_code == ref)
+        if received.any():
+            types = [*types[:ref], "referral given", *types[ref + 1 :], "referral received"]
+            type_code = np.where(received, len(types) - 1, type_code)
     rep_code = rep_codes(reps, acts["rep_id"])
     p_code = period_codes(acts["date"], periods, freq, fy)
     ok = inside & (rep_code >= 0) & (p_code >= 0) & (type_code >= 0)

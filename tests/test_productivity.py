@@ -211,6 +211,9 @@ def test_referrals_received_from_activity_outcomes(ds):
     out = activity_outcomes(replace(ds, activities=acts)).set_index("rep_id")
     assert (out.loc["b", "referrals_given"], out.loc["b", "referrals_received"]) == (0, 1)
     assert out["referrals_received"].sum() == 1
+    vol = activity_volume(replace(ds, activities=acts))
+    by_type = vol.groupby("type")["activities"].sum()
+    assert by_type["referral received"] == 1 and by_type.get("referral given", 0) == 0
 
 
 def test_does_not_mutate_inputs(ds):
