@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.exceptions import DataValidationError, Problem, UnknownNameError
-from spmlib.forecast_methods import fit_method, get_method
+from spmlib.forecast_methods import METHODS, fit_method
 from spmlib.periods import period_end, period_start
 from spmlib.schema import Dataset
 
@@ -339,8 +339,8 @@ def forecast(
     code = _series_freq(series, freq)
     m = SEASON[code]
     h = int(horizon or DEFAULT_HORIZON[code])
-    if method != "auto":
-        get_method(method)
+    if method != "auto" and method not in METHODS:
+        raise UnknownNameError("forecast method", method, [*METHODS, "auto"])
     keys = group_columns(series)
     rows, notes, selections = [], {}, []
     groups = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]

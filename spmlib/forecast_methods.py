@@ -199,7 +199,8 @@ def ets(y: np.ndarray, h: int, m: int) -> MethodForecast:
             error="add",
             trend="add",
             damped_trend=True,
-            initialization_method="heuristic" if seasonal else "estimated",
+            # The heuristic start (fast, no 52 extra parameters) needs 10 points and 2 seasons.
+            initialization_method="heuristic" if seasonal and m > 4 else "estimated",
             **kw,
         )
         res = model.fit(disp=False, maxiter=200)

@@ -218,3 +218,27 @@ def test_series_from_frame_weekly_groups_and_errors():
         series_from_frame(t, "Date", "sales")
     with pytest.raises(DataValidationError, match="numeric value"):
         series_from_frame(t.assign(sales=["x", 1, 2, 3]), "date", "sales")
+
+
+def test_hierarchy_adds_up_and_ols_by_hand():
+    from spmlib.hierarchy import hierarchical_forecast, reconcile
+
+    # OLS projection for company = a + b with base (12, 4, 5): S'S = [[2,1],[1,2]],
+    # S'y = (16, 17) -> bottom = (5, 6), company 11 (by hand).
+    S = np.array([[1, 1], [1, 0], [0, 1]])
+    np.testing.assert_allclose(reconcile(np.array([[12.0], [4.0], [5.0]]), S).ravel(), [11, 5, 6])
+    np.testing.assert_allclose(
+        reconcile(np.array([[12.0], [4.0], [5.0]]), S, "bottom_up").ravel(), [9, 4, 5]
+    )
+    h = hierarchical_forecast(_tiny_dataset(), "M", 2, "drift")
+    for _period, g in h.groupby("period"):
+        reps = g[g["level"] == "rep"]
+        teams = g[g["level"] == "team"]
+        company = g.loc[g["level"] == "company", "forecast"].item()
+        assert reps["forecast"].sum() == pytest.approx(company)
+        assert teams["forecast"].sum() == pytest.approx(company)
+        by_team = reps.groupby("team")["forecast"].sum()
+        np.testing.assert_allclose(
+            teams.set_index("team")["forecast"].reindex(by_team.index), by_team
+        )
+    assert set(h["method"]) <= {"drift", "naive"} and set(h["reconciliation"]) == {"ols"}
