@@ -19,8 +19,9 @@ Known failure modes handled here:
   (``ZMQError``, a kernel that dies at start) is retried with backoff.
 * **kernels that never become ready**: ``wait_for_ready`` has a timeout; the half-started
   kernel is killed and the start retried (bounded).
-* **leftover kernel processes**: :meth:`WarmKernel.shutdown` kills the kernel and reaps it, and
-  every kernel still alive at interpreter exit is killed by an ``atexit`` hook.
+* **leftover kernel processes**: :meth:`WarmKernel.shutdown` kills the kernel and reaps it,
+  every kernel still alive at interpreter exit is killed by an ``atexit`` hook, and a kernel
+  whose parent process dies (a killed worker) exits by itself (``JPY_PARENT_PID``).
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ class WarmKernel:
         env = os.environ.copy()
         env.pop("PYDEVD_USE_FRAME_EVAL", None)
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        # ipykernel exits within a second once this process is gone (killed worker: no orphan)
+        env["JPY_PARENT_PID"] = str(os.getpid())
         run_sync(km.start_kernel)(env=env)
         self.pid = _kernel_pid(km)
         kc = km.client()
