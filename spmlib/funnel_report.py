@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from spmlib.exceptions import SpmError
+from spmlib.flow import pipeline_flow
 from spmlib.funnel import (
     cohort_funnel,
     compare_stages,
@@ -28,7 +29,6 @@ from spmlib.leads import lead_funnel
 from spmlib.periods import period_end, period_start
 from spmlib.pipeline import (
     coverage,
-    pipeline_flow,
     pipeline_velocity,
     stage_win_probability,
     weighted_pipeline,

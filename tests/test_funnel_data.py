@@ -17,8 +17,8 @@ import yaml
 
 import spmlib
 from spmlib.config import PROJ_ROOT, SAMPLE_DATA_DIR, SHARED_DATA_DIR
+from spmlib.flow import pipeline_flow
 from spmlib.funnel import stage_funnel, win_rates
-from spmlib.pipeline import pipeline_flow
 
 MAVEN = SHARED_DATA_DIR / "maven_crm_sales_opportunities"
 MAVEN_MAPPING = PROJ_ROOT / "params" / "mappings" / "maven_crm.yml"

@@ -14,9 +14,9 @@ import pytest
 
 import spmlib
 from spmlib.config import KERNEL_NAME, NOTEBOOKS_DIR
+from spmlib.flow import pipeline_flow
 from spmlib.funnel import stage_funnel
 from spmlib.notebook import read_glued
-from spmlib.pipeline import pipeline_flow
 from spmlib.sample import write_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("funnel_notebook")]

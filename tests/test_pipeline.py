@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from funnel_fixture import AS_OF, CONFIG, opportunities, reps, stage_history
 
+from spmlib.flow import pipeline_flow
 from spmlib.leads import lead_funnel
 from spmlib.pipeline import (
     coverage,
     open_pipeline,
-    pipeline_flow,
     pipeline_velocity,
     stage_win_probability,
     weighted_pipeline,

@@ -12,8 +12,8 @@ from funnel_fixture import CONFIG, opportunities, reps, stage_history  # noqa: E
 from matplotlib.axes import Axes  # noqa: E402
 
 from spmlib import plotting  # noqa: E402
+from spmlib.flow import pipeline_flow  # noqa: E402
 from spmlib.funnel import cohort_funnel, stage_funnel, win_rates  # noqa: E402
-from spmlib.pipeline import pipeline_flow  # noqa: E402
 from spmlib.velocity import stage_stays  # noqa: E402
 
 

@@ -125,7 +125,7 @@ def plot_time_in_stage(stays: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 def plot_pipeline_flow(flow: pd.DataFrame, measure: str = "amount", ax: Axes | None = None) -> Axes:
     """Waterfall from open pipeline at start, + created, - won, - lost, to open at end; from
-    :func:`spmlib.pipeline.pipeline_flow` for one group (``measure`` "amount" or "count")."""
+    :func:`spmlib.flow.pipeline_flow` for one group (``measure`` "amount" or "count")."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     row = flow[flow["measure"] == measure].iloc[0]
