@@ -314,10 +314,11 @@ def cohort_funnel(
     as_of = _ts(as_of) or infer_as_of(opps, stage_history, config)
     keys = [*cols, "cohort_start"]
     out = _funnel_core(opps, stage_history, config, keys, None, None, None, as_of)
-    sizes = opps.groupby(keys, dropna=False).agg(
-        deals=("opp_id", "size"), _open=("status", lambda s: (s == "open").sum())
-    )
-    sizes["share_open"] = sizes.pop("_open") / sizes["deals"]
+    counts = opps[keys].copy()
+    counts["deals"] = 1
+    counts["_open"] = (opps["status"] == "open").to_numpy(dtype="int64")
+    sizes = counts.groupby(keys, dropna=False)[["deals", "_open"]].sum()
+    sizes["share_open"] = sizes.pop("_open").astype("float64") / sizes["deals"]
     out = out.merge(sizes.reset_index(), on=keys, how="left")
     out["deals"] = out["deals"].astype("int64")
     out["cohort"] = period_label(out["cohort_start"], freq, config.fiscal_year_start_month).astype(
@@ -347,6 +348,16 @@ def _compare(
             part[f"{rate}_shrunk"].where(part[trials] > 0).rank(ascending=False, method="min")
         ).astype("Int64")
         frames.append(part)
+    if not frames:  # nothing to compare: same columns, no rows
+        out = counts.copy()
+        floats = [rate, f"{rate}_low", f"{rate}_high", "rest_rate", "p_value", "p_adjusted"]
+        floats += [f"{rate}_shrunk", f"{rate}_shrunk_low", f"{rate}_shrunk_high"]
+        for col in floats:
+            out[col] = pd.Series(dtype="float64")
+        out["significant"] = pd.Series(dtype=bool)
+        out["direction"] = pd.Series(dtype="object")
+        out["rank"] = pd.Series(dtype="Int64")
+        return out
     return pd.concat(frames, ignore_index=True)
 
 

@@ -250,14 +250,20 @@ def funnel_headline(report: FunnelReport) -> list[str]:
     first, won = f.iloc[0], f.iloc[-1]
     in_period = any(p is not None for p in report.period)
     period, won_when = ("in the period", " in it") if in_period else ("over all the data", "")
-    out.append(
-        f"For {report.scope}, {int(first['reached']):,} opportunities entered the funnel "
-        f"{period} and {int(won['reached']):,} were won{won_when}; the win rate of closed deals is "
-        f"**{_pct(won['cumulative_conversion'])}** (95% interval "
+    history = bool(f["losses_known"].all())
+    rate = (
+        f"the win rate of closed deals is **{_pct(won['cumulative_conversion'])}** (95% interval "
         f"{_pct(won['cumulative_conversion_low'])}–{_pct(won['cumulative_conversion_high'])})."
     )
+    if history:
+        out.append(
+            f"For {report.scope}, {int(first['reached']):,} opportunities entered the funnel "
+            f"{period} and {int(won['reached']):,} were won{won_when}; {rate}"
+        )
+    else:
+        out.append(f"For {report.scope}, {int(won['reached']):,} deals were won {period}; {rate}")
     open_rows = f.iloc[:-1]
-    if not bool(f["losses_known"].all()):
+    if not history:
         out.append(
             "The data has no stage history, so stage-level losses are unknown: lost deals count "
             "only in the win rate."
@@ -287,15 +293,13 @@ def funnel_headline(report: FunnelReport) -> list[str]:
             )
         else:
             out.append("The win rate does not differ significantly from the rest of the team.")
-        if len(sig):
+        if len(sig) and history:
             stages = ", ".join(f"{s['stage']} ({s['direction']})" for _, s in sig.iterrows())
             out.append(f"Stages where conversion differs significantly from the team: {stages}.")
     else:
         name_cols = [c for c in ("rep_name", "team", "manager") if c in sig.columns]
-        label_cols = (
-            name_cols[:1]
-            or [c for c in sig.columns if c not in ("stage",) and sig[c].dtype != "float64"][:1]
-        )
+        group_cols = list(sig.columns[: list(sig.columns).index("stage")])
+        label_cols = name_cols[:1] or group_cols[-1:]
         n_groups = len(set(map(tuple, sig[label_cols].astype(str).values))) if len(sig) else 0
         if n_groups:
             examples = sig.sort_values("p_adjusted").drop_duplicates(label_cols).head(3)
@@ -307,12 +311,21 @@ def funnel_headline(report: FunnelReport) -> list[str]:
                 f"{n_groups} group(s) convert significantly differently from their peers at some "
                 f"stage after Holm correction, e.g. {text}."
             )
-        else:
+        elif history:
             out.append("No group converts significantly differently from its peers at any stage.")
         if len(wsig):
-            out.append(
-                f"{len(wsig)} group(s) have a win rate significantly different from their peers."
+            best = wsig.sort_values("p_adjusted").head(3)
+            names = (
+                ", ".join(f"{r[label_cols[0]]} ({r['direction']})" for _, r in best.iterrows())
+                if label_cols and label_cols[0] in wsig.columns
+                else ""
             )
+            out.append(
+                f"{len(wsig)} group(s) have a win rate significantly different from their peers"
+                + (f", e.g. {names}." if names else ".")
+            )
+        else:
+            out.append("No group's win rate differs significantly from its peers.")
     n_stale = len(report.stale)
     if n_stale:
         amount = _money(report.stale["amount"].sum(), report.currency)
@@ -320,7 +333,7 @@ def funnel_headline(report: FunnelReport) -> list[str]:
             f"**{n_stale:,} open deal(s)** ({amount}) have sat in their current stage longer "
             "than 90% of past deals did."
         )
-    else:
+    elif history:
         out.append("No open deal has sat in its stage longer than 90% of past deals did.")
     fl = report.flow.set_index("measure").loc["amount"]
     lo, hi = report.flow_period

@@ -58,7 +58,8 @@ def _stays(
     """
     cols = ["pos", "rank", "days", "completed", "entered", "exit", "current_entered"]
     if stage_history is None or stage_history.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+        kinds = {"days": "float64", "completed": bool}
+        return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, "int64")) for c in cols})
     n_open = len(config.open_stages)
     pos = history_positions
     if pos is None:
