@@ -73,7 +73,7 @@ def period_start(
     dates = pd.to_datetime(pd.Series(dates))
     if freq == "week":
         d = dates.dt.normalize()
-        return (d - pd.to_timedelta(d.dt.weekday, unit="D")).astype("datetime64[ns]")
+        return (d - pd.to_timedelta(d.dt.day_of_week, unit="D")).astype("datetime64[ns]")
     m = _month_index(dates).astype("float64")
     offset = (m - (fiscal_year_start_month - 1)) % _SPAN[freq]
     return _from_month_index(m - offset, dates.index)
