@@ -29,12 +29,19 @@ from spmlib.leads import lead_funnel
 from spmlib.periods import period_end, period_start
 from spmlib.pipeline import (
     coverage,
+    open_pipeline,
     pipeline_velocity,
     stage_win_probability,
     weighted_pipeline,
 )
 from spmlib.schema import Dataset
-from spmlib.velocity import stage_stays, stale_deals, time_in_stage
+from spmlib.velocity import (
+    days_in_pipeline,
+    sales_cycle,
+    stage_stays,
+    stale_deals,
+    time_in_stage,
+)
 
 __all__ = [
     "FunnelReport",
@@ -69,6 +76,9 @@ class FunnelReport:
     reference_win_rate: float
     time_in_stage: pd.DataFrame
     stays: pd.DataFrame
+    cycle: pd.DataFrame
+    pipeline_age: pd.DataFrame
+    open_pipeline: pd.DataFrame
     stale: pd.DataFrame
     win_probability: pd.DataFrame
     weighted: pd.DataFrame
@@ -76,6 +86,7 @@ class FunnelReport:
     coverage: pd.DataFrame
     velocity: pd.DataFrame
     leads: pd.DataFrame
+    leads_by_rep: pd.DataFrame
     cohorts: pd.DataFrame
     headline: list[str] = field(default_factory=list)
 
@@ -198,6 +209,15 @@ def build_funnel_report(
     cov.insert(0, "quarter", ["current", "next"])
     velocity = pipeline_velocity(opps, start=lo, end=hi)
     leads = lead_funnel(scope_ds.leads, ds.opportunities, by="source", start=lo, end=hi)
+    leads_by_rep = lead_funnel(
+        scope_ds.leads, ds.opportunities, by="rep", reps=scope_ds.reps, start=lo, end=hi
+    )
+    closed = opps[(opps["close_date"] >= lo) if lo is not None else opps["close_date"].notna()]
+    if hi is not None:
+        closed = closed[closed["close_date"] <= hi]
+    cycle = sales_cycle(closed)
+    pipeline_age = days_in_pipeline(opps, as_of=as_of)
+    open_pipe = open_pipeline(opps, config=cfg)
     cohorts = cohort_funnel(opps, hist, config=cfg, freq=cohort_freq, as_of=as_of)
     if lo is not None:
         cohorts = cohorts[
@@ -222,6 +242,9 @@ def build_funnel_report(
         reference_win_rate=float(pooled),
         time_in_stage=tis,
         stays=stays,
+        cycle=cycle,
+        pipeline_age=pipeline_age,
+        open_pipeline=open_pipe,
         stale=stale,
         win_probability=probs,
         weighted=weighted,
@@ -229,6 +252,7 @@ def build_funnel_report(
         coverage=cov,
         velocity=velocity,
         leads=leads,
+        leads_by_rep=leads_by_rep,
         cohorts=cohorts.reset_index(drop=True),
     )
     report.headline = funnel_headline(report)
