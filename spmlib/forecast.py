@@ -86,6 +86,7 @@ def bookings_series(
     freq: str = "M",
     by: str | None = None,
     start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
 ) -> pd.DataFrame:
     """Bookings per period: the sum of won amounts by close date.
 
@@ -97,6 +98,8 @@ def bookings_series(
     by : None or ``"company"`` (one series), ``"team"``, ``"rep"`` (column ``rep_id``) or
         ``"product"``.
     start : first date covered; None = the first period with a created or closed deal.
+    end : last date covered, used as the as-of date (its period is incomplete unless ``end``
+        is its last day); None = ``ds.as_of``.
 
     Returns
     -------
@@ -128,6 +131,8 @@ def bookings_series(
     col = _BY.get(by) if by else None
     fy = ds.config.fiscal_year_start_month
     as_of = pd.Timestamp(ds.as_of)
+    if end is not None:
+        as_of = min(as_of, pd.Timestamp(end).normalize())
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)].copy()
     if col == "team":
