@@ -719,6 +719,14 @@ def batch_command(
     kernel_reuse: Annotated[
         int, typer.Option("--kernel-reuse", min=1, help="Reports per warm kernel.")
     ] = 20,
+    warm_imports: Annotated[
+        str | None,
+        typer.Option(
+            "--warm-imports",
+            help="Comma-separated modules each kernel imports before its first report "
+            "(default: pandas, statsmodels, seaborn, spmlib and its analysis modules).",
+        ),
+    ] = None,
 ) -> None:
     """Render every report of a batch spec into outputs/<run-id>/ with manifest.json and
     index.html; outputs/latest points at the last complete run.
@@ -734,6 +742,8 @@ def batch_command(
     options = batch.BatchOptions(
         workers=workers, timeout=timeout, scheduler=scheduler, kernel_reuse=kernel_reuse
     )
+    if warm_imports:
+        options.warm_imports = tuple(m.strip() for m in warm_imports.split(",") if m.strip())
     outputs_dir = Path(outputs) if outputs else OUTPUTS_DIR
     started = _time.monotonic()
     bar, callback = _batch_progress()

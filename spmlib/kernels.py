@@ -32,6 +32,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
 import uuid
 import weakref
@@ -171,15 +172,15 @@ class WarmKernel:
     def _start_once(self) -> None:
         kwargs: dict[str, Any] = {"kernel_name": KERNEL_NAME}
         kwargs["kernel_spec_manager"] = _ThisInterpreterSpecs()
-        if os.name == "posix":
+        ipc = _ipc_prefix() if os.name == "posix" else None
+        if ipc is not None:
             kwargs["transport"] = "ipc"
         km = AsyncKernelManager(**kwargs)
         runtime = Path(jupyter_runtime_dir())
         runtime.mkdir(parents=True, exist_ok=True)
         km.connection_file = str(runtime / f"kernel-spm-{uuid.uuid4().hex[:12]}.json")
-        if os.name == "posix":
-            # a unique socket path prefix per kernel (Unix socket paths are limited to ~100 bytes)
-            km.ip = km.connection_file[: -len(".json")] + "-ipc"
+        if ipc is not None:
+            km.ip = ipc  # the ports become suffixes: <prefix>-1 … <prefix>-5
         self.km = km
         env = os.environ.copy()
         env.pop("PYDEVD_USE_FRAME_EVAL", None)
@@ -256,6 +257,15 @@ class WarmKernel:
             "get_ipython().execution_count = 1\n"
         )
         self.run_code(code)
+
+
+def _ipc_prefix() -> str | None:
+    """A unique, short socket path prefix for one kernel, in a private folder under the temp
+    dir (Unix socket paths are limited to ~100 bytes); None when even that is too long."""
+    folder = Path(tempfile.gettempdir()) / f"spm-ipc-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    prefix = str(folder / f"k{uuid.uuid4().hex[:10]}")
+    return prefix if len(prefix) + 4 < 100 else None
 
 
 def _kernel_pid(km: AsyncKernelManager) -> int | None:
