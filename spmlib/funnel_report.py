@@ -406,7 +406,9 @@ def styled(frame: pd.DataFrame, digits: int = 0):
         if pd.api.types.is_datetime64_any_dtype(kind):
             fmt[col] = "{:%Y-%m-%d}"
         elif pd.api.types.is_float_dtype(kind) and any(w in name for w in rate_words):
-            if "days" not in name and name != "team_reps":
+            if name == "team_reps":
+                fmt[col] = "{:,.0f}"
+            elif "days" not in name:
                 fmt[col] = "{:.0%}" if digits == 0 else f"{{:.{digits}%}}"
             else:
                 fmt[col] = "{:,.1f}"
