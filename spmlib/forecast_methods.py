@@ -264,12 +264,18 @@ _ARMA_ORDERS = ((0, 0), (1, 0), (0, 1), (1, 1))
 def arima(y: np.ndarray, h: int, m: int, order: tuple | None = None) -> MethodForecast:
     """SARIMA with a small automatic order search.
 
-    With two full seasons plus two points the series is seasonally differenced once
-    (seasonal order (0, 1, 0, m)) with a constant; otherwise it is differenced once (d = 1)
-    with a drift. The ARMA orders (p, q) in {(0,0), (1,0), (0,1), (1,1)} are fitted and the one
-    with the lowest AICc kept. ``order`` = ((p, d, q), (P, D, Q, m)) skips the search (used by the
-    backtest, which reuses the order chosen at its first origin). Intervals from
-    ``get_forecast().conf_int``. Falls back to naive below 8 points.
+    With two full seasons plus two points the model is ARIMA(p,0,q)(0,1,0)_m with a constant:
+    an ARMA(p, q) fitted to the seasonal differences z_t = y_t - y_{t-m}; otherwise
+    ARIMA(p,1,q) with a drift. The orders (p, q) in {(0,0), (1,0), (0,1), (1,1)} are fitted
+    and the one with the lowest AICc kept. ``order`` = ((p, d, q), (P, D, Q, m)) skips the
+    search (used by the backtest, which reuses the order chosen at its first origin).
+
+    Intervals: from statsmodels' forecast standard errors. In the seasonal case the forecasts
+    are integrated back (y_{T+k} = y_{T+k-m} + z_{T+k}); beyond one season ahead the variance
+    adds that of the value one season earlier, ignoring the covariance of the two z forecasts
+    (an approximation; horizons up to one season are exact). Fitting the ARMA on z (instead of
+    a state-space model with m extra states) keeps the fit fast. Falls back to naive below 8
+    points.
     """
     fallback = _guard("arima", y, h, m, 8)
     if fallback is not None:
@@ -277,18 +283,17 @@ def arima(y: np.ndarray, h: int, m: int, order: tuple | None = None) -> MethodFo
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     seasonal = m > 1 and len(y) >= 2 * m + 2
+    data = y[m:] - y[:-m] if seasonal else y
 
     def fit_one(o: tuple, so: tuple):
-        return SARIMAX(y, order=o, seasonal_order=so, trend="c" if so[1] else "t").fit(
-            disp=False, maxiter=50
-        )
+        return SARIMAX(data, order=o, trend="c" if so[1] else "t").fit(disp=False, maxiter=50)
 
     def fit() -> MethodForecast:
-        if order is not None:
-            best = (order, fit_one(*order))
+        so = (0, 1, 0, m) if seasonal else (0, 0, 0, 0)
+        d = 0 if seasonal else 1
+        if order is not None and tuple(order[1]) == so and order[0][1] == d:
+            best = (order, fit_one(order[0], so))
         else:
-            so = (0, 1, 0, m) if seasonal else (0, 0, 0, 0)
-            d = 0 if seasonal else 1
             best = None
             for p, q in _ARMA_ORDERS:
                 try:
@@ -301,18 +306,20 @@ def arima(y: np.ndarray, h: int, m: int, order: tuple | None = None) -> MethodFo
             return naive(y, h, m)
         chosen, res = best
         fc = res.get_forecast(h)
-        c80 = np.asarray(fc.conf_int(alpha=0.2))
-        c95 = np.asarray(fc.conf_int(alpha=0.05))
-        out = MethodForecast(
-            "arima",
-            np.asarray(fc.predicted_mean, dtype=float),
-            c80[:, 0],
-            c80[:, 1],
-            c95[:, 0],
-            c95[:, 1],
-            "" if seasonal or m <= 1 else "arima: fewer than two seasons + 2 points; non-seasonal",
-            {"order": chosen},
+        mean = np.asarray(fc.predicted_mean, dtype=float)
+        se = np.asarray(fc.se_mean, dtype=float)
+        if seasonal:
+            ymean, yvar = np.empty(h), np.empty(h)
+            for k in range(h):
+                base = y[len(y) - m + k] if k < m else ymean[k - m]
+                ymean[k] = base + mean[k]
+                yvar[k] = se[k] ** 2 + (yvar[k - m] if k >= m else 0.0)
+            mean, se = ymean, np.sqrt(yvar)
+        note = (
+            "" if seasonal or m <= 1 else "arima: fewer than two seasons + 2 points; non-seasonal"
         )
+        out = _normal("arima", mean, se, note)
+        out.state = {"order": chosen}
         return out
 
     return _finite(_quiet(fit), y, h, m)
