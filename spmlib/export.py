@@ -58,7 +58,14 @@ def _exporter():
         exclude_output_prompt=True,
         embed_images=False,
     )
+    exporter.log.addFilter(_quiet_alt_text)
     return exporter
+
+
+def _quiet_alt_text(record: logging.LogRecord) -> bool:
+    """Drop nbconvert's per-report "Alternative text is missing" warning (charts get a default
+    alt text anyway); every other message passes."""
+    return "Alternative text is missing" not in str(record.msg)
 
 
 def header_parameters(parameters: Mapping[str, Any] | None) -> list[tuple[str, str]]:

@@ -127,6 +127,7 @@ def test_faults_are_isolated_then_retry_failed_recovers(tmp_path):
     assert glued["ok__team-North"]["n_reps"] == 2 and glued["ok__rep-R3"]["n_reps"] == 1
     # clean namespace: each ok report sets `leak`, no later report on the same kernel sees it
     assert all(g["leaked"] is False for rid, g in glued.items() if rid.startswith("ok__"))
+    assert all(g["foreign_names"] == [] for rid, g in glued.items() if rid.startswith("ok__"))
     kernel_pids = [g["pid"] for rid, g in glued.items() if rid.startswith("ok__")]
     assert len(set(kernel_pids)) < len(kernel_pids), "kernels should be reused between reports"
     # always this interpreter's kernel
