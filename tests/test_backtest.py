@@ -106,3 +106,19 @@ def test_auto_beats_snaive_on_real_monthly_sales():
     p = pd.concat(pooled)
     cover95 = ((p["actual"] >= p["lower_95"]) & (p["actual"] <= p["upper_95"])).mean()
     assert 0.85 <= cover95 <= 1.0
+
+
+@pytest.mark.slow
+def test_auto_beats_snaive_on_sample_bookings():
+    # The sample generator builds quarter-end seasonality (ground_truth.yml:
+    # seasonality.month_of_quarter) and yearly growth into company bookings. Nested backtest,
+    # h = 6 months, 12 origins: auto (re-selected at each origin) must beat seasonal naive.
+    from spmlib.data import load
+    from spmlib.forecast import bookings_series
+
+    s = bookings_series(load(None), "M")
+    y = s.loc[s["complete"], "value"].to_numpy()
+    e = backtest_errors(y, 12, 6, 12, ["snaive", "ets", "theta", "arima", "combo", "auto"])
+    a = accuracy(e).set_index("method")
+    assert a.loc["auto", "mase"] < a.loc["snaive", "mase"]
+    assert a.loc["auto", "coverage_95"] >= 0.8
