@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -20,9 +19,6 @@ from aiosmtpd.controller import Controller
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from spmlib.notebook import GLUE_MIME
-
-HERE = Path(__file__).parent
-FIXTURE_NOTEBOOK = HERE / "notebooks" / "mail_fixture.ipynb"
 
 REPS = [
     # rep_id, rep_name, team, email, manager, manager_email
@@ -97,36 +93,6 @@ REPORTS = [
 ]
 
 
-def execute_reports(run: Path) -> None:
-    """Execute the fixture notebook for each ok report into run/reports (2 at a time)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    (run / "reports").mkdir(parents=True, exist_ok=True)
-    jobs = [
-        (str(run / "reports" / f"{rid}.ipynb"), {"data": str(run / "data"), **params})
-        for rid, _, _, params, status in REPORTS
-        if status == "ok"
-    ]
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(_execute, jobs))
-
-
-def _execute(job) -> None:
-    import papermill as pm
-
-    from spmlib.config import KERNEL_NAME, PROJ_ROOT
-
-    out, params = job
-    pm.execute_notebook(
-        str(FIXTURE_NOTEBOOK),
-        out,
-        parameters=params,
-        kernel_name=KERNEL_NAME,
-        progress_bar=False,
-        cwd=str(PROJ_ROOT),
-    )
-
-
 def write_manifest(run: Path, run_id: str = "20261124T0912Z-test") -> None:
     entries = []
     for rid, kind, scope, params, status in REPORTS:
@@ -149,7 +115,7 @@ def write_manifest(run: Path, run_id: str = "20261124T0912Z-test") -> None:
         if not ok:
             (run / "failed").mkdir(exist_ok=True)
             # a failed report's partial notebook; it must never be emailed
-            shutil.copy(FIXTURE_NOTEBOOK, run / "failed" / f"{rid}.ipynb")
+            nbformat.write(synthetic_notebook("failed"), run / "failed" / f"{rid}.ipynb")
     manifest = {
         "run_id": run_id,
         "spec": "params/batch.yml",
@@ -163,14 +129,6 @@ def write_manifest(run: Path, run_id: str = "20261124T0912Z-test") -> None:
         "reports": entries,
     }
     (run / "manifest.json").write_text(json.dumps(manifest, indent=1))
-
-
-def build_executed_run(run: Path) -> Path:
-    """A batch run folder whose reports are the fixture notebook executed with papermill."""
-    write_dataset(run / "data")
-    execute_reports(run)
-    write_manifest(run)
-    return run
 
 
 # --- a synthetic executed notebook (no kernel; for fast tests) -----------------------------------
@@ -268,7 +226,7 @@ def synthetic_notebook(rep_name: str = "O'Neil & <Co>", rows: int = 3, images: i
 
 
 def build_synthetic_run(run: Path, run_id: str = "20261124T0912Z-fast") -> Path:
-    """A run folder like build_executed_run, with synthetic notebooks (no kernel, fast)."""
+    """A batch run folder whose reports are synthetic executed notebooks (no kernel, fast)."""
     write_dataset(run / "data")
     (run / "reports").mkdir(parents=True, exist_ok=True)
     names = {r[0]: r[1] for r in REPS}
