@@ -826,7 +826,7 @@ def email_command(
     """
     from pathlib import Path
 
-    from spmlib.mail import Ledger, SmtpConfig, prepare_run, send_all, write_outbox
+    from spmlib.mail import CANNOT_EMAIL, Ledger, SmtpConfig, prepare_run, send_all, write_outbox
     from spmlib.recipients import deliveries_table, load_settings
 
     if dry_run == (smtp_host is not None):
@@ -849,6 +849,7 @@ def email_command(
         err_console.print(
             f"not sent: {s['report_id']} ({s['reason']})", highlight=False, markup=False
         )
+    unrenderable = [s["report_id"] for s in skipped if s["reason"].startswith(CANNOT_EMAIL)]
     if config is None:
         paths = write_outbox(outgoing, run / "mail")
         emit(deliveries_table([o.delivery for o in outgoing]), OutputFormat.table, "Messages")
@@ -857,6 +858,8 @@ def email_command(
             f"{run / 'mail' / 'preview.html'}",
             highlight=False,
         )
+        if unrenderable:
+            fail(f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}.")
         return
     try:
         results = send_all(
@@ -877,6 +880,8 @@ def email_command(
             f"{len(bad)} recipient(s) did not get their message (refused: permanent, deferred: "
             "retried by the next run); see the table above and RUN-DIR/mail/ledger.jsonl."
         )
+    if unrenderable:
+        fail(f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,7 @@ from spmlib.report import RenderedEmail, html_with_files, render_email
 
 __all__ = [
     "PASSWORD_ENV",
+    "CANNOT_EMAIL",
     "Outgoing",
     "SmtpConfig",
     "read_manifest",
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: The only place the SMTP password is read from.
 PASSWORD_ENV = "SPM_SMTP_PASSWORD"
+#: Start of the skip reason of a report that could not be rendered as an email.
+CANNOT_EMAIL = "cannot be emailed"
 
 _KIND_LABELS = {
     "rep_scorecard": "Rep scorecard",
@@ -100,8 +103,8 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     path = run / "manifest.json"
     if not path.exists():
         raise SpmError(
-            f"{run} has no manifest.json; pass a batch run folder (e.g. outputs/latest) "
-            "written by `spm batch`."
+            f"{run} has no manifest.json; pass a batch run folder (e.g. outputs/latest, "
+            "written by `make reports` or `spm batch`)."
         )
     manifest = json.loads(path.read_text())
     if manifest.get("status") == "running":
@@ -204,7 +207,7 @@ def prepare_run(
     deliveries, skipped = plan_deliveries(reports, reps, settings)
     by_id = {str(r["id"]): r for r in reports}
     domain = parseaddr(settings.sender)[1].partition("@")[2] or "spm.local"
-    rendered: dict[str, RenderedEmail] = {}
+    rendered: dict[str, RenderedEmail | None] = {}
     outgoing: list[Outgoing] = []
     for delivery in deliveries:
         report = by_id[delivery.report_id]
@@ -215,12 +218,20 @@ def prepare_run(
             continue
         if delivery.report_id not in rendered:
             kind_label = _KIND_LABELS.get(delivery.kind, delivery.kind.replace("_", " ").title())
-            rendered[delivery.report_id] = render_email(
-                nb_path,
-                kicker=f"{kind_label} · {_scope_label(delivery)}",
-                footer=f"Batch run {run_id}, {run_date}.",
-            )
+            try:
+                rendered[delivery.report_id] = render_email(
+                    nb_path,
+                    kicker=f"{kind_label} · {_scope_label(delivery)}",
+                    footer=f"Batch run {run_id}, {run_date}.",
+                )
+            except SpmError as exc:  # e.g. too large for Gmail: the other reports still go
+                rendered[delivery.report_id] = None
+                skipped.append(
+                    {"report_id": delivery.report_id, "reason": f"{CANNOT_EMAIL}: {exc}"}
+                )
         r = rendered[delivery.report_id]
+        if r is None:
+            continue
         values = {
             **delivery.context,
             "title": r.title,

@@ -419,3 +419,17 @@ def test_every_report_of_the_sample_batch_makes_a_clean_private_email(tmp_path):
         for messages in got.values():  # the account name never becomes an element
             html = messages[0].message.get_payload()[1].get_payload()[0].get_content()
             assert "<img src=x" not in html and '<img src="x"' not in html
+
+
+def test_a_report_too_large_for_email_is_reported_and_the_others_still_go(run):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    huge = "<p>" + "x" * 150_000 + "</p>"
+    nb = new_notebook(
+        cells=[new_code_cell("", outputs=[new_output("display_data", data={"text/html": huge})])]
+    )
+    nbformat.write(nb, run / "reports" / "funnel__team-A.ipynb")
+    result = runner.invoke(app, ["email", str(run), "--dry-run"])
+    assert result.exit_code == 1 and "cannot be emailed: funnel__team-A" in result.output
+    assert len(list((run / "mail" / "outbox").glob("*.eml"))) == len(EXPECTED) - 1

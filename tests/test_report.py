@@ -180,3 +180,23 @@ def test_html_with_files_resolves_cids(tmp_path, rendered):
 )
 def test_markdown_to_text(text, expected):
     assert markdown_to_text(text) == expected
+
+
+def test_already_formatted_numbers_are_right_aligned_and_kept():
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"label": ["Win rate", "Bookings"], "value": ["20%", "$1,200"], "low": ["—", "1,234.5"]}
+    )
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "",
+                outputs=[new_output("display_data", data={"text/html": df.to_html(index=False)})],
+            )
+        ]
+    )
+    html = render_email(nb).html
+    for cell in ["20%", "$1,200", "—", "1,234.5"]:
+        assert re.search(rf'<td class="num"[^>]*>{re.escape(cell)}</td>', html), cell
+    assert re.search(r"<td(?! class=\"num\")[^>]*>Win rate</td>", html)
