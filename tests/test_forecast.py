@@ -242,3 +242,106 @@ def test_hierarchy_adds_up_and_ols_by_hand():
             teams.set_index("team")["forecast"].reindex(by_team.index), by_team
         )
     assert set(h["method"]) <= {"drift", "naive"} and set(h["reconciliation"]) == {"ols"}
+
+
+def test_plots_return_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spmlib.backtest import select_method
+    from spmlib.plotting import plot_backtest, plot_forecast_fan, plot_pipeline, plot_replay
+
+    s = _monthly([3, 4, 5, 6, 7, 8])
+    f = forecast(s, horizon=2, method="drift")
+    assert plot_forecast_fan(s, f) is not None
+    table, _ = select_method(np.arange(1.0, 20.0), 4, 2, 2, ["naive", "snaive"])
+    assert plot_backtest(table) is not None
+    pipe = pd.DataFrame(
+        {
+            "level": ["company"],
+            "team": [pd.NA],
+            "rep_id": [pd.NA],
+            "booked": [1.0],
+            "p10": [2.0],
+            "p50": [3.0],
+            "p90": [4.0],
+            "quota": [3.5],
+        }
+    )
+    assert plot_pipeline(pipe) is not None
+    rep = pd.DataFrame(
+        {
+            "period": ["Q1", "Q2"],
+            "p10": [1.0, 2.0],
+            "p50": [2.0, 3.0],
+            "p90": [3.0, 4.0],
+            "actual": [2.5, 2.0],
+        }
+    )
+    assert plot_replay(rep) is not None
+    plt.close("all")
+
+
+def test_cli_forecast_and_backtest_on_a_series_file(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+
+    path = tmp_path / "s.csv"
+    pd.DataFrame(
+        {"Month": [f"2024-{m:02d}" for m in range(1, 13)], "Sales": np.arange(1.0, 13.0)}
+    ).to_csv(path, index=False)
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(path),
+            "--series",
+            "Month,Sales",
+            "--method",
+            "drift",
+            "--horizon",
+            "2",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout[res.stdout.index("[") :])
+    # drift on 1..12: 13, 14.
+    assert [r["forecast"] for r in rows] == [13.0, 14.0]
+    assert list(rows[0]) == [
+        "period",
+        "method",
+        "forecast",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
+    res = runner.invoke(
+        app,
+        [
+            "backtest",
+            str(path),
+            "--series",
+            "Month,Sales",
+            "--methods",
+            "naive,drift",
+            "--horizon",
+            "2",
+            "--origins",
+            "2",
+            "--format",
+            "csv",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "method,mase,smape,bias,coverage_80,coverage_95,origins" in res.stdout
+    bad = runner.invoke(app, ["forecast", str(path), "--series", "Month,Sales", "--method", "nope"])
+    assert bad.exit_code == 1
