@@ -33,6 +33,9 @@ from pathlib import Path
 
 import yaml
 
+# spmlib from this checkout, even if the editable install resolves it as a namespace package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from spmlib.batch import DEFAULT_SPEC, BatchOptions, run_batch
 from spmlib.config import PROJ_ROOT
 from spmlib.notebook import read_glued

@@ -202,6 +202,12 @@ class WarmKernel:
             "        _il.import_module(_m)",
             "    except ImportError:",
             "        pass",
+            # Move everything imported so far out of the garbage collector's reach: the full
+            # collection that every `%reset -f` runs then only scans the objects of the last
+            # report (0.005 s instead of 0.3 s with pandas, statsmodels and seaborn loaded).
+            "import gc as _gc",
+            "_gc.collect()",
+            "_gc.freeze()",
         ]
         self.run_code("\n".join(lines), timeout=self.startup_timeout * 3)
         self.reset(os.getcwd())
