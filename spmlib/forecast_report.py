@@ -96,14 +96,20 @@ def forecast_sentences(
     if selection is not None and not selection.empty:
         skill = skill_vs_snaive(selection, chosen)
         n = int(selection.loc[selection["method"] == chosen, "origins"].max())
-        if np.isfinite(skill):
-            verb = "beat" if skill > 0 else "did not beat"
+        if chosen == "snaive" and n > 0:
             out.append(
-                f"The chosen forecasting method ({chosen}) {verb} seasonal naive by "
-                f"{abs(skill):.0%} in {n} backtests."
-                if skill > 0
-                else f"The chosen forecasting method ({chosen}) {verb} seasonal naive "
-                f"in {n} backtests (MASE {abs(skill):.0%} higher)."
+                f"Seasonal naive (the same period a year earlier) was the most accurate method "
+                f"in {n} backtests."
+            )
+        elif np.isfinite(skill) and skill > 0:
+            out.append(
+                f"The chosen forecasting method ({chosen}) beat seasonal naive by "
+                f"{skill:.0%} in {n} backtests."
+            )
+        elif np.isfinite(skill):
+            out.append(
+                f"The chosen forecasting method ({chosen}) did not beat seasonal naive in {n} "
+                f"backtests (MASE {-skill:.0%} higher)."
             )
         else:
             out.append(f"Forecast method: {chosen} (too little history to backtest it).")
