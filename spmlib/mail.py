@@ -116,7 +116,16 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
 
 
 def message_id_for(run_id: str, delivery: Delivery, domain: str = "spm.local") -> str:
-    """A Message-ID that is the same for the same run, report and recipients."""
+    """A Message-ID that is the same for the same run, report and recipients.
+
+    Examples
+    --------
+    >>> from spmlib.recipients import Delivery, Recipient
+    >>> ann = (Recipient("ann@example.com"),)
+    >>> d = Delivery("rep_scorecard__rep-R1", "rep_scorecard", "rep", ann)
+    >>> message_id_for("20261124T0912Z-3f2a", d)
+    '<15ffb887c1e430976b1cc863.20261124T0912Z-3f2a@spm.local>'
+    """
     digest = hashlib.sha256(f"{run_id}|{delivery.key}".encode()).hexdigest()[:24]
     safe_run = re.sub(r"[^A-Za-z0-9.-]", "-", run_id)
     return f"<{digest}.{safe_run}@{domain}>"

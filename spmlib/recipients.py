@@ -126,7 +126,13 @@ class Recipient:
 
     @property
     def header(self) -> str:
-        """``Name <addr>`` safely quoted for a header."""
+        """``Name <addr>`` safely quoted for a header.
+
+        Examples
+        --------
+        >>> Recipient("ann@example.com", "O'Neil & <Co>").header
+        '"O\'Neil & <Co>" <ann@example.com>'
+        """
         user, _, domain = self.email.partition("@")
         return str(Address(display_name=self.name, username=user, domain=domain))
 
@@ -149,7 +155,14 @@ class Delivery:
 
     @property
     def key(self) -> str:
-        """Identifies this message within a run: the report and the sorted envelope addresses."""
+        """Identifies this message within a run: the report and the sorted envelope addresses.
+
+        Examples
+        --------
+        >>> to, cc = (Recipient("b@example.com"),), (Recipient("a@example.com"),)
+        >>> Delivery("funnel__team-A", "funnel", "manager", to, cc).key
+        'funnel__team-A|a@example.com,b@example.com'
+        """
         rcpts = ",".join(sorted(r.email for r in (*self.to, *self.cc, *self.bcc)))
         return f"{self.report_id}|{rcpts}"
 
