@@ -130,8 +130,8 @@ class Recipient:
 
         Examples
         --------
-        >>> Recipient("ann@example.com", "O'Neil & <Co>").header
-        '"O\'Neil & <Co>" <ann@example.com>'
+        >>> print(Recipient("ann@example.com", "O'Neil & <Co>").header)
+        "O'Neil & <Co>" <ann@example.com>
         """
         user, _, domain = self.email.partition("@")
         return str(Address(display_name=self.name, username=user, domain=domain))
