@@ -32,7 +32,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +127,16 @@ class RenderedEmail:
     images: list[EmailImage] = field(default_factory=list)
     glued: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def html_bytes(self) -> int:
-        """Size of the HTML body in bytes (UTF-8), the figure Gmail's clipping applies to."""
-        return len(self.html.encode("utf-8"))
+        """Size of the HTML part in bytes, the figure Gmail's clipping applies to: the larger of
+        its UTF-8 text and its transfer encoding as sent (quoted-printable adds ~8%)."""
+        from email.message import EmailMessage
+
+        part = EmailMessage()
+        part.set_content(self.html, subtype="html", charset="utf-8")
+        encoded = len(str(part.get_payload()).encode("ascii", "replace"))
+        return max(len(self.html.encode("utf-8")), encoded)
 
 
 # --- number formatting ---------------------------------------------------------------------------

@@ -184,7 +184,9 @@ def check_message(received, report_id: str, expected=None, reps=None) -> None:
         for p in images
     )
     assert "data:" not in html and "<script" not in html.lower()
+    # under Gmail's clipping size, both as text and as encoded on the wire
     assert len(html.encode("utf-8")) < MAX_HTML_BYTES
+    assert len(str(html_part.get_payload())) < MAX_HTML_BYTES
     assert text.strip() and "\n- " in text  # headline sentences
     if "rep-" in report_id:
         own = report_id.rsplit("rep-", 1)[1]
