@@ -220,11 +220,33 @@ def ets(y: np.ndarray, h: int, m: int) -> MethodForecast:
     return _finite(_quiet(fit), y, h, m)
 
 
+def _ima_sigma2(x: np.ndarray, alpha: float) -> float:
+    """Residual variance of the ARIMA(0,1,1) with drift equivalent to SES with ``alpha``:
+    e_t = (x_t - x_{t-1}) - c - (alpha - 1) e_{t-1}, c the mean change, e_0 = 0.
+
+    Examples
+    --------
+    >>> round(_ima_sigma2(np.array([1.0, 2.0, 3.0, 4.0]), 0.5), 6)  # constant changes
+    0.0
+    """
+    d = np.diff(x)
+    if len(d) == 0:
+        return 0.0
+    c, ma = d.mean(), alpha - 1.0
+    e, total = 0.0, 0.0
+    for v in d:
+        e = v - c - ma * e
+        total += e * e
+    return total / len(d)
+
+
 def theta(y: np.ndarray, h: int, m: int) -> MethodForecast:
     """Theta method (Assimakopoulos & Nikolopoulos 2000) as in statsmodels ``ThetaModel``:
     seasonally adjusted by classical decomposition when the history holds two full seasons
     (multiplicative when all values are positive, else additive), SES with drift, and its
-    analytic intervals. Falls back to naive below 4 points."""
+    analytic intervals sigma^2 (1 + (h - 1)(1 + (alpha - 1)^2)), with sigma^2 the residual
+    variance of the fitted SES's IMA(1,1) form (:func:`_ima_sigma2`). Falls back to naive
+    below 4 points."""
     fallback = _guard("theta", y, h, m, 4)
     if fallback is not None:
         return fallback
@@ -241,7 +263,11 @@ def theta(y: np.ndarray, h: int, m: int) -> MethodForecast:
             use_test=False,
             method=method,
         )
-        res = model.fit()
+        res = model.fit(use_mle=False)
+        if getattr(res, "_sigma2", 0.0) is None:
+            # statsmodels would fit a SARIMAX(0,1,1) just for sigma2 (most of the fit time);
+            # use the IMA(1,1) equivalent of the fitted SES instead (theta = alpha - 1).
+            res._sigma2 = _ima_sigma2(np.asarray(model._y, dtype=float), float(res.params["alpha"]))
         mean = res.forecast(h).to_numpy(float)
         b80 = res.prediction_intervals(h, alpha=0.2)
         b95 = res.prediction_intervals(h, alpha=0.05)
