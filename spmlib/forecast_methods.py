@@ -237,7 +237,7 @@ def _ima_sigma2(x: np.ndarray, alpha: float) -> float:
     for v in d:
         e = v - c - ma * e
         total += e * e
-    return total / len(d)
+    return float(total / len(d))
 
 
 def theta(y: np.ndarray, h: int, m: int) -> MethodForecast:
