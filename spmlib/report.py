@@ -255,10 +255,42 @@ def _shape_tables(html: str, max_rows: int) -> str:
         return m.group(1) + "".join(rows[:max_rows]) + note + m.group(3)
 
     html = _CELL.sub(cell, html)
+    html = _TABLE.sub(_align_headers, html)
     html = _TBODY.sub(body, html)
     html = re.sub(r"<table\b[^>]*?>", _table_open, html)
+    html = re.sub(r"<th\b(?![^>]*\balign=)", '<th align="left"', html)
     html = re.sub(r"<th\b", '<th class="th"', html)
     return html
+
+
+_TABLE = re.compile(r"<table\b.*?</table>", re.S)
+_THEAD = re.compile(r"(<thead[^>]*>)(.*?)(</thead>)", re.S)
+_CELL_OPEN = re.compile(r"<t[hd]\b[^>]*>")
+
+
+def _align_headers(m: re.Match) -> str:
+    """Right-align the header of every column whose body cells are all numbers.
+
+    Only for simple tables (one header row, no spans); others keep left-aligned headers.
+    """
+    table = m.group(0)
+    head, body = _THEAD.search(table), _TBODY.search(table)
+    if head is None or body is None or "span=" in table or head.group(2).count("<tr") != 1:
+        return table
+    header = _CELL_OPEN.findall(head.group(2))
+    rows = [_CELL_OPEN.findall(r) for r in _ROW.findall(body.group(2))]
+    rows = [r for r in rows if len(r) == len(header)]
+    if not rows:
+        return table
+    numeric = [all('align="right"' in r[i] for r in rows) for i in range(len(header))]
+    cells = iter(numeric)
+
+    def th(c: re.Match) -> str:
+        right = next(cells, False)
+        return c.group(0)[:-1] + (' align="right">' if right else ">")
+
+    new_head = head.group(1) + _CELL_OPEN.sub(th, head.group(2)) + head.group(3)
+    return table[: head.start()] + new_head + table[head.end() :]
 
 
 def _table_open(m: re.Match) -> str:

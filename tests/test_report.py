@@ -201,3 +201,19 @@ def test_already_formatted_numbers_are_right_aligned_and_kept():
     for cell in ["20%", "$1,200", "—", "1,234.5"]:
         assert re.search(rf'<td align="right" nowrap="">{re.escape(cell)}</td>', html), cell
     assert "<td>Win rate</td>" in html
+
+
+def test_headers_of_numeric_columns_are_right_aligned():
+    import pandas as pd
+
+    df = pd.DataFrame({"label": ["Win rate", "Bookings"], "value": ["20%", "1,200"], "n": [3, 4]})
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "",
+                outputs=[new_output("display_data", data={"text/html": df.to_html(index=False)})],
+            )
+        ]
+    )
+    heads = re.findall(r'<th align="(\w+)"[^>]*>([^<]*)</th>', render_email(nb).html)
+    assert heads == [("left", "label"), ("right", "value"), ("right", "n")]
