@@ -278,3 +278,31 @@ def test_batch_on_a_real_local_dask_cluster(tmp_path):
     assert (run_dir / "reports" / "ok__team-South.html").exists()
     assert n_workers == 2
     assert _wait_no_strays() == []
+
+
+def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
+    from spmlib import kernels
+
+    calls = []
+    real = kernels.WarmKernel._start_once
+
+    def flaky(self):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError("kernel didn't respond in 60 seconds")  # what wait_for_ready raises
+        real(self)
+
+    monkeypatch.setattr(kernels.WarmKernel, "_start_once", flaky)
+    kernel = kernels.WarmKernel(warm_imports=()).start()
+    try:
+        assert len(calls) == 2 and kernel.alive()
+        assert kernel.run_code("x = 1")["status"] == "ok"
+    finally:
+        kernel.shutdown()
+    assert _wait_no_strays() == []
+
+    monkeypatch.setattr(
+        kernels.WarmKernel, "_start_once", lambda self: (_ for _ in ()).throw(OSError("zmq"))
+    )
+    with pytest.raises(kernels.KernelStartError, match="did not start after 2 attempts"):
+        kernels.WarmKernel(warm_imports=(), retries=1).start()

@@ -90,3 +90,49 @@ def test_failed_write_keeps_the_old_file_and_no_partial(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_text() == "complete old report"
     assert os.listdir(tmp_path) == ["r.ipynb"]
+
+
+def test_index_escapes_text_from_the_data_and_links_only_complete_reports():
+    from spmlib.batch import render_index
+
+    evil = "<script>alert('x')</script> & Co"
+    manifest = {
+        "run_id": "20261124T0912Z-3f2a",
+        "status": "failed",
+        "started": "2026-11-24T09:12:00Z",
+        "ended": "2026-11-24T09:13:10Z",
+        "spec": "params/batch.yml",
+        "data_fingerprint": "sha256:" + "0" * 64,
+        "spmlib_version": "0.1.0",
+        "reports": [
+            {
+                "id": "funnel__team-x",
+                "kind": "funnel",
+                "scope": {"team": evil},
+                "status": "ok",
+                "seconds": 1.25,
+                "outputs": {
+                    "html": "reports/funnel__team-x.html",
+                    "ipynb": "reports/funnel__team-x.ipynb",
+                },
+                "error": None,
+            },
+            {
+                "id": "forecast__team-x",
+                "kind": "forecast",
+                "scope": {"team": evil},
+                "status": "failed",
+                "seconds": 0.5,
+                "outputs": {"partial": "failed/forecast__team-x.ipynb"},
+                "error": {"cell": 4, "ename": "ValueError", "evalue": f"no data for {evil}"},
+            },
+        ],
+    }
+    html = render_index(manifest)
+    assert "<script>" not in html
+    assert "team &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co" in html
+    assert "2 reports: 1 failed, 1 ok" in html
+    assert '<a href="reports/funnel__team-x.html">funnel__team-x</a>' in html
+    assert 'href="failed/forecast__team-x.ipynb">partial notebook</a>' in html
+    assert "cell 4: ValueError: no data for &lt;script&gt;" in html
+    assert '<td class="num">1.2</td>' in html or '<td class="num">1.3</td>' in html
