@@ -541,53 +541,60 @@ def _failure(job_id: str, ename: str, evalue: str) -> dict[str, Any]:
     }
 
 
-def _run_local(
-    jobs: list[dict[str, Any]],
-    workers: int,
-    options: BatchOptions,
-    on_start: Callable[[str], None],
-    on_done: Callable[[dict[str, Any]], None],
-) -> None:
-    """Run jobs on ``workers`` spawned processes; a worker that dies fails its current report
-    and is replaced."""
-    from spmlib.runner import worker_main
+class _LocalPool:
+    """N spawned worker processes, each with a warm kernel (see :func:`spmlib.runner.worker_main`).
 
-    ctx = mp.get_context("spawn")
-    tasks, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
-    for job in jobs:
-        tasks.put(job)
-    worker_options = {
-        "warm_imports": list(options.warm_imports),
-        "kernel_reuse": options.kernel_reuse,
-        "log_level": logging.getLogger("spmlib").getEffectiveLevel(),
-    }
-    procs: dict[int, Any] = {}
-    next_id = 0
+    Started early (before the data is loaded) so the workers warm up meanwhile. A worker that
+    dies fails its current report and is replaced; :meth:`close` stops every worker (their
+    kernels are shut down) and kills the ones that do not stop.
+    """
 
-    def spawn() -> None:
-        nonlocal next_id
-        proc = ctx.Process(
-            target=worker_main,
-            args=(next_id, tasks, results, worker_options, stop),
+    def __init__(self, workers: int, options: BatchOptions):
+        from spmlib.runner import worker_main
+
+        self._target = worker_main
+        self._ctx = mp.get_context("spawn")
+        self.tasks, self.results = self._ctx.Queue(), self._ctx.Queue()
+        self.stop = self._ctx.Event()
+        self._options = {
+            "warm_imports": list(options.warm_imports),
+            "kernel_reuse": options.kernel_reuse,
+            "log_level": logging.getLogger("spmlib").getEffectiveLevel(),
+        }
+        self.procs: dict[int, Any] = {}
+        self._next_id = 0
+        for _ in range(max(1, workers)):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        proc = self._ctx.Process(
+            target=self._target,
+            args=(self._next_id, self.tasks, self.results, self._options, self.stop),
             daemon=True,
         )
         proc.start()
-        procs[next_id] = proc
-        next_id += 1
+        self.procs[self._next_id] = proc
+        self._next_id += 1
 
-    for _ in range(min(workers, len(jobs))):
-        spawn()
-    running: dict[int, str] = {}
-    remaining = {job["id"] for job in jobs}
-    try:
+    def run(
+        self,
+        jobs: list[dict[str, Any]],
+        on_start: Callable[[str], None],
+        on_done: Callable[[dict[str, Any]], None],
+    ) -> None:
+        """Run the jobs; returns when every job is done (or raises KeyboardInterrupt)."""
+        for job in jobs:
+            self.tasks.put(job)
+        running: dict[int, str] = {}
+        remaining = {job["id"] for job in jobs}
         while remaining:
             try:
-                kind, wid, payload = results.get(timeout=0.5)
+                kind, wid, payload = self.results.get(timeout=0.5)
             except queue.Empty:
-                for wid, proc in list(procs.items()):
+                for wid, proc in list(self.procs.items()):
                     if proc.is_alive():
                         continue
-                    del procs[wid]
+                    del self.procs[wid]
                     rid = running.pop(wid, None)
                     if rid is not None and rid in remaining:
                         remaining.discard(rid)
@@ -600,7 +607,7 @@ def _run_local(
                             )
                         )
                     if remaining:
-                        spawn()
+                        self._spawn()
                 continue
             if kind == "start":
                 running[wid] = payload
@@ -610,22 +617,26 @@ def _run_local(
                 if payload["id"] in remaining:
                     remaining.discard(payload["id"])
                     on_done(payload)
-    finally:
-        stop.set()  # after Ctrl-C: workers take no further report
-        for _ in procs:
-            tasks.put(None)
-        deadline = time.monotonic() + 15
-        for proc in procs.values():
+
+    def close(self, wait: float = 15) -> None:
+        """Stop the workers: no further report is taken (also after Ctrl-C), kernels are shut
+        down by each worker; the ones still running after ``wait`` seconds are terminated
+        (their kernels are shut down too), then killed."""
+        self.stop.set()
+        for _ in self.procs:
+            self.tasks.put(None)
+        deadline = time.monotonic() + wait
+        for proc in self.procs.values():
             proc.join(timeout=max(0.1, deadline - time.monotonic()))
-        for proc in procs.values():
+        for proc in self.procs.values():
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=5)
             if proc.is_alive():  # pragma: no cover
                 proc.kill()
                 proc.join(timeout=5)
-        tasks.cancel_join_thread()
-        results.cancel_join_thread()
+        self.tasks.cancel_join_thread()
+        self.results.cancel_join_thread()
 
 
 def _run_dask(
@@ -668,6 +679,7 @@ def _execute(
     options: BatchOptions,
     outputs_dir: Path,
     progress: ProgressCallback | None,
+    pool: _LocalPool | None = None,
 ) -> BatchResult:
     entries = {r["id"]: r for r in manifest["reports"]}
 
@@ -698,7 +710,14 @@ def _execute(
         if options.scheduler:
             _run_dask(jobs, options.scheduler, manifest["run_id"], on_done)
         else:
-            _run_local(jobs, options.workers or os.cpu_count() or 1, options, on_start, on_done)
+            own = pool is None
+            if own:
+                pool = _LocalPool(min(len(jobs), _workers(options)), options)
+            try:
+                pool.run(jobs, on_start, on_done)
+            finally:
+                if own:
+                    pool.close()
     except KeyboardInterrupt:
         log.warning("batch interrupted; the manifest records what finished")
     finally:
@@ -740,10 +759,28 @@ def run_batch(
     SpecError, ParameterError : before anything runs (nothing is written).
     spmlib.exceptions.DataValidationError : when the data breaks the data model.
     """
-    from spmlib.data import load, resolve_data
-
     options = options or BatchOptions()
     loaded = load_spec(spec)
+    # start the workers now: they warm their kernels while the data is loaded and checked
+    pool = None if options.scheduler else _LocalPool(_workers(options), options)
+    try:
+        result = _plan_and_run(loaded, data, mapping, only, options, outputs_dir, progress, pool)
+    except BaseException:
+        if pool is not None:
+            pool.close(wait=0)  # a data or parameter error: nothing ran, do not wait for warm-up
+        raise
+    if pool is not None:
+        pool.close()
+    return result
+
+
+def _workers(options: BatchOptions) -> int:
+    return options.workers or os.cpu_count() or 1
+
+
+def _plan_and_run(loaded, data, mapping, only, options, outputs_dir, progress, pool):
+    from spmlib.data import load, resolve_data
+
     source = resolve_data(data)
     ds = load(source, mapping=mapping)
     outputs_dir = Path(outputs_dir).resolve()
@@ -766,11 +803,11 @@ def run_batch(
         "started": _now(),
         "ended": None,
         "status": "running",
-        "workers": None if options.scheduler else (options.workers or os.cpu_count()),
+        "workers": None if options.scheduler else _workers(options),
         "scheduler": options.scheduler,
         "reports": [_manifest_entry(job) for job in jobs],
     }
-    return _execute(run_dir, manifest, jobs, options, outputs_dir, progress)
+    return _execute(run_dir, manifest, jobs, options, outputs_dir, progress, pool)
 
 
 def resolve_run(run: str | Path, outputs_dir: str | Path = OUTPUTS_DIR) -> Path:

@@ -169,6 +169,7 @@ def test_nothing_runs_when_no_report_matches(tmp_path):
     cli = CliRunner().invoke(app, args)
     assert cli.exit_code == 1 and "no report matches team=West" in cli.output
     assert not out.exists()
+    assert _wait_no_strays() == []  # the workers started early were stopped, kernels too
 
 
 def test_interrupted_batch_leaves_a_manifest_of_what_finished(tmp_path):
