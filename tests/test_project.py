@@ -47,3 +47,25 @@ def test_notebook_is_clean(path):
 def test_outputs_placeholder_only():
     ignored = (PROJ_ROOT / ".gitignore").read_text()
     assert "/outputs/*" in ignored and (PROJ_ROOT / "outputs" / ".gitkeep").exists()
+
+
+CORE_PARAMETERS = {"data", "mapping", "team", "rep_id", "start", "end"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_papermill_reads_every_parameter(path):
+    """Every assignment in the parameters cell is seen by papermill (a second '=' in a trailing
+    comment makes papermill skip the line, and the parameter then counts as unknown)."""
+    import papermill as pm
+
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "".join(cell["source"])
+    assigned = {
+        line.split("=", 1)[0].strip().split(":")[0]
+        for line in source.splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    inspected = set(pm.inspect_notebook(str(path)))
+    assert inspected == assigned
+    assert CORE_PARAMETERS <= inspected
