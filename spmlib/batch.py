@@ -59,6 +59,7 @@ from spmlib.params import (
     read_layer,
 )
 from spmlib.runner import DEFAULT_KERNEL_REUSE
+from spmlib.snapshot import write_marker
 
 __all__ = [
     "BatchOptions",
@@ -417,7 +418,8 @@ def data_fingerprint(ds) -> str:
 
 def snapshot_dataset(ds, folder: str | Path) -> Path:
     """Write a validated dataset as Parquet files plus ``dataset.yml`` (loadable by
-    :func:`spmlib.load`); empty optional tables are left out. Returns the folder."""
+    :func:`spmlib.load`); empty optional tables are left out. A marker file written last lets
+    each kernel load and validate it once (:mod:`spmlib.snapshot`). Returns the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in ds.tables().items():
@@ -426,6 +428,7 @@ def snapshot_dataset(ds, folder: str | Path) -> Path:
             frame.to_parquet(tmp, index=False)
             os.replace(tmp, folder / f"{name}.parquet")
     atomic_write_text(folder / "dataset.yml", yaml.safe_dump(ds.config.to_dict(), sort_keys=False))
+    write_marker(folder, data_fingerprint(ds))  # reports may cache it (spmlib.snapshot)
     return folder
 
 

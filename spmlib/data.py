@@ -563,6 +563,12 @@ def load(path_or_url: str | Path | None = None, mapping: str | Path | Any | None
         For an unknown mapping preset.
     """
     location = resolve_data(path_or_url)
+    if mapping is None:  # a batch's validated snapshot: read once per process (spmlib.snapshot)
+        from spmlib.snapshot import cached_load
+
+        cached = cached_load(location, load_checked)
+        if cached is not None:
+            return cached
     ds, problems = load_checked(location, mapping)
     if ds is None:
         raise DataValidationError(problems=problems, source=display_location(location))

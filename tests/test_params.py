@@ -303,3 +303,28 @@ def test_default_spec_checks_against_the_real_notebooks():
     assert sum(j["kind"] == "rep_scorecard" for j in jobs) == 4
     atlas = next(j for j in jobs if j["id"] == "productivity__team-Atlas")
     assert atlas["parameters"]["ramp_months"] == 6  # params/teams/Atlas.yml
+
+
+def test_snapshot_is_loaded_once_per_process_and_handed_out_as_copies(tmp_path):
+    import spmlib
+    from spmlib import snapshot
+    from spmlib.batch import data_fingerprint, snapshot_dataset
+
+    mini = PROJ_ROOT / "tests" / "data" / "mini"
+    source = spmlib.load(mini)
+    folder = snapshot_dataset(source, tmp_path / "data")
+    assert (folder / snapshot.MARKER).exists()
+    snapshot.clear_cache()
+    first = spmlib.load(folder)
+    assert len(snapshot._CACHE) == 1
+    first.opportunities.loc[0, "amount"] = -1.0  # a report that mutates its data …
+    second = spmlib.load(folder)
+    assert second.opportunities is not first.opportunities
+    assert (
+        second.opportunities.loc[0, "amount"] == source.opportunities.loc[0, "amount"]
+    )  # … changes nothing
+    assert data_fingerprint(second) == data_fingerprint(source)
+    # any other folder is loaded normally, never cached
+    snapshot.clear_cache()
+    spmlib.load(mini)
+    assert snapshot._CACHE == {}
