@@ -100,21 +100,26 @@ def emit(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> No
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
+        cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
         table = Table(title=title, show_lines=False)
-        for col in frame.columns:
-            table.add_column(
-                str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left"
-            )
-        for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
-        console.print(table)
+        widths = []
+        for i, col in enumerate(frame.columns):
+            numeric = pd.api.types.is_numeric_dtype(frame[col])
+            table.add_column(str(col), justify="right" if numeric else "left", no_wrap=True)
+            widths.append(max([len(str(col)), *(len(r[i]) for r in cells)]) + 3)
+        for row in cells:
+            table.add_row(*row)
+        # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
+        Console(width=max(console.width, sum(widths) + 1)).print(table)
 
 
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return ""
     if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+        if value.is_integer():
+            return f"{value:,.0f}"
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     return str(value)
