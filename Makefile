@@ -48,13 +48,13 @@ sample: $(STAMP)
 
 ## Lint with ruff
 lint: $(STAMP)
-	$(BIN)/ruff check spmlib tests benchmarks
-	$(BIN)/ruff format --check spmlib tests benchmarks
+	$(BIN)/ruff check spmlib tests benchmarks notebooks
+	$(BIN)/ruff format --check spmlib tests benchmarks notebooks
 
 ## Format with ruff
 format: $(STAMP)
-	$(BIN)/ruff format spmlib tests benchmarks
-	$(BIN)/ruff check --fix spmlib tests benchmarks
+	$(BIN)/ruff format spmlib tests benchmarks notebooks
+	$(BIN)/ruff check --fix spmlib tests benchmarks notebooks
 
 ## Run the benchmarks in benchmarks/ (prints ratios against a baseline from the same run)
 bench: $(STAMP)

@@ -24,7 +24,9 @@ def test_environment_yml_agrees_with_pyproject():
     project = tomllib.loads((PROJ_ROOT / "pyproject.toml").read_text())["project"]
     declared = project["dependencies"] + project["optional-dependencies"]["dev"]
     env = yaml.safe_load((PROJ_ROOT / "environment.yml").read_text())
-    conda = [d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in {"python", "pip"}]
+    conda = [
+        d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in {"python", "pip"}
+    ]
     pip_part = [d for d in env["dependencies"] if isinstance(d, dict)]
     assert pip_part == [{"pip": ["-e ."]}]
     assert _pins(conda) == _pins(declared)
