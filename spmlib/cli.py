@@ -812,6 +812,15 @@ def email_command(
         str | None,
         typer.Option("--user", help="SMTP login; the password is read from SPM_SMTP_PASSWORD."),
     ] = None,
+    cafile: Annotated[
+        str | None,
+        typer.Option(
+            "--cafile",
+            envvar="SPM_SMTP_CAFILE",
+            help="PEM file of the CA certificates to trust for --starttls/--ssl instead of the "
+            "system's (a private CA or a self-signed server).",
+        ),
+    ] = None,
     settings_file: Annotated[
         str | None,
         typer.Option("--settings", help="Email settings YAML (default params/email.yml)."),
@@ -842,7 +851,11 @@ def email_command(
     try:
         config = (
             SmtpConfig.from_env(
-                smtp_host, smtp_port, "ssl" if use_ssl else "starttls" if starttls else "none", user
+                smtp_host,
+                smtp_port,
+                "ssl" if use_ssl else "starttls" if starttls else "none",
+                user,
+                cafile,
             )
             if smtp_host
             else None

@@ -403,10 +403,24 @@ class SmtpConfig:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    cafile: str | None = None
 
     @classmethod
-    def from_env(cls, host: str, port: int | None, security: str, user: str | None) -> SmtpConfig:
-        """Take the password from ``SPM_SMTP_PASSWORD``; a user without it is an error."""
+    def from_env(
+        cls,
+        host: str,
+        port: int | None,
+        security: str,
+        user: str | None,
+        cafile: str | None = None,
+    ) -> SmtpConfig:
+        """Take the password from ``SPM_SMTP_PASSWORD``; a user without it is an error.
+
+        ``cafile``: a PEM file of the certificates to trust instead of the system's CA store
+        (a company CA or a self-signed server); certificates are always verified.
+        """
+        if cafile and not Path(cafile).is_file():
+            raise SpmError(f"--cafile {cafile}: no such file (a PEM file of CA certificates).")
         password = os.environ.get(PASSWORD_ENV) or None
         if user and password is None:
             raise SpmError(
@@ -415,11 +429,11 @@ class SmtpConfig:
             )
         if security not in ("none", "starttls", "ssl"):
             raise SpmError(f"unknown SMTP security {security!r}; valid: none, ssl, starttls.")
-        return cls(host, port, security, user, password)
+        return cls(host, port, security, user, password, cafile=cafile or None)
 
     def connect(self) -> smtplib.SMTP:
         """An open, authenticated connection."""
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.cafile)
         if self.security == "ssl":
             conn: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.host, self.port or 465, timeout=self.timeout, context=context
@@ -436,6 +450,13 @@ class SmtpConfig:
                 raise SpmError(
                     f"the SMTP server refused the login of {self.user} ({exc.smtp_code}); "
                     f"check --user and {PASSWORD_ENV}."
+                ) from None
+            except smtplib.SMTPNotSupportedError:
+                conn.close()
+                hint = "; it may require --starttls or --ssl" if self.security == "none" else ""
+                raise SpmError(
+                    f"the SMTP server {self.host}:{self.port or ''} does not offer a login (AUTH) "
+                    f"on this connection{hint}."
                 ) from None
         return conn
 
@@ -545,6 +566,14 @@ def _send_one(item, conn, ledger, state, retries, backoff, sleep) -> list[dict[s
         except smtplib.SMTPResponseException as exc:
             if isinstance(exc, smtplib.SMTPAuthenticationError):
                 raise
+            if exc.smtp_code == 530:  # the session needs TLS or a login: no recipient's fault
+                reply = exc.smtp_error
+                text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+                ledger.record([_event(item, r, "deferred", 530, text) for r in pending])
+                raise SpmError(
+                    f"the SMTP server refused to send ({exc.smtp_code} {text}): it needs "
+                    "--starttls, --ssl or --user; nothing more was sent, rerun with them."
+                ) from None
             outcome = {r: (exc.smtp_code, exc.smtp_error) for r in pending}
             if exc.smtp_code == 421:  # the server is closing the connection
                 conn.drop()
@@ -588,6 +617,13 @@ def _open(conn: _Connection, retries: int, backoff: float, sleep) -> smtplib.SMT
             return conn.get()
         except SpmError:
             raise
+        except ssl.SSLCertVerificationError as exc:  # not transient: do not retry
+            conn.drop()
+            raise SpmError(
+                f"the certificate of the SMTP server {conn.config.host} is not trusted "
+                f"({exc.verify_message}); if it is signed by a private CA or self-signed, "
+                "pass that certificate with --cafile FILE (or SPM_SMTP_CAFILE)."
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             conn.drop()
             if attempt == retries:

@@ -304,16 +304,22 @@ class SmtpServer:
     """Context manager: an aiosmtpd Controller on 127.0.0.1 with a RecordingHandler."""
 
     def __init__(
-        self, handler: RecordingHandler | None = None, login: tuple[str, str] | None = None
+        self,
+        handler: RecordingHandler | None = None,
+        login: tuple[str, str] | None = None,
+        **controller_kwargs,
     ):
+        """``controller_kwargs`` go to the Controller (e.g. ``tls_context``, ``ssl_context``)."""
         self.handler = handler or RecordingHandler()
-        kwargs = {}
+        kwargs: dict = {}
         if login is not None:
             from aiosmtpd.smtp import AuthResult
 
             def authenticator(server, session, envelope, mechanism, auth_data):
                 ok = (auth_data.login.decode(), auth_data.password.decode()) == login
-                return AuthResult(success=ok)
+                # handled=False: aiosmtpd answers 535 itself (with the default handled=True
+                # it sends nothing on a failed login and the client waits until its timeout)
+                return AuthResult(success=ok, handled=False)
 
             kwargs = {
                 "authenticator": authenticator,
@@ -321,7 +327,7 @@ class SmtpServer:
                 "auth_required": True,
             }
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=_free_port(), **kwargs
+            self.handler, hostname="127.0.0.1", port=_free_port(), **{**kwargs, **controller_kwargs}
         )
 
     def __enter__(self) -> SmtpServer:
