@@ -14,6 +14,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spmlib.exceptions import DataValidationError, SpmError
@@ -64,7 +65,7 @@ EndOpt = Annotated[
 
 def fail(message: str, code: int = 1) -> None:
     """Print an error (no traceback) and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -138,8 +139,6 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     """
     import logging
 
-    from rich.markup import escape
-
     from spmlib.data import load_checked
     from spmlib.overview import table_summary
 
@@ -176,7 +175,6 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
 
 def _print_problems(problems, out: Console) -> None:
     """Every problem, grouped by file (errors first in each group), without markup from data."""
-    from rich.markup import escape
 
     by_file: dict[str, list] = {}
     for p in problems:

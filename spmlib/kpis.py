@@ -64,14 +64,20 @@ def group_columns(by: str) -> list[str]:
 
 
 def data_range(ds: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The dataset's full date range: from the earliest creation or quota start to the latest of
-    the reference date (``Dataset.as_of``) and the last quota period end."""
+    """The dataset's full date range: from the earliest creation or quota start to the reference
+    date (``Dataset.as_of``), or to the end of the last quota period already under way then.
+
+    Quotas planned for periods that start after the reference date are not data yet, so they
+    do not stretch the range (and would otherwise dilute attainment with months not played).
+    """
     opp = ds.opportunities
     lows = [opp["created_date"].min()]
     highs = [ds.as_of]
     if not ds.quotas.empty:
         lows.append(ds.quotas["period_start"].min())
-        highs.append(ds.quotas["period_end"].max())
+        started = ds.quotas.loc[ds.quotas["period_start"] <= ds.as_of, "period_end"]
+        if not started.empty:
+            highs.append(started.max())
     lows = [x for x in lows if pd.notna(x)]
     return min(lows) if lows else ds.as_of, max(highs)
 

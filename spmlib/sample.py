@@ -37,6 +37,7 @@ from spmlib import sample_deals as sd
 from spmlib import sample_reps as sr
 from spmlib.config import SAMPLE_DATA_DIR
 from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.periods import period_end, period_start
 from spmlib.sample_reps import KPI_NAMES, STRENGTH, WEAKNESS
 from spmlib.schema import DatasetConfig
 
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 
 @dataclass
@@ -92,7 +93,9 @@ def generate(
     activities : True, False (no activities) or a scale on activity volume (0.1 = a tenth).
     warmup_months : deals (with their history and activities) are also created in these months
         before the window, so the window opens with a pipeline in flight and its first months
-        have normal bookings, as in a real CRM extract; quotas cover the window only.
+        have normal bookings, as in a real CRM extract. Quotas cover the window and, as
+        planned quotas do in a real CRM, the rest of the fiscal quarter that follows ``end``
+        (see :func:`_with_planned_quotas`).
 
     Returns
     -------
@@ -150,6 +153,7 @@ def generate(
         activity_table = acts.generate_activities(rng, reps, deals, span, first_day, end_day, scale)
     quotas = acts.generate_quotas(reps, deals, span, first_day, end_day, fy, all_win)
     quotas = quotas[quotas["period_start"] >= start_ts].reset_index(drop=True)
+    quotas = _with_planned_quotas(quotas, end_ts, fy)
     tables = {
         "reps": sr.reps_frame(reps),
         "opportunities": deals.opportunities,
@@ -182,6 +186,28 @@ def _empty(name: str) -> pd.DataFrame:
 def _r(x, nd=4):
     """A float rounded for YAML; None for NaN (nothing to measure, e.g. no closed deals)."""
     return None if np.isnan(x) else round(float(x), nd)
+
+
+def _with_planned_quotas(quotas: pd.DataFrame, end: pd.Timestamp, fy: int) -> pd.DataFrame:
+    """Add the quotas already planned after the data's end: one monthly row per rep, repeating
+    the rep's last quota, for every month up to the end of the fiscal quarter that holds the day
+    after ``end`` (the period a pipeline forecast made on ``end`` is about).
+
+    >>> q = pd.DataFrame({"rep_id": ["a"], "period_start": [pd.Timestamp("2026-10-01")],
+    ...     "period_end": [pd.Timestamp("2026-10-31")], "quota": [100.0]})
+    >>> _with_planned_quotas(q, pd.Timestamp("2026-10-31"), 2)["period_start"].dt.month.tolist()
+    [10, 11, 12, 1]
+    """
+    if quotas.empty:
+        return quotas
+    next_day = pd.Series([end + pd.Timedelta(days=1)])
+    quarter_end = period_end(period_start(next_day, "quarter", fy), "quarter").iloc[0]
+    months = pd.date_range(next_day.iloc[0].replace(day=1), quarter_end, freq="MS")
+    months = months[months > quotas["period_start"].max()]
+    last = quotas.sort_values("period_start").groupby("rep_id", sort=False).tail(1)
+    planned = [last.assign(period_start=m, period_end=m + pd.offsets.MonthEnd(0)) for m in months]
+    out = pd.concat([quotas, *planned], ignore_index=True)
+    return out.astype(quotas.dtypes.to_dict())
 
 
 def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals, true_win,
@@ -265,6 +291,8 @@ TRUTH_NOTES = """\
 # growth_per_year: multiplicative yearly growth of deal creation.
 # parameters: start..end is the window (quotas, bookings); deals are also created in the
 #   warmup_months before it (from first_created) so that the window opens with a pipeline.
+#   Quotas also run past end to the end of the next fiscal quarter (planned quotas, each rep's
+#   last monthly quota repeated).
 # reps.<id>: win_skill = multiplier on every stage's advance odds (team factor apart, see
 #   teams.<name>.win_factor); true_win_rate = win_rate restricted to the rep's deals
 #   (true_win_rate_all_deals likewise); deal_size = expected mean amount; activity_level =

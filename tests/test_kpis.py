@@ -120,3 +120,22 @@ def test_kpis_rejects_unknown_grouping_and_period(ds):
         kpis(ds, period="decade")
     with pytest.raises(ValueError, match="before start"):
         kpis(ds, start="2026-02-01", end="2026-01-01")
+
+
+def test_planned_quotas_after_the_reference_date_are_not_data_yet(ds):
+    # A March quota is planned, but the data ends on Feb 19 (its latest close): the range still
+    # ends with February's quota period, so March neither appears nor dilutes attainment.
+    planned = pd.DataFrame(
+        {
+            "rep_id": ["a"],
+            "period_start": D(["2026-03-01"]),
+            "period_end": D(["2026-03-31"]),
+            "quota": [999.0],
+        }
+    )
+    ds2 = Dataset(ds.config, ds.reps, ds.opportunities, quotas=pd.concat([ds.quotas, planned]))
+    assert kpis(ds2).set_index("rep_id").loc["a", "quota"] == 400.0
+    assert kpis(ds2, period="month")["period"].unique().tolist() == ["2026-01", "2026-02"]
+    # An explicit range that holds March counts it.
+    march = kpis(ds2, start="2026-03-01", end="2026-03-31").set_index("rep_id")
+    assert march.loc["a", "quota"] == 999.0 and march.loc["a", "won"] == 0

@@ -469,8 +469,18 @@ def test_leads_quotas_and_open_pipeline(default):
         assert abs(conv[source] - rate) < 0.03, source
     won = opp[opp["status"] == "won"]
     booked = won.groupby("rep_id")["amount"].sum()
-    attainment = booked / quotas.groupby("rep_id")["quota"].sum()
+    end = default.config.as_of
+    played = quotas[quotas["period_end"] <= end]
+    attainment = booked / played.groupby("rep_id")["quota"].sum()
     assert 0.8 <= attainment.median() <= 1.1
+    # planned quotas: the fiscal quarter after the end (Nov-Jan, the fiscal year starts in Feb)
+    planned = quotas[quotas["period_start"] > end]
+    assert sorted(planned["period_start"].dt.strftime("%Y-%m").unique()) == [
+        "2026-11",
+        "2026-12",
+        "2027-01",
+    ]
+    assert planned.groupby("rep_id").size().eq(3).all() and len(planned) == 3 * len(t["reps"])
     open_ = opp[opp["status"] == "open"]
     assert len(open_) > 300 and set(open_["stage"]) == set(default.config.open_stages)
     assert set(open_["forecast_category"]) == {"Commit", "Best Case", "Pipeline"}
