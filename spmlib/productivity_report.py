@@ -13,8 +13,32 @@ import numpy as np
 import pandas as pd
 
 from spmlib.attainment import share_at_quota
+from spmlib.report import format_money, format_number, format_percent
 
-__all__ = ["productivity_narrative", "scorecard_narrative", "current_period", "ramp_month_reached"]
+__all__ = [
+    "productivity_narrative",
+    "scorecard_narrative",
+    "scorecard_table",
+    "current_period",
+    "ramp_month_reached",
+]
+
+#: Scorecard KPIs shown as percentages, and as amounts of money.
+_RATE_KPIS = {"win_rate", "proposal_acceptance", "attainment"}
+_MONEY_KPIS = {"avg_deal_size", "bookings"}
+#: Scorecard columns shown in the report, with their headers.
+_SCORECARD_HEADERS = {
+    "label": "KPI",
+    "value": "you",
+    "low": "95% CI low",
+    "high": "95% CI high",
+    "n": "based on",
+    "team_median": "team median",
+    "team_p25": "team 25th pct",
+    "team_p75": "team 75th pct",
+    "percentile": "your percentile",
+    "assessment": "assessment",
+}
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +177,34 @@ def scorecard_narrative(card: pd.DataFrame, rating: pd.DataFrame, rep_name: str)
     else:
         parts.append("No KPI is significantly below the rest of the team.")
     return " ".join(parts)
+
+
+def scorecard_table(card: pd.DataFrame, currency: str = "USD") -> pd.DataFrame:
+    """A :func:`spmlib.scorecard.scorecard` table as people read it: every value formatted for
+    its KPI (rates as percentages, deal size and bookings as amounts of ``currency``, other
+    figures with thousands separators, ``—`` when missing) and the columns given headers.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"kpi": ["win_rate", "avg_deal_size"], "label": ["Win rate", "Deal"],
+    ...     "value": [0.2512, 11012.9], "low": [0.2, None], "high": [0.3, None], "n": [361, 72],
+    ...     "team_median": [0.24, 11621.6], "team_p25": [0.2, 9919.4], "team_p75": [0.29, 14560.1],
+    ...     "percentile": [25.0, 43.75], "assessment": ["in line", "in line"]})
+    >>> scorecard_table(card)[["KPI", "you", "team median", "your percentile"]]
+            KPI      you team median your percentile
+    0  Win rate    25.1%       24.0%              25
+    1      Deal  $11,013     $11,622              44
+    """
+    out = card[list(_SCORECARD_HEADERS)].copy()
+    for col in ["value", "low", "high", "team_median", "team_p25", "team_p75"]:
+        out[col] = [
+            format_percent(v)
+            if kpi in _RATE_KPIS
+            else format_money(v, currency)
+            if kpi in _MONEY_KPIS
+            else format_number(v)
+            for v, kpi in zip(card[col], card["kpi"], strict=True)
+        ]
+    out["n"] = [format_number(v) for v in card["n"]]
+    out["percentile"] = [format_number(v, decimals=0) for v in card["percentile"]]
+    return out.rename(columns=_SCORECARD_HEADERS)
