@@ -99,6 +99,8 @@ def test_notebooks_for_a_team_and_for_reps(sample, tmp_path):
     html = _html(done[0])
     outsiders = ds.reps[ds.reps["team"] != team].astype(str)
     assert not [n for n in outsiders["rep_name"] if n in html]
+    # Every table cell is formatted for reading: no raw float reprs like 792930.000000.
+    assert re.findall(r">\s*-?\d+\.\d{5,}\s*<", _visible(html)) == []
 
     # Scorecards: same verdicts as spmlib, and no other rep anywhere in the HTML or notebook.
     for path, rep in [(done[1], first), (done[2], other)]:
@@ -113,6 +115,7 @@ def test_notebooks_for_a_team_and_for_reps(sample, tmp_path):
         name = ds.reps.set_index("rep_id").loc[rep, "rep_name"]
         html = _html(path)
         assert name in html and "Strengths" in html and "Summary rating" in html
+        assert re.findall(r">\s*-?\d+\.\d{5,}\s*<", _visible(html)) == []
         assert _leaks(html, ds.reps, rep) == []
         assert _leaks(path.read_text(), ds.reps, rep) == []
     if truth:
