@@ -125,9 +125,7 @@ def _kpis_one_range(
         "median_cycle_days": cycle.groupby([won[k] for k in key]).median(),
         "quota": in_q.groupby(key)["quota"].sum(),
     }
-    for name, series in parts.items():
-        series = series.rename(name)
-        out = out.merge(series, left_on=key, right_index=True, how="left")
+    out = out.merge(pd.concat(parts, axis=1), left_on=key, right_index=True, how="left")
     for c in ("opportunities_created", "won", "lost"):
         out[c] = out[c].fillna(0).astype("int64")
     out["bookings"] = out["bookings"].fillna(0.0).astype("float64")
