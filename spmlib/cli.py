@@ -336,7 +336,7 @@ def funnel_command(
     With --start/--end only the transitions dated in the range count (period view). Stages in
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
     """
-    from spmlib.funnel import stage_funnel
+    from spmlib.funnel import FUNNEL_COLUMNS, stage_funnel
 
     ds = load_or_exit(path, mapping)
     try:
@@ -352,8 +352,7 @@ def funnel_command(
         )
     except (SpmError, ValueError) as exc:
         fail(str(exc))
-    group_cols = [c for c in table.columns if c not in FUNNEL_CLI_COLUMNS + ["losses_known"]]
-    group_cols = [c for c in group_cols if not c.startswith("cumulative_conversion_")]
+    group_cols = [c for c in table.columns if c not in FUNNEL_COLUMNS]
     if not table["losses_known"].all():
         err_console.print(
             "note: the dataset has no stage history, so stage-level losses are unknown; "
