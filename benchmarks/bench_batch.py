@@ -3,7 +3,7 @@
 1. **plain loop**: ``papermill`` CLI then ``jupyter nbconvert --to html --no-input`` per report,
    one after the other. Measured on one report of each (notebook, scope type) of the batch and
    extrapolated to the batch's mix of reports (a forecast costs more than a scorecard).
-2. **this batch**: :func:`spmlib.batch.run_batch` with the default spec, ``--workers`` processes
+2. **this batch**: :func:`spmlib.run.batch.run_batch` with the default spec, ``--workers`` processes
    (default: the machine's cores), end to end: data load and snapshot, worker and kernel start,
    every report executed and exported to HTML. Probe reports (``tests/notebooks/ok.ipynb``,
    one per team, run between the real ones on the same reused kernels) check that every report
@@ -36,9 +36,9 @@ import yaml
 # spmlib from this checkout, even if the editable install resolves it as a namespace package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spmlib.batch import DEFAULT_SPEC, BatchOptions, run_batch
 from spmlib.config import PROJ_ROOT
-from spmlib.notebook import read_glued
+from spmlib.reports.notebook import read_glued
+from spmlib.run.batch import DEFAULT_SPEC, BatchOptions, run_batch
 
 BIN = Path(sys.executable).parent
 
@@ -120,7 +120,7 @@ def warm_floor(reports: list[dict]) -> float:
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    from spmlib.kernels import DEFAULT_WARM_IMPORTS
+    from spmlib.run.kernels import DEFAULT_WARM_IMPORTS
 
     # warm up: the heavy imports a worker kernel has already done
     for module in DEFAULT_WARM_IMPORTS:

@@ -21,10 +21,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from spmlib.backtest import accuracy, backtest_errors
 from spmlib.config import SHARED_DATA_DIR
-from spmlib.forecast import bookings_series, forecast, series_from_frame
-from spmlib.forecast_methods import METHODS, warning_counts
+from spmlib.forecast.backtest import accuracy, backtest_errors
+from spmlib.forecast.methods import METHODS, warning_counts
+from spmlib.forecast.predict import forecast
+from spmlib.forecast.series import bookings_series, series_from_frame
 
 log = logging.getLogger("bench_forecast")
 ALL = [*METHODS, "auto"]
@@ -75,7 +76,7 @@ def _mase_table(series: dict[str, np.ndarray], m: int, h: int, origins: int) -> 
 
 
 def _rep_series(n: int) -> pd.DataFrame:
-    from spmlib.data import load
+    from spmlib.sample.resolve import load
 
     s = bookings_series(load(None), "M", by="rep")
     ids = sorted(s["rep_id"].unique())

@@ -1,6 +1,6 @@
 """Benchmark: the full stage funnel for 1,000,000 opportunities with stage history.
 
-Generates the data with ``spmlib.sample.generate(opportunities=N, activities=False)``, then times
+Generates the data with ``spmlib.sample.generator.generate(opportunities=N, activities=False)``, then times
 ``stage_funnel`` (all-time and period views, with median days in stage) and ``time_in_stage``.
 Baselines measured in the same run:
 
@@ -18,9 +18,9 @@ import time
 
 import pandas as pd
 
-from spmlib.funnel import stage_funnel
-from spmlib.sample import generate
-from spmlib.velocity import time_in_stage
+from spmlib.funnel.conversion import stage_funnel
+from spmlib.funnel.velocity import time_in_stage
+from spmlib.sample.generator import generate
 
 
 def _timed(fn, *args, **kwargs):

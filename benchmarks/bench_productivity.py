@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from spmlib.attainment import attainment
-from spmlib.productivity import activity_outcomes, activity_volume
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.activity import activity_outcomes, activity_volume
+from spmlib.productivity.attainment import attainment
 
 START = np.datetime64("2023-11-01")
 DAYS = 3 * 365

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spmlib.sample import generate, write_sample
+from spmlib.sample.generator import generate, write_sample
 
 TARGET_SECONDS = 60.0
 

@@ -5,9 +5,9 @@ Pure functions: validated DataFrames in, tidy DataFrames out. ``spmlib.load`` re
 
 from importlib.metadata import PackageNotFoundError, version
 
-from spmlib.data import load
 from spmlib.exceptions import DataValidationError, SpmError
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.sample.resolve import load
 
 try:
     __version__ = version("spmlib")

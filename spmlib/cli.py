@@ -71,7 +71,7 @@ def fail(message: str, code: int = 1) -> None:
 
 def load_or_exit(path: str, mapping: str | None = None):
     """Load a dataset; on a data problem print every problem and exit 1."""
-    from spmlib.data import load
+    from spmlib.sample.resolve import load
 
     try:
         return load(path, mapping=mapping)
@@ -139,14 +139,15 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     """
     import logging
 
-    from spmlib.data import load_checked
-    from spmlib.overview import table_summary
+    from spmlib.io.load import load_checked
+    from spmlib.io.overview import table_summary
+    from spmlib.sample.resolve import resolve_data
 
-    data_log = logging.getLogger("spmlib.data")
+    data_log = logging.getLogger("spmlib.io.load")
     level = data_log.level
     data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
     try:
-        ds, problems = load_checked(path, mapping=mapping)
+        ds, problems = load_checked(resolve_data(path), mapping=mapping)
     except (SpmError, FileNotFoundError) as exc:
         fail(str(exc))
     finally:
@@ -223,7 +224,7 @@ def kpis_command(
 
     Every rep and team appears, even with no deals. Definitions: README, section "The KPIs".
     """
-    from spmlib.kpis import kpis
+    from spmlib.productivity.kpis import kpis
 
     ds = load_or_exit(path, mapping)
     try:
@@ -265,7 +266,7 @@ def sample_command(
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
     """
-    from spmlib.sample import write_sample
+    from spmlib.sample.generator import write_sample
 
     try:
         folder = write_sample(
@@ -299,7 +300,8 @@ def _count_rows(path) -> int:
 
 # --- funnel (issue 3) --------------------------------------------------------------------------
 
-#: Columns printed by `spm funnel` after the group columns (spmlib.funnel.stage_funnel has more).
+#: Columns printed by `spm funnel` after the group columns (spmlib.funnel.conversion.stage_funnel
+#: has more).
 FUNNEL_CLI_COLUMNS = [
     "stage",
     "reached",
@@ -336,7 +338,7 @@ def funnel_command(
     With --start/--end only the transitions dated in the range count (period view). Stages in
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
     """
-    from spmlib.funnel import FUNNEL_COLUMNS, stage_funnel
+    from spmlib.funnel.conversion import FUNNEL_COLUMNS, stage_funnel
 
     ds = load_or_exit(path, mapping)
     try:
@@ -417,7 +419,7 @@ def leaderboard_command(
     The current period is the one holding the data's reference date (or --end), to date.
     Definitions: README, section "Productivity".
     """
-    from spmlib.leaderboard import leaderboard
+    from spmlib.productivity.leaderboard import leaderboard
 
     ds = load_or_exit(path, mapping)
     if team is not None:
@@ -482,7 +484,7 @@ OriginsOpt = Annotated[int, typer.Option("--origins", min=1, help="Rolling backt
 
 def _forecast_series(path, mapping, series, by, freq):
     """The series frame for the forecast commands: a plain series file or a dataset's bookings."""
-    from spmlib.forecast import bookings_series, read_series
+    from spmlib.forecast.series import bookings_series, read_series
 
     code = freq.value if freq else None
     if series:
@@ -519,8 +521,8 @@ def forecast_command(
     Methods: naive, snaive, drift, ets, theta, arima, combo; auto picks the one with the lowest
     rolling-origin backtest MASE. Fallbacks for short histories are printed on stderr.
     """
-    from spmlib.backtest import BACKTEST_COLUMNS, skill_vs_snaive
-    from spmlib.forecast import forecast
+    from spmlib.forecast.backtest import BACKTEST_COLUMNS, skill_vs_snaive
+    from spmlib.forecast.predict import forecast
 
     frame = _forecast_series(path, mapping, series, by, freq)
     try:
@@ -567,7 +569,7 @@ def backtest_command(
 
     MASE below 1 beats the in-sample seasonal naive; compare each method with the snaive row.
     """
-    from spmlib.backtest import backtest
+    from spmlib.forecast.backtest import backtest
 
     frame = _forecast_series(path, mapping, series, by, freq)
     names = [m.strip() for m in methods.split(",")] if methods else None
@@ -607,9 +609,9 @@ def run_command(
     """
     from pathlib import Path
 
-    from spmlib.batch import run_report
     from spmlib.config import OUTPUTS_DIR
-    from spmlib.params import Layer, ParameterError, parse_cli_value, read_layer
+    from spmlib.run.batch import run_report
+    from spmlib.run.params import Layer, ParameterError, parse_cli_value, read_layer
 
     layers = []
     try:
@@ -738,8 +740,8 @@ def batch_command(
     import time as _time
     from pathlib import Path
 
-    from spmlib import batch
     from spmlib.config import OUTPUTS_DIR
+    from spmlib.run import batch
 
     options = batch.BatchOptions(
         workers=workers, timeout=timeout, scheduler=scheduler, kernel_reuse=kernel_reuse
@@ -837,8 +839,15 @@ def email_command(
     """
     from pathlib import Path
 
-    from spmlib.mail import CANNOT_EMAIL, Ledger, SmtpConfig, prepare_run, send_all, write_outbox
-    from spmlib.recipients import deliveries_table, load_settings
+    from spmlib.mail.message import (
+        CANNOT_EMAIL,
+        Ledger,
+        SmtpConfig,
+        prepare_run,
+        send_all,
+        write_outbox,
+    )
+    from spmlib.mail.recipients import deliveries_table, load_settings
 
     if dry_run == (smtp_host is not None):
         fail("say either --dry-run (write .eml files) or --smtp-host HOST (send), not both.")

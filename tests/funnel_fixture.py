@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset, DatasetConfig
 
 CONFIG = DatasetConfig(("A", "B", "C"), "Won", "Lost", as_of=pd.Timestamp("2026-02-10"))
 AS_OF = pd.Timestamp("2026-02-10")

@@ -18,7 +18,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from spmlib.notebook import GLUE_MIME
+from spmlib.reports.notebook import GLUE_MIME
 
 REPS = [
     # rep_id, rep_name, team, email, manager, manager_email

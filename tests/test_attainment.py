@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmlib.attainment import allocate_quota, attainment, attainment_distribution, share_at_quota
 from spmlib.exceptions import UnknownNameError
-from spmlib.kpis import kpis
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.attainment import (
+    allocate_quota,
+    attainment,
+    attainment_distribution,
+    share_at_quota,
+)
+from spmlib.productivity.kpis import kpis
 
 D = pd.to_datetime
 

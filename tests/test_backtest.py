@@ -6,9 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmlib.backtest import accuracy, backtest, backtest_errors, select_method, skill_vs_snaive
 from spmlib.config import SHARED_DATA_DIR
-from spmlib.forecast import series_from_frame
+from spmlib.forecast.backtest import (
+    accuracy,
+    backtest,
+    backtest_errors,
+    select_method,
+    skill_vs_snaive,
+)
+from spmlib.forecast.series import series_from_frame
 
 TSDL = SHARED_DATA_DIR / "tsdl_monthly_sales"
 
@@ -113,8 +119,8 @@ def test_auto_beats_snaive_on_sample_bookings():
     # The sample generator builds quarter-end seasonality (ground_truth.yml:
     # seasonality.month_of_quarter) and yearly growth into company bookings. Nested backtest,
     # h = 6 months, 12 origins: auto (re-selected at each origin) must beat seasonal naive.
-    from spmlib.data import load
-    from spmlib.forecast import bookings_series
+    from spmlib.forecast.series import bookings_series
+    from spmlib.sample.resolve import load
 
     s = bookings_series(load(None), "M")
     y = s.loc[s["complete"], "value"].to_numpy()

@@ -17,16 +17,16 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from spmlib.batch import BatchOptions, run_batch
 from spmlib.cli import app
 from spmlib.config import PROJ_ROOT
-from spmlib.notebook import read_glued
+from spmlib.reports.notebook import read_glued
+from spmlib.run.batch import BatchOptions, run_batch
 
 pytestmark = pytest.mark.slow
 
 TEST_NB = PROJ_ROOT / "tests" / "notebooks"
 MINI = PROJ_ROOT / "tests" / "data" / "mini"  # 3 reps: R1, R2 in North; R3 in South
-LIGHT = ("pandas", "IPython.display", "spmlib", "spmlib.notebook")  # fast warm-up for tests
+LIGHT = ("pandas", "IPython.display", "spmlib", "spmlib.reports.notebook")  # fast warm-up for tests
 
 
 def _stray_kernels() -> list[psutil.Process]:
@@ -282,7 +282,7 @@ def test_batch_on_a_real_local_dask_cluster(tmp_path):
 
 
 def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
-    from spmlib import kernels
+    from spmlib.run import kernels
 
     calls = []
     real = kernels.WarmKernel._start_once

@@ -14,9 +14,10 @@ import pytest
 import sqlalchemy
 
 import spmlib
-from spmlib.data import coerce_table, derive_status, load_checked, read_tables
 from spmlib.exceptions import DataValidationError, SpmError
-from spmlib.schema import TABLES, DatasetConfig
+from spmlib.io.coerce import coerce_table, derive_status
+from spmlib.io.load import load_checked, read_tables
+from spmlib.io.schema import TABLES, DatasetConfig
 
 MINI = Path(__file__).parent / "data" / "mini"
 

@@ -16,7 +16,7 @@ from mail_support import synthetic_notebook
 from PIL import Image
 
 from spmlib.config import PROJ_ROOT
-from spmlib.report import html_with_files, render_email
+from spmlib.reports.mail_html import html_with_files, render_email
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(

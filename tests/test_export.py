@@ -7,15 +7,10 @@ import os
 import nbformat
 import pytest
 
-from spmlib import export
-from spmlib.export import (
-    atomic_write_json,
-    atomic_write_notebook,
-    atomic_write_text,
-    header_parameters,
-    notebook_to_html,
-)
-from spmlib.notebook import GLUE_MIME
+from spmlib.io.files import atomic_write_json, atomic_write_text
+from spmlib.reports import browser as export
+from spmlib.reports.browser import atomic_write_notebook, header_parameters, notebook_to_html
+from spmlib.reports.notebook import GLUE_MIME
 
 
 def _executed() -> nbformat.NotebookNode:
@@ -93,7 +88,7 @@ def test_failed_write_keeps_the_old_file_and_no_partial(tmp_path, monkeypatch):
 
 
 def test_index_escapes_text_from_the_data_and_links_only_complete_reports():
-    from spmlib.batch import render_index
+    from spmlib.run.batch import render_index
 
     evil = "<script>alert('x')</script> & Co"
     manifest = {

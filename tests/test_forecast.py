@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from spmlib.exceptions import UnknownNameError
-from spmlib.forecast import bookings_series, forecast, normalize_freq, series_from_frame
-from spmlib.forecast_methods import METHODS, Z80, Z95, fit_method
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.forecast.methods import METHODS, Z80, Z95, fit_method
+from spmlib.forecast.predict import forecast
+from spmlib.forecast.series import bookings_series, normalize_freq, series_from_frame
+from spmlib.io.schema import Dataset, DatasetConfig
 
 ALL = list(METHODS)
 
@@ -221,7 +222,7 @@ def test_series_from_frame_weekly_groups_and_errors():
 
 
 def test_hierarchy_adds_up_and_ols_by_hand():
-    from spmlib.hierarchy import hierarchical_forecast, reconcile
+    from spmlib.forecast.hierarchy import hierarchical_forecast, reconcile
 
     # OLS projection for company = a + b with base (12, 4, 5): S'S = [[2,1],[1,2]],
     # S'y = (16, 17) -> bottom = (5, 6), company 11 (by hand).
@@ -250,8 +251,8 @@ def test_plots_return_axes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spmlib.backtest import select_method
-    from spmlib.plotting import plot_backtest, plot_forecast_fan, plot_pipeline, plot_replay
+    from spmlib.forecast.backtest import select_method
+    from spmlib.reports.plotting import plot_backtest, plot_forecast_fan, plot_pipeline, plot_replay
 
     s = _monthly([3, 4, 5, 6, 7, 8])
     f = forecast(s, horizon=2, method="drift")

@@ -35,11 +35,11 @@ def test_notebook_structure():
 @pytest.mark.parametrize("team", [None, "Atlas"])
 def test_notebook_runs_and_matches_spmlib(tmp_path, team):
     pm = pytest.importorskip("papermill")
-    from spmlib.backtest import select_method
-    from spmlib.data import load
-    from spmlib.forecast import bookings_series
-    from spmlib.notebook import read_glued
-    from spmlib.pipeline_forecast import pipeline_forecast
+    from spmlib.forecast.backtest import select_method
+    from spmlib.forecast.pipeline import pipeline_forecast
+    from spmlib.forecast.series import bookings_series
+    from spmlib.reports.notebook import read_glued
+    from spmlib.sample.resolve import load
 
     out = tmp_path / "forecast.ipynb"
     pm.execute_notebook(

@@ -13,8 +13,14 @@ from funnel_fixture import AS_OF, CONFIG, opportunities, reps, stage_history
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from spmlib.exceptions import DataValidationError, UnknownNameError
-from spmlib.funnel import FUNNEL_COLUMNS, cohort_funnel, compare_stages, stage_funnel, win_rates
-from spmlib.progress import deal_progress
+from spmlib.funnel.conversion import (
+    FUNNEL_COLUMNS,
+    cohort_funnel,
+    compare_stages,
+    stage_funnel,
+    win_rates,
+)
+from spmlib.funnel.progress import deal_progress
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[list]:
@@ -182,7 +188,7 @@ def test_win_rates_counts_and_shrinkage():
 
 
 def test_small_sample_never_tops_the_ranking():
-    # rep x: 2 of 2; rep y: 60 of 80; rep z: 30 of 100 (as in spmlib.stats' example).
+    # rep x: 2 of 2; rep y: 60 of 80; rep z: 30 of 100 (as in spmlib.core.stats' example).
     rows = [("x", "won")] * 2 + [("y", "won")] * 60 + [("y", "lost")] * 20
     rows += [("z", "won")] * 30 + [("z", "lost")] * 70
     opps = pd.DataFrame(rows, columns=["rep_id", "status"])

@@ -1,6 +1,6 @@
 """The funnel on realistic data: the sample generator's true rates, and the public Maven CRM data.
 
-- Sample data (spmlib.sample, seed 42): each stage's observed next-step conversion must contain
+- Sample data (spmlib.sample.generator, seed 42): each stage's observed next-step conversion must contain
   the generator's true ``stage_conversion`` (ground_truth.yml) in its Wilson 95% interval.
   Open deals are right-censored; conversion counts only deals that left the stage, so no
   maturity restriction is needed (the truth is defined over deals that reached the stage).
@@ -17,8 +17,8 @@ import yaml
 
 import spmlib
 from spmlib.config import PROJ_ROOT, SAMPLE_DATA_DIR, SHARED_DATA_DIR
-from spmlib.flow import pipeline_flow
-from spmlib.funnel import stage_funnel, win_rates
+from spmlib.funnel.conversion import stage_funnel, win_rates
+from spmlib.funnel.flow import pipeline_flow
 
 MAVEN = SHARED_DATA_DIR / "maven_crm_sales_opportunities"
 MAVEN_MAPPING = PROJ_ROOT / "params" / "mappings" / "maven_crm.yml"

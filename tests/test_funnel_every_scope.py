@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import spmlib
-from spmlib.batch import BatchOptions, run_batch
 from spmlib.config import NOTEBOOKS_DIR
-from spmlib.kpis import kpis
-from spmlib.notebook import read_glued
+from spmlib.productivity.kpis import kpis
+from spmlib.reports.notebook import read_glued
+from spmlib.run.batch import BatchOptions, run_batch
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,10 @@ import pytest
 
 import spmlib
 from spmlib.config import KERNEL_NAME, NOTEBOOKS_DIR
-from spmlib.flow import pipeline_flow
-from spmlib.funnel import stage_funnel
-from spmlib.notebook import read_glued
-from spmlib.sample import write_sample
+from spmlib.funnel.conversion import stage_funnel
+from spmlib.funnel.flow import pipeline_flow
+from spmlib.reports.notebook import read_glued
+from spmlib.sample.generator import write_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("funnel_notebook")]
 

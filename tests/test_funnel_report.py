@@ -8,8 +8,8 @@ import pytest
 from funnel_fixture import dataset
 
 from spmlib.exceptions import SpmError
-from spmlib.funnel_report import build_funnel_report, headline_markdown, styled
-from spmlib.schema import empty_table
+from spmlib.io.schema import empty_table
+from spmlib.reports.funnel import build_funnel_report, headline_markdown, styled
 
 
 def _frames(report):

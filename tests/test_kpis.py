@@ -7,8 +7,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from spmlib.exceptions import UnknownNameError
-from spmlib.kpis import kpis
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.kpis import kpis
 
 D = pd.to_datetime
 

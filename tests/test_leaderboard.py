@@ -11,10 +11,10 @@ import yaml
 from typer.testing import CliRunner
 
 from spmlib.cli import app
+from spmlib.core.stats import shrink_rates
 from spmlib.exceptions import UnknownNameError
-from spmlib.leaderboard import leaderboard, leaderboard_windows
-from spmlib.schema import Dataset, DatasetConfig
-from spmlib.stats import shrink_rates
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.leaderboard import leaderboard, leaderboard_windows
 
 D = pd.to_datetime
 
@@ -177,7 +177,7 @@ def test_cli_leaderboard(ds, tmp_path):
 def sample():
     from pathlib import Path
 
-    from spmlib.data import load, resolve_data
+    from spmlib.sample.resolve import load, resolve_data
 
     folder = Path(resolve_data(None))
     truth_file = folder / "ground_truth.yml"
@@ -204,7 +204,7 @@ def test_shrunken_ranking_tracks_true_skill_better_than_raw(sample, period):
 
 def test_maven_leaderboard_matches_an_independent_count():
     from spmlib.config import PROJ_ROOT, SHARED_DATA_DIR
-    from spmlib.data import load
+    from spmlib.sample.resolve import load
 
     folder = SHARED_DATA_DIR / "maven_crm_sales_opportunities"
     if not folder.exists():
@@ -225,7 +225,7 @@ def test_maven_leaderboard_matches_an_independent_count():
         check_index_type=False,
     )
     # Shrinkage moves every rate toward the prior mean fitted over the agents, never past it.
-    from spmlib.stats import fit_beta_prior
+    from spmlib.core.stats import fit_beta_prior
 
     k = (rated["raw_value"] * rated["n"]).round().to_numpy()
     a, b = fit_beta_prior(k, rated["n"].to_numpy())

@@ -28,9 +28,9 @@ from typer.testing import CliRunner
 
 from spmlib.cli import app
 from spmlib.exceptions import SpmError
-from spmlib.mail import Ledger, SmtpConfig, message_id_for, prepare_run, send_all
-from spmlib.recipients import EmailSettings, load_settings, plan_deliveries, read_reps
-from spmlib.report import MAX_HTML_BYTES
+from spmlib.mail.message import Ledger, SmtpConfig, message_id_for, prepare_run, send_all
+from spmlib.mail.recipients import EmailSettings, load_settings, plan_deliveries, read_reps
+from spmlib.reports.mail_html import MAX_HTML_BYTES
 
 runner = CliRunner()
 # every message of the fixture run with the default settings, by report: envelope recipients
@@ -365,8 +365,8 @@ def _sample_batch(tmp: Path) -> Path:
     12 months; the reports of team Atlas and its reps), two reps renamed to hostile text."""
     import pandas as pd
 
-    from spmlib.batch import BatchOptions, SpecError, run_batch
-    from spmlib.sample import write_sample
+    from spmlib.run.batch import BatchOptions, SpecError, run_batch
+    from spmlib.sample.generator import write_sample
 
     data = write_sample(tmp / "data", teams=2, reps_per_team=3, months=12)
     reps = pd.read_csv(data / "reps.csv", dtype=str)

@@ -24,7 +24,7 @@ from test_mail import EXPECTED, _by_report, _send_args, check_message
 from typer.testing import CliRunner
 
 from spmlib.cli import app
-from spmlib.mail import Ledger
+from spmlib.mail.message import Ledger
 
 runner = CliRunner()
 LOGIN = ("bot", "s3cret")

@@ -14,10 +14,10 @@ import pytest
 
 import spmlib
 from spmlib.config import PARAMS_DIR, SHARED_DATA_DIR
-from spmlib.data import load_checked
 from spmlib.exceptions import DataValidationError, SpmError, UnknownNameError
-from spmlib.mappings import list_mappings, load_mapping
-from spmlib.validate import errors_of
+from spmlib.io.load import load_checked
+from spmlib.io.mappings import list_mappings, load_mapping
+from spmlib.io.validate import errors_of
 
 DATA = Path(__file__).parent / "data"
 MAVEN = SHARED_DATA_DIR / "maven_crm_sales_opportunities"

@@ -9,8 +9,8 @@ import yaml
 
 import spmlib
 from spmlib.config import KERNEL_NAME, NOTEBOOKS_DIR
-from spmlib.notebook import read_glued
-from spmlib.overview import monthly_volumes, overview_narrative, table_summary
+from spmlib.io.overview import monthly_volumes, overview_narrative, table_summary
+from spmlib.reports.notebook import read_glued
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from spmlib.batch import (
+from spmlib.config import PROJ_ROOT
+from spmlib.run.batch import (
     DEFAULT_SPEC,
     SpecError,
     filter_reports,
@@ -16,8 +17,7 @@ from spmlib.batch import (
     plan_reports,
     report_id,
 )
-from spmlib.config import PROJ_ROOT
-from spmlib.params import (
+from spmlib.run.params import (
     Layer,
     ParameterError,
     check_parameters,
@@ -307,8 +307,8 @@ def test_default_spec_checks_against_the_real_notebooks():
 
 def test_snapshot_is_loaded_once_per_process_and_handed_out_as_copies(tmp_path):
     import spmlib
-    from spmlib import snapshot
-    from spmlib.batch import data_fingerprint, snapshot_dataset
+    from spmlib.io import snapshot
+    from spmlib.run.batch import data_fingerprint, snapshot_dataset
 
     mini = PROJ_ROOT / "tests" / "data" / "mini"
     source = spmlib.load(mini)

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from funnel_fixture import AS_OF, CONFIG, opportunities, reps, stage_history
 
-from spmlib.flow import pipeline_flow
-from spmlib.leads import lead_funnel
-from spmlib.pipeline import (
+from spmlib.funnel.flow import pipeline_flow
+from spmlib.funnel.leads import lead_funnel
+from spmlib.funnel.pipeline import (
     coverage,
     open_pipeline,
     pipeline_velocity,
     stage_win_probability,
     weighted_pipeline,
 )
-from spmlib.velocity import days_in_pipeline, sales_cycle, stale_deals, time_in_stage
+from spmlib.funnel.velocity import days_in_pipeline, sales_cycle, stale_deals, time_in_stage
 
 
 def test_time_in_stage_quantiles():

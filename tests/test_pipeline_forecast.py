@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmlib.pipeline_forecast import (
+from spmlib.forecast.pipeline import (
     current_period,
     deal_probabilities,
     forecast_category_rollup,
@@ -19,7 +19,7 @@ from spmlib.pipeline_forecast import (
     replay_accuracy,
     stage_win_table,
 )
-from spmlib.schema import Dataset, DatasetConfig, empty_table
+from spmlib.io.schema import Dataset, DatasetConfig, empty_table
 
 D = pd.to_datetime
 
@@ -196,7 +196,7 @@ def test_replay_does_not_see_the_future():
 
 @pytest.mark.slow
 def test_replay_on_sample_data_is_calibrated():
-    from spmlib.data import load
+    from spmlib.sample.resolve import load
 
     ds = load(None)
     r = pipeline_replay(ds, n_sims=500)

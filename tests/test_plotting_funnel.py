@@ -11,10 +11,10 @@ import pytest  # noqa: E402
 from funnel_fixture import CONFIG, opportunities, reps, stage_history  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from spmlib import plotting  # noqa: E402
-from spmlib.flow import pipeline_flow  # noqa: E402
-from spmlib.funnel import cohort_funnel, stage_funnel, win_rates  # noqa: E402
-from spmlib.velocity import stage_stays  # noqa: E402
+from spmlib.funnel.conversion import cohort_funnel, stage_funnel, win_rates  # noqa: E402
+from spmlib.funnel.flow import pipeline_flow  # noqa: E402
+from spmlib.funnel.velocity import stage_stays  # noqa: E402
+from spmlib.reports import plotting  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Known-answer tests of spmlib.productivity on a hand-made dataset (every value worked out by hand)."""
+"""Known-answer tests of spmlib.productivity.activity on a hand-made dataset (every value worked out by hand)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from spmlib.exceptions import UnknownNameError
-from spmlib.productivity import (
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.activity import (
     activity_mix,
     activity_outcomes,
     activity_time_share,
     activity_volume,
     revenue_per_rep,
 )
-from spmlib.ramp import ramp, ramp_curve
-from spmlib.schema import Dataset, DatasetConfig
+from spmlib.productivity.ramp import ramp, ramp_curve
 
 D = pd.to_datetime
 
@@ -274,8 +274,8 @@ def test_plots_return_axes(ds):
     matplotlib.use("Agg")
     from matplotlib.axes import Axes
 
-    from spmlib import plotting
-    from spmlib.attainment import attainment, attainment_distribution
+    from spmlib.productivity.attainment import attainment, attainment_distribution
+    from spmlib.reports import plotting
 
     att = attainment(ds, "month")
     now = att[att["period"] == "2026-03"]

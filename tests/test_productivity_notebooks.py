@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from spmlib.config import KERNEL_NAME, NOTEBOOKS_DIR
-from spmlib.notebook import read_glued
+from spmlib.reports.notebook import read_glued
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def sample():
-    from spmlib.data import load, resolve_data
+    from spmlib.sample.resolve import load, resolve_data
 
     folder = Path(resolve_data(None))
     truth = folder / "ground_truth.yml"
@@ -42,7 +42,7 @@ def _run(name: str, out: Path, parameters: dict) -> Path:
 
 
 def _html(path: Path) -> str:
-    from spmlib.export import notebook_to_html
+    from spmlib.reports.browser import notebook_to_html
 
     return notebook_to_html(nbformat.read(str(path), as_version=4))
 
@@ -65,10 +65,10 @@ def _leaks(text: str, reps, me: str) -> list[str]:
 
 
 def test_notebooks_for_a_team_and_for_reps(sample, tmp_path):
-    from spmlib.attainment import attainment
-    from spmlib.productivity import activity_outcomes
-    from spmlib.productivity_report import current_period
-    from spmlib.scorecard import overall_rating, scorecard
+    from spmlib.productivity.activity import activity_outcomes
+    from spmlib.productivity.attainment import attainment
+    from spmlib.productivity.scorecard import overall_rating, scorecard
+    from spmlib.reports.productivity import current_period
 
     ds, truth = sample
     team = str(ds.reps["team"].iloc[0])

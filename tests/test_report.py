@@ -1,4 +1,4 @@
-"""Email-ready rendering (spmlib.report) on an in-memory 'executed' notebook (no kernel)."""
+"""Email-ready rendering (spmlib.reports.mail_html) on an in-memory 'executed' notebook (no kernel)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mail_support import png_bytes, synthetic_notebook
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from spmlib.exceptions import SpmError
-from spmlib.report import (
+from spmlib.reports.mail_html import (
     CONTENT_WIDTH,
     MAX_HTML_BYTES,
     MAX_IMAGE_PIXELS_WIDE,

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 import spmlib
+from spmlib.core.stats import wilson_interval
 from spmlib.exceptions import SpmError, UnknownNameError
-from spmlib.sample import KPI_NAMES, ensure_sample, generate, write_sample
-from spmlib.schema import TABLES
-from spmlib.stats import wilson_interval
+from spmlib.io.schema import TABLES
+from spmlib.sample.generator import KPI_NAMES, ensure_sample, generate, write_sample
 
 SMALL = dict(teams=2, reps_per_team=3, months=12, seed=7)
 
@@ -201,7 +201,7 @@ def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
 
 
 def test_ensure_sample_generates_once(tmp_path, monkeypatch):
-    import spmlib.sample as sample
+    import spmlib.sample.generator as sample
 
     calls = []
     real = sample.write_sample
@@ -221,7 +221,7 @@ def test_ensure_sample_generates_once(tmp_path, monkeypatch):
 
 
 def test_ensure_sample_replaces_an_out_of_date_sample(tmp_path, monkeypatch):
-    import spmlib.sample as sample
+    import spmlib.sample.generator as sample
 
     real = sample.write_sample
     monkeypatch.setattr(
@@ -240,7 +240,7 @@ def test_ensure_sample_replaces_an_out_of_date_sample(tmp_path, monkeypatch):
 def test_ensure_sample_is_safe_with_concurrent_callers(tmp_path, monkeypatch):
     import threading
 
-    import spmlib.sample as sample
+    import spmlib.sample.generator as sample
 
     real = sample.write_sample
     calls = []
@@ -371,7 +371,7 @@ def test_strengths_and_weaknesses_stand_out_within_the_team(default):
 
 
 def test_quarter_end_bookings_and_growth(default):
-    from spmlib.periods import period_start
+    from spmlib.core.periods import period_start
 
     opp = default.tables["opportunities"]
     # skip the first fiscal quarter (Nov 2023 - Jan 2024): the data start with no pipeline

@@ -12,10 +12,10 @@ import yaml
 from scipy import stats
 
 from spmlib.exceptions import SpmError
-from spmlib.productivity_report import scorecard_narrative
-from spmlib.schema import Dataset, DatasetConfig
-from spmlib.scorecard import SCORECARD_KPIS, overall_rating, scorecard, team_scorecards
-from spmlib.scorecard_trend import scorecard_trend
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.scorecard import SCORECARD_KPIS, overall_rating, scorecard, team_scorecards
+from spmlib.productivity.scorecard_trend import scorecard_trend
+from spmlib.reports.productivity import scorecard_narrative
 
 FIVE = ["win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days"]
 START, END = "2026-01-01", "2026-06-30"
@@ -196,7 +196,7 @@ def test_trend(ds):
 
 @pytest.fixture(scope="module")
 def sample():
-    from spmlib.data import load, resolve_data
+    from spmlib.sample.resolve import load, resolve_data
 
     folder = Path(resolve_data(None))
     truth_file = folder / "ground_truth.yml"
@@ -263,7 +263,7 @@ def test_scorecard_plots_return_axes(ds):
     matplotlib.use("Agg")
     from matplotlib.axes import Axes
 
-    from spmlib import plotting
+    from spmlib.reports import plotting
 
     card = scorecard(ds, "a", start=START, end=END)
     trend = scorecard_trend(ds, "a", "quarter", periods=2)

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from spmlib.stats import adjust_p_values, compare_to_rest, fit_beta_prior, rate_table, shrink_rates
+from spmlib.core.stats import (
+    adjust_p_values,
+    compare_to_rest,
+    fit_beta_prior,
+    rate_table,
+    shrink_rates,
+)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 import spmlib
 from spmlib.cli import app
 from spmlib.exceptions import DataValidationError, Problem
-from spmlib.validate import check_config, errors_of, validate, warnings_of
+from spmlib.io.load import validate
+from spmlib.io.validate import check_config, errors_of, warnings_of
 
 MINI = Path(__file__).parent / "data" / "mini"
 

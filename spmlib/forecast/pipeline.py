@@ -1,0 +1,551 @@
+"""Pipeline-based forecast of the current period's bookings, and how accurate it has been.
+
+Three parts add up to a period's bookings:
+
+1. **booked**: won amounts already closed in the period up to the forecast date;
+2. **open pipeline**: each open deal closes won by the period's end with a probability estimated
+   from history by its current stage and age in stage (:func:`deal_probabilities`);
+3. **new deals**: deals not yet created that will be created and won within the period, from
+   the run rate of such deals in past periods (:func:`new_deal_rates`).
+
+:func:`pipeline_forecast` simulates the sum (Monte Carlo) per rep, team and company;
+:func:`pipeline_replay` re-runs it at day N of each past period using only what was known then.
+
+History is read at **snapshots**: for a forecast on day d of a period, each past complete period
+contributes the deals that were open on its own day d (same number of days into the period),
+with the stage they were in that day (from stage history) and whether they were won by that
+period's end. Everything uses only information dated on or before the forecast date.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from spmlib.core.periods import period_end, period_label, period_start
+from spmlib.core.stats import fit_beta_prior, shrink_rates, wilson_interval
+from spmlib.forecast.series import FREQS, normalize_freq
+from spmlib.io.schema import Dataset
+
+__all__ = [
+    "AGE_BUCKETS",
+    "current_period",
+    "open_deals_at",
+    "stage_win_table",
+    "deal_probabilities",
+    "new_deal_rates",
+    "pipeline_forecast",
+    "forecast_category_rollup",
+    "pipeline_replay",
+    "replay_accuracy",
+]
+
+log = logging.getLogger(__name__)
+
+#: Age-in-stage buckets (days): [0, 14), [14, 30), [30, 60), [60, 120), [120, inf).
+AGE_BUCKETS = (0, 14, 30, 60, 120)
+_AGE_LABELS = ("0-13", "14-29", "30-59", "60-119", "120+")
+_NO_HISTORY_STAGE = "(open)"
+_CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")
+
+
+def _bucket(age_days: pd.Series) -> pd.Series:
+    idx = np.searchsorted(np.asarray(AGE_BUCKETS[1:]), age_days.to_numpy(), side="right")
+    return pd.Series(np.asarray(_AGE_LABELS)[idx], index=age_days.index, dtype="string")
+
+
+def current_period(
+    as_of: pd.Timestamp, freq: str = "Q", fiscal_year_start_month: int = 1
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(first day, last day) of the period being forecast on ``as_of``: the one containing the
+    day after ``as_of`` (so a forecast made on a period's last day is for the next period).
+
+    Examples
+    --------
+    >>> [d.date().isoformat() for d in current_period(pd.Timestamp("2026-03-31"), "Q")]
+    ['2026-04-01', '2026-06-30']
+    """
+    code = normalize_freq(freq)
+    nxt = pd.Series([pd.Timestamp(as_of) + pd.Timedelta(days=1)])
+    start = period_start(nxt, FREQS[code], fiscal_year_start_month).iloc[0]
+    return start, period_end(pd.Series([start]), FREQS[code]).iloc[0]
+
+
+def open_deals_at(ds: Dataset, when: pd.Timestamp) -> pd.DataFrame:
+    """The deals open at the end of day ``when``, with the stage they were in then.
+
+    A deal is open on ``when`` if it was created by then and is either still open or closed
+    after ``when``. Its stage is the last stage-history entry dated on or before ``when``
+    (the first open stage, entered at creation, when it has none yet). Without stage history,
+    every open deal is in stage ``"(open)"`` and its age counts from creation.
+
+    Returns
+    -------
+    DataFrame with ``opp_id``, ``rep_id``, ``amount``, ``stage``, ``stage_entered``,
+    ``age_days`` (whole days in the stage by ``when``), ``age_bucket``, ``forecast_category``
+    (NA when the data has none), ``close_date``, ``status``.
+    """
+    when = pd.Timestamp(when)
+    opp = ds.opportunities
+    is_open = (opp["created_date"] <= when) & (
+        (opp["status"] == "open") | (opp["close_date"] > when)
+    )
+    deals = opp.loc[is_open].copy()
+    if ds.has_stage_history:
+        sh = ds.stage_history
+        sh = sh[(sh["entered_date"] <= when) & sh["opp_id"].isin(deals["opp_id"])]
+        last = sh.sort_values(["opp_id", "entered_date"]).drop_duplicates("opp_id", keep="last")
+        deals = deals.merge(
+            last.rename(columns={"entered_date": "stage_entered", "stage": "stage_then"}),
+            on="opp_id",
+            how="left",
+        )
+        first = ds.config.open_stages[0]
+        missing = deals["stage_then"].isna()
+        deals.loc[missing, "stage_then"] = first
+        deals.loc[missing, "stage_entered"] = deals.loc[missing, "created_date"]
+        deals = deals[deals["stage_then"].isin(ds.config.open_stages)]
+        deals["stage"] = deals["stage_then"].astype("string")
+    else:
+        deals["stage"] = pd.Series(_NO_HISTORY_STAGE, index=deals.index, dtype="string")
+        deals["stage_entered"] = deals["created_date"]
+    deals["age_days"] = (when - deals["stage_entered"]).dt.days.clip(lower=0).astype(int)
+    deals["age_bucket"] = _bucket(deals["age_days"])
+    if "forecast_category" not in deals.columns:
+        deals["forecast_category"] = pd.Series(pd.NA, index=deals.index, dtype="string")
+    cols = ["opp_id", "rep_id", "amount", "stage", "stage_entered", "age_days", "age_bucket"]
+    cols += ["forecast_category", "close_date", "status"]
+    return deals[cols].reset_index(drop=True)
+
+
+def _snapshots(ds: Dataset, as_of: pd.Timestamp, code: str) -> list[tuple]:
+    """(snapshot day, period start, period end) at the same day-of-period as the current period,
+    for every past period that ended on or before ``as_of`` and started after the first deal."""
+    fy = ds.config.fiscal_year_start_month
+    start, _ = current_period(as_of, code, fy)
+    offset = (pd.Timestamp(as_of) - start).days  # -1 on the day before the period starts
+    first = ds.opportunities["created_date"].min()
+    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
+    out = []
+    p = start - step[code]
+    while True:
+        end = period_end(pd.Series([p]), FREQS[code]).iloc[0]
+        if end < first:
+            break
+        snap = min(p + pd.Timedelta(days=offset), end)
+        if end <= as_of and snap >= first:
+            out.append((snap, p, end))
+        p = p - step[code]
+    return out[::-1]
+
+
+def stage_win_table(
+    ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
+) -> pd.DataFrame:
+    """How often deals in each stage and age bucket were won by their period's end.
+
+    Counts come from the snapshots of past periods (module docstring).
+
+    Returns
+    -------
+    DataFrame with ``stage``, ``age_bucket``, ``deals`` (deal-snapshots), ``won`` (won by the
+    period's end), ``win_prob`` (raw rate), ``win_prob_low`` / ``win_prob_high`` (Wilson 95%),
+    ``win_prob_shrunk`` (empirical-Bayes rate, shrunk toward the stage's other age buckets with
+    :func:`spmlib.core.stats.shrink_rates`), one row per stage and bucket seen, in funnel order.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    code = normalize_freq(freq)
+    frames = []
+    for snap, _p, end in _snapshots(ds, as_of, code):
+        deals = open_deals_at(ds, snap)
+        won = (
+            (deals["status"] == "won") & (deals["close_date"] > snap) & (deals["close_date"] <= end)
+        )
+        frames.append(deals[["stage", "age_bucket"]].assign(won=won.astype(int)))
+    cols = ["stage", "age_bucket", "deals", "won", "win_prob", "win_prob_low", "win_prob_high"]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in [*cols, "win_prob_shrunk"]})
+    allsnap = pd.concat(frames, ignore_index=True)
+    counts = (
+        allsnap.groupby(["stage", "age_bucket"], observed=True)["won"]
+        .agg(deals="size", won="sum")
+        .reset_index()
+    )
+    counts["win_prob"] = counts["won"] / counts["deals"]
+    counts["win_prob_low"], counts["win_prob_high"] = wilson_interval(
+        counts["won"], counts["deals"]
+    )
+    parts = []
+    for _stage, g in counts.groupby("stage", sort=False):
+        prior = fit_beta_prior(g["won"].to_numpy(), g["deals"].to_numpy())
+        parts.append(shrink_rates(g, "won", "deals", "win_prob", prior=prior))
+    out = pd.concat(parts, ignore_index=True)
+    order = {s: i for i, s in enumerate([*ds.config.open_stages, _NO_HISTORY_STAGE])}
+    out["_s"] = out["stage"].map(order)
+    out["_a"] = out["age_bucket"].map({b: i for i, b in enumerate(_AGE_LABELS)})
+    out = out.sort_values(["_s", "_a"]).reset_index(drop=True)
+    out["deals"] = out["deals"].astype(int)
+    out["won"] = out["won"].astype(int)
+    out["stage"] = out["stage"].astype("string")
+    out["age_bucket"] = out["age_bucket"].astype("string")
+    return out[[*cols, "win_prob_shrunk"]]
+
+
+def deal_probabilities(
+    ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
+) -> pd.DataFrame:
+    """Each open deal's probability of closing won by the end of the current period.
+
+    The probability is the shrunk rate of :func:`stage_win_table` for the deal's stage and age
+    bucket; for a bucket never seen, the stage's pooled rate; for a stage never seen, the
+    pooled rate of all snapshots.
+
+    Returns
+    -------
+    DataFrame with ``opp_id``, ``rep_id``, ``team``, ``stage``, ``age_days``, ``age_bucket``,
+    ``amount``, ``forecast_category``, ``probability``, ``probability_low``,
+    ``probability_high`` (Wilson 95% of the raw counts behind it), ``history_deals`` (those
+    counts' size), ``expected`` (probability x amount).
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    table = stage_win_table(ds, as_of, freq)
+    deals = open_deals_at(ds, as_of).merge(ds.reps[["rep_id", "team"]], on="rep_id", how="left")
+    key = ["stage", "age_bucket"]
+    rates = table.set_index(key) if not table.empty else None
+    n = len(deals)
+    prob, low, high, hist = (np.full(n, np.nan) for _ in range(4))
+    if rates is not None and n:
+        idx = pd.MultiIndex.from_frame(deals[key])
+        hit = rates.reindex(idx)
+        prob = hit["win_prob_shrunk"].to_numpy(float).copy()
+        low = hit["win_prob_low"].to_numpy(float).copy()
+        high = hit["win_prob_high"].to_numpy(float).copy()
+        hist = hit["deals"].to_numpy(float).copy()
+        by_stage = table.groupby("stage")[["won", "deals"]].sum()
+        for level in (
+            by_stage,
+            pd.DataFrame({"won": [table["won"].sum()], "deals": [table["deals"].sum()]}),
+        ):
+            miss = np.isnan(prob)
+            if not miss.any():
+                break
+            if "stage" in level.index.names:
+                sub = level.reindex(deals.loc[miss, "stage"])
+            else:
+                sub = pd.concat([level] * int(miss.sum()))
+            k, t = sub["won"].to_numpy(float), sub["deals"].to_numpy(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob[miss] = k / t
+            lo, hi = wilson_interval(np.nan_to_num(k), np.nan_to_num(t))
+            low[miss], high[miss], hist[miss] = lo, hi, t
+    prob = np.nan_to_num(prob, nan=0.0)
+    out = pd.DataFrame(
+        {
+            "opp_id": deals["opp_id"],
+            "rep_id": deals["rep_id"],
+            "team": deals["team"].astype("string"),
+            "stage": deals["stage"],
+            "age_days": deals["age_days"],
+            "age_bucket": deals["age_bucket"],
+            "amount": deals["amount"].astype(float),
+            "forecast_category": deals["forecast_category"].astype("string"),
+            "probability": prob,
+            "probability_low": low,
+            "probability_high": high,
+            "history_deals": np.nan_to_num(hist).astype(int),
+        }
+    )
+    out["expected"] = out["probability"] * out["amount"]
+    return out
+
+
+def new_deal_rates(ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q") -> pd.DataFrame:
+    """Run rate of deals created after the forecast day and won within the same period.
+
+    For each past snapshot (same day of the period), counts per rep the deals created after
+    the snapshot day and won by the period's end.
+
+    Returns
+    -------
+    DataFrame with ``rep_id``, ``periods`` (snapshots counted), ``deals_per_period`` (mean count:
+    the Poisson rate of the simulation) and ``mean_amount`` (mean amount of those deals, NaN if
+    none), one row per rep of ``ds.reps``.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    opp = ds.opportunities
+    won = opp[opp["status"] == "won"]
+    snaps = _snapshots(ds, as_of, normalize_freq(freq))
+    rows = []
+    for snap, _p, end in snaps:
+        new = won[(won["created_date"] > snap) & (won["close_date"] <= end)]
+        rows.append(new[["rep_id", "amount"]])
+    reps = ds.reps[["rep_id"]].copy()
+    if rows:
+        allnew = pd.concat(rows, ignore_index=True)
+        agg = allnew.groupby("rep_id")["amount"].agg(count="size", mean_amount="mean")
+    else:
+        agg = pd.DataFrame({"count": [], "mean_amount": []})
+    reps["periods"] = len(snaps)
+    reps["deals_per_period"] = reps["rep_id"].map(agg["count"]).fillna(0).astype(float) / max(
+        len(snaps), 1
+    )
+    reps["mean_amount"] = reps["rep_id"].map(agg["mean_amount"]).astype(float)
+    return reps.reset_index(drop=True)
+
+
+def _amount_pools(ds: Dataset, as_of: pd.Timestamp) -> tuple[dict, np.ndarray]:
+    """Won amounts closed by ``as_of`` per rep, and all of them (for reps with fewer than 5)."""
+    opp = ds.opportunities
+    won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)]
+    pools = {r: g.to_numpy(float) for r, g in won.groupby("rep_id")["amount"]}
+    return pools, won["amount"].to_numpy(float)
+
+
+def _quota(ds: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    q = ds.quotas
+    q = q[(q["period_start"] >= start) & (q["period_end"] <= end)]
+    return q.groupby("rep_id")["quota"].sum()
+
+
+def _simulate(ds, as_of, freq, n_sims, seed):
+    code = normalize_freq(freq)
+    fy = ds.config.fiscal_year_start_month
+    start, end = current_period(as_of, code, fy)
+    deals = deal_probabilities(ds, as_of, code)
+    rates = new_deal_rates(ds, as_of, code).set_index("rep_id")
+    pools, everyone = _amount_pools(ds, as_of)
+    opp = ds.opportunities
+    booked = opp[
+        (opp["status"] == "won") & (opp["close_date"] >= start) & (opp["close_date"] <= as_of)
+    ]
+    booked = booked.groupby("rep_id")["amount"].sum()
+    rng = np.random.default_rng(seed)
+    sims, parts = {}, {}
+    for rep in ds.reps["rep_id"]:
+        d = deals[deals["rep_id"] == rep]
+        p, a = d["probability"].to_numpy(float), d["amount"].to_numpy(float)
+        open_sims = (rng.random((n_sims, len(p))) < p) @ a if len(p) else np.zeros(n_sims)
+        lam = float(rates["deals_per_period"].get(rep, 0.0))
+        counts = rng.poisson(lam, n_sims)
+        pool = pools.get(rep, np.array([]))
+        pool = pool if len(pool) >= 5 else everyone
+        new_sims = np.zeros(n_sims)
+        if counts.sum() and len(pool):
+            draws = rng.choice(pool, size=int(counts.sum()))
+            new_sims = np.bincount(np.repeat(np.arange(n_sims), counts), draws, n_sims)
+        b = float(booked.get(rep, 0.0))
+        sims[rep] = b + open_sims + new_sims
+        parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))
+    return start, end, sims, parts
+
+
+def pipeline_forecast(
+    ds: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    freq: str = "Q",
+    n_sims: int = 5000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Monte Carlo distribution of the current period's bookings per rep, team and company.
+
+    Parameters
+    ----------
+    ds : the dataset (scope it with ``ds.scoped(...)`` for a team or rep report).
+    as_of : forecast date; None = ``ds.as_of``. The period is :func:`current_period`.
+    freq : ``"Q"`` (fiscal quarter), ``"M"`` or ``"W"``.
+    n_sims : number of simulated periods.
+    seed : seed of the ``numpy.random.default_rng`` generator (same seed, same numbers).
+
+    Returns
+    -------
+    DataFrame with ``level`` ("company", "team", "rep"), ``team``, ``rep_id`` (NA above rep
+    level), ``period`` (label, e.g. FY2027-Q4), ``period_start``, ``period_end``, ``as_of``,
+    ``booked``, ``open_expected``, ``new_expected``, ``mean``, ``p10``, ``p50``, ``p90``,
+    ``quota`` (sum of the quota rows inside the period, NaN if none) and ``p_quota``
+    (simulated probability that bookings reach the quota, NaN without quota).
+
+    Notes
+    -----
+    Each simulation draws, per rep: every open deal won with its probability (Bernoulli x
+    amount); a Poisson number of new deals (rate from :func:`new_deal_rates`) with amounts
+    drawn from the rep's won amounts (everyone's when the rep has fewer than 5); plus what is
+    already booked. Team and company totals sum the same simulations, so they stay coherent.
+    Deals are independent given their probabilities.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    code = normalize_freq(freq)
+    start, end, sims, parts = _simulate(ds, as_of, code, n_sims, seed)
+    quotas = _quota(ds, start, end)
+    teams = ds.reps.set_index("rep_id")["team"]
+    label = period_label(pd.Series([start]), FREQS[code], ds.config.fiscal_year_start_month).iloc[0]
+    rows = []
+
+    def add(level, team, rep, reps):
+        total = sum((sims[r] for r in reps), np.zeros(n_sims))
+        booked = sum(parts[r][0] for r in reps)
+        q = float(quotas.reindex(reps).sum()) if quotas.reindex(reps).notna().any() else np.nan
+        rows.append(
+            {
+                "level": level,
+                "team": team,
+                "rep_id": rep,
+                "booked": booked,
+                "open_expected": sum(parts[r][1] for r in reps),
+                "new_expected": sum(parts[r][2] for r in reps),
+                "mean": float(total.mean()),
+                "p10": float(np.quantile(total, 0.1)),
+                "p50": float(np.quantile(total, 0.5)),
+                "p90": float(np.quantile(total, 0.9)),
+                "quota": q,
+                "p_quota": float(np.mean(total >= q)) if q == q and q > 0 else np.nan,
+            }
+        )
+
+    all_reps = list(ds.reps["rep_id"])
+    add("company", pd.NA, pd.NA, all_reps)
+    for team, g in ds.reps.groupby("team", sort=True):
+        add("team", team, pd.NA, list(g["rep_id"]))
+    for rep in sorted(all_reps):
+        add("rep", teams.get(rep), rep, [rep])
+    out = pd.DataFrame(rows)
+    out.insert(3, "period", label)
+    out.insert(4, "period_start", start)
+    out.insert(5, "period_end", end)
+    out.insert(6, "as_of", as_of)
+    for c in ("level", "team", "rep_id", "period"):
+        out[c] = out[c].astype("string")
+    return out
+
+
+def forecast_category_rollup(
+    ds: Dataset, as_of: pd.Timestamp | str | None = None, freq: str = "Q"
+) -> pd.DataFrame:
+    """The open pipeline by forecast category (commit, best case, pipeline), cumulatively.
+
+    Returns
+    -------
+    DataFrame with ``forecast_category``, ``deals``, ``amount`` (open amount),
+    ``expected`` (sum of probability x amount), ``cumulative_amount`` (already booked plus the
+    amounts of this and the more certain categories: booked + commit, + best case, + pipeline),
+    ``cumulative_expected`` (likewise with expected values). Commit, Best Case, Pipeline come
+    first, then any other category; empty when the data carries no forecast category.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    deals = deal_probabilities(ds, as_of, freq)
+    cols = ["forecast_category", "deals", "amount", "expected"]
+    cols += ["cumulative_amount", "cumulative_expected"]
+    deals = deals[deals["forecast_category"].notna()]
+    if deals.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    start, _ = current_period(as_of, freq, ds.config.fiscal_year_start_month)
+    opp = ds.opportunities
+    booked = opp.loc[
+        (opp["status"] == "won") & (opp["close_date"] >= start) & (opp["close_date"] <= as_of),
+        "amount",
+    ].sum()
+    g = deals.groupby("forecast_category").agg(
+        deals=("opp_id", "size"), amount=("amount", "sum"), expected=("expected", "sum")
+    )
+    order = [c for c in _CATEGORY_ORDER if c in g.index] + sorted(
+        c for c in g.index if c not in _CATEGORY_ORDER
+    )
+    g = g.reindex(order).reset_index()
+    g["cumulative_amount"] = booked + g["amount"].cumsum()
+    g["cumulative_expected"] = booked + g["expected"].cumsum()
+    g["forecast_category"] = g["forecast_category"].astype("string")
+    g["deals"] = g["deals"].astype(int)
+    return g[cols]
+
+
+def pipeline_replay(
+    ds: Dataset,
+    freq: str = "Q",
+    day: int = 30,
+    n_sims: int = 2000,
+    seed: int = 0,
+    min_history: int = 2,
+) -> pd.DataFrame:
+    """Replay the pipeline forecast on day ``day`` of each past period against what closed.
+
+    For each complete past period with at least ``min_history`` earlier periods of history,
+    :func:`pipeline_forecast` is run as of the period's day ``day`` (using only stage history,
+    creations and closes dated on or before it) for the scope of ``ds``; the actual is the won
+    amount closed in the period.
+
+    Returns
+    -------
+    DataFrame with ``period``, ``period_start``, ``as_of``, ``actual``, ``p10``, ``p50``,
+    ``p90``, ``quota``, ``p_quota``, ``inside_80`` (p10 <= actual <= p90) and ``error_pct``
+    (100 (p50 - actual) / actual; NaN when actual is 0), one row per replayed period.
+    """
+    code = normalize_freq(freq)
+    fy = ds.config.fiscal_year_start_month
+    as_of = ds.as_of
+    opp = ds.opportunities
+    first = opp["created_date"].min()
+    starts = pd.Series(pd.date_range(first, as_of, freq="MS"))
+    if code == "W":
+        starts = pd.Series(pd.date_range(first, as_of, freq="W-MON"))
+    starts = period_start(starts, FREQS[code], fy).drop_duplicates().reset_index(drop=True)
+    won = opp[opp["status"] == "won"]
+    rows = []
+    for i, start in enumerate(starts):
+        end = period_end(pd.Series([start]), FREQS[code]).iloc[0]
+        if i < min_history or end > as_of:
+            continue
+        when = start + pd.Timedelta(days=day - 1)
+        res = pipeline_forecast(ds, when, code, n_sims, seed).iloc[0]
+        actual = float(
+            won.loc[(won["close_date"] >= start) & (won["close_date"] <= end), "amount"].sum()
+        )
+        rows.append(
+            {
+                "period": res["period"],
+                "period_start": start,
+                "as_of": when,
+                "actual": actual,
+                "p10": res["p10"],
+                "p50": res["p50"],
+                "p90": res["p90"],
+                "quota": res["quota"],
+                "p_quota": res["p_quota"],
+                "inside_80": bool(res["p10"] <= actual <= res["p90"]),
+                "error_pct": 100 * (res["p50"] - actual) / actual if actual else np.nan,
+            }
+        )
+    cols = ["period", "period_start", "as_of", "actual", "p10", "p50", "p90", "quota", "p_quota"]
+    cols += ["inside_80", "error_pct"]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    out = pd.DataFrame(rows)[cols]
+    out["period"] = out["period"].astype("string")
+    return out
+
+
+def replay_accuracy(replay: pd.DataFrame) -> pd.DataFrame:
+    """Summary of :func:`pipeline_replay`: ``periods``, ``coverage_80`` (share of actuals inside
+    P10-P90), ``mape`` (mean absolute ``error_pct``), ``bias`` (100 * sum(P50 - actual) /
+    sum(actual); positive = over-forecast), one row.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"actual": [100.0, 200.0], "p50": [110.0, 180.0],
+    ...                   "inside_80": [True, False], "error_pct": [10.0, -10.0]})
+    >>> replay_accuracy(r)
+       periods  coverage_80  mape  bias
+    0        2          0.5  10.0 -3.33...
+    """
+    n = len(replay)
+    total = replay["actual"].sum() if n else 0.0
+    return pd.DataFrame(
+        {
+            "periods": [n],
+            "coverage_80": [float(replay["inside_80"].mean()) if n else np.nan],
+            "mape": [float(replay["error_pct"].abs().mean()) if n else np.nan],
+            "bias": [
+                float(100 * (replay["p50"] - replay["actual"]).sum() / total) if total else np.nan
+            ],
+        }
+    )

@@ -1,0 +1,282 @@
+"""Time-series forecasts of bookings (or any date/value series) with prediction intervals.
+
+Build a series with :func:`bookings_series` (won amounts by close date, per company, team, rep
+or product) or :func:`series_from_frame` (any date/value table), then call :func:`forecast`.
+Every forecast carries 80% and 95% prediction intervals; ``method="auto"`` picks the method by a
+rolling-origin backtest (:mod:`spmlib.forecast.backtest`). The methods live in
+:mod:`spmlib.forecast.methods`.
+
+Series frames have the group columns (none for one series), then ``period_start``
+(datetime64, the first day of the period), ``value`` (float) and ``complete`` (bool: False for
+the period containing the data's as-of date when that date is not its last day; such a period is
+never used for fitting, and is shown separately).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spmlib.core.periods import period_end, period_start
+from spmlib.exceptions import DataValidationError, Problem, UnknownNameError
+from spmlib.io.schema import Dataset
+
+__all__ = [
+    "FREQS",
+    "SEASON",
+    "DEFAULT_HORIZON",
+    "normalize_freq",
+    "bookings_series",
+    "series_from_frame",
+    "read_series",
+    "group_columns",
+]
+
+log = logging.getLogger(__name__)
+
+#: Frequency codes and the period names of :mod:`spmlib.core.periods`.
+FREQS = {"M": "month", "Q": "quarter", "W": "week"}
+#: Seasonal period per frequency.
+SEASON = {"M": 12, "Q": 4, "W": 52}
+#: Default horizon per frequency (half a year, a year, a quarter).
+DEFAULT_HORIZON = {"M": 6, "Q": 4, "W": 13}
+_ALIASES = {"month": "M", "ms": "M", "quarter": "Q", "qs": "Q", "week": "W", "w-mon": "W"}
+#: Scope names accepted by ``by`` and the column each one groups on.
+_BY = {"company": None, "team": "team", "rep": "rep_id", "product": "product"}
+
+
+def normalize_freq(freq: str) -> str:
+    """``"M"``, ``"Q"`` or ``"W"`` from a code or a name (``"month"``, ``"quarter"``, ``"week"``).
+
+    Examples
+    --------
+    >>> normalize_freq("quarter"), normalize_freq("m")
+    ('Q', 'M')
+    """
+    code = str(freq).strip()
+    code = _ALIASES.get(code.lower(), code.upper())
+    if code not in FREQS:
+        raise UnknownNameError("frequency", str(freq), list(FREQS))
+    return code
+
+
+def group_columns(series: pd.DataFrame) -> list[str]:
+    """The group columns of a series frame: every column before ``period_start``."""
+    cols = list(series.columns)
+    return cols[: cols.index("period_start")]
+
+
+def bookings_series(
+    ds: Dataset,
+    freq: str = "M",
+    by: str | None = None,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """Bookings per period: the sum of won amounts by close date.
+
+    Parameters
+    ----------
+    ds : the dataset (scope it first with ``ds.scoped(team=..., rep_id=...)``).
+    freq : ``"M"`` (months), ``"Q"`` (fiscal quarters, from ``fiscal_year_start_month``) or
+        ``"W"`` (weeks starting Monday).
+    by : None or ``"company"`` (one series), ``"team"``, ``"rep"`` (column ``rep_id``) or
+        ``"product"``.
+    start : first date covered; None = the first period with a created or closed deal.
+    end : last date covered, used as the as-of date (its period is incomplete unless ``end``
+        is its last day); None = ``ds.as_of``.
+
+    Returns
+    -------
+    DataFrame with the group column (if any), ``period_start``, ``value`` (bookings, float) and
+    ``complete`` (bool), one row per group and period from the first period to the one
+    containing ``ds.as_of``; periods with no won deal hold 0. Every rep (or team) of
+    ``ds.reps`` gets a series, even without a win.
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import DatasetConfig
+    >>> opp = pd.DataFrame({"opp_id": ["a", "b", "c"], "rep_id": ["r1", "r1", "r1"],
+    ...     "created_date": pd.to_datetime(["2026-01-05"] * 3),
+    ...     "close_date": pd.to_datetime(["2026-01-20", "2026-03-02", "2026-03-10"]),
+    ...     "stage": ["Won", "Won", "Lost"], "amount": [10.0, 5.0, 7.0],
+    ...     "status": ["won", "won", "lost"]})
+    >>> reps = pd.DataFrame({"rep_id": ["r1"], "rep_name": ["Ann"], "team": ["A"]})
+    >>> cfg = DatasetConfig(("Open",), "Won", "Lost", as_of=pd.Timestamp("2026-03-15"))
+    >>> s = bookings_series(Dataset(cfg, reps, opp), "M")
+    >>> s.assign(period_start=s.period_start.dt.strftime("%Y-%m"))
+      period_start  value  complete
+    0      2026-01   10.0      True
+    1      2026-02    0.0      True
+    2      2026-03    5.0     False
+    """
+    code = normalize_freq(freq)
+    if by is not None and by not in _BY:
+        raise UnknownNameError("forecast scope", by, list(_BY))
+    col = _BY.get(by) if by else None
+    fy = ds.config.fiscal_year_start_month
+    as_of = pd.Timestamp(ds.as_of)
+    if end is not None:
+        as_of = min(as_of, pd.Timestamp(end).normalize())
+    opp = ds.opportunities
+    won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)].copy()
+    if col == "team":
+        won = won.merge(ds.reps[["rep_id", "team"]], on="rep_id", how="left")
+    if start is None:
+        dates = pd.concat([opp["created_date"], opp.loc[opp["status"] != "open", "close_date"]])
+        first = dates.min() if dates.notna().any() else as_of
+    else:
+        first = pd.Timestamp(start)
+    periods = _period_grid(first, as_of, code, fy)
+    won = won[won["close_date"] >= periods.iloc[0]]
+    won["period_start"] = period_start(won["close_date"], FREQS[code], fy)
+    if col is None:
+        sums = won.groupby("period_start")["amount"].sum()
+        out = pd.DataFrame({"period_start": periods})
+        out["value"] = out["period_start"].map(sums).fillna(0.0).astype(float)
+    else:
+        if col == "rep_id":
+            groups = ds.reps["rep_id"].dropna().unique().tolist()
+        elif col == "team":
+            groups = ds.reps["team"].dropna().unique().tolist()
+        else:
+            if col not in won.columns:
+                raise DataValidationError(
+                    [Problem("opportunities", col, "has no product column", hint="use by=None")]
+                )
+            groups = opp[col].dropna().unique().tolist()
+        sums = won.groupby([col, "period_start"])["amount"].sum()
+        grid = pd.MultiIndex.from_product([sorted(groups), periods], names=[col, "period_start"])
+        out = sums.reindex(grid, fill_value=0.0).rename("value").reset_index()
+        out[col] = out[col].astype("string")
+        out["value"] = out["value"].astype(float)
+    last_end = period_end(pd.Series([periods.iloc[-1]]), FREQS[code]).iloc[0]
+    out["complete"] = out["period_start"] < periods.iloc[-1]
+    if as_of >= last_end:
+        out["complete"] = True
+    out.attrs["freq"] = code
+    return out.reset_index(drop=True)
+
+
+def _period_grid(first: pd.Timestamp, last: pd.Timestamp, code: str, fy: int) -> pd.Series:
+    lo = period_start(pd.Series([first]), FREQS[code], fy).iloc[0]
+    hi = period_start(pd.Series([last]), FREQS[code], fy).iloc[0]
+    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
+    out = []
+    cur = lo
+    while cur <= hi:
+        out.append(cur)
+        cur = cur + step[code]
+    return pd.Series(pd.to_datetime(out), dtype="datetime64[ns]")
+
+
+def _infer_freq(dates: pd.Series) -> str:
+    d = pd.Series(pd.to_datetime(dates).dropna().sort_values().unique())
+    if len(d) < 2:
+        return "M"
+    gap = d.diff().dt.days.median()
+    if gap <= 10:
+        return "W"
+    if gap <= 45:
+        return "M"
+    return "Q"
+
+
+def series_from_frame(
+    frame: pd.DataFrame,
+    date_column: str,
+    value_column: str,
+    freq: str | None = None,
+    by: str | list[str] | None = None,
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
+    """A series frame from any date/value table (values summed per period, gaps filled with 0).
+
+    Parameters
+    ----------
+    frame : a table with a date column and a numeric value column (not modified).
+    date_column, value_column : their names.
+    freq : ``"M"``, ``"Q"`` or ``"W"``; None infers it from the median gap between dates
+        (<= 10 days weekly, <= 45 monthly, else quarterly).
+    by : optional group column(s), e.g. a store number.
+    fiscal_year_start_month : where quarters start (1 = calendar quarters).
+
+    Returns
+    -------
+    DataFrame with the group columns, ``period_start``, ``value``, ``complete`` (all True: a
+    plain series is assumed complete).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Month": ["2024-01", "2024-03"], "Sales": [5, 7]})
+    >>> series_from_frame(t, "Month", "Sales", "M")["value"].tolist()
+    [5.0, 0.0, 7.0]
+    """
+    problems = [
+        Problem("series", c, "column not found", hint=f"columns are: {', '.join(frame.columns)}")
+        for c in (date_column, value_column)
+        if c not in frame.columns
+    ]
+    if problems:
+        raise DataValidationError(problems, source="series")
+    keys = [by] if isinstance(by, str) else list(by or [])
+    df = frame[[*keys, date_column, value_column]].copy()
+    df["_date"] = pd.to_datetime(df[date_column], errors="coerce", format="mixed", dayfirst=False)
+    df["_value"] = pd.to_numeric(df[value_column], errors="coerce")
+    bad = df["_date"].isna() | df["_value"].isna()
+    if bad.any():
+        rows = tuple(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:5])
+        raise DataValidationError(
+            [
+                Problem(
+                    "series",
+                    date_column if df["_date"].isna().any() else value_column,
+                    "every row needs a date and a numeric value",
+                    rows,
+                    "fix or drop those rows",
+                )
+            ],
+            source="series",
+        )
+    code = normalize_freq(freq) if freq else _infer_freq(df["_date"])
+    df["period_start"] = period_start(df["_date"], FREQS[code], fiscal_year_start_month)
+    periods = _period_grid(df["_date"].min(), df["_date"].max(), code, fiscal_year_start_month)
+    if keys:
+        sums = df.groupby([*keys, "period_start"])["_value"].sum()
+        groups = df[keys].drop_duplicates().sort_values(keys)
+        grid = groups.merge(pd.DataFrame({"period_start": periods}), how="cross")
+        out = grid.merge(sums.rename("value").reset_index(), on=[*keys, "period_start"], how="left")
+    else:
+        sums = df.groupby("period_start")["_value"].sum()
+        out = pd.DataFrame({"period_start": periods})
+        out["value"] = out["period_start"].map(sums)
+    out["value"] = out["value"].fillna(0.0).astype(float)
+    out["complete"] = True
+    out.attrs["freq"] = code
+    return out.reset_index(drop=True)
+
+
+def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.DataFrame:
+    """Read a CSV (or Parquet) file and build a series from ``spec`` = ``"DATE,VALUE"``.
+
+    A third name (``"DATE,VALUE,GROUP"``) adds a group column.
+    """
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if len(names) not in (2, 3):
+        raise ValueError(f"--series needs DATE_COLUMN,VALUE_COLUMN (got {spec!r}).")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"series file not found: {p}")
+    frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None)
+
+
+def _series_freq(series: pd.DataFrame, freq: str | None) -> str:
+    if freq:
+        return normalize_freq(freq)
+    if "freq" in series.attrs:
+        return series.attrs["freq"]
+    return _infer_freq(series["period_start"])

@@ -1,0 +1,131 @@
+"""Typing raw tables: model dtypes for every known column, and ``status`` derived from the stage.
+
+Dates become datetime64[ns] at midnight (ISO 8601 unless a ``date_format`` is given; timestamps
+with an offset are reduced to their date in the dataset's time zone), amounts float64, ids and
+text pandas ``string`` (stripped; blank text counts as missing). Unparseable values become
+missing here; :func:`spmlib.io.validate.check_parsing` reports them with their rows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from spmlib.io.schema import TABLES, DatasetConfig
+
+__all__ = ["coerce_table", "derive_status"]
+
+
+def _iso_dates_fast(text: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` text parsed by Arrow (fast); anything else is NaT for the slow path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.astype("string").array)
+    parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # Arrow rolls impossible days over (2024-02-30 -> 03-01): keep values whose day is as written
+    day_text = pc.utf8_slice_codeunits(arr, 8, 10)
+    day_text = pc.if_else(pc.utf8_is_digit(day_text).fill_null(False), day_text, "0")
+    exact = pc.and_(
+        pc.equal(pc.utf8_length(arr), 10), pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
+    )
+    parsed = pc.if_else(exact.fill_null(False), parsed, pa.scalar(None, parsed.type))
+    values = parsed.to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=text.index).astype("datetime64[ns]")
+
+
+def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") -> pd.Series:
+    """Dates at midnight (datetime64[ns]); unparseable values become NaT (callers report them)."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        out = s.dt.tz_convert(timezone).dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+    else:
+        text = s.astype("string").str.strip()
+        if fmt is None:  # plain dates first (the common case), timestamps and the rest after
+            out = _iso_dates_fast(text)
+            rest = out.isna() & text.notna()
+            if rest.any():
+                out[rest] = _parse_dates(text[rest], "ISO8601", timezone)
+            return out
+        kw = {"format": fmt, "errors": "coerce"}
+        try:
+            out = pd.to_datetime(text, **kw)
+            if isinstance(out.dtype, pd.DatetimeTZDtype):
+                out = out.dt.tz_convert(timezone).dt.tz_localize(None)
+        except ValueError:  # mixed offsets, or offsets mixed with naive timestamps
+            aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
+            out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+            if aware.any():
+                parsed = pd.to_datetime(text[aware], utc=True, **kw)
+                out[aware] = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+            if (~aware).any():
+                out[~aware] = pd.to_datetime(text[~aware], **kw)
+    return out.dt.normalize().astype("datetime64[ns]")
+
+
+def coerce_table(
+    name: str,
+    frame: pd.DataFrame,
+    timezone: str = "UTC",
+    date_formats: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Give each known column of table ``name`` its model dtype (ids and text as stripped
+    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float).
+    Unknown columns are kept as they are. Unparseable values become missing: compare with the
+    input (:func:`spmlib.io.validate.check_parsing`) to report them.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"opp_id": [" O1"], "rep_id": ["R1"],
+    ...     "created_date": ["2024-01-31T23:30:00Z"], "close_date": ["2024-02-03"],
+    ...     "stage": ["Won"], "amount": ["12.5"]})
+    >>> typed = coerce_table("opportunities", raw, timezone="Europe/Paris")
+    >>> typed["opp_id"][0], str(typed["created_date"][0].date()), typed["amount"][0]
+    ('O1', '2024-02-01', np.float64(12.5))
+    """
+    out = frame.copy()
+    formats = date_formats or {}
+    for col, kind in TABLES[name].columns.items():
+        if col not in out.columns:
+            continue
+        s = out[col]
+        if kind in ("id", "str"):
+            text = s.astype("string").str.strip()
+            out[col] = text.mask(text == "")
+        elif kind == "date":
+            out[col] = _parse_dates(s, formats.get(col), timezone)
+        elif kind == "float":
+            out[col] = _to_number(s).astype("float64")
+        elif kind == "int":
+            out[col] = _to_number(s).astype("Int64")
+    return out
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s
+    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
+
+
+def derive_status(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
+    """Copy of ``opportunities`` with ``status`` = won | lost | open derived from ``stage``.
+
+    A ``status`` column already present is kept where given (lower-cased) and derived where empty;
+    :func:`spmlib.io.validate.check_table` reports a status that disagrees with the stage.
+
+    Examples
+    --------
+    >>> cfg = DatasetConfig(open_stages=("Lead",), won_stage="Won", lost_stage="Lost")
+    >>> derive_status(pd.DataFrame({"stage": ["Lead", "Won", "Lost"]}), cfg)["status"].tolist()
+    ['open', 'won', 'lost']
+    """
+    out = opportunities.copy()
+    status = pd.Series("open", index=out.index, dtype="string")
+    status[out["stage"] == config.won_stage] = "won"
+    status[out["stage"] == config.lost_stage] = "lost"
+    if "status" in out.columns:
+        given = out["status"].astype("string").str.strip().str.lower()
+        given = given.mask(given == "")
+        status = given.fillna(status)
+    out["status"] = status.astype("string")
+    return out

@@ -1,0 +1,365 @@
+"""Who receives which report: rules from the data (reps, managers) and ``params/email.yml``.
+
+The rules, per report of a batch run (its ``scope`` in ``manifest.json``):
+
+- a rep report (``{"rep_id": ..}``) goes to that rep (``reps.email``) when
+  ``rep_reports_to_rep``; with ``rep_reports_to_manager`` the rep's manager
+  (``reps.manager_email``) receives a separate copy;
+- a team report (``{"team": ..}``) goes to the manager(s) of the team's reps when
+  ``team_reports_to_manager``; a manager report (``{"manager": ..}``) to that manager;
+- a company report (``{}``) goes to ``company_recipients``;
+- ``kinds.<kind>.to / cc / bcc`` add fixed addresses to every message of a report kind, and
+  ``kinds.<kind>.send: false`` turns a kind off.
+
+A rep never receives another rep's report: planning fails if any address of a rep-scoped message
+(to, cc or bcc) is the email of another rep who is not the report's rep's manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from spmlib.exceptions import SpmError
+
+__all__ = [
+    "EmailSettings",
+    "Recipient",
+    "Delivery",
+    "load_settings",
+    "read_reps",
+    "plan_deliveries",
+    "deliveries_table",
+]
+
+log = logging.getLogger(__name__)
+
+_KIND_KEYS = {"to", "cc", "bcc", "send"}
+_SETTING_KEYS = {
+    "sender",
+    "reply_to",
+    "subject",
+    "rep_reports_to_rep",
+    "rep_reports_to_manager",
+    "team_reports_to_manager",
+    "company_recipients",
+    "kinds",
+}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """The contents of ``params/email.yml`` (see that file for each key's meaning)."""
+
+    sender: str = "SPM reports <spm-reports@example.com>"
+    reply_to: str | None = None
+    subject: str = "{{ title }}"
+    rep_reports_to_rep: bool = True
+    rep_reports_to_manager: bool = False
+    team_reports_to_manager: bool = True
+    company_recipients: tuple[str, ...] = ()
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def kind(self, kind: str) -> dict[str, Any]:
+        """The settings of one report kind, with defaults (no extra recipients, sent)."""
+        raw = self.kinds.get(kind) or {}
+        return {
+            "to": tuple(raw.get("to") or ()),
+            "cc": tuple(raw.get("cc") or ()),
+            "bcc": tuple(raw.get("bcc") or ()),
+            "send": bool(raw.get("send", True)),
+        }
+
+
+def load_settings(path: str | Path | None = None) -> EmailSettings:
+    """Read the email settings (default ``params/email.yml``; built-in defaults if absent).
+
+    Raises
+    ------
+    SpmError
+        On an unknown key (a typo would otherwise silently change who gets what).
+    """
+    from spmlib.config import PARAMS_DIR
+
+    p = Path(path) if path is not None else PARAMS_DIR / "email.yml"
+    if not p.exists():
+        if path is not None:
+            raise SpmError(f"email settings {p} not found; pass an existing YAML file.")
+        log.info("no %s; using the default email settings", p)
+        return EmailSettings()
+    raw = yaml.safe_load(p.read_text()) or {}
+    unknown = set(raw) - _SETTING_KEYS
+    if unknown:
+        raise SpmError(
+            f"{p}: unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"valid: {', '.join(sorted(_SETTING_KEYS))}."
+        )
+    kinds = raw.get("kinds") or {}
+    for kind, conf in kinds.items():
+        bad = set(conf or {}) - _KIND_KEYS
+        if bad:
+            raise SpmError(
+                f"{p}: kinds.{kind} has unknown key(s) {', '.join(sorted(bad))}; "
+                f"valid: {', '.join(sorted(_KIND_KEYS))}."
+            )
+    values = {k: v for k, v in raw.items() if v is not None and k != "kinds"}
+    if "company_recipients" in values:
+        values["company_recipients"] = tuple(values["company_recipients"])
+    return EmailSettings(**values, kinds={str(k): dict(v or {}) for k, v in kinds.items()})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address: the mailbox, the display name, and the role it was chosen for."""
+
+    email: str
+    name: str = ""
+    role: str = "extra"  # rep | manager | company | extra
+
+    @property
+    def header(self) -> str:
+        """``Name <addr>`` safely quoted for a header.
+
+        Examples
+        --------
+        >>> print(Recipient("ann@example.com", "O'Neil & <Co>").header)
+        "O'Neil & <Co>" <ann@example.com>
+        """
+        user, _, domain = self.email.partition("@")
+        return str(Address(display_name=self.name, username=user, domain=domain))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to send: a report and its recipients.
+
+    ``context`` holds the values the subject and sender templates may use (``team``,
+    ``rep_id``, ``rep_name``, ``manager``, ``kind``, ``report_id``, ``audience``).
+    """
+
+    report_id: str
+    kind: str
+    audience: str  # rep | manager | company
+    to: tuple[Recipient, ...]
+    cc: tuple[Recipient, ...] = ()
+    bcc: tuple[Recipient, ...] = ()
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Identifies this message within a run: the report and the sorted envelope addresses.
+
+        Examples
+        --------
+        >>> to, cc = (Recipient("b@example.com"),), (Recipient("a@example.com"),)
+        >>> Delivery("funnel__team-A", "funnel", "manager", to, cc).key
+        'funnel__team-A|a@example.com,b@example.com'
+        """
+        rcpts = ",".join(sorted(r.email for r in (*self.to, *self.cc, *self.bcc)))
+        return f"{self.report_id}|{rcpts}"
+
+    @property
+    def envelope(self) -> tuple[str, ...]:
+        """Every address the server must deliver to (to, cc and bcc), without duplicates."""
+        seen: dict[str, None] = {}
+        for r in (*self.to, *self.cc, *self.bcc):
+            seen.setdefault(r.email, None)
+        return tuple(seen)
+
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+def _clean_email(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    _, addr = parseaddr(str(value).strip())
+    addr = addr.strip().lower()
+    return addr if _EMAIL.match(addr) else None
+
+
+def _extra(values: tuple[str, ...], role: str = "extra") -> list[Recipient]:
+    out = []
+    for value in values:
+        name, addr = parseaddr(str(value))
+        email = _clean_email(addr)
+        if email is None:
+            raise SpmError(f"{value!r} in the email settings is not an email address; fix it.")
+        out.append(Recipient(email, name, role))
+    return out
+
+
+def read_reps(data_dir: str | Path) -> pd.DataFrame:
+    """The reps table of a run's data snapshot (Parquet or CSV), typed like the data model."""
+    from spmlib.io.coerce import coerce_table
+    from spmlib.io.schema import empty_table
+
+    folder = Path(data_dir)
+    for ext in ("parquet", "csv"):
+        f = folder / f"reps.{ext}"
+        if f.exists():
+            raw = pd.read_parquet(f) if ext == "parquet" else pd.read_csv(f, dtype=str)
+            reps = coerce_table("reps", raw)
+            for col in empty_table("reps").columns:
+                if col not in reps.columns:
+                    reps[col] = pd.Series(pd.NA, index=reps.index, dtype="string")
+            return reps
+    raise SpmError(
+        f"no reps.parquet or reps.csv in {folder}; the run folder's data snapshot is missing."
+    )
+
+
+def _managers(reps: pd.DataFrame) -> list[Recipient]:
+    out: dict[str, Recipient] = {}
+    for row in reps.itertuples(index=False):
+        email = _clean_email(row.manager_email)
+        if email and email not in out:
+            name = "" if pd.isna(row.manager) else str(row.manager)
+            out[email] = Recipient(email, name, "manager")
+    return list(out.values())
+
+
+def _dedupe(
+    to: list[Recipient], cc: list[Recipient], bcc: list[Recipient]
+) -> tuple[tuple[Recipient, ...], ...]:
+    seen: set[str] = set()
+    lists = []
+    for group in (to, cc, bcc):
+        kept = []
+        for r in group:
+            if r.email not in seen:
+                seen.add(r.email)
+                kept.append(r)
+        lists.append(tuple(kept))
+    return tuple(lists)
+
+
+def plan_deliveries(
+    reports: list[dict[str, Any]], reps: pd.DataFrame, settings: EmailSettings
+) -> tuple[list[Delivery], list[dict[str, str]]]:
+    """The messages to send for the reports of a run, and the reports not sent (with why).
+
+    Parameters
+    ----------
+    reports : the ``reports`` entries of ``manifest.json``; only ``status == "ok"`` ones are sent.
+    reps : the reps table (``rep_id``, ``rep_name``, ``team``, ``email``, ``manager``,
+        ``manager_email``).
+    settings : the email settings.
+
+    Returns
+    -------
+    (deliveries, skipped)
+        ``skipped`` rows have ``report_id`` and ``reason``.
+
+    Raises
+    ------
+    SpmError
+        If a rep-scoped message would reach another rep (see the module docstring).
+    """
+    deliveries: list[Delivery] = []
+    skipped: list[dict[str, str]] = []
+    reps = reps.copy()
+    reps["_email"] = [_clean_email(v) for v in reps["email"]]
+    for report in reports:
+        rid, kind = str(report["id"]), str(report.get("kind") or report.get("notebook", ""))
+        scope = report.get("scope") or {}
+        if report.get("status") != "ok":
+            skipped.append({"report_id": rid, "reason": f"batch status {report.get('status')}"})
+            continue
+        conf = settings.kind(kind)
+        if not conf["send"]:
+            skipped.append({"report_id": rid, "reason": f"kind {kind} is off (send: false)"})
+            continue
+        extra_to, cc, bcc = _extra(conf["to"]), _extra(conf["cc"]), _extra(conf["bcc"])
+        context = {"kind": kind, "report_id": rid, **{k: str(v) for k, v in scope.items()}}
+        planned: list[Delivery] = []
+        if "rep_id" in scope:
+            row = reps[reps["rep_id"] == str(scope["rep_id"])]
+            if row.empty:
+                skipped.append({"report_id": rid, "reason": f"rep {scope['rep_id']} not in data"})
+                continue
+            rep = row.iloc[0]
+            context.update(rep_name=str(rep["rep_name"]), team=str(rep["team"]))
+            if not pd.isna(rep["manager"]):
+                context["manager"] = str(rep["manager"])
+            if settings.rep_reports_to_rep:
+                if rep["_email"]:
+                    own = Recipient(rep["_email"], str(rep["rep_name"]), "rep")
+                    planned.append(Delivery(rid, kind, "rep", *_dedupe([own, *extra_to], cc, bcc)))
+                else:
+                    skipped.append({"report_id": rid, "reason": "the rep has no email"})
+            if settings.rep_reports_to_manager:
+                managers = _managers(row)
+                if managers:
+                    planned.append(
+                        Delivery(rid, kind, "manager", *_dedupe([*managers, *extra_to], cc, bcc))
+                    )
+            planned = [_checked_rep_message(d, rep, reps) for d in planned]
+        elif "team" in scope or "manager" in scope:
+            if "team" in scope:
+                members = reps[reps["team"] == str(scope["team"])]
+            else:
+                members = reps[reps["manager"] == str(scope["manager"])]
+            managers = _managers(members) if settings.team_reports_to_manager else []
+            if managers or extra_to:
+                planned.append(
+                    Delivery(rid, kind, "manager", *_dedupe([*managers, *extra_to], cc, bcc))
+                )
+        else:
+            company = _extra(settings.company_recipients, "company")
+            if company or extra_to:
+                planned.append(
+                    Delivery(rid, kind, "company", *_dedupe([*company, *extra_to], cc, bcc))
+                )
+        if not planned:
+            if not any(s["report_id"] == rid for s in skipped):
+                skipped.append({"report_id": rid, "reason": "no recipient"})
+            continue
+        deliveries += [
+            Delivery(d.report_id, d.kind, d.audience, d.to, d.cc, d.bcc, dict(context))
+            for d in planned
+        ]
+    return deliveries, skipped
+
+
+def _checked_rep_message(delivery: Delivery, rep: pd.Series, reps: pd.DataFrame) -> Delivery:
+    """Refuse a rep report whose recipients include another rep (other than the rep's manager)."""
+    others = reps.loc[(reps["rep_id"] != rep["rep_id"]) & reps["_email"].notna()]
+    other_emails = dict(zip(others["_email"], others["rep_id"], strict=True))
+    allowed = {_clean_email(rep["manager_email"])}
+    for address in delivery.envelope:
+        if address in other_emails and address not in allowed:
+            raise SpmError(
+                f"the {delivery.kind} report of rep {rep['rep_id']} would be sent to {address}, "
+                f"the email of rep {other_emails[address]}; a rep never receives another rep's "
+                "report. Remove that address from params/email.yml."
+            )
+    return delivery
+
+
+def deliveries_table(deliveries: list[Delivery]) -> pd.DataFrame:
+    """One row per message.
+
+    Columns: ``report_id``, ``kind``, ``audience``, ``to``, ``cc``, ``bcc`` (comma-separated
+    addresses), ``recipients`` (number of envelope addresses).
+    """
+    return pd.DataFrame(
+        {
+            "report_id": [d.report_id for d in deliveries],
+            "kind": [d.kind for d in deliveries],
+            "audience": [d.audience for d in deliveries],
+            "to": [", ".join(r.email for r in d.to) for d in deliveries],
+            "cc": [", ".join(r.email for r in d.cc) for d in deliveries],
+            "bcc": [", ".join(r.email for r in d.bcc) for d in deliveries],
+            "recipients": pd.Series([len(d.envelope) for d in deliveries], dtype="int64"),
+        },
+        columns=["report_id", "kind", "audience", "to", "cc", "bcc", "recipients"],
+    )

@@ -1,0 +1,194 @@
+"""The foundation KPIs per rep, team, manager or region, over a date range or per period.
+
+Definitions (the range [start, end] is inclusive and defaults to all the data):
+
+- ``opportunities_created``: opportunities whose created_date is in the range.
+- ``won`` / ``lost``: closed deals (status won / lost) whose close_date is in the range.
+- ``win_rate`` = won / (won + lost), empty when nothing closed; ``win_rate_low`` /
+  ``win_rate_high``: the Wilson 95% interval.
+- ``bookings``: sum of amount over won deals closed in the range; ``avg_deal_size`` =
+  bookings / won.
+- ``median_cycle_days``: median of (close_date - created_date) in days over won deals closed in
+  the range.
+- ``quota``: sum of the quota rows whose whole period lies in the range (a row straddling a range
+  boundary is left out); ``attainment`` = bookings / quota, empty when quota is 0 or unknown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from spmlib.core.periods import period_range
+from spmlib.core.ranges import data_range
+from spmlib.core.stats import rate_table
+from spmlib.exceptions import UnknownNameError
+from spmlib.io.schema import Dataset
+
+__all__ = ["GROUPINGS", "PERIODS", "KPI_COLUMNS", "group_columns", "kpis"]
+
+log = logging.getLogger(__name__)
+
+#: ``--by`` values and the columns they put first.
+GROUPINGS: dict[str, list[str]] = {
+    "rep": ["rep_id", "rep_name", "team"],
+    "team": ["team"],
+    "manager": ["manager"],
+    "region": ["region"],
+    "all": [],
+}
+#: ``--period`` values and the period frequency behind them.
+PERIODS = {"month": "month", "quarter": "quarter", "ytd": "year"}
+KPI_COLUMNS = [
+    "opportunities_created",
+    "won",
+    "lost",
+    "win_rate",
+    "win_rate_low",
+    "win_rate_high",
+    "bookings",
+    "avg_deal_size",
+    "median_cycle_days",
+    "quota",
+    "attainment",
+]
+
+
+def group_columns(by: str) -> list[str]:
+    """The columns a grouping puts first; raises UnknownNameError for an unknown grouping."""
+    if by not in GROUPINGS:
+        raise UnknownNameError("grouping", by, list(GROUPINGS))
+    return GROUPINGS[by]
+
+
+def _groups(ds: Dataset, cols: list[str]) -> pd.DataFrame:
+    """One row per group, from reps, so groups without deals still appear."""
+    missing = [c for c in cols if c not in ds.reps.columns]
+    if missing:
+        raise UnknownNameError("reps column for grouping", missing[0], list(ds.reps.columns))
+    if not cols:
+        return pd.DataFrame(index=[0])
+    return ds.reps[cols].drop_duplicates().sort_values(cols).reset_index(drop=True)
+
+
+def _with_groups(frame: pd.DataFrame, reps: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    extra = [c for c in cols if c != "rep_id"]
+    if not extra:
+        return frame
+    return frame.merge(reps[["rep_id", *extra]], on="rep_id", how="left")
+
+
+def _count_in(frame, date_col, lo, hi):
+    return frame[(frame[date_col] >= lo) & (frame[date_col] <= hi)]
+
+
+def _kpis_one_range(
+    opps: pd.DataFrame, quotas: pd.DataFrame, groups: pd.DataFrame, cols: list[str], lo, hi
+) -> pd.DataFrame:
+    key = cols or ["_all"]
+    created = _count_in(opps, "created_date", lo, hi)
+    closed = _count_in(opps[opps["status"] != "open"], "close_date", lo, hi)
+    won = closed[closed["status"] == "won"]
+    in_q = quotas[(quotas["period_start"] >= lo) & (quotas["period_end"] <= hi)]
+    out = groups.copy()
+    if not cols:
+        out["_all"] = 0
+        for f in (created, closed, won, in_q):
+            f["_all"] = 0
+    cycle = (won["close_date"] - won["created_date"]).dt.days
+    parts = {
+        "opportunities_created": created.groupby(key).size(),
+        "won": won.groupby(key).size(),
+        "lost": closed[closed["status"] == "lost"].groupby(key).size(),
+        "bookings": won.groupby(key)["amount"].sum(),
+        "median_cycle_days": cycle.groupby([won[k] for k in key]).median(),
+        "quota": in_q.groupby(key)["quota"].sum(),
+    }
+    out = out.merge(pd.concat(parts, axis=1), left_on=key, right_index=True, how="left")
+    for c in ("opportunities_created", "won", "lost"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["bookings"] = out["bookings"].fillna(0.0).astype("float64")
+    out["quota"] = out["quota"].astype("float64")
+    if not quotas.empty:
+        out["quota"] = out["quota"].fillna(0.0)
+    out["closed"] = out["won"] + out["lost"]
+    out = rate_table(out, "won", "closed", "win_rate")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["avg_deal_size"] = np.where(out["won"] > 0, out["bookings"] / out["won"], np.nan)
+        out["attainment"] = np.where(out["quota"] > 0, out["bookings"] / out["quota"], np.nan)
+    return out.drop(columns=[c for c in ("closed", "_all") if c in out.columns])
+
+
+def kpis(
+    ds: Dataset,
+    by: str = "rep",
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+    period: Literal["month", "quarter", "ytd"] | None = None,
+) -> pd.DataFrame:
+    """Foundation KPIs per group, over the range or per period (see the module docstring).
+
+    Parameters
+    ----------
+    ds : the dataset.
+    by : "rep" (rep_id, rep_name, team), "team", "manager", "region" or "all" (no group column).
+    start, end : inclusive range; None = the dataset's full range (:func:`data_range`).
+    period : None for one row per group over the whole range; "month" or "quarter" (fiscal) for
+        one row per group and period overlapping the range, each period clipped to the range;
+        "ytd" for one row per group and fiscal year, from the fiscal year's start to its end or
+        the range's end, whichever is first (the current year is year-to-date).
+
+    Returns
+    -------
+    DataFrame with the group columns, then (with ``period``) ``period``, ``period_start``,
+    ``period_end`` (the clipped range actually counted), then ``opportunities_created``, ``won``,
+    ``lost``, ``win_rate``, ``win_rate_low``, ``win_rate_high``, ``bookings``, ``avg_deal_size``,
+    ``median_cycle_days``, ``quota``, ``attainment``. Every rep/team of ``reps`` appears, with
+    zero counts and empty rates when it has no deals.
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import DatasetConfig
+    >>> reps = pd.DataFrame({"rep_id": ["a", "b"], "rep_name": ["Ann", "Bob"], "team": ["T", "T"]})
+    >>> opps = pd.DataFrame({
+    ...     "opp_id": ["1", "2", "3"], "rep_id": ["a", "a", "a"],
+    ...     "created_date": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-10"]),
+    ...     "close_date": pd.to_datetime(["2026-01-11", "2026-01-20", "2026-03-01"]),
+    ...     "stage": ["Won", "Lost", "Open"], "amount": [100.0, 50.0, 70.0],
+    ...     "status": ["won", "lost", "open"]})
+    >>> ds = Dataset(DatasetConfig(("Open",), "Won", "Lost"), reps, opps)
+    >>> kpis(ds)[["rep_id", "won", "lost", "win_rate", "bookings", "median_cycle_days"]]
+      rep_id  won  lost  win_rate  bookings  median_cycle_days
+    0      a    1     1       0.5     100.0               10.0
+    1      b    0     0       NaN       0.0                NaN
+    """
+    cols = group_columns(by)
+    lo_all, hi_all = data_range(ds)
+    lo = pd.Timestamp(start).normalize() if start is not None else lo_all
+    hi = pd.Timestamp(end).normalize() if end is not None else hi_all
+    if hi < lo:
+        raise ValueError(f"end {hi.date()} is before start {lo.date()}; swap them.")
+    groups = _groups(ds, cols)
+    opps = _with_groups(ds.opportunities, ds.reps, cols)
+    quotas = _with_groups(ds.quotas, ds.reps, cols)
+    if period is None:
+        out = _kpis_one_range(opps, quotas, groups, cols, lo, hi)
+        return out[[*cols, *KPI_COLUMNS]].reset_index(drop=True)
+    if period not in PERIODS:
+        raise UnknownNameError("period", period, list(PERIODS))
+    fy = ds.config.fiscal_year_start_month
+    frames = []
+    for p in period_range(lo, hi, PERIODS[period], fy).itertuples(index=False):
+        p_lo, p_hi = max(p.period_start, lo), min(p.period_end, hi)
+        label = p.period + (" YTD" if period == "ytd" and p.period_end > hi else "")
+        part = _kpis_one_range(opps, quotas, groups, cols, p_lo, p_hi)
+        part.insert(0, "period_end", p_hi)
+        part.insert(0, "period_start", p_lo)
+        part.insert(0, "period", label)
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)
+    out = out[[*cols, "period", "period_start", "period_end", *KPI_COLUMNS]]
+    return out.sort_values([*cols, "period_start"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,405 @@
+"""The embedded sample dataset: a deterministic, realistic synthetic CRM extract.
+
+``generate`` builds every table of the data model (reps with managers, opportunities with
+stage history, activities, monthly quotas, leads) from a seed; ``write_sample`` writes them as a
+dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's true parameters,
+so tests can check that analyses recover them); ``ensure_sample`` does that once for the default
+sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal year starting in
+February (so fiscal quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan).
+
+What makes it realistic (the model is documented in :mod:`spmlib.sample.reps`,
+:mod:`spmlib.sample.deals` and :mod:`spmlib.sample.activities`): reps differ in win skill, deal
+size, activity level, proposal acceptance and sales-cycle speed; about a third of reps get a
+deliberate, detectable strength and/or weakness (listed in ``ground_truth.yml``); one rep per
+team is a new hire ramping up; deal creation grows 15% a year; won deals bunch up at fiscal
+quarter end; deals walk the stages with losses at every stage; deals are also created in the 3
+months before the window so it opens with a pipeline in flight; deals still open at the end
+form the open pipeline.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from spmlib.config import SAMPLE_DATA_DIR
+from spmlib.core.periods import period_end, period_start
+from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.io.schema import DatasetConfig
+from spmlib.sample import activities as acts
+from spmlib.sample import deals as sd
+from spmlib.sample import reps as sr
+from spmlib.sample.reps import KPI_NAMES, STRENGTH, WEAKNESS
+
+__all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES"]
+
+log = logging.getLogger(__name__)
+
+FISCAL_YEAR_START_MONTH = 2
+#: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
+GENERATOR_VERSION = 5
+
+
+@dataclass
+class SampleData:
+    """A generated dataset: the tables by name, its ``dataset.yml`` config and the ground truth."""
+
+    tables: dict[str, pd.DataFrame]
+    config: DatasetConfig
+    ground_truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_args(teams, reps_per_team, months, opportunities, activities) -> None:
+    for name, value, low in [("teams", teams, 1), ("reps_per_team", reps_per_team, 1),
+                             ("months", months, 1)]:  # fmt: skip
+        if int(value) < low:
+            raise SpmError(f"{name} must be at least {low}, got {value}; pass a positive number.")
+    if opportunities is not None and int(opportunities) < 1:
+        raise SpmError(f"opportunities must be a positive count or None, got {opportunities}.")
+    if not isinstance(activities, bool) and float(activities) < 0:
+        raise SpmError(f"activities must be True, False or a scale >= 0, got {activities}.")
+
+
+def generate(
+    teams: int = 6,
+    reps_per_team: int = 8,
+    months: int = 36,
+    seed: int = 42,
+    end: str = "2026-10-31",
+    opportunities: int | None = None,
+    activities: bool | float = True,
+    warmup_months: int = 3,
+) -> SampleData:
+    """Generate the sample dataset in memory (pure and deterministic for a seed).
+
+    Parameters
+    ----------
+    teams, reps_per_team : the sales organisation (one new hire per team when 3+ reps).
+    months : months of history, ending with the month that contains ``end``.
+    seed : seed of ``numpy.random.default_rng``; the same seed gives identical tables.
+    end : the data's last day (YYYY-MM-DD); it becomes ``as_of`` in ``dataset.yml``.
+    opportunities : force the total number of opportunities (deals per rep scale); None =
+        about 8 new deals per rep and month, growing 15% a year.
+    activities : True, False (no activities) or a scale on activity volume (0.1 = a tenth).
+    warmup_months : deals (with their history and activities) are also created in these months
+        before the window, so the window opens with a pipeline in flight and its first months
+        have normal bookings, as in a real CRM extract. Quotas cover the window and, as
+        planned quotas do in a real CRM, the rest of the fiscal quarter that follows ``end``
+        (see :func:`_with_planned_quotas`).
+
+    Returns
+    -------
+    SampleData
+        ``tables``: reps, opportunities, stage_history, activities, quotas, leads, with the
+        columns of :data:`spmlib.io.schema.TABLES` (ids and text as ``string``, dates as
+        datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``).
+
+    Raises
+    ------
+    SpmError
+        When a size is not positive.
+
+    Examples
+    --------
+    >>> s = generate(teams=1, reps_per_team=2, months=3, seed=1)
+    >>> sorted(s.tables)
+    ['activities', 'leads', 'opportunities', 'quotas', 'reps', 'stage_history']
+    >>> s.tables["reps"]["rep_id"].tolist()
+    ['R001', 'R002']
+    """
+    _check_args(teams, reps_per_team, months, opportunities, activities)
+    if int(warmup_months) < 0:
+        raise SpmError(f"warmup_months must be 0 or more, got {warmup_months}.")
+    rng = np.random.default_rng(seed)
+    end_ts = pd.Timestamp(end).normalize()
+    start_ts = (end_ts.to_period("M") - (int(months) - 1)).to_timestamp()
+    end_day = int(end_ts.value // 86_400_000_000_000)
+    first_ts = (start_ts.to_period("M") - int(warmup_months)).to_timestamp()
+    first_day = int(first_ts.value // 86_400_000_000_000)
+    span = int(months) + int(warmup_months)  # months in which deals are created
+    fy = FISCAL_YEAR_START_MONTH
+    reps = sr.make_reps(rng, int(teams), int(reps_per_team), first_day, end_day)
+    deals = sd.generate_deals(rng, reps, span, first_day, end_day, fy, opportunities)
+    n_reps = len(reps["rep_id"])
+    deal_count = np.bincount(deals.rep, minlength=n_reps)
+    draws = int(np.clip(600_000 // max(deals.rep.size, 1), 2, 40))
+    exp_won, exp_closed = sd.expected_closed_outcomes(seed, deals, reps, end_day, draws)
+    won_r = np.bincount(deals.rep, weights=exp_won, minlength=n_reps)
+    closed_r = np.bincount(deals.rep, weights=exp_closed, minlength=n_reps)
+    true_win = np.divide(won_r, closed_r, out=np.full(n_reps, np.nan), where=closed_r > 0)
+    all_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
+        deal_count, 1
+    )
+    n_closed = closed_r.sum()
+    win = {
+        "closed": won_r.sum() / n_closed if n_closed > 0 else np.nan,
+        "all": deals.p_win.mean() if deals.p_win.size else np.nan,
+        "rep_all": np.where(deal_count > 0, all_win, np.nan),
+    }
+    scale = float(activities) if not isinstance(activities, bool) else 1.0
+    if activities is False or scale == 0:
+        activity_table = _empty("activities")
+    else:
+        activity_table = acts.generate_activities(rng, reps, deals, span, first_day, end_day, scale)
+    quotas = acts.generate_quotas(reps, deals, span, first_day, end_day, fy, all_win)
+    quotas = quotas[quotas["period_start"] >= start_ts].reset_index(drop=True)
+    quotas = _with_planned_quotas(quotas, end_ts, fy)
+    tables = {
+        "reps": sr.reps_frame(reps),
+        "opportunities": deals.opportunities,
+        "stage_history": deals.stage_history,
+        "activities": activity_table,
+        "quotas": quotas,
+        "leads": acts.generate_leads(rng, deals, reps, first_day, end_day),
+    }
+    config = DatasetConfig(
+        open_stages=sd.OPEN_STAGES,
+        won_stage=sd.WON_STAGE,
+        lost_stage=sd.LOST_STAGE,
+        currency="USD",
+        fiscal_year_start_month=fy,
+        as_of=end_ts,
+    )
+    truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
+                          true_win, end_day, win)  # fmt: skip
+    truth["parameters"]["warmup_months"] = int(warmup_months)
+    truth["parameters"]["first_created"] = first_ts.date().isoformat()
+    return SampleData(tables=tables, config=config, ground_truth=truth)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    from spmlib.io.schema import empty_table
+
+    return empty_table(name)
+
+
+def _r(x, nd=4):
+    """A float rounded for YAML; None for NaN (nothing to measure, e.g. no closed deals)."""
+    return None if np.isnan(x) else round(float(x), nd)
+
+
+def _with_planned_quotas(quotas: pd.DataFrame, end: pd.Timestamp, fy: int) -> pd.DataFrame:
+    """Add the quotas already planned after the data's end: one monthly row per rep, repeating
+    the rep's last quota, for every month up to the end of the fiscal quarter that holds the day
+    after ``end`` (the period a pipeline forecast made on ``end`` is about).
+
+    >>> q = pd.DataFrame({"rep_id": ["a"], "period_start": [pd.Timestamp("2026-10-01")],
+    ...     "period_end": [pd.Timestamp("2026-10-31")], "quota": [100.0]})
+    >>> _with_planned_quotas(q, pd.Timestamp("2026-10-31"), 2)["period_start"].dt.month.tolist()
+    [10, 11, 12, 1]
+    """
+    if quotas.empty:
+        return quotas
+    next_day = pd.Series([end + pd.Timedelta(days=1)])
+    quarter_end = period_end(period_start(next_day, "quarter", fy), "quarter").iloc[0]
+    months = pd.date_range(next_day.iloc[0].replace(day=1), quarter_end, freq="MS")
+    months = months[months > quotas["period_start"].max()]
+    last = quotas.sort_values("period_start").groupby("rep_id", sort=False).tail(1)
+    planned = [last.assign(period_start=m, period_end=m + pd.offsets.MonthEnd(0)) for m in months]
+    out = pd.concat([quotas, *planned], ignore_index=True)
+    return out.astype(quotas.dtypes.to_dict())
+
+
+def _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals, true_win,
+                  end_day, win) -> dict[str, Any]:  # fmt: skip
+    """The generator's true parameters (agreed keys first, then extra ones)."""
+    n_open, entry, p = deals.n_open, deals.entry, deals.p_stage
+    conversion = {}
+    for k, stage in enumerate(sd.OPEN_STAGES):
+        # deals that reached stage k and whose advance/loss at k happened by the data's end
+        reached = (n_open >= k + 1) & (entry[:, k + 1] <= end_day)
+        conversion[stage] = _r(p[reached, k].mean()) if reached.any() else None
+    a, b = sd.QUARTER_PUSH
+    reps_truth = {}
+    for i, rid in enumerate(reps["rep_id"]):
+        reps_truth[rid] = {
+            "team": reps["team_names"][reps["team"][i]],
+            "win_skill": _r(reps["win_skill"][i]),
+            "true_win_rate": _r(true_win[i]),
+            "deal_size": _r(reps["deal_size"][i], 0),
+            "activity_level": _r(reps["activity_level"][i]),
+            "strengths": list(reps["strengths"][i]),
+            "weaknesses": list(reps["weaknesses"][i]),
+            "new_hire": bool(reps["new_hire"][i]),
+            "true_win_rate_all_deals": _r(win["rep_all"][i]),
+            "proposal_acceptance": _r(reps["proposal_acceptance"][i]),
+            "cycle_factor": _r(reps["cycle_factor"][i]),
+            "hire_date": str(np.datetime64(int(reps["hire_day"][i]), "D")),
+            "ramp_months": int(reps["ramp_months"][i]) if reps["new_hire"][i] else 0,
+        }
+    return {
+        "seed": int(seed),
+        "parameters": {
+            "teams": int(teams),
+            "reps_per_team": int(reps_per_team),
+            "months": int(months),
+            "start": start_ts.date().isoformat(),
+            "end": end_ts.date().isoformat(),
+        },
+        "stages": {"open": list(sd.OPEN_STAGES), "won": sd.WON_STAGE, "lost": sd.LOST_STAGE},
+        "stage_conversion": conversion,
+        "win_rate": _r(win["closed"]),
+        "seasonality": {"month_of_quarter": [_r(1 - a, 2), _r(1 - b, 2), _r(1 + a + b, 2)]},
+        "growth_per_year": sd.GROWTH_PER_YEAR,
+        "reps": reps_truth,
+        # extra keys
+        "generator_version": GENERATOR_VERSION,
+        "win_rate_all_deals": _r(win["all"]),
+        "fiscal_year_start_month": FISCAL_YEAR_START_MONTH,
+        "base_stage_advance": dict(zip(sd.OPEN_STAGES, sd.BASE_ADVANCE.tolist(), strict=True)),
+        "stage_median_days": dict(zip(sd.OPEN_STAGES, sd.STAGE_MEDIAN_DAYS.tolist(), strict=True)),
+        "proposal_odds": {"accepted": sd.ACCEPTED_ODDS, "rejected": sd.REJECTED_ODDS},
+        "lead_source_odds": dict(zip(sd.SOURCES, sd.SOURCE_ODDS.tolist(), strict=True)),
+        "lead_conversion": dict(acts.LEAD_CONVERSION),
+        "quota_target_attainment": acts.TARGET_ATTAINMENT,
+        "effects": {"strength": dict(STRENGTH), "weakness": dict(WEAKNESS)},
+        "teams": {
+            name: {
+                "manager": f"{reps['managers'][t][0]} {reps['managers'][t][1]}",
+                "region": reps["regions"][t],
+                "win_factor": _r(reps["team_win"][t]),
+                "deal_size_factor": _r(reps["team_size"][t]),
+            }
+            for t, name in enumerate(reps["team_names"])
+        },
+    }
+
+
+_FORMATS = ("csv", "parquet")
+
+#: The header of ground_truth.yml: what each key means.
+TRUTH_NOTES = """\
+# True parameters of the sample generator (spmlib.sample.generator, spmlib.sample.deals,
+# spmlib.sample.activities), for checking that analyses recover them.
+# stage_conversion: per open stage, the mean true probability of advancing, over the deals that
+#   reached the stage and whose advance or loss there happened by the data's end.
+# win_rate: the expected observed won / (won + lost) at the data's end (Monte Carlo over each
+#   deal's true probabilities and stage times; deals still open are not counted, as in the data).
+#   win_rate_all_deals: the mean true win probability of every deal at creation.
+# seasonality.month_of_quarter: factors on won deals closing in months 1, 2, 3 of a fiscal
+#   quarter (a share of month-1 and month-2 closes is pushed to the quarter's last 3 weeks).
+# growth_per_year: multiplicative yearly growth of deal creation.
+# parameters: start..end is the window (quotas, bookings); deals are also created in the
+#   warmup_months before it (from first_created) so that the window opens with a pipeline.
+#   Quotas also run past end to the end of the next fiscal quarter (planned quotas, each rep's
+#   last monthly quota repeated).
+# reps.<id>: win_skill = multiplier on every stage's advance odds (team factor apart, see
+#   teams.<name>.win_factor); true_win_rate = win_rate restricted to the rep's deals
+#   (true_win_rate_all_deals likewise); deal_size = expected mean amount; activity_level =
+#   multiplier on activity rates (deal creation scales with its square root);
+#   proposal_acceptance = probability a proposal is accepted; cycle_factor = multiplier on
+#   time in stage; strengths / weaknesses = KPIs built to stand out from the team (the KPI's
+#   driver set to the effects.strength / effects.weakness value); new_hire = hired in the last
+#   6-9 months, ramping up over ramp_months (fewer deals, lower win odds, ramped quota).
+"""
+
+
+def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: Any) -> Path:
+    """Generate the sample and write it as a dataset folder, atomically.
+
+    The tables go to ``<table>.csv`` (or ``.parquet``), with ``dataset.yml`` (stages, currency,
+    fiscal year, ``as_of`` = the data's end) and ``ground_truth.yml`` (the generator's true
+    parameters). Everything is written into a temporary sibling folder first and renamed into
+    place, so a half-written dataset never exists at ``out_dir``; an existing ``out_dir`` is
+    replaced.
+
+    Parameters
+    ----------
+    out_dir : the dataset folder to create.
+    format : "csv" (readable by hand) or "parquet" (for large datasets).
+    **generate_kwargs : passed to :func:`generate`.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    UnknownNameError
+        When ``format`` is not csv or parquet.
+
+    Notes
+    -----
+    ``ground_truth.yml`` holds the agreed keys (``seed``, ``parameters``, ``stages``,
+    ``stage_conversion``, ``win_rate``, ``seasonality``, ``growth_per_year``, ``reps`` with
+    ``team``, ``win_skill``, ``true_win_rate``, ``deal_size``, ``activity_level``,
+    ``strengths``, ``weaknesses``, ``new_hire``) and extra ones; :data:`TRUTH_NOTES` (written at
+    the top of the file) defines each of them.
+    """
+    if format not in _FORMATS:
+        raise UnknownNameError("sample format", format, _FORMATS)
+    out = Path(out_dir)
+    sample = generate(**generate_kwargs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        for name, frame in sample.tables.items():
+            if format == "csv":
+                frame.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+            else:
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "dataset.yml").write_text(yaml.safe_dump(sample.config.to_dict(), sort_keys=False))
+        (tmp / "ground_truth.yml").write_text(
+            TRUTH_NOTES + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
+        )
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "data")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote sample dataset to %s", out)
+    return out
+
+
+def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:
+    """The default sample dataset at ``out_dir``, generated once if absent (or out of date).
+
+    A folder counts as up to date when it has ``dataset.yml`` and its ``ground_truth.yml`` was
+    written by this version of the generator (``generator_version``). Safe when several
+    processes call it at once: they take a file lock beside the folder, the first one writes,
+    the others find the finished folder.
+    """
+    out = Path(out_dir)
+    if _is_current(out):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.parent / f".{out.name}.lock"
+    with open(lock_path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not _is_current(out):
+                log.info("generating the sample dataset in %s", out)
+                write_sample(out)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
+
+
+def _is_current(out: Path) -> bool:
+    """``out`` holds a finished sample written by this version of the generator."""
+    if not (out / "dataset.yml").exists():
+        return False
+    try:
+        truth = yaml.safe_load((out / "ground_truth.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    return truth.get("generator_version") == GENERATOR_VERSION
