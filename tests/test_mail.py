@@ -365,7 +365,8 @@ def _sample_batch(tmp: Path) -> Path:
     12 months; the reports of team Atlas and its reps), two reps renamed to hostile text."""
     import pandas as pd
 
-    from spmlib.run.batch import BatchOptions, SpecError, run_batch
+    from spmlib.exceptions import SpecError
+    from spmlib.run.batch import BatchOptions, run_batch
     from spmlib.sample.generator import write_sample
 
     data = write_sample(tmp / "data", teams=2, reps_per_team=3, months=12)

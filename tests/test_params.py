@@ -9,17 +9,10 @@ import pandas as pd
 import pytest
 
 from spmlib.config import PROJ_ROOT
-from spmlib.run.batch import (
-    DEFAULT_SPEC,
-    SpecError,
-    filter_reports,
-    load_spec,
-    plan_reports,
-    report_id,
-)
+from spmlib.exceptions import ParameterError, SpecError
+from spmlib.run.batch import DEFAULT_SPEC, filter_reports, load_spec, plan_reports, report_id
 from spmlib.run.params import (
     Layer,
-    ParameterError,
     check_parameters,
     load_yaml,
     merge_layers,

@@ -7,10 +7,11 @@ import logging
 
 import pandas as pd
 
+from spmlib.core.periods import period_step
 from spmlib.exceptions import UnknownNameError
 from spmlib.forecast.backtest import select_method
 from spmlib.forecast.methods import METHODS, fit_method
-from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, group_columns
+from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, series_keys
 
 __all__ = ["forecast", "FORECAST_COLUMNS"]
 
@@ -28,8 +29,7 @@ FORECAST_COLUMNS = [
 
 
 def _future_periods(last: pd.Timestamp, h: int, code: str) -> pd.Series:
-    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
-    return pd.Series([last + step[code] * (i + 1) for i in range(h)], dtype="datetime64[ns]")
+    return pd.Series([last + period_step(code) * (i + 1) for i in range(h)], dtype="datetime64[ns]")
 
 
 def forecast(
@@ -79,7 +79,7 @@ def forecast(
     h = int(horizon or DEFAULT_HORIZON[code])
     if method != "auto" and method not in METHODS:
         raise UnknownNameError("forecast method", method, [*METHODS, "auto"])
-    keys = group_columns(series)
+    keys = series_keys(series)
     rows, notes, selections = [], {}, []
     groups = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]
     for key, part in groups:
