@@ -99,12 +99,12 @@ def forecast_command(
 
     frame = _forecast_series(path, mapping, series, by, freq)
     try:
-        out = forecast(frame, horizon, method, freq.value if freq else None, origins)
+        result = forecast(frame, horizon, method, freq.value if freq else None, origins)
     except (SpmError, ValueError) as exc:
         fail(str(exc))
-    for key, note in out.attrs.get("notes", {}).items():
+    for key, note in result.notes.items():
         err_console.print(f"note {'/'.join(map(str, key)) or 'series'}: {note}", highlight=False)
-    sel = out.attrs.get("selection")
+    out, sel = result.table, result.selection
     if sel is not None:
         keys = [c for c in sel.columns if c not in (*BACKTEST_COLUMNS, "chosen")]
         parts = sel.groupby(keys, sort=False) if keys else [((), sel)]

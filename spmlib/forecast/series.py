@@ -168,7 +168,6 @@ def bookings_series(
     out["complete"] = out["period_start"] < periods.iloc[-1]
     if as_of >= last_end:
         out["complete"] = True
-    out.attrs["freq"] = code
     return out.reset_index(drop=True)
 
 
@@ -265,7 +264,6 @@ def series_from_frame(
         out["value"] = out["period_start"].map(sums)
     out["value"] = out["value"].fillna(0.0).astype(float)
     out["complete"] = True
-    out.attrs["freq"] = code
     return out.reset_index(drop=True)
 
 
@@ -287,6 +285,4 @@ def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.Data
 def _series_freq(series: pd.DataFrame, freq: str | None) -> str:
     if freq:
         return normalize_freq(freq)
-    if "freq" in series.attrs:
-        return series.attrs["freq"]
     return _infer_freq(series["period_start"])
