@@ -100,7 +100,7 @@ def period_kind(name: str | PeriodKind, allowed: tuple[str, ...] | None = None) 
     >>> period_kind("quarterly")
     Traceback (most recent call last):
     ...
-    spmlib.exceptions.UnknownNameError: unknown period 'quarterly'; valid: month, quarter, week, year, ytd
+    spmlib.exceptions.UnknownNameError: unknown period 'quarterly'; valid: month, quarter, ...
     """
     valid = list(allowed or PERIODS)
     key = name.name if isinstance(name, PeriodKind) else str(name).strip().lower()
