@@ -16,6 +16,8 @@ from rich.table import Table
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.exceptions import DataValidationError, SpmError
+from spmlib.reports.columns import columns_for
+from spmlib.reports.formatter import format_frame
 
 __all__ = [
     "app",
@@ -125,34 +127,35 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(f"{option} {value!r} is not a date; use YYYY-MM-DD.")
 
 
-def emit(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
-    """Print a tidy frame as a rich table, CSV or JSON records (dates as ISO strings)."""
+def emit(
+    frame: pd.DataFrame,
+    fmt: OutputFormat,
+    title: str | None = None,
+    currency: str = "USD",
+    columns: dict | None = None,
+) -> None:
+    """Print a tidy frame: as a table for people, or as machine-readable CSV or JSON.
+
+    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
+    labels for people, money in ``currency``, percentages, separators, fixed decimals
+    (``columns``: definitions overriding the vocabulary). ``csv``
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    """
     if fmt is OutputFormat.csv:
         frame.to_csv(sys.stdout, index=False)
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
-        cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        shown = format_frame(frame, columns, currency=currency)
+        kinds = columns_for(frame, columns)
         table = Table(title=title, show_lines=False)
         widths = []
-        for i, col in enumerate(frame.columns):
-            numeric = pd.api.types.is_numeric_dtype(frame[col])
-            table.add_column(str(col), justify="right" if numeric else "left", no_wrap=True)
-            widths.append(max([len(str(col)), *(len(r[i]) for r in cells)]) + 3)
-        for row in cells:
-            table.add_row(*row)
+        for name, label in zip(frame.columns, shown.columns, strict=True):
+            right = kinds[str(name)].numeric
+            table.add_column(escape(label), justify="right" if right else "left", no_wrap=True)
+            widths.append(max([len(label), *(len(v) for v in shown[label])]) + 3)
+        for row in shown.itertuples(index=False):
+            table.add_row(*(escape(v) for v in row))
         # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
         Console(width=max(console.width, sum(widths) + 1)).print(table)
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        if value.is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)

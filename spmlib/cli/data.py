@@ -19,7 +19,6 @@ from spmlib.cli.common import (
     PathArg,
     Period,
     StartOpt,
-    _cell,
     app,
     console,
     emit,
@@ -28,6 +27,7 @@ from spmlib.cli.common import (
     parse_date,
 )
 from spmlib.exceptions import SpmError
+from spmlib.reports.formatter import format_value
 
 
 @app.command("validate")
@@ -66,7 +66,8 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
     for row in table_summary(ds).itertuples(index=False):
         span = (
-            f", {row.date_column} {_cell(row.first_date)} .. {_cell(row.last_date)}"
+            f", {row.date_column} {format_value(row.first_date, 'first_date')} .. "
+            f"{format_value(row.last_date, 'last_date')}"
             if pd.notna(row.first_date)
             else ""
         )
@@ -124,7 +125,7 @@ def kpis_command(
         )
     except (SpmError, ValueError) as exc:
         fail(str(exc))
-    emit(table, fmt, title=f"KPIs by {by.value}")
+    emit(table, fmt, title=f"KPIs by {by.value}", currency=ds.config.currency)
 
 
 class SampleFormat(StrEnum):

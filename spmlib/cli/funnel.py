@@ -83,4 +83,9 @@ def funnel_command(
             "lost deals count only in the win rate (cumulative_conversion of the won stage).",
             highlight=False,
         )
-    emit(table[[*group_cols, *FUNNEL_CLI_COLUMNS]], fmt, title="Stage funnel")
+    emit(
+        table[[*group_cols, *FUNNEL_CLI_COLUMNS]],
+        fmt,
+        title="Stage funnel",
+        currency=ds.config.currency,
+    )

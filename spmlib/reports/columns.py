@@ -28,14 +28,22 @@ text        text from the data (escaped in HTML)         ``O'Neil & Co``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from spmlib.exceptions import UnknownNameError
 
-__all__ = ["KINDS", "NUMERIC_KINDS", "Column", "COLUMNS", "column", "columns_for"]
+__all__ = [
+    "KINDS",
+    "NUMERIC_KINDS",
+    "Column",
+    "COLUMNS",
+    "column",
+    "columns_for",
+    "plain_amounts",
+]
 
 #: The kinds of column, with their default number of decimals (None: not a number).
 KINDS: dict[str, int | None] = {
@@ -258,9 +266,6 @@ COLUMNS: dict[str, Column] = {
     "p_quota": _c("Chance of reaching quota", "percent"),
     "coverage_80": _c("In the 80% interval", "percent"),
     "coverage_95": _c("In the 95% interval", "percent"),
-    "smape": _c("sMAPE", "percent", 1, better=False),
-    "bias": _c("Bias", "percent", 1, signed=True),
-    "error_pct": _c("Error", "percent", 1, signed=True),
     # days
     "days": _c("Days", "days", 1),
     "days_in_stage": _c("Days in stage", "days"),
@@ -287,6 +292,11 @@ COLUMNS: dict[str, Column] = {
     "meetings_per_opportunity": _c("Meetings per opportunity", "number"),
     "activities_per_won_deal": _c("Activities per won deal", "number"),
     "mase": _c("MASE", "number", 2, better=False),
+    # errors already in percent (0-100 and beyond), as the forecast functions give them
+    "smape": _c("sMAPE (%)", "number", 1, better=False),
+    "mape": _c("Mean absolute error (%)", "number", 1, better=False),
+    "bias": _c("Bias (%)", "number", 1, signed=True),
+    "error_pct": _c("Error (%)", "number", 1, signed=True),
     "percentile": _c("Percentile in the team", "number", 0, better=True),
     "p_value": _c("p-value", "p_value"),
     "p_adjusted": _c("p-value (Holm-adjusted)", "p_value"),
@@ -348,4 +358,20 @@ def columns_for(
     overrides = overrides or {}
     return {
         str(c): overrides[c] if c in overrides else column(str(c), frame[c]) for c in frame.columns
+    }
+
+
+def plain_amounts(names: Iterable[str]) -> dict[str, Column]:
+    """Overrides that show the money columns among ``names`` as plain numbers (a series read
+    from a file has no currency).
+
+    Examples
+    --------
+    >>> plain_amounts(["forecast", "method"])["forecast"].kind
+    'number'
+    """
+    return {
+        str(c): column(str(c)).relabel(column(str(c)).label, kind="number", decimals=0)
+        for c in names
+        if column(str(c)).kind == "money"
     }

@@ -22,7 +22,7 @@ from spmlib.forecast.predict import forecast
 from spmlib.forecast.series import bookings_series, read_series
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
-from spmlib.reports.columns import COLUMNS
+from spmlib.reports.columns import plain_amounts
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.params import ForecastParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
@@ -59,7 +59,7 @@ def forecast_sentences(
     >>> sel = pd.DataFrame({"method": ["snaive", "ets"], "mase": [1.0, 0.82], "origins": [12, 12]})
     >>> forecast_sentences("Team Atlas", row, sel, "ets", currency="USD")
     ... # doctest: +NORMALIZE_WHITESPACE
-    ['Team Atlas will most likely book $1.2M in FY2027-Q1 (80%: $1.0M–$1.4M), a 64% chance of
+    ['Team Atlas will most likely book $1.2M in FY2027-Q1 (80%: $1M–$1.4M), a 64% chance of
       reaching quota.', 'The chosen forecasting method (ets) beat seasonal naive by 18% in 12
       backtests.']
     """
@@ -126,15 +126,6 @@ def _pipeline_rows(pipe: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     names = scope.data.reps[["rep_id", "rep_name"]].astype({"rep_id": "string"})
     pipe = pipe.astype({"rep_id": "string"}).merge(names, on="rep_id", how="left")
     return pipe.reset_index(drop=True)
-
-
-def _plain_amounts(frame: pd.DataFrame) -> dict:
-    """A series file holds plain numbers: its money columns are shown without a currency."""
-    return {
-        c: COLUMNS[c].relabel(COLUMNS[c].label, kind="number", decimals=0)
-        for c in frame.columns
-        if c in COLUMNS and COLUMNS[c].kind == "money"
-    }
 
 
 _METHOD = [
@@ -214,7 +205,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
         if len(replay):
             replay_blocks = (
                 Figure(plotting.plot_replay, replay, alt="Pipeline forecast against actuals"),
-                Table(replay.assign(error_pct=replay["error_pct"] / 100)),
+                Table(replay),
             )
         values |= {
             "pipeline_p10": float(pipe_row["p10"]),
@@ -226,8 +217,6 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
     keys = [c for c in series.columns if c not in ("period_start", "value", "complete")]
     one = series if not keys else series[series[keys[0]] == series[keys[0]].iloc[0]]
     one_fc = fc if not keys else fc[fc[keys[0]] == one[keys[0]].iloc[0]]
-    shown_backtest = selection.assign(smape=selection["smape"] / 100,
-                                      bias=selection["bias"] / 100)  # fmt: skip
     sections = [
         Section(
             "History and forecast",
@@ -240,7 +229,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
                     {"forecast": one_fc},
                     alt="History and forecast with prediction intervals",
                 ),
-                Table(fc, columns=_plain_amounts(fc) if currency is None else {}),
+                Table(fc, columns=plain_amounts(fc.columns) if currency is None else {}),
             ),  # fmt: skip
         ),
         Section(
@@ -252,7 +241,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
             (
                 Figure(plotting.plot_backtest, selection, alt="Backtest accuracy by method"),
                 Table(
-                    shown_backtest[
+                    selection[
                         [
                             "method",
                             "mase",

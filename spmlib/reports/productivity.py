@@ -34,6 +34,7 @@ __all__ = [
     "current_period",
     "ramp_month_reached",
     "metric_column",
+    "leaderboard_columns",
 ]
 
 #: Column kind of each leaderboard metric kind.
@@ -78,6 +79,16 @@ def metric_column(metric: Metric, label: str | None = None, signed: bool = False
     """
     kind = _METRIC_KINDS.get(metric.kind, "number")
     return Column(label or metric.label, kind, None, metric.higher_is_better, signed)
+
+
+def leaderboard_columns(metric: Metric) -> dict[str, Column]:
+    """How a :func:`spmlib.productivity.leaderboard.leaderboard` table's value columns read."""
+    return {
+        "value": metric_column(metric),
+        "raw_value": metric_column(metric, "Observed"),
+        "previous_value": metric_column(metric, "Previous value"),
+        "value_change": metric_column(metric, "Change", signed=True),
+    }
 
 
 def _pct(x) -> str:
@@ -213,11 +224,6 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
     headline = productivity_headline(att, outcomes, board, curve, scope.label,
                                      metric.label.lower())  # fmt: skip
     shaded = ("attainment", "projected_attainment")
-    board_cols = {
-        "value": metric_column(metric),
-        "raw_value": metric_column(metric, "Observed"),
-        "value_change": metric_column(metric, "Change", signed=True),
-    }
     ramp_metric = METRICS[p.ramp_metric]
     curve_cols = {
         "median_value": metric_column(ramp_metric, "Median new rep"),
@@ -341,7 +347,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
                             "value_change",
                         ]
                     ],
-                    columns=board_cols,
+                    columns=leaderboard_columns(metric),
                 ),
                 Figure(plotting.plot_leaderboard, board, alt="Leaderboard"),
             ),  # fmt: skip
