@@ -6,7 +6,7 @@ from spmlib.io import overview
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
 from spmlib.reports.params import OverviewParams
-from spmlib.reports.report import Figure, Report, Section, Table, Text
+from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets
 from spmlib.reports.scope import Scope
 
 __all__ = ["build_data_overview_report"]
@@ -50,12 +50,26 @@ def build_data_overview_report(ds: Dataset, scope: Scope, params: OverviewParams
             (Figure(plotting.plot_monthly_volumes, volumes, alt="Rows per month and table"),),
         ),
     ]
+    method = Section(
+        "How this is worked out",
+        bullets(
+            [
+                "**First and last date** span each table's time column: hire_date (reps), "
+                "created_date (opportunities, leads), entered_date (stage history), date "
+                "(activities), period_start (quotas).",
+                "**Warnings** are the validation rules that found suspicious but legal data "
+                "(`spm validate PATH` lists the same); errors stop the load instead.",
+                "**Reference date**: `as_of` of dataset.yml, else the last date in the data.",
+            ]
+        ),
+    )
     return Report(
         kind="data_overview",
         title=f"Data overview: {scope.name}",
         scope=scope,
         headline=[overview.overview_narrative(data)],
         sections=sections,
+        method=method,
         values={"rows": dict(zip(summary["table"], summary["rows"].astype(int), strict=True))},
         currency=data.config.currency,
         as_of=data.as_of,
