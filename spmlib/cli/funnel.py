@@ -74,7 +74,7 @@ def funnel_command(
             end=parse_date(end, "--end"),
             as_of=ds.as_of,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     group_cols = [c for c in table.columns if c not in FUNNEL_COLUMNS]
     if not table["losses_known"].all():
