@@ -76,7 +76,7 @@ def leaderboard_command(
             end=parse_date(end, "--end"),
             top=top,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     title = f"{METRICS[metric.value].label} by {by.value}"
     if len(table):
