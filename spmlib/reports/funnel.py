@@ -16,7 +16,7 @@ from spmlib.reports.columns import Column
 from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
 from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
 from spmlib.reports.params import FunnelParams
-from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
+from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, by_name, escape
 from spmlib.reports.scope import Scope
 
 __all__ = ["build_funnel_report", "funnel_headline"]
@@ -209,17 +209,19 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
         blocks = (
             Table(t.benchmark, title="**Next-step conversion against the team's reps "
                   "(median and quartiles):**"),
-            Table(t.win_rates.drop(columns=list(_TESTS)),
+            Table(by_name(t.win_rates.drop(columns=list(_TESTS))),
                   title="**Win rate against the rest of the team:**"),
         )  # fmt: skip
-        tests.append(Table(t.win_rates, title="**Win rate tested against the rest of the team:**"))
+        tests.append(
+            Table(by_name(t.win_rates), title="**Win rate tested against the rest of the team:**")
+        )
         return Section("Compared with peers", intro, blocks), tests
     rates = t.win_rates
     labels = [c for c in ("rep_name", "team", "manager", "region") if c in rates.columns][:1]
     labels = labels or [rates.columns[0]]
     ranked = rates[rates["closed"] > 0].sort_values("rank")
     cols = [c for c in rates.columns if not c.endswith(("_low", "_high")) and c not in _TESTS]
-    top, note = _first(rates.sort_values("rank")[cols], "groups", 15)
+    top, note = _first(by_name(rates.sort_values("rank")[cols]), "groups", 15)
     significant = t.comparison[t.comparison["significant"]]
     blocks = (
         Figure(
@@ -237,7 +239,9 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
     if len(significant):
         tests.append(
             Table(
-                significant.drop(columns=["conversion_shrunk_low", "conversion_shrunk_high"]),
+                by_name(
+                    significant.drop(columns=["conversion_shrunk_low", "conversion_shrunk_high"])
+                ),
                 title="**Stage conversions that differ significantly from peers:**",
             )
         )
@@ -256,7 +260,7 @@ def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Secti
     if len(t.leads):
         leads = (Table(t.leads, title="**By lead source:**"),)
         if t.leads["leads"].sum() > 0:
-            leads += (Table(t.leads_by_rep, title="**By rep:**"),)
+            leads += (Table(by_name(t.leads_by_rep), title="**By rep:**"),)
     sections = [
         Section(
             "Stage funnel",

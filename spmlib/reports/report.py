@@ -24,7 +24,7 @@ from spmlib.reports.columns import Column
 from spmlib.reports.formatter import LOCALE, RowFormat, format_frame, table_html
 from spmlib.reports.scope import Scope
 
-__all__ = ["Text", "Table", "Figure", "Section", "Report", "escape", "bullets"]
+__all__ = ["Text", "Table", "Figure", "Section", "Report", "escape", "bullets", "by_name"]
 
 
 def escape(value: Any) -> str:
@@ -36,6 +36,19 @@ def escape(value: Any) -> str:
     "O'Neil &amp; &lt;Co&gt;"
     """
     return html.escape(str(value), quote=False)
+
+
+def by_name(frame: pd.DataFrame) -> pd.DataFrame:
+    """People by name: the ``rep_id`` column left out of a table that has ``rep_name``.
+
+    Examples
+    --------
+    >>> list(by_name(pd.DataFrame({"rep_id": ["R1"], "rep_name": ["Ann"], "won": [3]})).columns)
+    ['rep_name', 'won']
+    """
+    if "rep_id" in frame.columns and "rep_name" in frame.columns:
+        return frame.drop(columns="rep_id")
+    return frame
 
 
 def bullets(lines: Sequence[str]) -> str:
