@@ -177,9 +177,9 @@ def test_interrupted_batch_leaves_a_manifest_of_what_finished(tmp_path):
     spec.write_text(f"notebooks_dir: {TEST_NB}\nreports:\n  - notebook: ok\n    for_each: rep\n")
     seen = []
 
-    def ctrl_c_after_first(event, manifest, report):
+    def ctrl_c_after_first(event, job, total):
         if event == "done":
-            seen.append(report["id"])
+            seen.append(job.id)
             raise KeyboardInterrupt
 
     run_dir = run_batch(
@@ -247,7 +247,8 @@ def test_spm_run_one_report_and_kernel_cannot_be_shadowed(tmp_path, monkeypatch)
     cli = CliRunner().invoke(app, ["run", str(TEST_NB / "ok.ipynb"), "-p", "repeat", "twice"])
     assert cli.exit_code == 1 and "-p: parameter 'repeat' must be int" in cli.output
     cli = CliRunner().invoke(app, ["run", str(TEST_NB / "raises.ipynb"), "--out", str(out)])
-    assert cli.exit_code == 1 and "cell 5: ValueError: boom in team None" in cli.output
+    # no parameter given: papermill injects no parameters cell, so the raising cell is cell 4
+    assert cli.exit_code == 1 and "cell 4: ValueError: boom in team None" in cli.output
     assert (out / "failed" / "raises__company.ipynb").exists()
     assert not (out / "raises__company.html").exists()
     assert _wait_no_strays() == []
