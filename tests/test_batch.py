@@ -13,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
+from papermill.execute import ERROR_MARKER_TAG
 from typer.testing import CliRunner
 
 from spmlib.cli import app
@@ -106,6 +108,15 @@ def test_faults_are_isolated_then_retry_failed_recovers(tmp_path):
     assert by_id["kills_worker__company"]["error"]["ename"] == "WorkerDied"
     assert by_id["sleeps__company"]["error"]["ename"] in ("TimeoutError", "DeadKernelError")
     assert by_id["sleeps__company"]["seconds"] < 30
+    # the cell that died or ran out of time is marked in the partial notebook as papermill marks
+    # a cell error: a banner on top, an anchor just before the cell, its metadata
+    for rid, source in (("kills_kernel__company", "SIGKILL"), ("sleeps__company", "time.sleep")):
+        cells = nbformat.read(run_dir / "failed" / f"{rid}.ipynb", as_version=4).cells
+        index = by_id[rid]["error"]["cell"]
+        assert ERROR_MARKER_TAG in cells[0].metadata.tags
+        assert 'id="papermill-error-cell"' in cells[index + 1].source
+        assert source in cells[index + 2].source
+        assert cells[index + 2].metadata.papermill["status"] == "failed"
 
     # atomic outputs: failed reports only have a partial notebook under failed/, never reports/
     reports = sorted(p.name for p in (run_dir / "reports").iterdir())

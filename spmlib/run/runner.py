@@ -118,6 +118,7 @@ class Runner:
             "report_id": job.id,
             "status": str(status),
             "error": error.to_dict() if error else None,
+            "ended_early_at": _clean_exit(nb) if status is Status.OK else None,
             "finished": _now(),
         }
         try:
@@ -190,6 +191,27 @@ class Runner:
         if status is not Status.OK and execution.cell is not None:
             mark_failed_cell(nb, execution.cell)  # a timeout or a death: papermill does not mark
         return nb, status, error
+
+
+def _is_clean_exit(output: Any) -> bool:
+    """IPython's two outputs of a ``sys.exit(0)`` / ``SystemExit("")``: the error papermill
+    accepts as a clean end, and the "To exit: use 'exit'" warning."""
+    if output.get("output_type") == "error":
+        return output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0")
+    return output.get("name") == "stderr" and "To exit: use 'exit'" in str(output.get("text"))
+
+
+def _clean_exit(nb: nbformat.NotebookNode) -> int | None:
+    """The index of the cell that ended a successful report with a clean exit (None when it ran
+    to the end); that cell's exit outputs are removed, so a stakeholder sees the report's own
+    last words ("no deals this quarter"), not a SystemExit. Its ``metadata.papermill`` keeps
+    papermill's record."""
+    for index, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        if any(o.get("output_type") == "error" and _is_clean_exit(o) for o in outputs):
+            cell.outputs = [o for o in outputs if not _is_clean_exit(o)]
+            return index
+    return None
 
 
 def _papermill_noise(record: logging.LogRecord) -> bool:
