@@ -17,6 +17,7 @@ import nbformat
 import psutil
 import pytest
 from papermill.execute import ERROR_MARKER_TAG
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from typer.testing import CliRunner
 
 from spmlib.cli import app
@@ -319,3 +320,54 @@ def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
     )
     with pytest.raises(kernels.KernelStartError, match="did not start after 2 attempts"):
         kernels.WarmKernel(warm_imports=(), retries=1).start()
+
+
+class _SQLiteWithLogin(SQLiteDialect_pysqlite):
+    """SQLite behind a URL that carries a login, as a server database's does (the login is not
+    used), so a batch can read a database whose URL holds a password."""
+
+    supports_statement_cache = True
+
+    def create_connect_args(self, url):
+        return super().create_connect_args(url._replace(username=None, password=None))
+
+
+def test_no_file_or_message_of_a_batch_shows_the_data_password(tmp_path):
+    import pandas as pd
+    import sqlalchemy
+    from sqlalchemy.dialects import registry
+
+    from spmlib.io.load import read_tables
+
+    registry.register("sqlite.withlogin", __name__, "_SQLiteWithLogin")
+    secret = "Pa55-w0rd"
+    url = f"sqlite+withlogin://ann:{secret}@/{tmp_path / 'crm.db'}"
+    engine = sqlalchemy.create_engine(url)
+    tables, config, _files = read_tables(MINI)
+    with engine.begin() as conn:
+        for name, frame in tables.items():
+            frame.to_sql(name, conn, index=False)
+        rows = [(k, str(v)) for k, v in config.items()]
+        pd.DataFrame(rows, columns=["key", "value"]).to_sql("dataset_config", conn, index=False)
+    engine.dispose()
+    spec = tmp_path / "batch.yml"
+    spec.write_text(
+        f"notebooks_dir: {TEST_NB}\nreports:\n"
+        "  - notebook: ok\n    for_each: team\n"
+        "  - notebook: raises\n"
+    )
+    out = tmp_path / "out"
+    warm = ["--warm-imports", ",".join(LIGHT), "--workers", "1", "--outputs", str(out)]
+    cli = CliRunner().invoke(app, ["batch", str(spec), "--data", url, *warm])
+    assert cli.exit_code == 1 and "raises__company: failed" in cli.output  # raises always
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["data"] == f"sqlite+withlogin://ann:***@/{tmp_path / 'crm.db'}"
+    written = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert len(written) >= 10  # manifest, index, 2 reports x 2 files, a partial, the snapshot
+    assert [str(p) for p in written if secret.encode() in p.read_bytes()] == []
+    assert secret not in cli.output
+    # a bad parameter's message is masked too
+    bad = CliRunner().invoke(app, ["run", str(TEST_NB / "ok.ipynb"), "-p", "repeat", url])
+    assert bad.exit_code == 1 and "ann:***@" in bad.output and secret not in bad.output
+    assert _wait_no_strays() == []

@@ -324,3 +324,98 @@ def test_snapshot_is_loaded_once_per_process_and_handed_out_as_copies(tmp_path):
     snapshot.clear_cache()
     spmlib.load(mini)
     assert snapshot._CACHE == {}
+
+
+# --- the typed check of every planned report, before anything runs -------------------------------
+
+
+def _real_spec(tmp_path: Path, body: str, defaults: str = "", teams=None) -> Path:
+    """A spec over the real report notebooks, with its own parameter files."""
+    spec = _spec(tmp_path, body, defaults=defaults, teams=teams)
+    spec.write_text(f"notebooks_dir: {PROJ_ROOT / 'notebooks'}\n" + body)
+    return spec
+
+
+def test_a_typo_in_defaults_fails_the_plan_once_naming_file_key_and_valid_values(tmp_path):
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n"
+        "  - notebook: productivity\n    scopes: [{}]\n"
+        "  - notebook: productivity\n    for_each: team\n"
+        "  - notebook: rep_scorecard\n    for_each: rep\n"
+        "  - notebook: forecast\n    scopes: [{team: West}]\n",
+        defaults="notebooks:\n  productivity: {period: quarterly}\n  forecast: {horizon: 0}\n",
+        teams={"South": "start: 2025-02-30\nnotebooks:\n  rep_scorecard: {metric: bookings}\n"},
+    )
+    with pytest.raises(ParameterError) as info:
+        plan_reports(load_spec(spec), _data(), "/run/data")
+    problems = info.value.problems
+    text = str(info.value)
+    # 3 productivity reports (company, North, South), one line for the typo
+    assert text.count("quarterly") == 1
+    assert "defaults.yml: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in text
+    assert "defaults.yml: horizon must be at least 1, got 0." in text
+    # a team file: a date that does not exist, a key the scorecard does not take
+    assert "teams/South.yml: start" in text and "2025-02-30" in text
+    assert "teams/South.yml: metric is not a parameter of the rep_scorecard report" in text
+    # an explicit scope that is not in the data
+    assert "team 'West' is not in the data; teams: North, South." in text
+    assert problems[0].startswith(f"{len(problems) - 1} parameter problem(s); nothing was run")
+
+
+def test_a_rep_in_the_wrong_team_and_a_manager_the_notebook_cannot_take(tmp_path):
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n"
+        "  - notebook: funnel\n    scopes: [{team: North, rep_id: R3}]\n"
+        "  - notebook: funnel\n    for_each: manager\n",
+    )
+    with pytest.raises(ParameterError) as info:
+        plan_reports(load_spec(spec), _data(), "/run/data")
+    text = str(info.value)
+    assert "rep_id 'R3' is in team 'South', not 'North'" in text
+    # the report notebooks have no manager parameter: a manager report would show everyone
+    assert "unknown parameter 'manager' for notebooks/funnel.ipynb" in text
+
+
+def test_spm_batch_with_a_bad_parameter_starts_no_worker_and_writes_nothing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.run import batch
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(batch, "LocalPool", no_pool)
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n  - notebook: productivity\n    for_each: team\n",
+        defaults="notebooks:\n  productivity: {period: quarterly, ramp_months: six}\n",
+    )
+    out = tmp_path / "out"
+    mini = PROJ_ROOT / "tests" / "data" / "mini"
+    cli = CliRunner().invoke(app, ["batch", str(spec), "--data", str(mini), "--outputs", str(out)])
+    assert cli.exit_code == 1, cli.output
+    assert "2 parameter problem(s); nothing was run" in cli.output
+    assert "unknown period 'quarterly'" in cli.output and "ramp_months" in cli.output
+    assert not out.exists()
+
+
+def test_spm_run_checks_the_kind_and_the_scope_before_the_kernel_starts(monkeypatch):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.run import kernels
+
+    def no_kernel(self):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(kernels.WarmKernel, "start", no_kernel)
+    mini = str(PROJ_ROOT / "tests" / "data" / "mini")
+    cli = CliRunner().invoke(app, ["run", "productivity", "-p", "period", "quarterly"])
+    assert cli.exit_code == 1
+    assert "-p: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in cli.output
+    cli = CliRunner().invoke(app, ["run", "funnel", "-p", "data", mini, "-p", "team", "West"])
+    assert cli.exit_code == 1
+    assert "-p: team 'West' is not in the data; teams: North, South." in cli.output

@@ -95,10 +95,10 @@ def entry_scopes(entry: SpecEntry, reps: pd.DataFrame) -> list[dict[str, str]]:
     return [{"manager": str(m)} for m in sorted(chosen["manager"].dropna().unique())]
 
 
-def _scope_parameters(scope: dict[str, str]) -> dict[str, str]:
-    """The parameters a scope sets: ``rep_id`` for a rep (the notebook finds the team),
-    ``team`` for a team, ``manager`` for a manager."""
-    if "rep_id" in scope:
+def _scope_parameters(entry: SpecEntry, scope: dict[str, str]) -> dict[str, str]:
+    """The parameters a scope sets: an explicit scope as written; from ``for_each``, ``rep_id``
+    for a rep (the notebook finds the team), ``team`` for a team, ``manager`` for a manager."""
+    if entry.scopes is None and "rep_id" in scope:
         return {"rep_id": scope["rep_id"]}
     return dict(scope)
 
@@ -144,7 +144,9 @@ def plan_reports(
                 if scope.get(key) is not None:
                     path = folder / f"{scope[key]}.yml"
                     layers.append(read_layer(path, kind, path_label(path)))
-            layers.append(Layer(f"{spec.label}: the report's scope", _scope_parameters(scope)))
+            layers.append(
+                Layer(f"{spec.label}: the report's scope", _scope_parameters(entry, scope))
+            )
             batch: dict[str, Any] = {"data": data_path}
             if "mapping" in declared_parameters(entry.notebook_path):
                 batch["mapping"] = None  # the snapshot is already in the native model
