@@ -353,7 +353,9 @@ def test_a_typo_in_defaults_fails_the_plan_once_naming_file_key_and_valid_values
     text = str(info.value)
     # 3 productivity reports (company, North, South), one line for the typo
     assert text.count("quarterly") == 1
-    assert "defaults.yml: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in text
+    assert (
+        "defaults.yml: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in text
+    )
     assert "defaults.yml: horizon must be at least 1, got 0." in text
     # a team file: a date that does not exist, a key the scorecard does not take
     assert "teams/South.yml: start" in text and "2025-02-30" in text

@@ -73,7 +73,9 @@ def test_exit_semantics_marking_history_and_secrets(tmp_path):
     assert [p.name for p in written if SECRET in p.read_text()] == []
     assert "ann:***@db.example.com" in (tmp_path / "reports" / "exits__exit0.html").read_text()
     injected = json.loads((tmp_path / "reports" / "exits__exit0.ipynb").read_text())
-    assert injected["metadata"]["papermill"]["parameters"]["data"].endswith(":***@db.example.com/crm")
+    assert injected["metadata"]["papermill"]["parameters"]["data"].endswith(
+        ":***@db.example.com/crm"
+    )
 
 
 def test_papermill_runs_a_notebook_with_the_engine_on_its_own_kernel(tmp_path):
