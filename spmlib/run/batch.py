@@ -78,11 +78,6 @@ class BatchResult:
     def status(self) -> RunStatus:
         return self.manifest.status
 
-    @property
-    def failures(self) -> list[Job]:
-        """The reports that are not ok."""
-        return [job for job in self.manifest.jobs if job.status is not Status.OK]
-
 
 def run_batch(
     spec: str | Path | None = None,
