@@ -64,7 +64,7 @@ def run_command(
             cli_values[key] = parse_cli_value(value)
         layers.append(Layer("-p", cli_values))
         job = run_report(notebook, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     folder = Path(out or OUTPUTS_DIR / "single").resolve()
     outcome = job.outcome
@@ -193,7 +193,7 @@ def batch_command(
                 result = batch.run_batch(
                     spec, data, mapping, only or (), options, outputs_dir, callback
                 )
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     jobs = result.manifest.jobs
     failures = summarize_failures(jobs)

@@ -33,7 +33,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from spmlib.exceptions import ParameterError
+from spmlib.exceptions import MissingFileError, ParameterError
 
 __all__ = [
     "NotebookParameter",
@@ -90,7 +90,7 @@ def notebook_parameters(
 
     Raises
     ------
-    FileNotFoundError : when the notebook does not exist.
+    MissingFileError : when the notebook does not exist.
     ParameterError : when there is no cell tagged ``parameters``, or it is not valid Python.
 
     Examples
@@ -106,7 +106,7 @@ def notebook_parameters(
     else:
         path = Path(notebook)
         if not path.exists():
-            raise FileNotFoundError(f"notebook {str(path)!r} does not exist")
+            raise MissingFileError(f"notebook {str(path)!r} does not exist")
         nb, label = nbformat.read(str(path), as_version=4), str(path)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from spmlib.config import NOTEBOOKS_DIR
-from spmlib.exceptions import ParameterError
+from spmlib.exceptions import MissingFileError, ParameterError
 from spmlib.reports.params import REPORT_PARAMS, SCOPE_PARAMETERS
 from spmlib.run.check import ReportCheck
 from spmlib.run.job import Job, Output
@@ -25,14 +25,14 @@ def resolve_notebook(name: str | Path) -> Path:
 
     Raises
     ------
-    FileNotFoundError : naming the paths tried.
+    MissingFileError : naming the paths tried.
     """
     path = Path(name)
     candidates = [path, NOTEBOOKS_DIR / path.name, NOTEBOOKS_DIR / f"{path.name}.ipynb"]
     for candidate in candidates:
         if candidate.is_file() and candidate.suffix == ".ipynb":
             return candidate.resolve()
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"notebook {str(name)!r} not found (tried {', '.join(str(c) for c in candidates)})"
     )
 
@@ -61,7 +61,7 @@ def run_report(
 
     Raises
     ------
-    FileNotFoundError, ParameterError : before the kernel starts.
+    MissingFileError, ParameterError : before the kernel starts.
     spmlib.exceptions.DataValidationError : when the data of a report kind breaks the data model.
     """
     path = resolve_notebook(notebook)
