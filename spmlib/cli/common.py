@@ -17,6 +17,7 @@ from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
 from spmlib.exceptions import DataValidationError, SpmError
+from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
 from spmlib.reports.formatter import format_frame
 
@@ -99,8 +100,10 @@ EndOpt = Annotated[
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print an error (no traceback) and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print an error (no traceback, secrets masked) and exit with ``code``."""
+    err_console.print(
+        f"[bold red]error:[/] {escape(mask_secrets(message))}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code)
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io.coerce import coerce_table, derive_status
 from spmlib.io.schema import TABLES, Dataset, empty_table
-from spmlib.io.sources import RawData, Source, display_location
+from spmlib.io.sources import RawData, Source, mask_secrets
 
 __all__ = ["load", "load_checked", "validate", "read_raw", "read_tables", "read_sql_tables"]
 
@@ -187,7 +187,7 @@ def load(path_or_url: str | Path, mapping: str | Path | Any | None = None) -> Da
             return cached
     ds, problems = load_checked(location, mapping)
     if ds is None:
-        raise DataValidationError(problems=problems, source=display_location(location))
+        raise DataValidationError(problems=problems, source=mask_secrets(location))
     return ds
 
 
