@@ -1,0 +1,326 @@
+"""Stages inferred from a CRM export: what a preset decides, and the evidence it shows for it.
+
+A mapping with ``infer: salesforce`` or ``infer: hubspot`` does not list the org's stages: the
+preset reads them from the export (:mod:`spmlib.io.infer_salesforce`,
+:mod:`spmlib.io.infer_hubspot`) and returns a :class:`StageInference`: the ``dataset.yml``
+settings it inferred (open stages in order, won and lost stages, close reasons, pipelines, stage
+probabilities and forecast categories, currency, fiscal year), recodes of the raw values (e.g.
+labels that differ only in case), every decision as an :class:`Inference` with its evidence, and
+the problems that stop the load (stages it cannot classify).
+
+Settings the user gives (the mapping's ``dataset:`` and the export folder's ``dataset.yml``) win
+over the inference, key by key; the inference uses them as evidence too.
+
+Shared rules
+------------
+* **Labels** match regardless of case and surrounding or repeated spaces (:func:`label_key`).
+* **Order from stage history** (:func:`order_from_history`): each deal's first entry into each
+  open stage, in date order; stage A comes before B when more deals entered A before B than B
+  before A. Stages are ranked by how many others they come before (Copeland score), ties by the
+  mean position of their first entry.
+* **Won and lost names** (:func:`closed_settings`): one won stage keeps its CRM name as
+  ``won_stage``; several are loaded as ``Closed Won`` with the CRM stage in ``close_reason``
+  (``won_reasons``); the same for lost.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spmlib.exceptions import Problem, UnknownNameError
+
+__all__ = [
+    "INFERENCES",
+    "Inference",
+    "StageInference",
+    "get_inference",
+    "label_key",
+    "canonical_labels",
+    "order_from_history",
+    "chain_order",
+    "closed_settings",
+    "stage_kinds_from_status",
+]
+
+#: The stage inferences a mapping may name with ``infer:``.
+INFERENCES = ("salesforce", "hubspot")
+
+
+@dataclass(frozen=True)
+class Inference:
+    """One decision a preset took from the export.
+
+    Attributes
+    ----------
+    subject : what was decided, e.g. ``stage 'Lost - Price'`` or ``open-stage order``.
+    decision : the decision, e.g. ``lost (loaded as Closed Lost, kept as close_reason)``.
+    evidence : where it comes from, e.g. ``OpportunityStage.csv: IsClosed true, IsWon false``.
+    """
+
+    subject: str
+    decision: str
+    evidence: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.decision}" + (f" ({self.evidence})" if self.evidence else "")
+
+
+@dataclass
+class StageInference:
+    """What a preset inferred from an export (see the module notes).
+
+    Attributes
+    ----------
+    config : ``dataset.yml`` settings inferred (the user's settings are merged over them).
+    recodes : table -> column -> {raw value: model value}, applied to the mapped tables.
+    inferences : every decision with its evidence, in reading order.
+    problems : errors (and warnings) found while inferring, e.g. stages it cannot classify.
+    """
+
+    config: dict[str, Any] = field(default_factory=dict)
+    recodes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    inferences: list[Inference] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def note(self, subject: str, decision: str, evidence: str = "") -> None:
+        self.inferences.append(Inference(subject, decision, evidence))
+
+
+def get_inference(name: str) -> Callable[..., StageInference]:
+    """The ``infer(tables, source, given, mapping)`` function of a preset inference.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name not in :data:`INFERENCES` (lists the valid ones).
+    """
+    if name not in INFERENCES:
+        raise UnknownNameError("stage inference", name, INFERENCES)
+    return importlib.import_module(f"spmlib.io.infer_{name}").infer
+
+
+def label_key(values: pd.Series) -> pd.Series:
+    """Labels as compared: lower case (casefold), runs of spaces as one, no surrounding spaces.
+
+    Examples
+    --------
+    >>> label_key(pd.Series([" Closed  won ", "CLOSED WON", None], dtype="string")).tolist()
+    ['closed won', 'closed won', <NA>]
+    """
+    text = values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
+    return text.str.casefold().mask(text == "")
+
+
+def canonical_labels(values: pd.Series, preferred: Iterable[str] = ()) -> dict[str, str]:
+    """{raw label: canonical spelling} for labels that differ only in case and spaces.
+
+    The canonical spelling of a label is the one in ``preferred`` (e.g. the user's or the CRM's
+    default names) when there is one, else the most frequent spelling (the first seen on a tie).
+
+    Examples
+    --------
+    >>> canonical_labels(pd.Series(["Demo", "demo ", "Demo", "closed won"]), ["Closed Won"])
+    {'Demo': 'Demo', 'demo ': 'Demo', 'closed won': 'Closed Won'}
+    """
+    preferred = list(preferred)
+    raw = values.astype("string").dropna()
+    raw = raw[raw.str.strip() != ""]
+    if raw.empty:
+        return {}
+    keys = label_key(raw)
+    pref_keys = label_key(pd.Series(preferred, dtype="string"))
+    pref = {k: p for p, k in zip(preferred, pref_keys, strict=True)}
+    spelled = raw.str.strip().str.replace(r"\s+", " ", regex=True)
+    counts = pd.DataFrame({"key": keys, "spelled": spelled, "first": np.arange(len(raw))})
+    best = (
+        counts.groupby(["key", "spelled"], sort=False)
+        .agg(n=("first", "size"), first=("first", "min"))
+        .reset_index()
+        .sort_values(["key", "n", "first"], ascending=[True, False, True])
+        .drop_duplicates("key")
+        .set_index("key")["spelled"]
+    )
+    canon = {k: pref.get(k, best[k]) for k in best.index}
+    return {str(r): str(canon[k]) for r, k in zip(raw, keys, strict=True)}
+
+
+def stage_kinds_from_status(stage: pd.Series, status: pd.Series) -> pd.DataFrame:
+    """Per stage, how many deals the CRM's closed/won flags call open, won and lost.
+
+    Returns
+    -------
+    DataFrame indexed by stage, columns ``open``, ``won``, ``lost`` (int), ``kind`` (the most
+    frequent; ties go open, then won) and ``deals``.
+
+    Examples
+    --------
+    >>> stage_kinds_from_status(pd.Series(["A", "A", "X", "X", "X"]),
+    ...     pd.Series(["open", "open", "lost", "lost", "won"]))[["deals", "lost", "kind"]]
+       deals  lost  kind
+    A      2     0  open
+    X      3     2  lost
+    """
+    frame = pd.DataFrame({"stage": stage.astype("string"), "status": status.astype("string")})
+    frame = frame.dropna()
+    counts = pd.crosstab(frame["stage"], frame["status"])
+    counts = counts.reindex(columns=["open", "won", "lost"], fill_value=0).astype("int64")
+    counts["kind"] = counts[["open", "won", "lost"]].idxmax(axis=1)
+    counts["deals"] = counts[["open", "won", "lost"]].sum(axis=1)
+    counts.index.name = None
+    counts.columns.name = None
+    return counts[["open", "won", "lost", "kind", "deals"]]
+
+
+def order_from_history(history: pd.DataFrame, stages: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Open stages in the order deals move through them, from stage history.
+
+    Parameters
+    ----------
+    history : ``opp_id``, ``stage`` and ``entered_date`` (text or dates); rows in file order
+        break ties between entries of the same day.
+    stages : the open stages to order (others in the history are ignored).
+
+    Returns
+    -------
+    (order, evidence): the stages found in the history in the inferred order, and one sentence
+    per consecutive pair, e.g. ``Demo before Offer in 4 of 5 deals``.
+
+    Notes
+    -----
+    Each deal contributes its first entry into each stage. Stage A beats B when more deals
+    entered A before B than B before A; stages are ranked by the number of stages they beat
+    (Copeland), ties by the mean position of their first entry, then by name.
+
+    Examples
+    --------
+    >>> hist = pd.DataFrame({"opp_id": ["1", "1", "1", "2", "2", "3", "3"],
+    ...     "stage": ["Demo", "Offer", "Demo", "Intro", "Offer", "Intro", "Demo"],
+    ...     "entered_date": ["2024-01-01", "2024-01-05", "2024-01-09",
+    ...                      "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]})
+    >>> order, why = order_from_history(hist, ["Offer", "Demo", "Intro"])
+    >>> order
+    ['Intro', 'Demo', 'Offer']
+    >>> why
+    ['Intro before Demo in 1 of 1 deal', 'Demo before Offer in 1 of 1 deal']
+    """
+    wanted = list(dict.fromkeys(stages))
+    h = history[["opp_id", "stage", "entered_date"]].copy()
+    h["stage"] = h["stage"].astype("string").str.strip()
+    h = h[h["stage"].isin(wanted).fillna(False)]
+    when = h["entered_date"]
+    if not pd.api.types.is_datetime64_any_dtype(when):
+        when = pd.to_datetime(when.astype("string"), errors="coerce", utc=True, format="ISO8601")
+    h = h.assign(_when=when, _row=np.arange(len(h))).dropna(subset=["_when", "opp_id"])
+    h = h.sort_values(["opp_id", "_when", "_row"], kind="stable").drop_duplicates(
+        ["opp_id", "stage"]
+    )
+    found = [s for s in wanted if s in set(h["stage"])]
+    if not found:
+        return [], []
+    h["_pos"] = h.groupby("opp_id").cumcount()
+    pos = h.pivot(index="opp_id", columns="stage", values="_pos").reindex(columns=found)
+    p = pos.to_numpy(dtype="float64")
+    k = len(found)
+    before = np.zeros((k, k), dtype=np.int64)
+    for i in range(k):
+        before[i] = (p[:, [i]] < p).sum(axis=0)  # NaN comparisons are False
+    wins = (before > before.T).sum(axis=1)
+    mean_pos = np.nanmean(p, axis=0)
+    rank = sorted(range(k), key=lambda i: (-wins[i], mean_pos[i], found[i]))
+    order = [found[i] for i in rank]
+    evidence = []
+    for a, b in itertools.pairwise(rank):
+        both = int(before[a, b] + before[b, a])
+        if both:
+            n = "deal" if both == 1 else "deals"
+            evidence.append(f"{found[a]} before {found[b]} in {before[a, b]} of {both} {n}")
+        else:
+            evidence.append(
+                f"{found[a]} before {found[b]}: no deal entered both, placed by average position"
+            )
+    return order, evidence
+
+
+def chain_order(
+    stages: Iterable[str], sources: Iterable[tuple[str, Mapping[str, Any]]]
+) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Order ``stages`` by the first source that ranks them.
+
+    ``sources`` are ``(label, {stage: sort key})`` by priority: the stages the first source
+    ranks come first in its order, then those the next one ranks, and so on; stages no source
+    ranks come last in their given order.
+
+    Returns
+    -------
+    (order, used): the order, and ``(label, stages)`` for each source that placed stages
+    (label ``"no evidence"`` for the last ones).
+
+    Examples
+    --------
+    >>> chain_order(["C", "B", "A", "Z"], [("metadata", {"B": 2, "C": 1}), ("history", {"A": 0})])
+    (['C', 'B', 'A', 'Z'], [('metadata', ['C', 'B']), ('history', ['A']), ('no evidence', ['Z'])])
+    """
+    rest = list(dict.fromkeys(stages))
+    order: list[str] = []
+    used: list[tuple[str, list[str]]] = []
+    for label, key in sources:
+        ranked = [s for s in rest if s in key]
+        if not ranked:
+            continue
+        ranked.sort(key=lambda s: key[s])
+        order += ranked
+        used.append((label, ranked))
+        rest = [s for s in rest if s not in key]
+    if rest:
+        order += rest
+        used.append(("no evidence", rest))
+    return order, used
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, n = name, 2
+    while out in taken:
+        out, n = f"{name} ({n})", n + 1
+    return out
+
+
+def closed_settings(
+    won: list[str], lost: list[str], open_stages: Iterable[str], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``won_stage``, ``lost_stage`` and the close reasons for these closed CRM stages.
+
+    One won stage keeps its name; several become ``won_reasons`` loaded as ``Closed Won`` (a
+    name no open stage uses). The same for lost. Names the user gave win.
+
+    Examples
+    --------
+    >>> for key, value in closed_settings(["Signed"], ["Lost - Price", "Lost - Gone"],
+    ...                                   ["Demo"], {}).items():
+    ...     print(key, value)
+    won_stage Signed
+    lost_stage Closed Lost
+    lost_reasons ['Lost - Price', 'Lost - Gone']
+    """
+    out: dict[str, Any] = {}
+    open_ = set(open_stages)
+    for kind, names, others, default in (
+        ("won", won, lost, "Closed Won"),
+        ("lost", lost, won, "Closed Lost"),
+    ):
+        name = given.get(f"{kind}_stage")
+        if name is None:
+            taken = open_ | set(others) | {out.get("won_stage")}
+            name = names[0] if len(names) == 1 else _unique(default, taken)
+        name = str(name)
+        out[f"{kind}_stage"] = name
+        reasons = [s for s in names if s != name]
+        if reasons:
+            out[f"{kind}_reasons"] = reasons
+    return out
