@@ -43,10 +43,15 @@ __all__ = [
     "get_inference",
     "label_key",
     "canonical_labels",
+    "Precedence",
+    "stage_precedence",
     "order_from_history",
     "chain_order",
     "closed_settings",
     "stage_kinds_from_status",
+    "given_kinds",
+    "text_values",
+    "percent_label",
 ]
 
 #: The stage inferences a mapping may name with ``infer:``.
@@ -178,25 +183,91 @@ def stage_kinds_from_status(stage: pd.Series, status: pd.Series) -> pd.DataFrame
     return counts[["open", "won", "lost", "kind", "deals"]]
 
 
-def order_from_history(history: pd.DataFrame, stages: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Open stages in the order deals move through them, from stage history.
+@dataclass(frozen=True)
+class Precedence:
+    """How deals moved between open stages in the stage history.
+
+    Attributes
+    ----------
+    stages : the stages found in the history.
+    before : ``before.loc[a, b]`` = deals whose first entry into ``a`` came before their first
+        entry into ``b``.
+    mean_position : per stage, the mean position of its first entry in a deal's path (0 = first).
+    """
+
+    stages: list[str]
+    before: pd.DataFrame
+    mean_position: pd.Series
+
+    @property
+    def wins(self) -> pd.Series:
+        """Per stage, how many other stages it comes before by majority (Copeland score)."""
+        b = self.before.to_numpy()
+        return pd.Series((b > b.T).sum(axis=1), index=self.stages)
+
+    def evidence(self, order: list[str]) -> list[str]:
+        """One sentence per consecutive pair of ``order`` (stages of this history)."""
+        out = []
+        for a, b in itertools.pairwise([s for s in order if s in self.stages]):
+            ab, ba = int(self.before.at[a, b]), int(self.before.at[b, a])
+            if ab + ba:
+                n = "deal" if ab + ba == 1 else "deals"
+                out.append(f"{a} before {b} in {ab} of {ab + ba} {n}")
+            else:
+                out.append(f"{a}, {b}: no deal entered both, ordered by weaker evidence")
+        return out
+
+
+def stage_precedence(history: pd.DataFrame, stages: Iterable[str]) -> Precedence:
+    """Count, for each pair of ``stages``, the deals that entered one before the other.
 
     Parameters
     ----------
     history : ``opp_id``, ``stage`` and ``entered_date`` (text or dates); rows in file order
-        break ties between entries of the same day.
-    stages : the open stages to order (others in the history are ignored).
+        break ties between entries of the same time.
+    stages : the open stages to compare (other stages in the history are ignored).
+
+    Notes
+    -----
+    Each deal contributes its first entry into each stage, so a deal sent back to an earlier
+    stage does not reverse the order it first went through.
+    """
+    wanted = list(dict.fromkeys(stages))
+    h = history[["opp_id", "stage", "entered_date"]].copy()
+    h["stage"] = text_values(h["stage"])
+    h = h[h["stage"].isin(wanted).fillna(False)]
+    when = h["entered_date"]
+    if not pd.api.types.is_datetime64_any_dtype(when):
+        when = pd.to_datetime(when.astype("string"), errors="coerce", utc=True, format="ISO8601")
+    h = h.assign(_when=when, _row=np.arange(len(h))).dropna(subset=["_when", "opp_id"])
+    h = h.sort_values(["opp_id", "_when", "_row"], kind="stable").drop_duplicates(
+        ["opp_id", "stage"]
+    )
+    found = [s for s in wanted if s in set(h["stage"])]
+    h["_pos"] = h.groupby("opp_id").cumcount()
+    pos = h.pivot(index="opp_id", columns="stage", values="_pos").reindex(columns=found)
+    p = pos.to_numpy(dtype="float64")
+    before = np.zeros((len(found), len(found)), dtype=np.int64)
+    for i in range(len(found)):
+        before[i] = (p[:, [i]] < p).sum(axis=0)  # comparisons with NaN are False
+    return Precedence(
+        stages=found,
+        before=pd.DataFrame(before, index=found, columns=found),
+        mean_position=pd.Series(np.nanmean(p, axis=0) if len(p) else [], index=found),
+    )
+
+
+def order_from_history(history: pd.DataFrame, stages: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Open stages in the order deals move through them, from stage history.
+
+    Stage A beats B when more deals entered A before B than B before A
+    (:func:`stage_precedence`); stages are ranked by the number of stages they beat (Copeland
+    score), ties by the mean position of their first entry, then by name.
 
     Returns
     -------
     (order, evidence): the stages found in the history in the inferred order, and one sentence
     per consecutive pair, e.g. ``Demo before Offer in 4 of 5 deals``.
-
-    Notes
-    -----
-    Each deal contributes its first entry into each stage. Stage A beats B when more deals
-    entered A before B than B before A; stages are ranked by the number of stages they beat
-    (Copeland), ties by the mean position of their first entry, then by name.
 
     Examples
     --------
@@ -210,42 +281,10 @@ def order_from_history(history: pd.DataFrame, stages: Iterable[str]) -> tuple[li
     >>> why
     ['Intro before Demo in 1 of 1 deal', 'Demo before Offer in 1 of 1 deal']
     """
-    wanted = list(dict.fromkeys(stages))
-    h = history[["opp_id", "stage", "entered_date"]].copy()
-    h["stage"] = h["stage"].astype("string").str.strip()
-    h = h[h["stage"].isin(wanted).fillna(False)]
-    when = h["entered_date"]
-    if not pd.api.types.is_datetime64_any_dtype(when):
-        when = pd.to_datetime(when.astype("string"), errors="coerce", utc=True, format="ISO8601")
-    h = h.assign(_when=when, _row=np.arange(len(h))).dropna(subset=["_when", "opp_id"])
-    h = h.sort_values(["opp_id", "_when", "_row"], kind="stable").drop_duplicates(
-        ["opp_id", "stage"]
-    )
-    found = [s for s in wanted if s in set(h["stage"])]
-    if not found:
-        return [], []
-    h["_pos"] = h.groupby("opp_id").cumcount()
-    pos = h.pivot(index="opp_id", columns="stage", values="_pos").reindex(columns=found)
-    p = pos.to_numpy(dtype="float64")
-    k = len(found)
-    before = np.zeros((k, k), dtype=np.int64)
-    for i in range(k):
-        before[i] = (p[:, [i]] < p).sum(axis=0)  # NaN comparisons are False
-    wins = (before > before.T).sum(axis=1)
-    mean_pos = np.nanmean(p, axis=0)
-    rank = sorted(range(k), key=lambda i: (-wins[i], mean_pos[i], found[i]))
-    order = [found[i] for i in rank]
-    evidence = []
-    for a, b in itertools.pairwise(rank):
-        both = int(before[a, b] + before[b, a])
-        if both:
-            n = "deal" if both == 1 else "deals"
-            evidence.append(f"{found[a]} before {found[b]} in {before[a, b]} of {both} {n}")
-        else:
-            evidence.append(
-                f"{found[a]} before {found[b]}: no deal entered both, placed by average position"
-            )
-    return order, evidence
+    prec = stage_precedence(history, stages)
+    wins, mean = prec.wins, prec.mean_position
+    order = sorted(prec.stages, key=lambda s: (-wins[s], mean[s], s))
+    return order, prec.evidence(order)
 
 
 def chain_order(
@@ -255,7 +294,8 @@ def chain_order(
 
     ``sources`` are ``(label, {stage: sort key})`` by priority: the stages the first source
     ranks come first in its order, then those the next one ranks, and so on; stages no source
-    ranks come last in their given order.
+    ranks come last in their given order. Stages a source ranks equal are ordered by the later
+    sources (then by their given order).
 
     Returns
     -------
@@ -266,15 +306,20 @@ def chain_order(
     --------
     >>> chain_order(["C", "B", "A", "Z"], [("metadata", {"B": 2, "C": 1}), ("history", {"A": 0})])
     (['C', 'B', 'A', 'Z'], [('metadata', ['C', 'B']), ('history', ['A']), ('no evidence', ['Z'])])
+    >>> chain_order(["B", "A"], [("history", {"A": 0, "B": 0}), ("default", {"A": 2, "B": 1})])
+    (['B', 'A'], [('history', ['B', 'A'])])
     """
     rest = list(dict.fromkeys(stages))
+    given = {s: i for i, s in enumerate(rest)}
+    sources = list(sources)
     order: list[str] = []
     used: list[tuple[str, list[str]]] = []
-    for label, key in sources:
+    for i, (label, key) in enumerate(sources):
         ranked = [s for s in rest if s in key]
         if not ranked:
             continue
-        ranked.sort(key=lambda s: key[s])
+        later = [k for _, k in sources[i + 1 :]]
+        ranked.sort(key=lambda s: (key[s], *(k.get(s, np.inf) for k in later), given[s]))
         order += ranked
         used.append((label, ranked))
         rest = [s for s in rest if s not in key]
@@ -324,3 +369,37 @@ def closed_settings(
         if reasons:
             out[f"{kind}_reasons"] = reasons
     return out
+
+
+def given_kinds(given: Mapping[str, Any]) -> dict[str, str]:
+    """Stage -> ``open`` / ``won`` / ``lost`` as the user's dataset settings classify it.
+
+    Examples
+    --------
+    >>> given_kinds({"open_stages": ["Demo"], "lost_reasons": ["Lost - Price"]})
+    {'Demo': 'open', 'Lost - Price': 'lost'}
+    """
+    kinds: dict[str, str] = {}
+    opens = given.get("open_stages")
+    if isinstance(given.get("pipelines"), Mapping):
+        opens = [s for v in given["pipelines"].values() if isinstance(v, list) for s in v]
+    for s in opens if isinstance(opens, list) else []:
+        kinds[str(s)] = "open"
+    for kind in ("won", "lost"):
+        if given.get(f"{kind}_stage") is not None:
+            kinds[str(given[f"{kind}_stage"])] = kind
+        reasons = given.get(f"{kind}_reasons") or []
+        for s in [reasons] if isinstance(reasons, str) else reasons:
+            kinds[str(s)] = kind
+    return kinds
+
+
+def text_values(values: pd.Series) -> pd.Series:
+    """Stripped text, blank as missing (how the loader reads text)."""
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def percent_label(p: float) -> str:
+    """``0.25`` -> ``25%``."""
+    return f"{100 * p:.0f}%" if float(100 * p).is_integer() else f"{100 * p:.1f}%"

@@ -579,8 +579,8 @@ def _scaled(values: pd.Series, factor: float) -> pd.Series:
 
     Examples
     --------
-    >>> _scaled(pd.Series(["20", " 7.5", "n/a", None]), 0.01).tolist()
-    [0.2, 0.075, 'n/a', None]
+    >>> _scaled(pd.Series(["20", " 7.5", "n/a", None], dtype="string"), 0.01).tolist()
+    [0.2, 0.075, 'n/a', <NA>]
     """
     number = pd.to_numeric(_text(values), errors="coerce")
     out = values.astype(object).copy()
