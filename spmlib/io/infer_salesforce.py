@@ -199,18 +199,8 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
             )
         )
     opens = [s for s in universe if kinds[s] in ("open", None)]
-    order_notes = StageInference()
-    order = _open_order(
-        opens,
-        opp,
-        stage,
-        hist if has_hist else None,
-        meta,
-        meta_label,
-        given,
-        order_notes,
-        opp_file,
-    )
+    evidence = {"meta": meta, "meta_label": meta_label, "history": hist if has_hist else None}
+    order, order_notes = _open_order(opens, opp, given, opp_file, **evidence)
     out.problems += order_notes.problems
     won = [s for s in universe if kinds[s] == "won"]
     lost = [s for s in universe if kinds[s] == "lost"]

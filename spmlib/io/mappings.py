@@ -51,6 +51,7 @@ __all__ = [
     "TableMapping",
     "list_mappings",
     "load_mapping",
+    "mapping_text",
     "apply_mapping",
     "slugify",
     "parse_flag",
@@ -143,6 +144,23 @@ def list_mappings() -> list[str]:
     True
     """
     return sorted(_named())
+
+
+def mapping_text(name_or_path: str | Path) -> str:
+    """The YAML text of a mapping (a preset or ``params/mappings`` name, or a file path).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is neither a mapping nor an existing file.
+    """
+    path = Path(str(name_or_path))
+    if path.is_file():
+        return path.read_text()
+    named = _named()
+    if str(name_or_path) not in named:
+        raise UnknownNameError("mapping", str(name_or_path), list(named))
+    return named[str(name_or_path)].read_text()
 
 
 def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
