@@ -29,12 +29,14 @@ from typer.testing import CliRunner
 
 import spmlib
 from spmlib.cli import app
+from spmlib.exceptions import SpmError
 from spmlib.forecast.pipeline import deal_probabilities, forecast_category_rollup
 from spmlib.funnel.conversion import stage_funnel
 from spmlib.funnel.pipeline import stage_win_probability, weighted_pipeline
 from spmlib.io.load import load_checked, load_result
 from spmlib.io.validate import errors_of
 from spmlib.productivity.kpis import kpis
+from spmlib.reports.funnel import build_funnel_report
 
 DATA = Path(__file__).parent / "data"
 SF_OPEN = ("Discovery", "Solution Demo", "Business Case", "Contracting")
@@ -311,6 +313,17 @@ def test_hubspot_pipeline_forecast_runs_per_pipeline(hs):
     # the open deals of both pipelines, each with its pipeline
     assert sorted(p["opp_id"]) == ["203", "204", "205", "206", "301", "302", "305"]
     assert p.set_index("opp_id").loc["302", "pipeline"] == "Renewals"
+
+
+def test_hubspot_funnel_report_covers_one_pipeline(hs):
+    with pytest.raises(SpmError, match=r"has 2 \(Sales Pipeline, Renewals\); set pipeline"):
+        build_funnel_report(hs)
+    report = build_funnel_report(hs, pipeline="Renewals")
+    assert report.funnel["stage"].tolist() == ["Renewal Due", "Quote Sent", "Closed Won"]
+    # Renewals: 303 won, 304 lost
+    assert report.funnel["cumulative_conversion"].iloc[-1] == pytest.approx(0.5)
+    with pytest.raises(SpmError, match="pipeline 'Upsell' is not in the data"):
+        build_funnel_report(hs, pipeline="Upsell")
 
 
 def test_hubspot_without_flags_uses_default_labels_else_fails(tmp_path):

@@ -95,6 +95,22 @@ def _ts(value) -> pd.Timestamp | None:
     return None if value is None or value == "" else pd.Timestamp(value).normalize()
 
 
+def _one_pipeline(ds: Dataset, pipeline: str | None) -> Dataset:
+    """The dataset of the pipeline reported: the one asked for, or the only one."""
+    names = list(ds.config.pipelines)
+    if pipeline is None:
+        if len(names) <= 1:
+            return ds
+        raise SpmError(
+            f"the funnel report covers one pipeline and the data has {len(names)} "
+            f"({', '.join(names)}); set pipeline to one of them"
+        )
+    if pipeline not in names:
+        known = ", ".join(names) if names else "one, unnamed (leave pipeline empty)"
+        raise SpmError(f"pipeline {pipeline!r} is not in the data; its pipelines: {known}")
+    return ds.for_pipeline(pipeline)
+
+
 def build_funnel_report(
     ds: Dataset,
     *,
@@ -104,6 +120,7 @@ def build_funnel_report(
     end: pd.Timestamp | str | None = None,
     by: str = "rep",
     cohort_freq: str = "quarter",
+    pipeline: str | None = None,
 ) -> FunnelReport:
     """Compute the funnel report of one scope of ``ds`` (the whole, unscoped dataset).
 
@@ -117,11 +134,14 @@ def build_funnel_report(
     by : grouping compared and ranked (rep, team, manager, region, lead_source, product, ...);
         ignored for a rep scope, which is compared with the rest of its team.
     cohort_freq : "month" or "quarter".
+    pipeline : with several pipelines (``pipelines:`` in dataset.yml), the one reported: its
+        deals, its stages (KPIs and win rates then cover that pipeline too).
 
     Raises
     ------
     SpmError : the team or rep is not in the data.
     """
+    ds = _one_pipeline(ds, pipeline)
     cfg = ds.config
     as_of = ds.as_of
     if rep_id is not None and str(rep_id) not in set(ds.reps["rep_id"].astype(str)):
