@@ -453,3 +453,16 @@ def test_mapping_init_lists_the_errors_and_exits_1(tmp_path):
     assert result.exit_code == 1
     assert "# TO DO: the export has errors" in out.read_text()
     assert "cannot tell whether these stages are open, won or lost" in out.read_text()
+
+
+@pytest.mark.parametrize("name", ["sf", "hs"])
+def test_batch_snapshot_keeps_reasons_and_pipelines(name, request, tmp_path):
+    from spmlib.run.batch import data_fingerprint, snapshot_dataset
+
+    ds = request.getfixturevalue(name)
+    # the snapshot (Parquet + dataset.yml, no mapping) reloads to the same data: stages already
+    # folded, close reasons, probabilities and pipelines kept
+    again = spmlib.load(snapshot_dataset(ds, tmp_path / "snap"))
+    assert again.config == ds.config
+    pd.testing.assert_frame_equal(again.opportunities, ds.opportunities)
+    assert data_fingerprint(again) == data_fingerprint(ds)

@@ -1,7 +1,7 @@
 """CRM mappings: translate an export (Salesforce, HubSpot, any CSV folder) onto the data model.
 
 A mapping is a YAML file (format in the README, section "Mappings"). Presets ship as package data
-in ``spmlib/mappings/*.yml``; YAML files in ``params/mappings/`` can be named the same way; any
+in ``spmlib/io/presets/*.yml``; YAML files in ``params/mappings/`` can be named the same way; any
 other path is read as a file. Per model table a mapping gives the source file and, in this order:
 
 1. ``keep: {source column: [values]}``: keep only these rows (others are excluded and counted);
