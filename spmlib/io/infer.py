@@ -14,10 +14,10 @@ over the inference, key by key; the inference uses them as evidence too.
 Shared rules
 ------------
 * **Labels** match regardless of case and surrounding or repeated spaces (:func:`label_key`).
-* **Order from stage history** (:func:`order_from_history`): each deal's first entry into each
+* **Order from stage history** (:func:`stage_precedence`): each deal's first entry into each
   open stage, in date order; stage A comes before B when more deals entered A before B than B
-  before A. Stages are ranked by how many others they come before (Copeland score), ties by the
-  mean position of their first entry.
+  before A. Stages are ranked by how many others they come before (Copeland score); ties go to
+  weaker evidence (:func:`chain_order`), last to the mean position of their first entry.
 * **Won and lost names** (:func:`closed_settings`): one won stage keeps its CRM name as
   ``won_stage``; several are loaded as ``Closed Won`` with the CRM stage in ``close_reason``
   (``won_reasons``); the same for lost.
@@ -45,7 +45,6 @@ __all__ = [
     "canonical_labels",
     "Precedence",
     "stage_precedence",
-    "order_from_history",
     "chain_order",
     "closed_settings",
     "stage_kinds_from_status",
@@ -230,7 +229,21 @@ def stage_precedence(history: pd.DataFrame, stages: Iterable[str]) -> Precedence
     Notes
     -----
     Each deal contributes its first entry into each stage, so a deal sent back to an earlier
-    stage does not reverse the order it first went through.
+    stage does not reverse the order it first went through. Ranking the stages by
+    :attr:`Precedence.wins` (how many stages each comes before, by majority) gives the order in
+    which deals move most often.
+
+    Examples
+    --------
+    >>> hist = pd.DataFrame({"opp_id": ["1", "1", "1", "2", "2", "3", "3"],
+    ...     "stage": ["Demo", "Offer", "Demo", "Intro", "Offer", "Intro", "Demo"],
+    ...     "entered_date": ["2024-01-01", "2024-01-05", "2024-01-09",
+    ...                      "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]})
+    >>> prec = stage_precedence(hist, ["Offer", "Demo", "Intro"])
+    >>> prec.wins.to_dict()
+    {'Offer': 0, 'Demo': 1, 'Intro': 2}
+    >>> prec.evidence(["Intro", "Demo", "Offer"])
+    ['Intro before Demo in 1 of 1 deal', 'Demo before Offer in 1 of 1 deal']
     """
     wanted = list(dict.fromkeys(stages))
     h = history[["opp_id", "stage", "entered_date"]].copy()
@@ -255,36 +268,6 @@ def stage_precedence(history: pd.DataFrame, stages: Iterable[str]) -> Precedence
         before=pd.DataFrame(before, index=found, columns=found),
         mean_position=pd.Series(np.nanmean(p, axis=0) if len(p) else [], index=found),
     )
-
-
-def order_from_history(history: pd.DataFrame, stages: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Open stages in the order deals move through them, from stage history.
-
-    Stage A beats B when more deals entered A before B than B before A
-    (:func:`stage_precedence`); stages are ranked by the number of stages they beat (Copeland
-    score), ties by the mean position of their first entry, then by name.
-
-    Returns
-    -------
-    (order, evidence): the stages found in the history in the inferred order, and one sentence
-    per consecutive pair, e.g. ``Demo before Offer in 4 of 5 deals``.
-
-    Examples
-    --------
-    >>> hist = pd.DataFrame({"opp_id": ["1", "1", "1", "2", "2", "3", "3"],
-    ...     "stage": ["Demo", "Offer", "Demo", "Intro", "Offer", "Intro", "Demo"],
-    ...     "entered_date": ["2024-01-01", "2024-01-05", "2024-01-09",
-    ...                      "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]})
-    >>> order, why = order_from_history(hist, ["Offer", "Demo", "Intro"])
-    >>> order
-    ['Intro', 'Demo', 'Offer']
-    >>> why
-    ['Intro before Demo in 1 of 1 deal', 'Demo before Offer in 1 of 1 deal']
-    """
-    prec = stage_precedence(history, stages)
-    wins, mean = prec.wins, prec.mean_position
-    order = sorted(prec.stages, key=lambda s: (-wins[s], mean[s], s))
-    return order, prec.evidence(order)
 
 
 def chain_order(

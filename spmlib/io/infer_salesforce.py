@@ -8,7 +8,7 @@ Evidence, strongest first (the user's ``dataset.yml`` settings beat all of it):
   most frequent answer); a stage found only in ``OpportunityHistory.csv`` is open (deals passed
   through it); Salesforce's default names last. A stage none of these classifies stops the load.
 * **Order of the open stages**: SortOrder of the metadata; else the order in which deals move
-  through them in ``OpportunityHistory.csv`` (:func:`spmlib.io.infer.order_from_history`); else
+  through them in ``OpportunityHistory.csv`` (:func:`spmlib.io.infer.stage_precedence`); else
   the median ``Probability`` of the open deals in each stage; else Salesforce's default order
   (a stage none of these places comes last, with a warning).
 * **Several won or lost stages** are loaded as one won (lost) stage with the CRM stage kept in
@@ -317,11 +317,11 @@ def _stage_defaults(meta, order, meta_label, opp, status, out) -> None:
         if col not in opp.columns or not is_open.any():
             continue
         n = int(text_values(opp.loc[is_open, col].astype("string")).notna().sum())
-        rest = "their stage's default" if meta is not None else "none"
+        rest = "take their stage's default" if meta is not None else "have none"
         out.note(
             f"deal {col.replace('_', ' ')}",
-            f"{n} of {int(is_open.sum())} open deals carry their own; the others: {rest}",
-            f"Opportunity {what}",
+            f"{n} of {int(is_open.sum())} open deals give their own, the others {rest}",
+            f"{what} on the deals",
         )
 
 
