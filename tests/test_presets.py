@@ -193,6 +193,23 @@ def test_salesforce_order_from_history_without_metadata(tmp_path):
     assert np.isnan(w.loc["Discovery", "crm_probability"])
 
 
+def test_salesforce_without_metadata_or_history_warns_about_the_order(tmp_path):
+    folder = copy("salesforce_org", tmp_path)
+    (folder / "OpportunityStage.csv").unlink()
+    (folder / "OpportunityHistory.csv").unlink()
+    result = load_result(folder, "salesforce")
+    # only O07 (Solution Demo, 30%) and O09 (Contracting, 90%) give a Probability: they are
+    # ordered by it; Discovery and Business Case have no evidence and come last, as first seen
+    order = ("Solution Demo", "Contracting", "Discovery", "Business Case")
+    assert result.dataset.config.open_stages == order
+    (w,) = [p for p in result.problems if "position" in p.rule]
+    assert w.severity == "warning" and w.column == "StageName"
+    assert w.rule == (
+        "the position of these open stages is unknown, they are placed last: "
+        "Discovery, Business Case"
+    )
+
+
 def test_salesforce_sortorder_beats_the_history(tmp_path):
     folder = copy("salesforce_org", tmp_path)
 

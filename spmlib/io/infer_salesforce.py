@@ -5,8 +5,9 @@ Evidence, strongest first (the user's ``dataset.yml`` settings beat all of it):
 * **Open, won or lost**: ``OpportunityStage.csv`` (the stage metadata export: MasterLabel or
   ApiName, SortOrder, IsActive, IsClosed, IsWon, DefaultProbability, ForecastCategoryName) when
   the folder holds it; else the ``IsClosed`` / ``IsWon`` flags of the deals in each stage (the
-  most frequent answer); a stage found only in ``OpportunityHistory.csv`` is open (deals passed
-  through it); Salesforce's default names last. A stage none of these classifies stops the load.
+  most frequent answer); Salesforce's default names; a stage found only in
+  ``OpportunityHistory.csv`` is open (deals passed through it). A stage none of these classifies
+  stops the load.
 * **Order of the open stages**: SortOrder of the metadata; else the order in which deals move
   through them in ``OpportunityHistory.csv`` (:func:`spmlib.io.infer.stage_precedence`); else
   the median ``Probability`` of the open deals in each stage; else Salesforce's default order
@@ -141,10 +142,10 @@ def _classify(
             other = n - int(row[row["kind"]])
             if other:
                 why[s] += f", {other} of them flagged otherwise"
-        elif s in history_only:
-            kinds[s], why[s] = "open", "only in the stage history: deals passed through it"
         elif s in _DEFAULT_KIND:
             kinds[s], why[s] = _DEFAULT_KIND[s], "Salesforce's default stage name"
+        elif s in history_only:
+            kinds[s], why[s] = "open", "only in the stage history: deals passed through it"
         else:
             kinds[s] = None
     return kinds, why
@@ -200,7 +201,8 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
         )
     opens = [s for s in universe if kinds[s] in ("open", None)]
     evidence = {"meta": meta, "meta_label": meta_label, "history": hist if has_hist else None}
-    order, order_notes = _open_order(opens, opp, given, opp_file, **evidence)
+    where = (opp_file, mapping.tables["opportunities"].columns.get("stage", "stage"))
+    order, order_notes = _open_order(opens, opp, given, where, **evidence)
     out.problems += order_notes.problems
     won = [s for s in universe if kinds[s] == "won"]
     lost = [s for s in universe if kinds[s] == "lost"]
@@ -225,7 +227,7 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
 
 
 def _open_order(
-    opens, opp, given, opp_file, *, meta, meta_label, history
+    opens, opp, given, where, *, meta, meta_label, history
 ) -> tuple[list[str], StageInference]:
     """The open stages in funnel order (module notes), and the notes saying why."""
     out = StageInference()
@@ -265,8 +267,7 @@ def _open_order(
         if label == "no evidence":
             out.problems.append(
                 Problem(
-                    opp_file,
-                    "stage",
+                    *where,
                     "the position of these open stages is unknown, they are placed last: "
                     + ", ".join(stages),
                     hint="Export OpportunityStage.csv or OpportunityHistory.csv, or give "
