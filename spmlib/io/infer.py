@@ -152,7 +152,8 @@ def canonical_labels(values: pd.Series, preferred: Iterable[str] = ()) -> dict[s
         .set_index("key")["spelled"]
     )
     canon = {k: pref.get(k, best[k]) for k in best.index}
-    return {str(r): str(canon[k]) for r, k in zip(raw, keys, strict=True)}
+    pairs = pd.DataFrame({"raw": raw, "key": keys}).drop_duplicates()
+    return {str(r): str(canon[k]) for r, k in zip(pairs["raw"], pairs["key"], strict=True)}
 
 
 def stage_kinds_from_status(stage: pd.Series, status: pd.Series) -> pd.DataFrame:
@@ -256,7 +257,8 @@ def stage_precedence(history: pd.DataFrame, stages: Iterable[str]) -> Precedence
     h = h.sort_values(["opp_id", "_when", "_row"], kind="stable").drop_duplicates(
         ["opp_id", "stage"]
     )
-    found = [s for s in wanted if s in set(h["stage"])]
+    present = set(h["stage"].unique())
+    found = [s for s in wanted if s in present]
     h["_pos"] = h.groupby("opp_id").cumcount()
     pos = h.pivot(index="opp_id", columns="stage", values="_pos").reindex(columns=found)
     p = pos.to_numpy(dtype="float64")

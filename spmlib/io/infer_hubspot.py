@@ -113,7 +113,7 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
         out.recodes["opportunities"]["pipeline"] = {r: c for r, c in pipe_canon.items() if r != c}
     else:
         pipeline = pd.Series(DEFAULT_PIPELINE, index=opp.index, dtype="string")
-    pipelines = list(dict.fromkeys(pipeline.dropna()))
+    pipelines = [str(p) for p in pipeline.dropna().unique()]
     several = len(pipelines) > 1 and given.get("open_stages") is None
     status = opp["status"] if "status" in opp.columns else pd.Series(pd.NA, index=opp.index)
     kinds: dict[str, dict[str, Any]] = {}
@@ -167,7 +167,7 @@ def _classify(stage, status, given, pipeline, out) -> dict[str, Any]:
     flags = stage_kinds_from_status(stage, status)
     where = f" in pipeline {pipeline!r}" if pipeline else ""
     kinds: dict[str, Any] = {}
-    for s in dict.fromkeys(stage.dropna()):
+    for s in stage.dropna().unique():
         if s in given:
             kinds[s], why = given[s], "given in the dataset settings"
         elif s in flags.index:

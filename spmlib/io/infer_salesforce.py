@@ -172,7 +172,8 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
     hist = tables.get("stage_history")
     has_hist = hist is not None and {"opp_id", "stage", "entered_date"} <= set(hist.columns)
     hist_stages = text_values(hist["stage"]) if has_hist else pd.Series(dtype="string")
-    seen = list(dict.fromkeys([*stage.dropna(), *hist_stages.dropna()]))
+    on_deals, in_history = stage.dropna().unique(), hist_stages.dropna().unique()
+    seen = list(dict.fromkeys([*on_deals, *in_history]))
     meta = _metadata(source, seen, out)
     meta_label = source.label(META_FILE)
     universe = list(seen)
@@ -187,7 +188,7 @@ def infer(tables: dict, source, given: dict, mapping) -> StageInference:
                 f"{meta_label}: IsActive false and no deal in them",
             )
     flags = stage_kinds_from_status(stage, status)
-    history_only = set(hist_stages.dropna()) - set(stage.dropna())
+    history_only = set(in_history) - set(on_deals)
     kinds, why = _classify(universe, flags, meta, history_only, given_kinds(given), meta_label)
     unknown = [s for s, k in kinds.items() if k is None]
     if unknown:
