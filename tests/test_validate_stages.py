@@ -13,6 +13,7 @@ import yaml
 
 import spmlib
 from spmlib.exceptions import SpmError
+from spmlib.forecast.pipeline import deal_probabilities
 from spmlib.funnel.conversion import stage_funnel
 from spmlib.funnel.progress import deal_progress
 from spmlib.io.load import load_checked
@@ -141,6 +142,13 @@ def test_pipelines_in_a_native_dataset(tmp_path):
     with pytest.raises(SpmError, match="deal_progress needs the stages of one pipeline"):
         deal_progress(ds.opportunities, ds.stage_history, config=ds.config)
     assert ds.for_pipeline("Renewal").opportunities["opp_id"].tolist() == ["O3", "O5"]
+    # a pipeline without deals: its funnel is all zeros, the forecast skips it
+    pipelines["Upsell"] = ["Pitch"]
+    ds = spmlib.load(mini(tmp_path / "b", {"open_stages": None, "pipelines": pipelines}, assign))
+    f = stage_funnel(ds.opportunities, ds.stage_history, config=ds.config)
+    assert f.loc[f["pipeline"] == "Upsell", "reached"].tolist() == [0, 0]
+    # open deals O4 (New) and O6 (New) at the reference date 2024-06-30
+    assert deal_probabilities(ds)["opp_id"].tolist() == ["O4", "O6"]
 
 
 def test_pipeline_errors(tmp_path):

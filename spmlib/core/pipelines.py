@@ -116,14 +116,15 @@ def per_pipeline(fn: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]
 
 def per_pipeline_dataset(fn: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
     """Run an analysis ``fn(ds, ...)`` once per pipeline of ``ds`` (see :func:`per_pipeline`);
-    each run gets :meth:`Dataset.for_pipeline` (every rep, that pipeline's deals and stages)."""
+    each run gets :meth:`Dataset.for_pipeline` (every rep, that pipeline's deals and stages).
+    A pipeline without deals adds nothing and is skipped."""
 
     @functools.wraps(fn)
     def run(ds: Dataset, *args: Any, **kwargs: Any):
         if len(ds.config.pipelines) <= 1:
             return fn(ds, *args, **kwargs)
-        return _stack(
-            [(name, fn(ds.for_pipeline(name), *args, **kwargs)) for name in ds.config.pipelines]
-        )
+        subs = [(name, ds.for_pipeline(name)) for name in ds.config.pipelines]
+        parts = [(name, fn(sub, *args, **kwargs)) for name, sub in subs if len(sub.opportunities)]
+        return _stack(parts or [(subs[0][0], fn(subs[0][1], *args, **kwargs))])
 
     return run
