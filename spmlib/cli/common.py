@@ -112,13 +112,23 @@ def load_or_exit(path: str, mapping: str | None = None):
     from spmlib.sample.resolve import load
 
     try:
-        return load(path, mapping=mapping)
+        ds = load(path, mapping=mapping)
     except DataValidationError as exc:
         err_console.print(str(exc), highlight=False, markup=False)
         err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
         raise typer.Exit(1) from None
     except SpmError as exc:
         fail(str(exc))
+    if ds.inferences:
+        err_console.print(
+            f"note: mapping {mapping} inferred the stages from the export "
+            f"({len(ds.inferences)} decisions); `spm validate {path} --mapping {mapping}` "
+            "lists them with their evidence.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    return ds
 
 
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:

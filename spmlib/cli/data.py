@@ -40,7 +40,7 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     """
     import logging
 
-    from spmlib.io.load import load_checked
+    from spmlib.io.load import load_result
     from spmlib.io.overview import table_summary
     from spmlib.sample.resolve import resolve_data
 
@@ -48,11 +48,13 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     level = data_log.level
     data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
     try:
-        ds, problems = load_checked(resolve_data(path), mapping=mapping)
+        result = load_result(resolve_data(path), mapping=mapping)
     except SpmError as exc:
         fail(str(exc))
     finally:
         data_log.setLevel(level)
+    ds, problems = result.dataset, result.problems
+    _print_inferences(result.inferences, mapping, console)
     _print_problems(problems, console)
     if ds is None:
         n = sum(p.severity == "error" for p in problems)
@@ -74,6 +76,20 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
         console.print(
             f"  {row.table}: {row.rows:,} rows{span}", highlight=False, markup=False, soft_wrap=True
         )
+
+
+def _print_inferences(inferences, mapping: str | None, out: Console) -> None:
+    """What the preset inferred from the export (stage by stage, with the evidence)."""
+    if not inferences:
+        return
+    out.print(
+        f"[bold]Inferred from the export[/] by mapping {escape(str(mapping))} "
+        "(override any of it in dataset.yml, or write it all out with `spm mapping init`):",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in inferences:
+        out.print(f"  {escape(str(note))}", highlight=False, soft_wrap=True)
 
 
 def _print_problems(problems, out: Console) -> None:

@@ -45,6 +45,7 @@ import pandas as pd
 from spmlib.core.codes import NEVER, positions, require_columns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.core.periods import period_kind, period_label, period_start
+from spmlib.core.pipelines import per_pipeline
 from spmlib.core.ranges import day_range, parse_day
 from spmlib.core.stats import compare_to_rest, rate_table, shrink_rates
 from spmlib.funnel.progress import deal_progress, infer_as_of
@@ -193,6 +194,7 @@ def _median_days(
     return result
 
 
+@per_pipeline
 def stage_funnel(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame | None = None,
@@ -259,6 +261,7 @@ def stage_funnel(
     )
 
 
+@per_pipeline
 def cohort_funnel(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame | None = None,

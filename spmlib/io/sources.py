@@ -212,6 +212,7 @@ class RawData:
     timezone : time zone in which timestamps are reduced to dates.
     date_formats : table name -> {column: strptime format}.
     problems : problems found while reading or mapping (missing files, counted fills/exclusions).
+    inferences : the decisions a preset took from the export (:class:`spmlib.io.infer.Inference`).
     """
 
     location: str
@@ -223,6 +224,7 @@ class RawData:
     timezone: str = "UTC"
     date_formats: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    inferences: list[Any] = field(default_factory=list)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

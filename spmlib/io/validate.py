@@ -33,6 +33,12 @@ import pyarrow.compute as pc
 
 from spmlib.exceptions import Problem
 from spmlib.io.schema import REQUIRED_TABLES, TABLES, DatasetConfig
+from spmlib.io.validate_stages import (
+    check_history_pipelines,
+    check_opportunity_stages,
+    check_stage_settings,
+    union_of_pipelines,
+)
 
 __all__ = [
     "STALE_OPEN_DAYS",
@@ -156,7 +162,9 @@ def check_config(
     """Parse ``dataset.yml`` content into a :class:`DatasetConfig`, or explain what is wrong.
 
     Rules: ``open_stages`` is a non-empty list of distinct names; ``won_stage`` and ``lost_stage``
-    differ and are not open stages; ``fiscal_year_start_month`` is 1-12; ``as_of`` is a date.
+    differ and are not open stages; ``fiscal_year_start_month`` is 1-12; ``as_of`` is a date;
+    the stage settings of :func:`spmlib.io.validate_stages.check_stage_settings` (close reasons,
+    pipelines, stage probabilities and forecast categories).
 
     Examples
     --------
@@ -179,8 +187,10 @@ def check_config(
                 hint=f"Create {file}. {hint_stages}",
             )
         ]
-    problems: list[Problem] = []
+    problems: list[Problem] = check_stage_settings(raw, file)
     stages = raw.get("open_stages")
+    if raw.get("pipelines") is not None:  # open stages are the pipelines' (checked above)
+        stages = union_of_pipelines(raw["pipelines"]) or None
     if not isinstance(stages, (list, tuple)) or not stages:
         problems.append(
             Problem(
@@ -427,8 +437,12 @@ def check_table(
             if check.startswith("stage must"):
                 examples = _id_examples(pd.unique(group["failure_case"].astype(str)))
                 rule += f"; allowed: {', '.join(config.stages)}"
+                if config.closed_reasons:
+                    rule += f" (or a close reason: {', '.join(config.closed_reasons)})"
             hint = _HINTS.get(check, "")
             problems.append(Problem(file, label, rule, examples, hint))
+    if name == "opportunities":
+        problems += check_opportunity_stages(typed, config, file, columns)
     if name == "opportunities" and {"stage", "status"} <= set(typed.columns):
         expected = pd.Series("open", index=typed.index, dtype="string")
         expected[typed["stage"] == config.won_stage] = "won"
@@ -510,6 +524,13 @@ def check_relations(
                     "Remove the history of deleted deals, or add the missing opportunities",
                 )
             )
+    if has("stage_history", "opp_id", "stage") and has("opportunities", "opp_id", "stage"):
+        problems += check_history_pipelines(
+            tables["stage_history"],
+            tables["opportunities"],
+            config,
+            files.get("stage_history", "stage_history"),
+        )
     # closed deals: close_date >= created_date
     if has("opportunities", "stage", "created_date", "close_date"):
         opp = tables["opportunities"]

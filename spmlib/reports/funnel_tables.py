@@ -8,12 +8,13 @@ team (team and manager scopes); a rep is compared with the rest of their team.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from spmlib.core.grouping import group_list
 from spmlib.core.periods import period_end, period_start
+from spmlib.exceptions import ParameterError
 from spmlib.funnel.conversion import (
     cohort_funnel,
     compare_stages,
@@ -100,6 +101,22 @@ def _rep_benchmarks(funnel, by_group, won_stage):
     return benchmark, win_benchmark[win_benchmark["stage"] == won_stage]
 
 
+def _one_pipeline(ds: Dataset, pipeline: str | None) -> Dataset:
+    """The dataset of the pipeline reported: the one asked for, or the only one."""
+    names = list(ds.config.pipelines)
+    if pipeline is None:
+        if len(names) <= 1:
+            return ds
+        raise ParameterError(
+            f"the funnel report covers one pipeline and the data has {len(names)} "
+            f"({', '.join(names)}); set pipeline to one of them"
+        )
+    if pipeline not in names:
+        known = ", ".join(names) if names else "one, unnamed (leave pipeline empty)"
+        raise ParameterError(f"pipeline {pipeline!r} is not in the data; its pipelines: {known}")
+    return ds.for_pipeline(pipeline)
+
+
 def funnel_tables(ds: Dataset, scope: Scope, params: FunnelParams) -> FunnelTables:
     """Compute the funnel tables of one scope of ``ds`` (the whole, unscoped dataset).
 
@@ -111,8 +128,15 @@ def funnel_tables(ds: Dataset, scope: Scope, params: FunnelParams) -> FunnelTabl
         those created in it, the pipeline flow spans it; default flow range: from the start of
         the fiscal quarter containing the reference date to that date), ``by`` (the grouping
         compared and ranked; ignored for a rep, who is compared with the rest of the team) and
-        ``cohort_freq``.
+        ``cohort_freq``; ``pipeline``: with several pipelines (``pipelines:`` in dataset.yml),
+        the one reported (its deals and stages; KPIs and win rates then cover it too).
     """
+    ds = _one_pipeline(ds, params.pipeline)
+    scope = replace(
+        scope,
+        data=_one_pipeline(scope.data, params.pipeline),
+        peers=_one_pipeline(scope.peers, params.pipeline),
+    )
     cfg = ds.config
     as_of = ds.as_of
     own = scope.data

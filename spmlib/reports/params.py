@@ -150,10 +150,13 @@ class FunnelParams(ReportParams):
     by : the grouping compared and ranked: a name of :data:`spmlib.core.grouping.GROUPINGS`,
         or a column of the opportunities (``lead_source``, ``product``).
     cohort_freq : creation cohorts by ``month`` or ``quarter`` (fiscal).
+    pipeline : the pipeline reported when the data has several (``pipelines:`` in
+        dataset.yml); None for data with one pipeline.
     """
 
     by: str = "rep"
     cohort_freq: str = "quarter"
+    pipeline: str | None = None
 
     kind: ClassVar[str] = "funnel"
 
@@ -162,6 +165,8 @@ class FunnelParams(ReportParams):
         if not isinstance(self.by, str) or not self.by.strip():
             raise ParameterError(f"by must be a grouping name or a column, got {self.by!r}.")
         period_kind(self.cohort_freq, ("month", "quarter"))
+        if self.pipeline is not None and not isinstance(self.pipeline, str):
+            raise ParameterError(f"pipeline must be a pipeline name, got {self.pipeline!r}.")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ Model
 * About ``SKIP_RATE`` of deals skip Qualification or Discovery in the history, about
   ``BACKWARD_RATE`` go back one stage and forward again; neither changes the outcome.
 * Everything after ``end`` is cut: those deals are open, with an expected close date in the future.
+* The CRM columns are deterministic: ``probability`` is the stage's ``CRM_PROBABILITY``,
+  ``close_reason`` the closed stage, ``pipeline`` the one ``PIPELINE``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ log = logging.getLogger(__name__)
 
 OPEN_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
 WON_STAGE, LOST_STAGE = "Closed Won", "Closed Lost"
+#: The win probability the sample's CRM shows for a deal in each stage (open stages, won, lost),
+#: as a CRM's stage defaults do; deterministic, so the random draws are unchanged.
+CRM_PROBABILITY = np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 0.0])
+#: The sample's one pipeline.
+PIPELINE = "New Business"
 #: Base probability that a deal in each open stage advances (average rep, average source).
 BASE_ADVANCE = np.array([0.80, 0.72, 0.75, 0.68, 0.82])
 STAGE_MEDIAN_DAYS = np.array([6.0, 9.0, 14.0, 12.0, 10.0])
@@ -373,5 +380,10 @@ def _opportunities_frame(
             "lead_source": take_labels(SOURCES, source),
             "product": take_labels(PRODUCTS, product),
             "forecast_category": take_labels(("Closed", "Commit", "Best Case", "Pipeline"), fc),
+            "probability": CRM_PROBABILITY[current],
+            "close_reason": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), current).where(
+                is_closed
+            ),
+            "pipeline": pd.Series(PIPELINE, index=range(n), dtype="string"),
         }
     )

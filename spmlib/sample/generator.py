@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 
 @dataclass
