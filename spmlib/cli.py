@@ -588,6 +588,193 @@ def backtest_command(
     emit(out, fmt, title="Backtest")
 
 
+# --- planning (issue 13) ------------------------------------------------------------------------
+
+quota_app = typer.Typer(help="Quota planning: next fiscal year's quotas with fairness checks.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(quota_app, name="quota")
+
+QuotaMethod = StrEnum("QuotaMethod", {m: m for m in ("top-down", "capacity", "blend")})
+QuotaWeights = StrEnum("QuotaWeights", {w: w for w in ("history", "potential", "blend")})
+QuotaPeriod = StrEnum("QuotaPeriod", {p: p for p in ("month", "quarter")})
+Balance = StrEnum("Balance", {b: b for b in ("potential", "workload", "both")})
+
+
+@quota_app.command("plan")
+def quota_plan_command(
+    path: PathArg,
+    target: Annotated[
+        float, typer.Option("--target", help="Company bookings target for the year.")
+    ],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Fiscal year (named by the year it ends in).")
+    ] = None,
+    mapping: MappingOpt = None,
+    method: Annotated[
+        QuotaMethod, typer.Option("--method", help="top-down, capacity (bottom-up) or blend.")
+    ] = QuotaMethod["top-down"],
+    weights: Annotated[
+        QuotaWeights,
+        typer.Option("--weights", help="history, potential or blend (beta x history + rest)."),
+    ] = QuotaWeights.history,
+    beta: Annotated[float, typer.Option("--beta", help="History weight of --weights blend.")] = 0.5,
+    over_assign: Annotated[
+        str | None, typer.Option("--over-assign", help="Over-assignment, e.g. team=1.05,rep=1.10.")
+    ] = None,
+    period: Annotated[
+        QuotaPeriod, typer.Option("--period", help="Quota rows per month or fiscal quarter.")
+    ] = QuotaPeriod.month,
+    hires: Annotated[
+        str | None,
+        typer.Option(
+            "--hires", help="Planned hires and leavers (YAML or CSV, e.g. params/plan/hires.yml)."
+        ),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write the quota rows to this CSV file.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Next fiscal year's quotas as rows of the quotas table (rep_id, period_start, period_end,
+    quota), summing to the target (x over-assignment) to the cent at every level.
+
+    Prints the rows (or writes them with --out) and, on stderr, the capacity gap, the hires
+    that would close it, the simulated share of reps at quota, the Gini of quota / potential,
+    the attainment-potential correlation and the ratchet test. Formulas: docs/planning.md.
+    """
+    from spmlib.io.files import atomic_write_text
+    from spmlib.planning.quota_plan import check_plan, parse_over_assign, plan_quotas
+
+    ds = load_or_exit(path, mapping)
+    try:
+        plan = plan_quotas(ds, target, year, method.value, weights.value,
+                           parse_over_assign(over_assign), period.value, hires, beta)  # fmt: skip
+        checks = check_plan(plan, ds)
+    except (SpmError, ValueError) as exc:
+        fail(str(exc))
+    _print_plan_notes(plan, checks, ds.config.currency)
+    if out:
+        atomic_write_text(out, plan.quotas.to_csv(index=False, date_format="%Y-%m-%d"))
+        err_console.print(f"wrote {len(plan.quotas):,} quota rows to {out}", highlight=False)
+        return
+    emit(plan.quotas, fmt, title=f"Quotas FY{plan.settings['year']}")
+
+
+def _print_plan_notes(plan, checks, currency: str) -> None:
+    s, cap = plan.settings, plan.settings["capacity"].iloc[0]
+    dist = checks["distribution"].attrs
+    corr, gini = checks["correlation"].iloc[0], checks["gini"].iloc[0]
+    rt = checks["ratchet_test"].iloc[0]
+    lines = [
+        f"FY{s['year']} ({s['start'].date()} .. {s['end'].date()}): target {s['target']:,.2f} "
+        f"{currency}, {s['method']} with {s['weights']} weights, history "
+        f"{s['history_start'].date()} .. {s['history_end'].date()}",
+        f"capacity {cap['capacity']:,.0f} {currency} ({int(cap['reps'])} reps, "
+        f"{int(cap['planned_hires'])} planned hires): gap {cap['gap']:,.0f}; "
+        + (f"{cap['hires_needed']} more hire(s) or {cap['productivity_gain_needed']:.1%} "
+           "productivity would close it" if cap["gap"] > 0 else "no gap"),
+        f"simulated share of reps at quota {dist['share_at_quota']:.0%} "
+        f"(80%: {dist['share_at_quota_p10']:.0%}-{dist['share_at_quota_p90']:.0%}; target "
+        "60-70%)",
+        f"Gini of quota / potential {gini['gini_quota_per_potential']:.3f} "
+        f"({int(gini['reps'])} reps with accounts)",
+        f"past attainment vs potential: Pearson {corr['pearson']:.2f} "
+        f"(95% {corr['pearson_low']:.2f} .. {corr['pearson_high']:.2f}, n {int(corr['n'])}); "
+        "near 0 is fair",
+        f"ratchet: quotas rose {rt['mean_change_after_beat']:.1%} after beats and "
+        f"{rt['mean_change_after_miss']:.1%} after misses; "
+        + ("ratcheting detected" if rt["ratchet"] else "no ratcheting detected")
+        + f" (b_up - b_down {rt['asymmetry']:.2f}, p {rt['p_value']:.3f})",
+    ]  # fmt: skip
+    for line in lines:
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("territory")
+def territory_command(
+    path: PathArg,
+    team: Annotated[str | None, typer.Option("--team", help="The team to balance.")] = None,
+    mapping: MappingOpt = None,
+    balance: Annotated[
+        Balance, typer.Option("--balance", help="Balance potential, workload or both.")
+    ] = Balance.potential,
+    band: Annotated[
+        float, typer.Option("--band", min=0, help="Allowed deviation from the team mean.")
+    ] = 0.10,
+    max_moves: Annotated[
+        int | None, typer.Option("--max-moves", min=0, help="At most N accounts change owner.")
+    ] = None,
+    travel_weight: Annotated[
+        float,
+        typer.Option(
+            "--travel-weight",
+            min=0,
+            help="Also minimise travel (needs lat/lon); 1 "
+            "prices 1% less distance like 1% of the potential moved.",
+        ),
+    ] = 0.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Seconds for the solver.")
+    ] = 60.0,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write the assignments to this CSV file.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Reassign accounts between a team's reps so that each rep's potential (and/or workload)
+    lies within +-band of the team mean, moving the least potential; locked accounts never move.
+
+    Solved exactly (mixed-integer program, HiGHS); the summary on stderr gives the optimality
+    gap and the solve time, or says the band is infeasible and gives the tightest feasible band.
+    Columns: account_id, account_name, potential, rep_id_before, rep_id_after, moved.
+    """
+    from spmlib.io.files import atomic_write_text
+    from spmlib.planning.territory import balance_territories
+
+    ds = load_or_exit(path, mapping)
+    if ds.accounts.empty:
+        fail("the dataset has no accounts table; add accounts.csv (account_id, account_name, "
+             "rep_id, potential) to balance territories")  # fmt: skip
+    teams = sorted(set(ds.reps["team"].dropna()))
+    if team is None and len(teams) > 1:
+        fail(f"say which team to balance with --team (one of {', '.join(teams)})")
+    team = team or teams[0]
+    if team not in teams:
+        fail(f"team {team!r} is not in the dataset (teams: {', '.join(teams)})")
+    scoped = ds.scoped(team=team)
+    try:
+        plan = balance_territories(scoped.accounts, list(scoped.reps["rep_id"]), balance.value,
+                                   band, max_moves, travel_weight, time_limit)  # fmt: skip
+    except (SpmError, ValueError) as exc:
+        fail(str(exc))
+    s = plan.summary.iloc[0]
+    if s["status"] == "infeasible":
+        err_console.print(
+            f"team {team}: no plan keeps every rep within +-{band:.1%} of the mean "
+            f"(locked accounts and the move limit allow no better than +-{s['tightest_band']:.1%}"
+            "); rerun with that --band or a larger one. Assignments unchanged.",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+    else:
+        err_console.print(
+            f"team {team}: {s['status']}, {s['moves']} of {s['accounts']} accounts move "
+            f"({s['share_moved']:.1%} of the potential, {s['potential_moved']:,.0f}); largest "
+            f"deviation {s['max_deviation_before']:.1%} -> {s['max_deviation']:.1%}; gap "
+            f"{s['gap']:.2%}; solved in {s['solve_seconds']:.1f} s",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+    table = plan.assignments.drop(columns=["locked"])
+    if out:
+        atomic_write_text(out, table.to_csv(index=False))
+        err_console.print(f"wrote {len(table):,} assignments to {out}", highlight=False)
+        if s["status"] == "infeasible":
+            raise typer.Exit(1)
+        return
+    emit(table, fmt, title=f"Territories of {team}")
+    if s["status"] == "infeasible":
+        raise typer.Exit(1)
+
+
 # --- batch (issue 6) ---------------------------------------------------------------------------
 
 
