@@ -188,8 +188,11 @@ def seasonality(
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= end)]
     fy = fiscal_year(won["close_date"], fy0)
     year_end = fiscal_year(pd.Series([end + pd.Timedelta(days=1)]), fy0).iloc[0] - 1
-    keep = (fy <= year_end) & (fy > year_end - years) & (fy >= fiscal_year(
-        pd.Series([opp["created_date"].min()]), fy0).iloc[0] + 1)  # fmt: skip
+    keep = (
+        (fy <= year_end)
+        & (fy > year_end - years)
+        & (fy >= fiscal_year(pd.Series([opp["created_date"].min()]), fy0).iloc[0] + 1)
+    )
     measured = sorted(set(fy[keep]))
     sel = won[keep]
     if sel.empty:  # fall back to the last 12 complete months
@@ -200,14 +203,22 @@ def seasonality(
     pos = ((months - fy0) % 12) if period == "month" else ((months - fy0) % 12) // 3
     sums = sel["amount"].groupby(pos.to_numpy()).sum().reindex(range(n), fill_value=0.0)
     share = sums / sums.sum() if sums.sum() > 0 else pd.Series(1.0 / n, index=range(n))
-    return pd.DataFrame({"position": np.arange(1, n + 1), "share": share.to_numpy(float),
-                         "years": ", ".join(f"FY{y}" for y in measured) or "last 12 months"})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "position": np.arange(1, n + 1),
+            "share": share.to_numpy(float),
+            "years": ", ".join(f"FY{y}" for y in measured) or "last 12 months",
+        }
+    )
 
 
 def period_quotas(
-    plan: pd.DataFrame, plan_start: pd.Timestamp, season: pd.DataFrame, period: str,
+    plan: pd.DataFrame,
+    plan_start: pd.Timestamp,
+    season: pd.DataFrame,
+    period: str,
     fiscal_year_start_month: int,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Rows of the quotas table: each rep's yearly ``quota`` (column of ``plan``, with
     ``rep_id`` and ``month_factors``) split over the plan year's months or quarters in
     proportion to seasonality share x the rep's ramp-and-active factor there, in cents.
@@ -229,10 +240,21 @@ def period_quotas(
     rows = []
     for rep, q, f in zip(plan["rep_id"], plan["quota"], plan["month_factors"], strict=True):
         active = np.asarray(f, float).reshape(-1, span).mean(axis=1)
-        parts = split_cents(q, shares * active) if q > 0 and (shares * active).sum() > 0 else (
-            np.zeros(len(periods)))  # fmt: skip
-        rows.append(pd.DataFrame({"rep_id": rep, "period_start": periods["period_start"],
-                                  "period_end": periods["period_end"], "quota": parts}))  # fmt: skip
+        parts = (
+            split_cents(q, shares * active)
+            if q > 0 and (shares * active).sum() > 0
+            else (np.zeros(len(periods)))
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "rep_id": rep,
+                    "period_start": periods["period_start"],
+                    "period_end": periods["period_end"],
+                    "quota": parts,
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     out["rep_id"] = out["rep_id"].astype("string")
     return out[out["quota"] > 0].reset_index(drop=True)

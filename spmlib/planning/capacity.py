@@ -52,11 +52,17 @@ def productivity(ds: Dataset, end: pd.Timestamp, horizon: int = 12) -> pd.DataFr
     for team in sorted(reps["team"].dropna().unique()):
         g = frame[frame["team"] == team]
         own = len(g) >= MIN_RAMPED
-        rows.append({"team": team, "ramped_reps": len(g),
-                     "productivity": float(g["monthly"].median()) if own else company,
-                     "source": "team" if own else "company"})  # fmt: skip
-    rows.append({"team": pd.NA, "ramped_reps": len(frame), "productivity": company,
-                 "source": "company"})  # fmt: skip
+        rows.append(
+            {
+                "team": team,
+                "ramped_reps": len(g),
+                "productivity": float(g["monthly"].median()) if own else company,
+                "source": "team" if own else "company",
+            }
+        )
+    rows.append(
+        {"team": pd.NA, "ramped_reps": len(frame), "productivity": company, "source": "company"}
+    )
     out = pd.DataFrame(rows)
     out["team"] = out["team"].astype("string")
     out["ramped_reps"] = out["ramped_reps"].astype(int)
@@ -77,8 +83,11 @@ def capacity(roster: pd.DataFrame, prod: pd.DataFrame) -> pd.DataFrame:
     1      b          10.0      60.0
     """
     by_team = prod.dropna(subset=["team"]).set_index("team")["productivity"]
-    company = float(prod.loc[prod["team"].isna(), "productivity"].iloc[0]) if prod[
-        "team"].isna().any() else float(by_team.median())  # fmt: skip
+    company = (
+        float(prod.loc[prod["team"].isna(), "productivity"].iloc[0])
+        if prod["team"].isna().any()
+        else float(by_team.median())
+    )
     out = roster.copy()
     out["productivity"] = out["team"].map(by_team).fillna(company).astype(float)
     out["capacity"] = out["productivity"] * 12.0 * out["year_share"]

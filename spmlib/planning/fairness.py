@@ -81,16 +81,25 @@ def correlation(x, y) -> pd.DataFrame:
     ok = ~(np.isnan(x) | np.isnan(y))
     x, y = x[ok], y[ok]
     n = int(x.size)
-    row = {"n": n, "pearson": np.nan, "pearson_low": np.nan, "pearson_high": np.nan,
-           "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}  # fmt: skip
+    row = {
+        "n": n,
+        "pearson": np.nan,
+        "pearson_low": np.nan,
+        "pearson_high": np.nan,
+        "pearson_p": np.nan,
+        "spearman": np.nan,
+        "spearman_p": np.nan,
+    }
     if n >= 3 and x.std() > 0 and y.std() > 0:
         r, p = stats.pearsonr(x, y)
         rho, sp = stats.spearmanr(x, y)
         row.update(pearson=float(r), pearson_p=float(p), spearman=float(rho), spearman_p=float(sp))
         if n > 3:
             z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / np.sqrt(n - 3)
-            row.update(pearson_low=float(np.tanh(z - 1.96 * se)),
-                       pearson_high=float(np.tanh(z + 1.96 * se)))  # fmt: skip
+            row.update(
+                pearson_low=float(np.tanh(z - 1.96 * se)),
+                pearson_high=float(np.tanh(z + 1.96 * se)),
+            )
     return pd.DataFrame([row])
 
 
@@ -119,8 +128,10 @@ def simulate_attainment(
     years = ((end - start).days + 1) / 365.25
     counts = won.groupby("rep_id").size() / years
     pools = {r: g.to_numpy(float) for r, g in won.groupby("rep_id")["amount"]}
-    team_pool = {t: won.loc[won["rep_id"].isin(g["rep_id"]), "amount"].to_numpy(float)
-                 for t, g in plan.groupby("team")}  # fmt: skip
+    team_pool = {
+        t: won.loc[won["rep_id"].isin(g["rep_id"]), "amount"].to_numpy(float)
+        for t, g in plan.groupby("team")
+    }
     full = ~plan["planned"] & (plan["hire_date"].isna() | (plan["hire_date"] <= start))
     rate = plan["rep_id"].map(counts).fillna(0.0).where(full)
     rate = rate.fillna(rate.groupby(plan["team"]).transform("median")).fillna(0.0)
@@ -178,21 +189,34 @@ def ratchet(ds: Dataset) -> pd.DataFrame:
     if q.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     fy0 = ds.config.fiscal_year_start_month
-    q = q.assign(year=fiscal_year(q["period_start"], fy0).to_numpy(),
-                 days=(q["period_end"] - q["period_start"]).dt.days + 1)  # fmt: skip
+    q = q.assign(
+        year=fiscal_year(q["period_start"], fy0).to_numpy(),
+        days=(q["period_end"] - q["period_start"]).dt.days + 1,
+    )
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= ds.as_of)]
     rows = []
     for (rep, year), g in q.groupby(["rep_id", "year"]):
-        booked = won.loc[(won["rep_id"] == rep) & (won["close_date"] >= g["period_start"].min())
-                         & (won["close_date"] <= g["period_end"].max()), "amount"].sum()  # fmt: skip
+        booked = won.loc[
+            (won["rep_id"] == rep)
+            & (won["close_date"] >= g["period_start"].min())
+            & (won["close_date"] <= g["period_end"].max()),
+            "amount",
+        ].sum()
         complete = g["period_end"].max() <= ds.as_of
-        rows.append({"rep_id": rep, "year": int(year), "level": g["quota"].sum() / g["days"].sum(),
-                     "attainment": booked / g["quota"].sum() if complete else np.nan})  # fmt: skip
+        rows.append(
+            {
+                "rep_id": rep,
+                "year": int(year),
+                "level": g["quota"].sum() / g["days"].sum(),
+                "attainment": booked / g["quota"].sum() if complete else np.nan,
+            }
+        )
     years = pd.DataFrame(rows).sort_values(["rep_id", "year"])
     prev = years.groupby("rep_id").shift()
-    pairs = years.assign(level_before=prev["level"], attainment_before=prev["attainment"],
-                         year_before=prev["year"])  # fmt: skip
+    pairs = years.assign(
+        level_before=prev["level"], attainment_before=prev["attainment"], year_before=prev["year"]
+    )
     pairs = pairs[(pairs["year_before"] == pairs["year"] - 1) & pairs["attainment_before"].gt(0)]
     out = pd.DataFrame(
         {
@@ -217,8 +241,8 @@ def ratchet_summary(changes: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> g = np.log([1.2, 1.1, 1.3, 0.8, 0.9, 0.7])
-    >>> ch = pd.DataFrame({"g": g, "dq": np.where(g > 0, 0.5 * g, 0.0) + [.01, -.01, 0, 0, .01, -.01],
-    ...                    "beat": g >= 0, "quota_change": 0.0})
+    >>> dq = np.where(g > 0, 0.5 * g, 0.0) + [0.01, -0.01, 0, 0, 0.01, -0.01]
+    >>> ch = pd.DataFrame({"g": g, "dq": dq, "beat": g >= 0, "quota_change": 0.0})
     >>> ratchet_summary(ch)[["b_up", "b_down", "ratchet"]].round(2)
        b_up  b_down  ratchet
     0  0.48    0.03     True
@@ -226,14 +250,22 @@ def ratchet_summary(changes: pd.DataFrame) -> pd.DataFrame:
     import statsmodels.api as sm
 
     n = len(changes)
-    row = {"transitions": n, "beats": int(changes["beat"].sum()) if n else 0,
-           "misses": int((~changes["beat"]).sum()) if n else 0,
-           "mean_change_after_beat": float(changes.loc[changes["beat"], "quota_change"].mean())
-           if n else np.nan,
-           "mean_change_after_miss": float(changes.loc[~changes["beat"], "quota_change"].mean())
-           if n else np.nan,
-           "b_up": np.nan, "b_down": np.nan, "asymmetry": np.nan, "p_value": np.nan,
-           "ratchet": False}  # fmt: skip
+    row = {
+        "transitions": n,
+        "beats": int(changes["beat"].sum()) if n else 0,
+        "misses": int((~changes["beat"]).sum()) if n else 0,
+        "mean_change_after_beat": float(changes.loc[changes["beat"], "quota_change"].mean())
+        if n
+        else np.nan,
+        "mean_change_after_miss": float(changes.loc[~changes["beat"], "quota_change"].mean())
+        if n
+        else np.nan,
+        "b_up": np.nan,
+        "b_down": np.nan,
+        "asymmetry": np.nan,
+        "p_value": np.nan,
+        "ratchet": False,
+    }
     g = changes["g"].to_numpy(float) if n else np.array([])
     if n >= 4 and (g > 0).any() and (g < 0).any():
         x = sm.add_constant(np.column_stack([np.maximum(g, 0), np.minimum(g, 0)]))
@@ -242,6 +274,11 @@ def ratchet_summary(changes: pd.DataFrame) -> pd.DataFrame:
         test = fit.t_test([0, 1, -1])
         t, df = float(np.squeeze(test.tvalue)), float(fit.df_resid)
         p = float(stats.t.sf(t, df)) if df > 0 and np.isfinite(t) else np.nan
-        row.update(b_up=b_up, b_down=b_down, asymmetry=b_up - b_down, p_value=p,
-                   ratchet=bool(b_up > b_down and p < 0.05))  # fmt: skip
+        row.update(
+            b_up=b_up,
+            b_down=b_down,
+            asymmetry=b_up - b_down,
+            p_value=p,
+            ratchet=bool(b_up > b_down and p < 0.05),
+        )
     return pd.DataFrame([row])

@@ -137,18 +137,23 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
         if e["kind"] == "hire":
             team = str(e.get("team") or "")
             if team not in teams:
-                raise SpmError(f"{where}: team {team!r} is not a team of the dataset "
-                               f"({', '.join(sorted(teams))})")  # fmt: skip
+                raise SpmError(
+                    f"{where}: team {team!r} is not a team of the dataset "
+                    f"({', '.join(sorted(teams))})"
+                )
             if rid in reps.index:
-                raise SpmError(f"{where}: {rid!r} is already a rep; list them as a leaver or "
-                               "give the hire a new id")  # fmt: skip
+                raise SpmError(
+                    f"{where}: {rid!r} is already a rep; list them as a leaver or "
+                    "give the hire a new id"
+                )
             name = str(e.get("rep_name") or f"New hire {rid}")
             rows.append([rid, name, team, date, pd.NaT, "hire"])
         else:
             if rid not in reps.index:
                 raise SpmError(f"{where}: {rid!r} is not in reps")
-            rows.append([rid, reps.at[rid, "rep_name"], reps.at[rid, "team"], pd.NaT, date,
-                         "leaver"])  # fmt: skip
+            rows.append(
+                [rid, reps.at[rid, "rep_name"], reps.at[rid, "team"], pd.NaT, date, "leaver"]
+            )
     out = pd.DataFrame(rows, columns=_HIRE_COLUMNS)
     for c in ("rep_id", "rep_name", "team", "kind"):
         out[c] = out[c].astype("string")
@@ -195,8 +200,9 @@ def ramp_factors(ds: Dataset, horizon: int = 12, given: list[float] | None = Non
             if not seen[i] and i < last:
                 factor[i] = factor[i - 1]
     source = "measured" if seen.any() else "none"
-    return pd.DataFrame({"month_since_hire": months, "factor": factor, "reps": reps,
-                         "source": source})  # fmt: skip
+    return pd.DataFrame(
+        {"month_since_hire": months, "factor": factor, "reps": reps, "source": source}
+    )
 
 
 def roster(

@@ -37,8 +37,10 @@ def parse_over_assign(text: str | None) -> dict[str, float]:
         except ValueError:
             factor = -1.0
         if not sep or key.strip() not in out or factor < 1.0:
-            raise SpmError(f"--over-assign {part!r}: write LEVEL=FACTOR with LEVEL team or rep "
-                           "and FACTOR >= 1 (1.05 = 5% over-assignment)")  # fmt: skip
+            raise SpmError(
+                f"--over-assign {part!r}: write LEVEL=FACTOR with LEVEL team or rep "
+                "and FACTOR >= 1 (1.05 = 5% over-assignment)"
+            )
         out[key.strip()] = factor
     return out
 
@@ -92,8 +94,9 @@ def plan_quotas(
     prod = cp.productivity(ds, window[1])
     caps = cp.capacity(roster, prod)
     over = over_assign or {"team": 1.0, "rep": 1.0}
-    shares = al.rep_shares(caps, ds, window, weights, beta,
-                           caps.set_index("rep_id")["capacity"], method)  # fmt: skip
+    shares = al.rep_shares(
+        caps, ds, window, weights, beta, caps.set_index("rep_id")["capacity"], method
+    )
     team_w = shares.groupby("team")["weight"].sum()
     team_q = al.allocate(float(target), None, team_w, over.get("team", 1.0))
     quota = pd.Series(0.0, index=shares.index)
@@ -102,26 +105,58 @@ def plan_quotas(
     shares["quota"] = quota.astype(float)
     season = al.seasonality(ds, period, window[1])
     rows = al.period_quotas(shares, start, season, period, fy0)
-    teams = pd.DataFrame({"team": team_w.index.astype("string"), "weight": team_w.to_numpy(),
-                          "quota": team_q.to_numpy()})  # fmt: skip
+    teams = pd.DataFrame(
+        {
+            "team": team_w.index.astype("string"),
+            "weight": team_w.to_numpy(),
+            "quota": team_q.to_numpy(),
+        }
+    )
     settings = {
-        "year": int(year), "start": start, "end": end, "history_start": window[0],
-        "history_end": window[1], "target": float(target), "method": method,
-        "weights": weights, "beta": float(beta), "over_assign": dict(over), "period": period,
-        "seasonality_years": str(season["years"].iloc[0]), "ramp_source": ramp_f["source"].iloc[0],
-        "ramp": ramp_f, "productivity": prod,
+        "year": int(year),
+        "start": start,
+        "end": end,
+        "history_start": window[0],
+        "history_end": window[1],
+        "target": float(target),
+        "method": method,
+        "weights": weights,
+        "beta": float(beta),
+        "over_assign": dict(over),
+        "period": period,
+        "seasonality_years": str(season["years"].iloc[0]),
+        "ramp_source": ramp_f["source"].iloc[0],
+        "ramp": ramp_f,
+        "productivity": prod,
         "capacity": cp.capacity_summary(caps, float(target), prod, ramp_f),
-    }  # fmt: skip
-    reps_cols = ["rep_id", "rep_name", "team", "planned", "hire_date", "end_date", "history",
-                 "potential", "productivity", "capacity", "share", "year_share", "weight",
-                 "quota", "month_factors"]  # fmt: skip
+    }
+    reps_cols = [
+        "rep_id",
+        "rep_name",
+        "team",
+        "planned",
+        "hire_date",
+        "end_date",
+        "history",
+        "potential",
+        "productivity",
+        "capacity",
+        "share",
+        "year_share",
+        "weight",
+        "quota",
+        "month_factors",
+    ]
     return al.QuotaPlan(shares[reps_cols], teams, rows, season, settings)
 
 
 def check_plan(
-    plan: al.QuotaPlan, ds: Dataset, growth: float | None = None, n_sims: int = 2000,
+    plan: al.QuotaPlan,
+    ds: Dataset,
+    growth: float | None = None,
+    n_sims: int = 2000,
     seed: int = 0,
-) -> dict[str, pd.DataFrame]:  # fmt: skip
+) -> dict[str, pd.DataFrame]:
     """The fairness and realism checks of a plan (:mod:`spmlib.planning.fairness`).
 
     ``growth`` of each rep's run rate into the plan year; None = the company's bookings growth
@@ -140,21 +175,33 @@ def check_plan(
         won = opp[opp["status"] == "won"]
         before_start = start - pd.DateOffset(months=12)
         now = won.loc[won["close_date"].between(start, end), "amount"].sum()
-        before = won.loc[(won["close_date"] >= before_start) & (won["close_date"] < start),
-                         "amount"].sum()  # fmt: skip
+        before = won.loc[
+            (won["close_date"] >= before_start) & (won["close_date"] < start), "amount"
+        ].sum()
         first = opp["created_date"].min()
         growth = float(now / before - 1) if before > 0 and first <= before_start else 0.0
     reps = plan.reps
     sim, dist = fa.simulate_attainment(reps, ds, (start, end), growth, n_sims, seed)
     with_pot = reps[reps["potential"].notna() & (reps["potential"] > 0) & (reps["quota"] > 0)]
-    gini = pd.DataFrame([{"gini_quota_per_potential": fa.gini(with_pot["quota"] /
-                                                              with_pot["potential"]),
-                          "reps": len(with_pot)}])  # fmt: skip
+    gini = pd.DataFrame(
+        [
+            {
+                "gini_quota_per_potential": fa.gini(with_pot["quota"] / with_pot["potential"]),
+                "reps": len(with_pot),
+            }
+        ]
+    )
     q = ds.quotas
     q = q[(q["period_start"] >= start) & (q["period_end"] <= end)].groupby("rep_id")["quota"].sum()
     past = reps.assign(past_quota=reps["rep_id"].map(q))
     past = past[~past["planned"] & past["past_quota"].gt(0)]
     corr = fa.correlation(past["history"] / past["past_quota"], past["potential"])
     changes = fa.ratchet(ds)
-    return {"simulated": sim, "distribution": dist, "gini": gini, "correlation": corr,
-            "ratchet": changes, "ratchet_test": fa.ratchet_summary(changes)}  # fmt: skip
+    return {
+        "simulated": sim,
+        "distribution": dist,
+        "gini": gini,
+        "correlation": corr,
+        "ratchet": changes,
+        "ratchet_test": fa.ratchet_summary(changes),
+    }

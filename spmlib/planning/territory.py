@@ -195,8 +195,7 @@ def _deviation(p: _Problem, assign: np.ndarray, metrics) -> float:
     return worst
 
 
-def _build(p: _Problem, metrics, band, max_moves, travel_weight, free_band=False,
-           max_moved=None):  # fmt: skip
+def _build(p: _Problem, metrics, band, max_moves, travel_weight, free_band=False, max_moved=None):
     """The MILP over the unlocked accounts (locked ones are constant loads). Variables:
     x[a, r] for a in free accounts (row-major), then b when ``free_band``."""
     free = np.flatnonzero(~p.locked)
@@ -277,8 +276,17 @@ def _build(p: _Problem, metrics, band, max_moves, travel_weight, free_band=False
     return c, constraint, integrality, Bounds(np.zeros(nv), upper), free
 
 
-def _solve(p, metrics, band, max_moves, travel_weight, time_limit, free_band=False,
-           max_moved=None, incumbent=None):  # fmt: skip
+def _solve(
+    p,
+    metrics,
+    band,
+    max_moves,
+    travel_weight,
+    time_limit,
+    free_band=False,
+    max_moved=None,
+    incumbent=None,
+):
     """Solve; return (assignment or None, status, gap, seconds, band value when free_band).
 
     Fixed-band problems go through :func:`_core_milp` (exact, with a proof); problems with the
@@ -289,8 +297,13 @@ def _solve(p, metrics, band, max_moves, travel_weight, time_limit, free_band=Fal
     )
     t0 = time.perf_counter()
     if free_band:
-        res = milp(c, constraints=cons, integrality=integ, bounds=bounds,
-                   options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+        res = milp(
+            c,
+            constraints=cons,
+            integrality=integ,
+            bounds=bounds,
+            options={"time_limit": float(time_limit), "disp": False},
+        )
         x, status, gap = res.x, _STATUS.get(res.status, "other"), getattr(res, "mip_gap", np.nan)
     else:
         xi = None
@@ -419,8 +432,13 @@ def _core_milp(c, cons, bounds, incumbent, time_limit, core_size=20_000, roundin
     if lp.status == 2:
         return None, "infeasible", np.nan
     if lp.status != 0:  # no usable relaxation: hand the whole problem to HiGHS
-        res = milp(c, constraints=cons, integrality=np.ones(c.size), bounds=bounds,
-                   options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+        res = milp(
+            c,
+            constraints=cons,
+            integrality=np.ones(c.size),
+            bounds=bounds,
+            options={"time_limit": float(time_limit), "disp": False},
+        )
         return res.x, _STATUS.get(res.status, "other"), getattr(res, "mip_gap", np.nan)
     lower = float(lp.fun)
     d = np.maximum(lp.lower.marginals, -lp.upper.marginals)
@@ -444,8 +462,13 @@ def _core_milp(c, cons, bounds, incumbent, time_limit, core_size=20_000, roundin
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0:
             break
-        res = milp(c, constraints=cons, integrality=np.ones(c.size), bounds=Bounds(lb, ub),
-                   options={"time_limit": float(left), "disp": False})  # fmt: skip
+        res = milp(
+            c,
+            constraints=cons,
+            integrality=np.ones(c.size),
+            bounds=Bounds(lb, ub),
+            options={"time_limit": float(left), "disp": False},
+        )
         if res.status == 2 and not fixed.any():
             return None, "infeasible", np.nan
         core_optimal = res.status == 0
@@ -609,8 +632,17 @@ def rep_balance(
         .fillna(0)
         .astype(int)
     )
-    order = ["rep_id", "accounts_before", "accounts_after", "potential_before", "potential_after",
-             "index_before", "index_after", "moved_in", "moved_out"]  # fmt: skip
+    order = [
+        "rep_id",
+        "accounts_before",
+        "accounts_after",
+        "potential_before",
+        "potential_after",
+        "index_before",
+        "index_after",
+        "moved_in",
+        "moved_out",
+    ]
     if "workload" in cols:
         order += ["workload_before", "workload_after"]
     return out[order]
@@ -703,8 +735,18 @@ def tightest_band(
         p, metrics, 0.0, max_moves, 0.0, time_limit, free_band=True, max_moved=max_moved
     )
     if assign is None:
-        return pd.DataFrame([{"band": np.nan, "status": status, "gap": np.nan, "moves": 0,
-                              "potential_moved": np.nan, "solve_seconds": seconds}])  # fmt: skip
+        return pd.DataFrame(
+            [
+                {
+                    "band": np.nan,
+                    "status": status,
+                    "gap": np.nan,
+                    "moves": 0,
+                    "potential_moved": np.nan,
+                    "solve_seconds": seconds,
+                }
+            ]
+        )
     achieved = _deviation(p, assign, metrics)
     moved = assign != p.owner
     return pd.DataFrame(
