@@ -189,7 +189,8 @@ def test_ratchet_detection():
         opp.append((f"O{i}", r, "2023-06-15", (150.0 + 10 * i) if beat else (50.0 + 10 * i)))
     quotas = pd.DataFrame(q, columns=["rep_id", "period_start", "period_end", "quota"])
     quotas[["period_start", "period_end"]] = quotas[["period_start", "period_end"]].apply(
-        pd.to_datetime)
+        pd.to_datetime
+    )
     o = pd.DataFrame(opp, columns=["opp_id", "rep_id", "close_date", "amount"])
     o["close_date"] = pd.to_datetime(o["close_date"])
     o = o.assign(created_date=o["close_date"], stage="Won", status="won")

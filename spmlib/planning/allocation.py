@@ -191,7 +191,10 @@ def seasonality(
     keep = (
         (fy <= year_end)
         & (fy > year_end - years)
-        & (fy >= fiscal_year(pd.Series([opp["created_date"].min()]), fy0).iloc[0] + 1)
+        & (
+            pd.to_datetime({"year": fy - (1 if fy0 > 1 else 0), "month": fy0, "day": 1})
+            >= period_start(pd.Series([opp["created_date"].min()]), "month").iloc[0]
+        )  # the data cover the year from its first month
     )
     measured = sorted(set(fy[keep]))
     sel = won[keep]
