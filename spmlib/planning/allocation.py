@@ -32,13 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import fiscal_year, period_range, period_start
-from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.core.periods import fiscal_year, period_kind, period_range, period_start
+from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.io.schema import Dataset
 
 __all__ = [
     "WEIGHTS",
     "METHODS",
+    "QUOTA_PERIODS",
     "BLEND_BETA",
     "QuotaPlan",
     "split_cents",
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 WEIGHTS = ("history", "potential", "blend")
 METHODS = ("top-down", "capacity", "blend")
+#: The period kinds (:data:`spmlib.core.periods.PERIODS`) a quota plan is cut in.
+QUOTA_PERIODS = ("month", "quarter")
 #: Weight of history in the ``blend`` weighting (1 - beta on potential).
 BLEND_BETA = 0.5
 
@@ -129,7 +132,7 @@ def rep_shares(
     if method not in METHODS:
         raise UnknownNameError("quota method", method, METHODS)
     if not 0.0 <= beta <= 1.0:
-        raise SpmError(f"beta must be between 0 and 1, got {beta}")
+        raise ParameterError(f"beta must be between 0 and 1, got {beta}")
     out = roster.copy()
     start, end = window
     hist = _history(ds, start, end)
@@ -139,7 +142,7 @@ def rep_shares(
     out["potential"] = out["rep_id"].map(pot).astype(float)
     has_pot = out["potential"].notna() & (out["potential"] > 0)
     if weights in ("potential", "blend") and not has_pot.any():
-        raise SpmError(
+        raise ParameterError(
             "potential weights need an accounts table with the potential of each rep's accounts; "
             "add accounts.csv or use --weights history"
         )
@@ -155,7 +158,7 @@ def rep_shares(
     base = {"history": h, "potential": p, "blend": beta * h + (1 - beta) * p}[weights]
     if method != "top-down":
         if capacity is None:
-            raise SpmError("the capacity and blend methods need the capacity of each rep")
+            raise ParameterError("the capacity and blend methods need the capacity of each rep")
         cap = out["capacity"].fillna(0.0)
         cap_share = cap / cap.sum() if cap.sum() > 0 else cap
         base = cap_share if method == "capacity" else 0.5 * base + 0.5 * cap_share
@@ -179,8 +182,7 @@ def seasonality(
     DataFrame ``position`` (1..12 or 1..4), ``share`` (sums to 1), ``years`` (fiscal years
     measured).
     """
-    if period not in ("month", "quarter"):
-        raise UnknownNameError("quota period", period, ("month", "quarter"))
+    period = period_kind(period, QUOTA_PERIODS).name
     fy0 = ds.config.fiscal_year_start_month
     end = pd.Timestamp(end if end is not None else ds.as_of)
     n = 12 if period == "month" else 4
@@ -235,9 +237,9 @@ def period_quotas(
     >>> period_quotas(plan, pd.Timestamp("2026-01-01"), season, "quarter", 1)["quota"].tolist()
     [400.0, 400.0, 400.0]
     """
-    freq = "month" if period == "month" else "quarter"
+    period = period_kind(period, QUOTA_PERIODS).name
     end = plan_start + pd.DateOffset(years=1) - pd.Timedelta(days=1)
-    periods = period_range(plan_start, end, freq, fiscal_year_start_month)
+    periods = period_range(plan_start, end, period, fiscal_year_start_month)
     span = 1 if period == "month" else 3
     shares = season["share"].to_numpy(float)
     rows = []

@@ -26,7 +26,8 @@ import pandas as pd
 import yaml
 
 from spmlib.core.periods import period_start
-from spmlib.exceptions import SpmError
+from spmlib.core.ranges import parse_day
+from spmlib.exceptions import MissingFileError, ParameterError
 from spmlib.io.schema import Dataset
 from spmlib.productivity.ramp import ramp, ramp_curve
 
@@ -94,7 +95,9 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
 
     Raises
     ------
-    SpmError
+    MissingFileError
+        The file does not exist.
+    ParameterError
         Naming the file and the entry: unknown team, a leaver not in reps, a hire whose id is
         already a rep, a date that cannot be read, a missing key.
     """
@@ -104,7 +107,7 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
         )
     path = Path(path)
     if not path.exists():
-        raise SpmError(f"hires file {str(path)!r} does not exist")
+        raise MissingFileError(f"hires file {str(path)!r} does not exist")
     if path.suffix.lower() == ".csv":
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         entries = raw.to_dict("records")
@@ -114,9 +117,10 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
         try:
             doc = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise SpmError(f"{path.name} is not valid YAML: {' '.join(str(exc).split())}") from None
+            text = " ".join(str(exc).split())
+            raise ParameterError(f"{path.name} is not valid YAML: {text}") from None
         if not isinstance(doc, dict) or set(doc) - {"hires", "leavers"}:
-            raise SpmError(f"{path.name}: use the top-level keys hires: and leavers: (lists)")
+            raise ParameterError(f"{path.name}: use the top-level keys hires: and leavers: (lists)")
         entries = [{**e, "kind": "hire"} for e in doc.get("hires") or []]
         entries += [{**e, "kind": "leaver"} for e in doc.get("leavers") or []]
     reps = ds.reps.set_index("rep_id")
@@ -126,23 +130,22 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
         where = f"{path.name}, {e['kind']} {i} ({e.get('rep_id', '?')})"
         rid = str(e.get("rep_id") or "").strip()
         if not rid:
-            raise SpmError(f"{where}: rep_id is missing; give the id the rep has or will have")
+            raise ParameterError(
+                f"{where}: rep_id is missing; give the id the rep has or will have"
+            )
         date_key = "start_date" if e["kind"] == "hire" else "end_date"
-        try:
-            date = pd.Timestamp(str(e.get(date_key, "")))
-        except ValueError:
-            date = pd.NaT
-        if pd.isna(date):
-            raise SpmError(f"{where}: {date_key} {e.get(date_key)!r} is not a date (YYYY-MM-DD)")
+        date = parse_day(e.get(date_key), f"{where}: {date_key}")
+        if date is None:
+            raise ParameterError(f"{where}: {date_key} is missing (YYYY-MM-DD)")
         if e["kind"] == "hire":
             team = str(e.get("team") or "")
             if team not in teams:
-                raise SpmError(
+                raise ParameterError(
                     f"{where}: team {team!r} is not a team of the dataset "
                     f"({', '.join(sorted(teams))})"
                 )
             if rid in reps.index:
-                raise SpmError(
+                raise ParameterError(
                     f"{where}: {rid!r} is already a rep; list them as a leaver or "
                     "give the hire a new id"
                 )
@@ -150,7 +153,7 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
             rows.append([rid, name, team, date, pd.NaT, "hire"])
         else:
             if rid not in reps.index:
-                raise SpmError(f"{where}: {rid!r} is not in reps")
+                raise ParameterError(f"{where}: {rid!r} is not in reps")
             rows.append(
                 [rid, reps.at[rid, "rep_name"], reps.at[rid, "team"], pd.NaT, date, "leaver"]
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from spmlib.core.periods import fiscal_year
-from spmlib.exceptions import SpmError
+from spmlib.exceptions import ParameterError
 from spmlib.io.schema import Dataset
 from spmlib.planning import allocation as al
 from spmlib.planning import capacity as cp
@@ -37,7 +37,7 @@ def parse_over_assign(text: str | None) -> dict[str, float]:
         except ValueError:
             factor = -1.0
         if not sep or key.strip() not in out or factor < 1.0:
-            raise SpmError(
+            raise ParameterError(
                 f"--over-assign {part!r}: write LEVEL=FACTOR with LEVEL team or rep "
                 "and FACTOR >= 1 (1.05 = 5% over-assignment)"
             )
@@ -82,7 +82,7 @@ def plan_quotas(
         seasonality years, the ramp source and the capacity summary (a frame).
     """
     if not target or target <= 0:
-        raise SpmError(f"the target must be a positive amount, got {target}")
+        raise ParameterError(f"the target must be a positive amount, got {target}")
     fy0 = ds.config.fiscal_year_start_month
     if year is None:
         year = int(fiscal_year(pd.Series([ds.as_of]), fy0).iloc[0]) + 1

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.exceptions import DataValidationError, ParameterError, Problem, UnknownNameError
 
 __all__ = [
     "BALANCE",
@@ -128,20 +128,29 @@ class _Problem:
         return len(self.reps)
 
 
+def _bad(column: str, rule: str, ids, hint: str):
+    """Raise a :class:`DataValidationError` about the accounts table (first 5 ids shown)."""
+    rows = tuple(str(v) for v in list(ids)[:5])
+    raise DataValidationError([Problem("accounts", column, rule, rows, hint)], source="accounts")
+
+
 def _prepare(accounts: pd.DataFrame, reps, balance: str, need_distance: bool) -> _Problem:
     metrics = _metrics(balance)
     acc = accounts.reset_index(drop=True).copy()
     missing = {"account_id", "rep_id", "potential"} - set(acc.columns)
     if missing:
-        raise SpmError(f"accounts lack column(s) {', '.join(sorted(missing))}")
+        _bad(sorted(missing)[0], "required for territory balancing", (), "add the column")
     if "workload" in metrics and ("workload" not in acc or acc["workload"].isna().any()):
-        raise SpmError(
-            "balancing workload needs a workload (hours a year) for every account; fill the "
-            "accounts table's workload column or balance potential only"
+        rows = acc.loc[acc["workload"].isna(), "account_id"] if "workload" in acc else acc.iloc[:0]
+        _bad(
+            "workload",
+            "balancing workload needs a workload (hours a year) for every account",
+            rows,
+            "fill the workload column or balance potential only",
         )
     rep_list = list(dict.fromkeys(reps if reps is not None else acc["rep_id"].dropna()))
     if len(rep_list) < 2:
-        raise SpmError(f"territory balancing needs at least 2 reps, got {len(rep_list)}")
+        raise ParameterError(f"territory balancing needs at least 2 reps, got {len(rep_list)}")
     pos = {r: i for i, r in enumerate(rep_list)}
     owner = acc["rep_id"].map(pos).fillna(-1).to_numpy(int)
     locked = (
@@ -149,20 +158,26 @@ def _prepare(accounts: pd.DataFrame, reps, balance: str, need_distance: bool) ->
     )
     orphan = locked & (owner < 0)
     if orphan.any():
-        raise SpmError(
-            f"{int(orphan.sum())} locked account(s) belong to a rep outside the team being "
-            f"balanced (e.g. {acc.loc[orphan, 'account_id'].iloc[0]!r}); unlock them or "
-            "include their owner"
+        _bad(
+            "locked",
+            "locked accounts belong to a rep outside the team being balanced",
+            acc.loc[orphan, "account_id"],
+            "unlock them or include their owner",
         )
     values = {m: acc[m].fillna(0.0).to_numpy(float) for m in metrics}
     values.setdefault("potential", acc["potential"].fillna(0.0).to_numpy(float))
     dist = None
     if need_distance:
-        if not {"latitude", "longitude"} <= set(acc.columns) or acc[
-            ["latitude", "longitude"]
-        ].isna().any(axis=None):
-            raise SpmError(
-                "travel distance needs latitude and longitude for every account of the team"
+        coords = [c for c in ("latitude", "longitude") if c in acc.columns]
+        if len(coords) < 2:
+            _bad("latitude", "travel distance needs latitude and longitude", (), "add both")
+        blank = acc[coords].isna().any(axis=1)
+        if blank.any():
+            _bad(
+                "latitude",
+                "travel distance needs latitude and longitude for every account of the team",
+                acc.loc[blank, "account_id"],
+                "fill them or drop --travel-weight",
             )
         dist = _distances(acc, owner, len(rep_list), values["potential"])
     return _Problem(acc, rep_list, owner, locked, values, dist)
@@ -693,9 +708,9 @@ def balance_territories(
     0  optimal      1              3.0       0.166667
     """
     if band < 0:
-        raise SpmError(f"band must be >= 0 (0.10 = +-10% of the team mean), got {band}")
+        raise ParameterError(f"band must be >= 0 (0.10 = +-10% of the team mean), got {band}")
     if max_moves is not None and max_moves < 0:
-        raise SpmError(f"max_moves must be >= 0, got {max_moves}")
+        raise ParameterError(f"max_moves must be >= 0, got {max_moves}")
     metrics = _metrics(balance)
     p = _prepare(accounts, reps, balance, travel_weight > 0)
     assign, status, gap, seconds, _ = _solve(p, metrics, band, max_moves, travel_weight, time_limit)

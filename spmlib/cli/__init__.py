@@ -1,0 +1,16 @@
+"""The ``spm`` command line: each command is a thin shell over spmlib functions, one module per
+group of commands. Data problems are printed as a list (file, column, rule, rows, what to fix)
+with exit code 1, never as a traceback. Imports every layer below."""
+
+from spmlib.cli import (  # noqa: F401 (commands)
+    batch,
+    data,
+    forecast,
+    funnel,
+    mail,
+    planning,
+    productivity,
+)
+from spmlib.cli.common import app
+
+__all__ = ["app"]
