@@ -114,10 +114,18 @@ def test_seasonality_split_and_ramped_hire():
     h = plan.reps.set_index("rep_id").loc["h"]
     # h starts in July: months 7-9 at ramp 0.5, 10-12 at 1 -> year share (1.5 + 3) / 12
     assert h["year_share"] == pytest.approx(4.5 / 12)
+    # history shares (as in the first test): a 2/3, b 1/3, c 1/2, d 0; h (a planned hire)
+    # takes team N's median 1/2 x year share 0.375 = 0.1875. Team N weight 1.6875 gets the
+    # 1000: a 395.0617, b 197.5309, c 296.2963, h 111.1111 -> cents 395.06 + 197.53 + 296.29
+    # + 111.11 = 999.99, the missing cent to c (largest remainder .63) -> h 111.11
+    assert plan.reps.set_index("rep_id")["quota"].to_dict() == {
+        "a": 395.06, "b": 197.53, "c": 296.30, "d": 0.0, "h": 111.11}  # fmt: skip
     rows = plan.quotas[plan.quotas["rep_id"] == "h"]
-    # no quota before the start; Q3 (ramp 0.5) and Q4 split 0.275 x 0.5 : 0.275 x 1 = 1 : 2
+    # no quota before the start; Q3 (ramp 0.5) and Q4 split 0.275 x 0.5 : 0.275 x 1 = 1 : 2:
+    # 111.11 / 3 = 37.0367, x 2/3 = 74.0733 -> floor 37.03 + 74.07 = 111.10, the missing cent
+    # to Q3 (remainder .67 against .33) -> 37.04 and 74.07
     assert rows["period_start"].dt.month.tolist() == [7, 10]
-    assert rows["quota"].iloc[1] == pytest.approx(2 * rows["quota"].iloc[0], abs=0.01)
+    assert rows["quota"].tolist() == [37.04, 74.07]
 
 
 def test_capacity_with_hires_leavers_and_ramp():
@@ -179,14 +187,16 @@ def test_correlation_known_answer():
 
 def test_ratchet_detection():
     reps = pd.DataFrame({"rep_id": list("abcdef"), "rep_name": list("abcdef"), "team": ["T"] * 6})
-    # yearly quotas 2023 and 2024 (January years). Reps a-c beat 2023 (bookings 150 on 100) and
-    # their quota rises 20%; d-f miss (50 on 100) and their quota stays -> ratchet
+    # yearly quotas 2023 and 2024 (January years). Reps a-c beat 2023 (bookings 150, 160, 170 on
+    # 100) and their quota rises 20-22%; d-f miss (50, 60, 70 on 100) and it falls only 3-5%
+    # -> ratchet. 2024 is a leap year: the level is quota per calendar month (120 / 12 against
+    # 100 / 12 = +20% exactly), not per day (which would read 120/366 vs 100/365 = +19.67%).
     q, opp = [], []
     for i, r in enumerate("abcdef"):
         beat = r in "abc"
         q.append((r, "2023-01-01", "2023-12-31", 100.0))
         q.append((r, "2024-01-01", "2024-12-31", 120.0 + i if beat else 100.0 - i))
-        opp.append((f"O{i}", r, "2023-06-15", (150.0 + 10 * i) if beat else (50.0 + 10 * i)))
+        opp.append((f"O{i}", r, "2023-06-15", 150.0 + 10 * i if beat else 50.0 + 10 * (i - 3)))
     quotas = pd.DataFrame(q, columns=["rep_id", "period_start", "period_end", "quota"])
     quotas[["period_start", "period_end"]] = quotas[["period_start", "period_end"]].apply(
         pd.to_datetime
@@ -197,13 +207,19 @@ def test_ratchet_detection():
     cfg = DatasetConfig(("Open",), "Won", "Lost", as_of=pd.Timestamp("2024-12-31"))
     changes = ratchet(Dataset(cfg, reps, o, quotas=quotas))
     assert changes["beat"].tolist() == [True, True, True, False, False, False]
-    assert changes["quota_change"].round(2).tolist() == [0.2, 0.21, 0.22, -0.03, -0.04, -0.05]
+    assert changes["attainment_before"].tolist() == pytest.approx([1.5, 1.6, 1.7, 0.5, 0.6, 0.7])
+    assert changes["quota_change"].tolist() == pytest.approx(
+        [0.20, 0.21, 0.22, -0.03, -0.04, -0.05])  # fmt: skip
     test = ratchet_summary(changes).iloc[0]
     assert test["ratchet"] and test["b_up"] > test["b_down"]
+    # (0.20 + 0.21 + 0.22) / 3 and (-0.03 - 0.04 - 0.05) / 3
     assert test["mean_change_after_beat"] == pytest.approx(0.21)
-    # the same data with symmetric changes (-20% after a miss) is no ratchet
-    sym = changes.assign(dq=np.where(changes["beat"], changes["dq"], -changes["dq"][:3].to_numpy()))
-    assert not ratchet_summary(sym).iloc[0]["ratchet"]
+    assert test["mean_change_after_miss"] == pytest.approx(-0.04)
+    # the same results with symmetric changes (quota moves by half the log result both ways,
+    # plus +-1% noise) is no ratchet: b_up and b_down both near 0.5
+    noise = np.array([0.01, -0.01, 0.0, 0.0, 0.01, -0.01])
+    sym = ratchet_summary(changes.assign(dq=0.5 * changes["g"] + noise)).iloc[0]
+    assert not sym["ratchet"] and abs(sym["asymmetry"]) < 0.1
 
 
 @pytest.mark.slow

@@ -217,10 +217,11 @@ def territory_command(
     s = plan.summary.iloc[0]
     infeasible = s["status"] == "infeasible"
     if infeasible:
+        limits = "the locked accounts" + (" and --max-moves" if max_moves is not None else "")
         _say(
-            f"{scope.label}: no plan keeps every rep within +-{band:.1%} of the mean (locked "
-            f"accounts and the move limit allow no better than +-{s['tightest_band']:.1%}); "
-            "rerun with that --band or a larger one. Assignments unchanged."
+            f"{scope.label}: infeasible, no plan keeps every rep within +-{band:.2%} of the "
+            f"mean; the tightest feasible band (given {limits}) is +-{s['tightest_band']:.2%}. "
+            "Rerun with that --band or a larger one. Assignments unchanged."
         )
     else:
         _say(

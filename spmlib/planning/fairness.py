@@ -173,11 +173,28 @@ def simulate_attainment(
     return reps, summary
 
 
+def _months(quotas: pd.DataFrame) -> pd.Series:
+    """Calendar months each quota row covers, days counted in their own month's length (a
+    calendar month is 1 whatever its days, so leap years do not change the level).
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"period_start": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+    ...                   "period_end": pd.to_datetime(["2024-12-31", "2024-02-15"])})
+    >>> _months(q).round(3).tolist()
+    [12.0, 0.517]
+    """
+    ps, pe = quotas["period_start"], quotas["period_end"]
+    whole = (pe.dt.year - ps.dt.year) * 12 + pe.dt.month - ps.dt.month
+    return whole + pe.dt.day / pe.dt.days_in_month - (ps.dt.day - 1) / ps.dt.days_in_month
+
+
 def ratchet(ds: Dataset) -> pd.DataFrame:
     """Year-to-year quota changes after beats and misses, per rep (module docstring).
 
     Uses fiscal years with quota rows; the quota level of a year is its mean monthly quota
-    (so partial years compare), attainment is bookings / quota over the year's quota rows.
+    (quota / calendar months covered, :func:`_months`, so partial and leap years compare),
+    attainment is bookings / quota over the year's quota rows (complete years only).
 
     Returns
     -------
@@ -189,10 +206,7 @@ def ratchet(ds: Dataset) -> pd.DataFrame:
     if q.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     fy0 = ds.config.fiscal_year_start_month
-    q = q.assign(
-        year=fiscal_year(q["period_start"], fy0).to_numpy(),
-        days=(q["period_end"] - q["period_start"]).dt.days + 1,
-    )
+    q = q.assign(year=fiscal_year(q["period_start"], fy0).to_numpy(), months=_months(q))
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= ds.as_of)]
     rows = []
@@ -208,7 +222,7 @@ def ratchet(ds: Dataset) -> pd.DataFrame:
             {
                 "rep_id": rep,
                 "year": int(year),
-                "level": g["quota"].sum() / g["days"].sum(),
+                "level": g["quota"].sum() / g["months"].sum(),
                 "attainment": booked / g["quota"].sum() if complete else np.nan,
             }
         )
