@@ -238,7 +238,9 @@ def test_cli_quota_plan_and_territory_on_the_sample(tmp_path):
                               "--format", "csv"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "account_id,account_name,potential,rep_id_before,rep_id_after,moved" in res.output
-    res = runner.invoke(app, ["territory", "", "--team", "Atlas", "--band", "0.0"])
+    res = runner.invoke(
+        app, ["territory", "", "--team", "Atlas", "--band", "0.0", "--time-limit", "5"]
+    )
     assert res.exit_code == 1 and "tightest" in res.output
     res = runner.invoke(app, ["quota", "plan", "", "--target", "1", "--over-assign", "rep=0.9"])
     assert res.exit_code == 1 and "Traceback" not in res.output

@@ -73,9 +73,11 @@ class QuotaPlan:
     settings: dict
 
 
-def split_cents(total: float, weights) -> np.ndarray:
+def split_cents(total, weights) -> np.ndarray:
     """``total`` split in proportion to ``weights`` in whole cents, summing to ``total`` exactly
-    (largest remainder: floor every part, then one more cent to the largest remainders).
+    (largest remainder: floor every part, then one more cent to the largest remainders; ties to
+    the first). With a 1-D array of totals and a 2-D array of weights, each row is split alone.
+    Weights that sum to 0 split evenly.
 
     Examples
     --------
@@ -83,17 +85,23 @@ def split_cents(total: float, weights) -> np.ndarray:
     [33.34, 33.33, 33.33]
     >>> float(split_cents(1000.01, [2, 1]).sum())
     1000.01
+    >>> split_cents([1.0, 0.05], [[1, 1], [1, 3]]).tolist()
+    [[0.5, 0.5], [0.01, 0.04]]
     """
     w = np.asarray(weights, float)
-    cents = int(round(total * 100))
-    if w.sum() <= 0:
-        w = np.ones_like(w)
-    exact = cents * w / w.sum()
+    rows = np.atleast_2d(w)
+    cents = np.rint(np.atleast_1d(np.asarray(total, float)) * 100).astype(np.int64)
+    sums = rows.sum(axis=1)
+    rows = np.where(sums[:, None] > 0, rows, 1.0)
+    exact = cents[:, None] * rows / rows.sum(axis=1)[:, None]
     base = np.floor(exact).astype(np.int64)
-    extra = cents - int(base.sum())
-    order = np.argsort(-(exact - base), kind="stable")
-    base[order[:extra]] += 1
-    return base / 100.0
+    extra = cents - base.sum(axis=1)
+    order = np.argsort(-(exact - base), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(rows.shape[1])[None, :], axis=1)
+    base += rank < extra[:, None]
+    out = base / 100.0
+    return out if w.ndim == 2 else out[0]
 
 
 def allocate(total: float, groups: pd.Series, weights: pd.Series, over: float = 1.0):
@@ -242,24 +250,18 @@ def period_quotas(
     periods = period_range(plan_start, end, period, fiscal_year_start_month)
     span = 1 if period == "month" else 3
     shares = season["share"].to_numpy(float)
-    rows = []
-    for rep, q, f in zip(plan["rep_id"], plan["quota"], plan["month_factors"], strict=True):
-        active = np.asarray(f, float).reshape(-1, span).mean(axis=1)
-        parts = (
-            split_cents(q, shares * active)
-            if q > 0 and (shares * active).sum() > 0
-            else (np.zeros(len(periods)))
-        )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "rep_id": rep,
-                    "period_start": periods["period_start"],
-                    "period_end": periods["period_end"],
-                    "quota": parts,
-                }
-            )
-        )
-    out = pd.concat(rows, ignore_index=True)
-    out["rep_id"] = out["rep_id"].astype("string")
+    factors = np.asarray([tuple(f) for f in plan["month_factors"]], float).reshape(len(plan), -1)
+    weights = shares[None, :] * factors.reshape(len(plan), -1, span).mean(axis=2)
+    quota = plan["quota"].to_numpy(float)
+    quota = np.where((quota > 0) & (weights.sum(axis=1) > 0), quota, 0.0)
+    parts = split_cents(quota, weights) if len(plan) else np.zeros((0, len(periods)))
+    n = len(periods)
+    out = pd.DataFrame(
+        {
+            "rep_id": pd.array(np.repeat(plan["rep_id"].to_numpy(object), n), dtype="string"),
+            "period_start": np.tile(periods["period_start"].to_numpy(), len(plan)),
+            "period_end": np.tile(periods["period_end"].to_numpy(), len(plan)),
+            "quota": parts.ravel(),
+        }
+    )
     return out[out["quota"] > 0].reset_index(drop=True)

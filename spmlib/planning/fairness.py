@@ -62,7 +62,9 @@ def gini(values) -> float:
     x = x[~np.isnan(x)]
     if x.size == 0 or x.sum() == 0:
         return float("nan")
-    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * x.size**2 * x.mean()))
+    # sum_ij |x_i - x_j| / (2 n^2 mean) = sum_i (2i - n - 1) x_(i) / (n sum x), x sorted
+    x, n = np.sort(x), x.size
+    return float(((2 * np.arange(1, n + 1) - n - 1) * x).sum() / (n * x.sum()))
 
 
 def correlation(x, y) -> pd.DataFrame:
@@ -207,26 +209,29 @@ def ratchet(ds: Dataset) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     fy0 = ds.config.fiscal_year_start_month
     q = q.assign(year=fiscal_year(q["period_start"], fy0).to_numpy(), months=_months(q))
-    opp = ds.opportunities
-    won = opp[(opp["status"] == "won") & (opp["close_date"] <= ds.as_of)]
-    rows = []
-    for (rep, year), g in q.groupby(["rep_id", "year"]):
-        booked = won.loc[
-            (won["rep_id"] == rep)
-            & (won["close_date"] >= g["period_start"].min())
-            & (won["close_date"] <= g["period_end"].max()),
-            "amount",
-        ].sum()
-        complete = g["period_end"].max() <= ds.as_of
-        rows.append(
-            {
-                "rep_id": rep,
-                "year": int(year),
-                "level": g["quota"].sum() / g["months"].sum(),
-                "attainment": booked / g["quota"].sum() if complete else np.nan,
-            }
+    years = (
+        q.groupby(["rep_id", "year"], observed=True)
+        .agg(
+            quota=("quota", "sum"),
+            months=("months", "sum"),
+            first=("period_start", "min"),
+            last=("period_end", "max"),
         )
-    years = pd.DataFrame(rows).sort_values(["rep_id", "year"])
+        .reset_index()
+    )
+    opp = ds.opportunities
+    won = opp.loc[
+        (opp["status"] == "won") & (opp["close_date"] <= ds.as_of),
+        ["rep_id", "close_date", "amount"],
+    ]
+    pairs = won.merge(years[["rep_id", "year", "first", "last"]], on="rep_id")
+    pairs = pairs[(pairs["close_date"] >= pairs["first"]) & (pairs["close_date"] <= pairs["last"])]
+    booked = pairs.groupby(["rep_id", "year"], observed=True)["amount"].sum().rename("booked")
+    years = years.merge(booked.reset_index(), on=["rep_id", "year"], how="left")
+    years["level"] = years["quota"] / years["months"]
+    complete = years["last"] <= ds.as_of
+    years["attainment"] = (years["booked"].fillna(0.0) / years["quota"]).where(complete)
+    years = years.sort_values(["rep_id", "year"])
     prev = years.groupby("rep_id").shift()
     pairs = years.assign(
         level_before=prev["level"], attainment_before=prev["attainment"], year_before=prev["year"]
@@ -261,8 +266,6 @@ def ratchet_summary(changes: pd.DataFrame) -> pd.DataFrame:
        b_up  b_down  ratchet
     0  0.48    0.03     True
     """
-    import statsmodels.api as sm
-
     n = len(changes)
     row = {
         "transitions": n,
@@ -282,11 +285,16 @@ def ratchet_summary(changes: pd.DataFrame) -> pd.DataFrame:
     }
     g = changes["g"].to_numpy(float) if n else np.array([])
     if n >= 4 and (g > 0).any() and (g < 0).any():
-        x = sm.add_constant(np.column_stack([np.maximum(g, 0), np.minimum(g, 0)]))
-        fit = sm.OLS(changes["dq"].to_numpy(float), x).fit()
-        b_up, b_down = float(fit.params[1]), float(fit.params[2])
-        test = fit.t_test([0, 1, -1])
-        t, df = float(np.squeeze(test.tvalue)), float(fit.df_resid)
+        x = np.column_stack([np.ones(n), np.maximum(g, 0), np.minimum(g, 0)])
+        y = changes["dq"].to_numpy(float)
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        b_up, b_down = float(coef[1]), float(coef[2])
+        df = n - 3
+        # t of c'b with c = (0, 1, -1): se^2 = s^2 c'(X'X)^-1 c, s^2 = RSS / (n - 3)
+        c = np.array([0.0, 1.0, -1.0])
+        s2 = float(((y - x @ coef) ** 2).sum()) / df if df > 0 else np.nan
+        se = np.sqrt(s2 * float(c @ np.linalg.pinv(x.T @ x) @ c))
+        t = (b_up - b_down) / se if se > 0 else np.nan
         p = float(stats.t.sf(t, df)) if df > 0 and np.isfinite(t) else np.nan
         row.update(
             b_up=b_up,
