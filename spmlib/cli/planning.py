@@ -18,6 +18,7 @@ from spmlib.cli.common import (
     fail,
     load_or_exit,
 )
+from spmlib.core.periods import PERIODS
 from spmlib.exceptions import SpmError
 from spmlib.planning.allocation import METHODS, QUOTA_PERIODS, WEIGHTS
 from spmlib.planning.territory import BALANCE
@@ -32,8 +33,8 @@ app.add_typer(quota_app, name="quota")
 QuotaMethod = choices("QuotaMethod", METHODS)
 #: ``--weights``: :data:`spmlib.planning.allocation.WEIGHTS`.
 QuotaWeights = choices("QuotaWeights", WEIGHTS)
-#: ``--period``: the period kinds a quota plan is cut in (:data:`QUOTA_PERIODS`).
-QuotaPeriod = choices("QuotaPeriod", QUOTA_PERIODS)
+#: ``--period``: the period kinds a quota plan is cut in (:data:`QUOTA_PERIODS`), or their codes.
+QuotaPeriod = choices("QuotaPeriod", [*QUOTA_PERIODS, *(PERIODS[p].code for p in QUOTA_PERIODS)])
 #: ``--balance``: :data:`spmlib.planning.territory.BALANCE`.
 Balance = choices("Balance", BALANCE)
 
@@ -67,7 +68,8 @@ def quota_plan_command(
         str | None, typer.Option("--over-assign", help="Over-assignment, e.g. team=1.05,rep=1.10.")
     ] = None,
     period: Annotated[
-        QuotaPeriod, typer.Option("--period", help="Quota rows per month or fiscal quarter.")
+        QuotaPeriod,
+        typer.Option("--period", help="Quota rows per month (M) or fiscal quarter (Q)."),
     ] = QuotaPeriod.month,
     hires: Annotated[
         str | None,
@@ -87,7 +89,7 @@ def quota_plan_command(
     that would close it, the simulated share of reps at quota, the Gini of quota / potential,
     the attainment-potential correlation and the ratchet test. Formulas: docs/planning.md.
     """
-    from spmlib.io.files import atomic_write_text
+    from spmlib.io.files import atomic_write_text, csv_text
     from spmlib.planning.quota_plan import check_plan, parse_over_assign, plan_quotas
 
     ds = load_or_exit(path, mapping)
@@ -109,7 +111,7 @@ def quota_plan_command(
     for line in _plan_notes(plan, checks, ds.config.currency):
         _say(line)
     if out:
-        atomic_write_text(out, plan.quotas.to_csv(index=False, date_format="%Y-%m-%d"))
+        atomic_write_text(out, csv_text(plan.quotas, date_format="%Y-%m-%d"))
         _say(f"wrote {len(plan.quotas):,} quota rows to {out}")
         return
     emit(plan.quotas, fmt, title=f"Quotas FY{plan.settings['year']}")
@@ -127,7 +129,7 @@ def _plan_notes(plan, checks, currency: str) -> list[str]:
             "more productivity would close it"
         )
     else:
-        closing = "no gap"
+        closing = f"capacity exceeds the target by {-cap['gap']:,.0f}"
     return [
         f"FY{s['year']} ({s['start'].date()} .. {s['end'].date()}): target {s['target']:,.2f} "
         f"{currency}, {s['method']} with {s['weights']} weights, history "
@@ -188,7 +190,7 @@ def territory_command(
     (exit code 1). Columns: account_id, account_name, potential, rep_id_before, rep_id_after,
     moved.
     """
-    from spmlib.io.files import atomic_write_text
+    from spmlib.io.files import atomic_write_text, csv_text
     from spmlib.planning.territory import balance_territories
     from spmlib.reports.scope import resolve_scope
 
@@ -232,7 +234,7 @@ def territory_command(
         )
     table = plan.assignments.drop(columns=["locked"])
     if out:
-        atomic_write_text(out, table.to_csv(index=False))
+        atomic_write_text(out, csv_text(table))
         _say(f"wrote {len(table):,} assignments to {out}")
     else:
         emit(table, fmt, title=f"Territories of {scope.label}")
