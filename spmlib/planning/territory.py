@@ -788,26 +788,32 @@ def tradeoff_curve(
     """Moves against imbalance by the epsilon-constraint method: for each limit on the share of
     the team's potential moved, the smallest band reachable.
 
+    A larger limit can always keep a smaller limit's plan, so when a time-limited solve returns
+    a wider band than the limit before it, that plan is kept (status "kept smaller limit"):
+    the curve never rises.
+
     Returns
     -------
-    DataFrame, one row per limit: ``max_share_moved`` (the limit), ``band`` (smallest
-    reachable), ``share_moved`` and ``moves`` (of the plan reaching it), ``status``, ``gap``.
+    DataFrame, one row per limit in increasing order: ``max_share_moved`` (the limit), ``band``
+    (smallest reachable), ``share_moved`` and ``moves`` (of the plan reaching it), ``status``,
+    ``gap``.
     """
     total = float(accounts["potential"].fillna(0).sum())
-    rows = []
-    for eps in limits:
+    rows: list[dict] = []
+    for eps in sorted(limits):
         t = tightest_band(accounts, reps, balance, None, time_limit, max_moved=eps * total)
         row = t.iloc[0]
-        rows.append(
-            {
-                "max_share_moved": float(eps),
-                "band": float(row["band"]),
-                "share_moved": float(row["potential_moved"]) / total if total else np.nan,
-                "moves": int(row["moves"]),
-                "status": str(row["status"]),
-                "gap": float(row["gap"]),
-            }
-        )
+        point = {
+            "max_share_moved": float(eps),
+            "band": float(row["band"]),
+            "share_moved": float(row["potential_moved"]) / total if total else np.nan,
+            "moves": int(row["moves"]),
+            "status": str(row["status"]),
+            "gap": float(row["gap"]),
+        }
+        if rows and not point["band"] <= rows[-1]["band"]:  # a time-limited solve did worse
+            point = {**rows[-1], "max_share_moved": float(eps), "status": "kept smaller limit"}
+        rows.append(point)
     return pd.DataFrame(rows)
 
 
