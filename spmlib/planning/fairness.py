@@ -120,8 +120,9 @@ def simulate_attainment(
     -------
     (reps, summary). ``reps``: ``rep_id``, ``rate`` (won deals a year), ``mean_bookings``,
     ``p_at_quota``, ``attainment_p10``, ``attainment_p50``, ``attainment_p90``.
-    ``summary``: one row per attainment band (:data:`ATTAINMENT_BANDS`) with ``band`` and
-    ``expected_share`` (mean share of reps in it), then the attributes ``share_at_quota``
+    ``summary``: one row per attainment band (:data:`ATTAINMENT_BANDS`) with ``band``,
+    ``at_quota`` (the band is at or above 100%) and ``expected_share`` (mean share of reps in
+    it), then the attributes ``share_at_quota``
     (mean), ``share_at_quota_p10`` / ``_p90`` and ``target`` in ``summary.attrs``.
     """
     start, end = window
@@ -163,7 +164,13 @@ def simulate_attainment(
     rows = []
     for label, lo, hi in ATTAINMENT_BANDS:
         inside = (att[has_q] >= lo) & (att[has_q] < hi)
-        rows.append({"band": label, "expected_share": float(inside.mean(axis=0).mean())})
+        rows.append(
+            {
+                "band": label,
+                "at_quota": lo >= 1,
+                "expected_share": float(inside.mean(axis=0).mean()),
+            }
+        )
     summary = pd.DataFrame(rows)
     summary.attrs.update(
         share_at_quota=float(at_quota.mean()),

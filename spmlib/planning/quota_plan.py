@@ -16,7 +16,7 @@ from spmlib.planning import capacity as cp
 from spmlib.planning import fairness as fa
 from spmlib.planning import plan_inputs as pi
 
-__all__ = ["parse_over_assign", "plan_quotas", "check_plan"]
+__all__ = ["parse_over_assign", "bookings_growth", "default_target", "plan_quotas", "check_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,63 @@ def parse_over_assign(text: str | None) -> dict[str, float]:
             factor = -1.0
         if not sep or key.strip() not in out or factor < 1.0:
             raise ParameterError(
-                f"--over-assign {part!r}: write LEVEL=FACTOR with LEVEL team or rep "
+                f"over-assignment {part!r}: write LEVEL=FACTOR with LEVEL team or rep "
                 "and FACTOR >= 1 (1.05 = 5% over-assignment)"
             )
         out[key.strip()] = factor
     return out
+
+
+def bookings_growth(ds: Dataset, window: tuple[pd.Timestamp, pd.Timestamp]) -> float:
+    """The company's bookings growth into the history ``window``: bookings closed in the window
+    / bookings closed in the 12 months before it - 1; 0 when the data do not cover those 12
+    months from their start or they hold no bookings.
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import DatasetConfig
+    >>> reps = pd.DataFrame({"rep_id": ["a"], "rep_name": ["A"], "team": ["T"]})
+    >>> day = pd.to_datetime(["2024-06-15", "2025-06-15"])
+    >>> opps = pd.DataFrame({"opp_id": ["1", "2"], "rep_id": ["a", "a"], "stage": ["W", "W"],
+    ...     "amount": [100.0, 120.0], "created_date": day - pd.Timedelta(days=200),
+    ...     "close_date": day, "status": ["won", "won"]})
+    >>> ds = Dataset(DatasetConfig(("O",), "W", "L"), reps, opps)
+    >>> round(bookings_growth(ds, (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"))), 2)
+    0.2
+    """
+    start, end = (pd.Timestamp(d) for d in window)
+    opp = ds.opportunities
+    won = opp[opp["status"] == "won"]
+    before_start = start - pd.DateOffset(months=12)
+    now = won.loc[won["close_date"].between(start, end), "amount"].sum()
+    before = won.loc[(won["close_date"] >= before_start) & (won["close_date"] < start), "amount"]
+    covered = opp["created_date"].min() <= before_start
+    return float(now / before.sum() - 1) if before.sum() > 0 and covered else 0.0
+
+
+def default_target(ds: Dataset, year: int | None = None) -> float:
+    """A target when none is given: the bookings of the plan's history window x (1 + their
+    growth, :func:`bookings_growth`), rounded to the thousand ("grow as we grew").
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import DatasetConfig
+    >>> reps = pd.DataFrame({"rep_id": ["a"], "rep_name": ["A"], "team": ["T"]})
+    >>> day = pd.to_datetime(["2024-06-15", "2025-06-15"])
+    >>> opps = pd.DataFrame({"opp_id": ["1", "2"], "rep_id": ["a", "a"], "stage": ["W", "W"],
+    ...     "amount": [100_000.0, 120_000.0], "created_date": day - pd.Timedelta(days=200),
+    ...     "close_date": day, "status": ["won", "won"]})
+    >>> cfg = DatasetConfig(("O",), "W", "L", as_of=pd.Timestamp("2025-12-31"))
+    >>> default_target(Dataset(cfg, reps, opps))  # 120,000 x 1.2
+    144000.0
+    """
+    fy0 = ds.config.fiscal_year_start_month
+    if year is None:
+        year = int(fiscal_year(pd.Series([ds.as_of]), fy0).iloc[0]) + 1
+    window = pi.history_window(ds, pi.plan_year_window(int(year), fy0)[0])
+    opp = ds.opportunities
+    won = opp[(opp["status"] == "won") & opp["close_date"].between(*window)]
+    return float(round(won["amount"].sum() * (1 + bookings_growth(ds, window)), -3))
 
 
 def plan_quotas(
@@ -156,11 +208,14 @@ def check_plan(
     growth: float | None = None,
     n_sims: int = 2000,
     seed: int = 0,
+    rep_ids=None,
 ) -> dict[str, pd.DataFrame]:
     """The fairness and realism checks of a plan (:mod:`spmlib.planning.fairness`).
 
     ``growth`` of each rep's run rate into the plan year; None = the company's bookings growth
     from the four quarters before the history window to the window (0 without that history).
+    ``rep_ids`` restricts every check to those reps of the plan (e.g. one team's, planned hires
+    included); None = all.
 
     Returns
     -------
@@ -171,16 +226,11 @@ def check_plan(
     s = plan.settings
     start, end = s["history_start"], s["history_end"]
     if growth is None:
-        opp = ds.opportunities
-        won = opp[opp["status"] == "won"]
-        before_start = start - pd.DateOffset(months=12)
-        now = won.loc[won["close_date"].between(start, end), "amount"].sum()
-        before = won.loc[
-            (won["close_date"] >= before_start) & (won["close_date"] < start), "amount"
-        ].sum()
-        first = opp["created_date"].min()
-        growth = float(now / before - 1) if before > 0 and first <= before_start else 0.0
+        growth = bookings_growth(ds, (start, end))
     reps = plan.reps
+    if rep_ids is not None:
+        reps = reps[reps["rep_id"].isin({str(r) for r in rep_ids})]
+        ds = ds.for_reps(reps["rep_id"])
     sim, dist = fa.simulate_attainment(reps, ds, (start, end), growth, n_sims, seed)
     with_pot = reps[reps["potential"].notna() & (reps["potential"] > 0) & (reps["quota"] > 0)]
     gini = pd.DataFrame(
