@@ -332,7 +332,8 @@ def test_cli_validate_clean():
     assert lines[0] == f"OK {MINI}"
     assert "  opportunities: 6 rows, created_date 2024-01-05 .. 2024-05-02" in lines
     assert "  quotas: 4 rows, period_start 2024-01-01 .. 2024-04-01" in lines
-    assert len(lines) == 7  # OK line + one per table
+    assert "  accounts: 0 rows" in lines
+    assert len(lines) == 8  # OK line + one per table
 
 
 def test_cli_validate_errors_exit_1_without_traceback(ds_dir):

@@ -186,7 +186,15 @@ def sample_command(
         fail(str(exc))
     counts = {
         name: _count_rows(folder / f"{name}.{fmt.value}")
-        for name in ("reps", "opportunities", "stage_history", "activities", "quotas", "leads")
+        for name in (
+            "reps",
+            "opportunities",
+            "stage_history",
+            "activities",
+            "quotas",
+            "leads",
+            "accounts",
+        )
     }
     summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     console.print(f"Wrote {folder}: {summary}", highlight=False, markup=False, soft_wrap=True)

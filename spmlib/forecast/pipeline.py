@@ -38,6 +38,7 @@ __all__ = [
     "deal_probabilities",
     "new_deal_rates",
     "pipeline_forecast",
+    "compound_poisson",
     "forecast_category_rollup",
     "pipeline_replay",
     "replay_accuracy",
@@ -324,6 +325,23 @@ def new_deal_rates(ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "
     return reps.reset_index(drop=True)
 
 
+def compound_poisson(rng: np.random.Generator, rate: float, pool: np.ndarray, n_sims: int):
+    """``n_sims`` simulated totals of a Poisson(``rate``) number of deals whose amounts are drawn
+    with replacement from ``pool`` (zeros when the pool is empty).
+
+    Examples
+    --------
+    >>> sims = compound_poisson(np.random.default_rng(0), 2.0, np.array([10.0]), 10_000)
+    >>> round(float(sims.mean()) / 10, 1)  # mean = rate x mean amount = 2 x 10
+    2.0
+    """
+    counts = rng.poisson(rate, n_sims)
+    if not counts.sum() or not len(pool):
+        return np.zeros(n_sims)
+    draws = rng.choice(pool, size=int(counts.sum()))
+    return np.bincount(np.repeat(np.arange(n_sims), counts), draws, n_sims)
+
+
 def _amount_pools(ds: Dataset, as_of: pd.Timestamp) -> tuple[dict, np.ndarray]:
     """Won amounts closed by ``as_of`` per rep, and all of them (for reps with fewer than 5)."""
     opp = ds.opportunities
@@ -357,13 +375,9 @@ def _simulate(ds, as_of, freq, n_sims, seed):
         p, a = d["probability"].to_numpy(float), d["amount"].to_numpy(float)
         open_sims = (rng.random((n_sims, len(p))) < p) @ a if len(p) else np.zeros(n_sims)
         lam = float(rates["deals_per_period"].get(rep, 0.0))
-        counts = rng.poisson(lam, n_sims)
         pool = pools.get(rep, np.array([]))
         pool = pool if len(pool) >= 5 else everyone
-        new_sims = np.zeros(n_sims)
-        if counts.sum() and len(pool):
-            draws = rng.choice(pool, size=int(counts.sum()))
-            new_sims = np.bincount(np.repeat(np.arange(n_sims), counts), draws, n_sims)
+        new_sims = compound_poisson(rng, lam, pool, n_sims)
         b = float(booked.get(rep, 0.0))
         sims[rep] = b + open_sims + new_sims
         parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))

@@ -72,7 +72,8 @@ def coerce_table(
     date_formats: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Give each known column of table ``name`` its model dtype (ids and text as stripped
-    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float).
+    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float;
+    flags as nullable booleans from true/false, yes/no or 1/0, any case).
     Unknown columns are kept as they are. Unparseable values become missing: compare with the
     input (:func:`spmlib.io.validate.check_parsing`) to report them.
 
@@ -100,7 +101,27 @@ def coerce_table(
             out[col] = _to_number(s).astype("float64")
         elif kind == "int":
             out[col] = _to_number(s).astype("Int64")
+        elif kind == "bool":
+            out[col] = _to_bool(s)
     return out
+
+
+_BOOL_TEXT = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "1.0"), True),
+    **dict.fromkeys(("false", "f", "no", "n", "0", "0.0"), False),
+}
+
+
+def _to_bool(s: pd.Series) -> pd.Series:
+    """Nullable booleans; text other than :data:`_BOOL_TEXT` (any case) becomes missing.
+
+    >>> _to_bool(pd.Series(["TRUE", "no", "", "maybe", None])).tolist()
+    [True, False, <NA>, <NA>, <NA>]
+    """
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    text = s.astype("string").str.strip().str.lower()
+    return text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
 
 
 def _to_number(s: pd.Series) -> pd.Series:

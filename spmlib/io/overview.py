@@ -16,6 +16,7 @@ _TIME_COLUMN = {
     "activities": "date",
     "quotas": "period_start",
     "leads": "created_date",
+    "accounts": None,  # accounts have no date
 }
 
 
@@ -24,7 +25,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
 
     The dates span the table's time column: hire_date, created_date, entered_date, date,
     period_start and created_date for reps, opportunities, stage history, activities, quotas
-    and leads.
+    and leads (accounts have none: NaT and an empty ``date_column``).
 
     Examples
     --------
@@ -43,14 +44,15 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
     for name in TABLES:
         frame = getattr(ds, name)
         col = _TIME_COLUMN[name]
-        dates = frame[col] if col in frame.columns else pd.Series(dtype="datetime64[ns]")
+        has_dates = col is not None and col in frame.columns
+        dates = frame[col] if has_dates else pd.Series(dtype="datetime64[ns]")
         rows.append(
             {
                 "table": name,
                 "rows": len(frame),
                 "first_date": dates.min(),
                 "last_date": dates.max(),
-                "date_column": col,
+                "date_column": col or "",
             }
         )
     out = pd.DataFrame(rows)

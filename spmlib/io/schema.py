@@ -1,7 +1,8 @@
 """The SPM data model: the tables, their columns and types, and the `Dataset` that holds them.
 
 Every table is long-format with exactly these column names. Kinds:
-``id`` (string), ``str`` (string), ``date`` (datetime64 at midnight), ``float``, ``int``.
+``id`` (string), ``str`` (string), ``date`` (datetime64 at midnight), ``float``, ``int``,
+``bool`` (nullable boolean; written true/false, yes/no or 1/0).
 Validation rules live in :mod:`spmlib.io.validate`; loading in :mod:`spmlib.io.load`.
 """
 
@@ -90,6 +91,19 @@ TABLES: dict[str, TableSpec] = {
             {"converted_date": "date", "opp_id": "id"},
             key="lead_id",
         ),
+        TableSpec(
+            "accounts",
+            {"account_id": "id", "account_name": "str", "rep_id": "id", "potential": "float"},
+            {
+                "region": "str",
+                "segment": "str",
+                "workload": "float",
+                "latitude": "float",
+                "longitude": "float",
+                "locked": "bool",
+            },
+            key="account_id",
+        ),
     ]
 }
 REQUIRED_TABLES = ("reps", "opportunities")
@@ -100,6 +114,7 @@ _DTYPES = {
     "date": "datetime64[ns]",
     "float": "float64",
     "int": "int64",
+    "bool": "boolean",
 }
 
 
@@ -254,6 +269,7 @@ class Dataset:
     activities: pd.DataFrame = field(default_factory=lambda: empty_table("activities"))
     quotas: pd.DataFrame = field(default_factory=lambda: empty_table("quotas"))
     leads: pd.DataFrame = field(default_factory=lambda: empty_table("leads"))
+    accounts: pd.DataFrame = field(default_factory=lambda: empty_table("accounts"))
     source: str = ""
     warnings: tuple[Any, ...] = ()
     inferences: tuple[Any, ...] = ()
@@ -297,14 +313,14 @@ class Dataset:
         return max(c for c in candidates if pd.notna(c))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The six tables by name."""
+        """Every table of :data:`TABLES` by name."""
         return {name: getattr(self, name) for name in TABLES}
 
     def scoped(self, team: str | None = None, rep_id: str | None = None) -> Dataset:
         """The dataset restricted to one team, or one rep (the rep's team must match if both given).
 
         Every table is filtered through the reps kept: opportunities and their stage history,
-        activities, quotas and leads of those reps only.
+        activities, quotas, leads and the accounts they own, of those reps only.
         """
         reps = self.reps
         if team is not None:
@@ -315,7 +331,8 @@ class Dataset:
 
     def for_reps(self, rep_ids) -> Dataset:
         """The dataset restricted to these reps: their rows of every table (opportunities and
-        their stage history, activities, quotas and leads), the reference date kept."""
+        their stage history, activities, quotas, leads and the accounts they own), the reference
+        date kept."""
         ids = set(pd.Series(rep_ids, dtype="string").dropna())
         reps = self.reps[self.reps["rep_id"].isin(ids)]
         opps = self.opportunities[self.opportunities["rep_id"].isin(ids)]
@@ -329,5 +346,6 @@ class Dataset:
             activities=self.activities[self.activities["rep_id"].isin(ids)].reset_index(drop=True),
             quotas=self.quotas[self.quotas["rep_id"].isin(ids)].reset_index(drop=True),
             leads=self.leads[self.leads["rep_id"].isin(ids)].reset_index(drop=True),
+            accounts=self.accounts[self.accounts["rep_id"].isin(ids)].reset_index(drop=True),
             config=replace(self.config, as_of=self.as_of),
         )

@@ -2,11 +2,14 @@
 
 Rules checked (errors unless marked *warning*):
 
-* per table: a required table or column is missing; a required value is empty; a date or number
-  is present but cannot be parsed; an id is duplicated; an amount or duration is negative; a quota
-  is not positive; a stage is not one of ``dataset.yml``'s stages; a ``status`` is not
+* per table: a required table or column is missing; a required value is empty; a date, number
+  or true/false flag is present but cannot be parsed; an id is duplicated; an amount, duration,
+  account potential or workload is negative; a quota is not positive; a latitude or longitude
+  is out of range; a stage is not one of ``dataset.yml``'s stages; a ``status`` is not
   open | won | lost or disagrees with the stage;
-* across tables: a ``rep_id`` not in ``reps``; stage history of an unknown opportunity; a closed
+* across tables: a ``rep_id`` not in ``reps`` (opportunities, activities, quotas, leads,
+  accounts); an ``opportunities.account`` that is not an ``account_id`` of ``accounts`` (when
+  that table is given); stage history of an unknown opportunity; a closed
   deal whose close_date is before its created_date; a lead converted before it was created; a
   quota whose period_end is before its period_start; overlapping quota periods of one rep;
 * *warnings* (suspicious but legal): open deals whose expected close date is more than
@@ -311,22 +314,25 @@ def check_parsing(
         else:
             present = _present(raw[col])
         label = _label(columns, col)
-        if kind in ("date", "float", "int"):
+        if kind in ("date", "float", "int", "bool"):
             bad = present & typed[col].isna()
             if bad.any():
                 fmt = (date_formats or {}).get(col)
-                what = "date" if kind == "date" else "number"
-                hint = (
-                    (
+                what = {"date": "date", "bool": "true/false flag"}.get(kind, "number")
+                if kind == "date":
+                    hint = (
                         f"Write dates as {fmt!r}"
                         if fmt
                         else "Write dates as YYYY-MM-DD (or ISO 8601 timestamps), "
                         "or set date_format in the mapping"
                     )
-                    if kind == "date"
-                    else "Write plain numbers such as 1234.5 "
-                    "(no currency signs or thousands separators)"
-                )
+                elif kind == "bool":
+                    hint = "Write true or false (yes/no and 1/0 are read too), or leave it empty"
+                else:
+                    hint = (
+                        "Write plain numbers such as 1234.5 "
+                        "(no currency signs or thousands separators)"
+                    )
                 problems.append(
                     Problem(
                         file,
@@ -373,6 +379,15 @@ def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
         checks["duration_minutes"].append(pa.Check.ge(0, error="duration_minutes must be >= 0"))
     elif name == "quotas":
         checks["quota"].append(pa.Check.gt(0, error="quota must be > 0"))
+    elif name == "accounts":
+        checks["potential"].append(pa.Check.ge(0, error="potential must be >= 0"))
+        checks["workload"].append(pa.Check.ge(0, error="workload must be >= 0"))
+        checks["latitude"].append(
+            pa.Check.in_range(-90, 90, error="latitude must be between -90 and 90")
+        )
+        checks["longitude"].append(
+            pa.Check.in_range(-180, 180, error="longitude must be between -180 and 180")
+        )
     cols = {c: pa.Column(nullable=True, required=False, checks=checks[c]) for c in spec.columns}
     return pa.DataFrameSchema(cols, coerce=False, strict=False)
 
@@ -381,6 +396,13 @@ _HINTS = {
     "amount must be >= 0": "Amounts are deal values in the dataset currency; fix the negative ones",
     "duration_minutes must be >= 0": "Fix the negative durations",
     "quota must be > 0": "Give every quota period a positive target (or remove the row)",
+    "potential must be >= 0": "Potential is the account's yearly revenue potential in the dataset "
+    "currency; fix the negative ones (0 is allowed)",
+    "workload must be >= 0": "Workload is the hours a year the account needs; "
+    "fix the negative ones",
+    "latitude must be between -90 and 90": "Write decimal degrees (e.g. 48.85); check for "
+    "swapped latitude and longitude",
+    "longitude must be between -180 and 180": "Write decimal degrees (e.g. 2.35)",
     "stage must be one of dataset.yml's stages": "Add the stage to dataset.yml (open_stages, "
     "won_stage, lost_stage) or map it with `values:` in the mapping",
     "status must be open, won or lost": "Use open, won or lost, or drop the status column "
@@ -491,7 +513,7 @@ def check_relations(
 
     # rep_id in reps
     if rep_ids is not None:
-        for name in ("opportunities", "activities", "quotas", "leads"):
+        for name in ("opportunities", "activities", "quotas", "leads", "accounts"):
             if not has(name, "rep_id"):
                 continue
             frame = tables[name]
@@ -508,6 +530,27 @@ def check_relations(
                         "Add these reps to the reps table, or correct the rep_id",
                     )
                 )
+    # opportunities.account in accounts (only when the dataset has an accounts table)
+    if (
+        has("accounts", "account_id")
+        and len(tables["accounts"])
+        and has("opportunities", "account")
+    ):
+        opp = tables["opportunities"]
+        bad = opp["account"].notna() & ~isin(opp["account"], tables["accounts"]["account_id"])
+        if bad.any():
+            unknown = pd.unique(opp.loc[bad, "account"])
+            problems.append(
+                Problem(
+                    files.get("opportunities", "opportunities"),
+                    _label(columns.get("opportunities"), "account"),
+                    f"{_count(int(bad.sum()), 'row')} with an account that is not an "
+                    f"account_id of accounts ({_count(len(unknown), 'unknown id')})",
+                    _id_examples(unknown),
+                    "Add these accounts to the accounts table, or write the account_id "
+                    "(not the account name) in opportunities.account",
+                )
+            )
     # stage history of unknown opportunities
     if has("stage_history", "opp_id") and has("opportunities", "opp_id"):
         sh = tables["stage_history"]

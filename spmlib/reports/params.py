@@ -22,10 +22,13 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from spmlib.core.periods import period_kind
-from spmlib.core.ranges import day_range
+from spmlib.core.ranges import day_range, parse_day
 from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.forecast.methods import METHODS
 from spmlib.forecast.series import normalize_freq
+from spmlib.planning.allocation import METHODS as QUOTA_METHODS
+from spmlib.planning.allocation import QUOTA_PERIODS, WEIGHTS
+from spmlib.planning.quota_plan import parse_over_assign
 from spmlib.productivity.leaderboard import METRICS
 from spmlib.productivity.ramp import RAMP_METRICS
 
@@ -36,6 +39,7 @@ __all__ = [
     "ProductivityParams",
     "ScorecardParams",
     "ForecastParams",
+    "QuotaPlanParams",
     "REPORT_PARAMS",
     "SCOPE_PARAMETERS",
     "DATA_PARAMETERS",
@@ -270,10 +274,89 @@ class ForecastParams(ReportParams):
         return [m.strip() for m in self.methods.split(",") if m.strip()]
 
 
+def _number(value: Any, key: str, low: float, high: float = float("inf")) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        bound = f"between {low:g} and {high:g}" if high < float("inf") else f"at least {low:g}"
+        raise ParameterError(f"{key} must be a number {bound}, got {value!r}.")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class QuotaPlanParams(ReportParams):
+    """Parameters of the quota plan report (formulas: ``docs/planning.md``).
+
+    Attributes
+    ----------
+    start : any day of the fiscal year to plan (``YYYY-MM-DD``); None = the fiscal year after
+        the one holding the data's reference date.
+    end : None, or the last day of that fiscal year (a plan covers one whole fiscal year).
+    target : the company's bookings target for the year; None = the bookings of the last four
+        complete quarters x (1 + their growth), rounded to the thousand.
+    method : ``top-down``, ``capacity`` or ``blend`` (:data:`spmlib.planning.allocation.METHODS`).
+    weights : ``history``, ``potential`` or ``blend`` (``beta`` x history + the rest potential).
+    beta : the history weight of the blend weighting, 0-1.
+    over_assign : over-assignment per level, ``team=1.05,rep=1.10`` (teams together carry 5%
+        more than the company target, each team's reps 10% more than the team); None = none.
+    period : quota rows per ``month`` or ``quarter`` (or M / Q).
+    hires : planned hires and leavers (YAML or CSV, a path relative to the project or absolute);
+        None = none.
+    band : the allowed deviation of each rep's potential from the team mean (0.10 = +-10%)
+        when balancing territories.
+    time_limit : seconds given to each territory solve (the report states the gap reached).
+    """
+
+    target: float | None = None
+    method: str = "top-down"
+    weights: str = "blend"
+    beta: float = 0.5
+    over_assign: str | None = None
+    period: str = "month"
+    hires: str | None = None
+    band: float = 0.10
+    time_limit: float = 5.0
+
+    kind: ClassVar[str] = "quota_plan"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.target is not None:
+            _number(self.target, "target", 0.01)
+        _name(self.method, "method", QUOTA_METHODS)
+        _name(self.weights, "weights", WEIGHTS)
+        _number(self.beta, "beta", 0.0, 1.0)
+        if self.over_assign is not None and not isinstance(self.over_assign, str):
+            raise ParameterError(
+                f"over_assign must read like team=1.05,rep=1.10, got {self.over_assign!r}."
+            )
+        parse_over_assign(self.over_assign)
+        period_kind(self.period, QUOTA_PERIODS)
+        if self.hires is not None and not isinstance(self.hires, str):
+            raise ParameterError(f"hires must be a file path, got {self.hires!r}.")
+        _number(self.band, "band", 0.0)
+        _number(self.time_limit, "time_limit", 1.0)
+
+    @property
+    def over_assignment(self) -> dict[str, float]:
+        """``over_assign`` as {"team": factor, "rep": factor}."""
+        return parse_over_assign(self.over_assign)
+
+    @property
+    def plan_day(self) -> pd.Timestamp | None:
+        """``start`` as a day (None when not set)."""
+        return parse_day(self.start, "start")
+
+
 #: The parameter class of each report kind (the notebook's name).
 REPORT_PARAMS: dict[str, type[ReportParams]] = {
     c.kind: c
-    for c in (OverviewParams, FunnelParams, ProductivityParams, ScorecardParams, ForecastParams)
+    for c in (
+        OverviewParams,
+        FunnelParams,
+        ProductivityParams,
+        ScorecardParams,
+        ForecastParams,
+        QuotaPlanParams,
+    )
 }
 
 

@@ -9,7 +9,9 @@ from spmlib.reports.plotting.funnel import *  # noqa: F403
 from spmlib.reports.plotting.funnel import __all__ as _funnel_all
 from spmlib.reports.plotting.overview import *  # noqa: F403
 from spmlib.reports.plotting.overview import __all__ as _overview_all
+from spmlib.reports.plotting.planning import *  # noqa: F403
+from spmlib.reports.plotting.planning import __all__ as _planning_all
 from spmlib.reports.plotting.productivity import *  # noqa: F403
 from spmlib.reports.plotting.productivity import __all__ as _productivity_all
 
-__all__ = [*_overview_all, *_funnel_all, *_productivity_all, *_forecast_all]
+__all__ = [*_overview_all, *_funnel_all, *_productivity_all, *_forecast_all, *_planning_all]
