@@ -10,6 +10,7 @@ __all__ = [
     "DataValidationError",
     "MissingParameterError",
     "UnknownNameError",
+    "PlanError",
 ]
 
 
@@ -77,3 +78,25 @@ class UnknownNameError(SpmError, KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+@dataclass
+class PlanError(SpmError, ValueError):
+    """A compensation input (plan file, assignments, adjustments) breaks its schema.
+
+    Attributes
+    ----------
+    file : the file the problems are in.
+    problems : one ``(key, message)`` pair per problem; ``key`` is the path of the offending key
+        (``rate_table.tiers[1].to``) or ``row N, column C`` for tables.
+    """
+
+    file: str
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{len(self.problems)} problem(s) in {self.file}:"
+        return "\n".join([head, *(f"  - {key}: {msg}" for key, msg in self.problems)])

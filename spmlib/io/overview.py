@@ -16,6 +16,7 @@ _TIME_COLUMN = {
     "activities": "date",
     "quotas": "period_start",
     "leads": "created_date",
+    "splits": None,
 }
 
 
@@ -24,7 +25,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
 
     The dates span the table's time column: hire_date, created_date, entered_date, date,
     period_start and created_date for reps, opportunities, stage history, activities, quotas
-    and leads.
+    and leads; splits have no time column (empty ``date_column``).
 
     Examples
     --------
@@ -44,6 +45,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
         frame = getattr(ds, name)
         col = _TIME_COLUMN[name]
         dates = frame[col] if col in frame.columns else pd.Series(dtype="datetime64[ns]")
+        col = col or ""
         rows.append(
             {
                 "table": name,

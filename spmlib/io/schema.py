@@ -16,6 +16,7 @@ __all__ = [
     "TableSpec",
     "TABLES",
     "REQUIRED_TABLES",
+    "SPLIT_TYPES",
     "DatasetConfig",
     "Dataset",
     "empty_table",
@@ -87,8 +88,13 @@ TABLES: dict[str, TableSpec] = {
             {"converted_date": "date", "opp_id": "id"},
             key="lead_id",
         ),
+        # Credit splits of a deal between reps (spmlib.comp.credit): revenue shares of a deal
+        # sum to 1; overlay credits come on top.
+        TableSpec("splits", {"opp_id": "id", "rep_id": "id", "share": "float", "type": "str"}),
     ]
 }
+#: The kinds of credit split: ``revenue`` shares divide a deal's amount, ``overlay`` adds credit.
+SPLIT_TYPES = ("revenue", "overlay")
 REQUIRED_TABLES = ("reps", "opportunities")
 
 _DTYPES = {
@@ -181,6 +187,7 @@ class Dataset:
     activities: pd.DataFrame = field(default_factory=lambda: empty_table("activities"))
     quotas: pd.DataFrame = field(default_factory=lambda: empty_table("quotas"))
     leads: pd.DataFrame = field(default_factory=lambda: empty_table("leads"))
+    splits: pd.DataFrame = field(default_factory=lambda: empty_table("splits"))
     source: str = ""
     warnings: tuple[Any, ...] = ()
 
@@ -210,14 +217,14 @@ class Dataset:
         return max(c for c in candidates if pd.notna(c))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The six tables by name."""
+        """Every table of the model by name."""
         return {name: getattr(self, name) for name in TABLES}
 
     def scoped(self, team: str | None = None, rep_id: str | None = None) -> Dataset:
         """The dataset restricted to one team, or one rep (the rep's team must match if both given).
 
         Every table is filtered through the reps kept: opportunities and their stage history,
-        activities, quotas and leads of those reps only.
+        activities, quotas, leads and credit splits of those reps only.
         """
         reps = self.reps
         if team is not None:
@@ -236,5 +243,6 @@ class Dataset:
             activities=self.activities[self.activities["rep_id"].isin(ids)].reset_index(drop=True),
             quotas=self.quotas[self.quotas["rep_id"].isin(ids)].reset_index(drop=True),
             leads=self.leads[self.leads["rep_id"].isin(ids)].reset_index(drop=True),
+            splits=self.splits[self.splits["rep_id"].isin(ids)].reset_index(drop=True),
             config=replace(self.config, as_of=self.as_of),
         )

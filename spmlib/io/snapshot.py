@@ -11,6 +11,7 @@ instead of once per report. Folders without the marker (any other dataset) are n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,12 +20,27 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MARKER", "write_marker", "cached_load", "clear_cache"]
+import pandas as pd
+import yaml
+
+__all__ = ["MARKER", "data_fingerprint", "write_marker", "cached_load", "clear_cache"]
 
 log = logging.getLogger(__name__)
 
 MARKER = ".spm-snapshot.json"
 _CACHE: dict[tuple[str, str], Any] = {}
+
+
+def data_fingerprint(ds) -> str:
+    """``sha256:<hex>`` of a dataset's content: every table's columns, dtypes and row hashes,
+    and its configuration. Equal data gives equal fingerprints whatever the file format."""
+    digest = hashlib.sha256()
+    digest.update(yaml.safe_dump(ds.config.to_dict(), sort_keys=True).encode())
+    for name, frame in ds.tables().items():
+        digest.update(f"{name}:{list(frame.columns)}:{[str(t) for t in frame.dtypes]}".encode())
+        if len(frame):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return f"sha256:{digest.hexdigest()}"
 
 
 def write_marker(folder: str | os.PathLike[str], fingerprint: str) -> Path:

@@ -29,7 +29,6 @@ Report ids are ``<kind>__company``, ``<kind>__team-<team>``, ``<kind>__rep-<rep_
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing as mp
 import os
@@ -49,7 +48,7 @@ import yaml
 from spmlib.config import NOTEBOOKS_DIR, OUTPUTS_DIR, PARAMS_DIR, PROJ_ROOT
 from spmlib.exceptions import MissingParameterError, SpmError
 from spmlib.io.files import atomic_write_json, atomic_write_text
-from spmlib.io.snapshot import write_marker
+from spmlib.io.snapshot import data_fingerprint, write_marker
 from spmlib.reports.jinja import environment
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS
 from spmlib.run.params import (
@@ -404,18 +403,6 @@ def filter_reports(jobs: list[dict[str, Any]], only: Iterable[str] = ()) -> list
 
 
 # --- data snapshot -------------------------------------------------------------------------------
-
-
-def data_fingerprint(ds) -> str:
-    """``sha256:<hex>`` of a dataset's content: every table's columns, dtypes and row hashes,
-    and its configuration. Equal data gives equal fingerprints whatever the file format."""
-    digest = hashlib.sha256()
-    digest.update(yaml.safe_dump(ds.config.to_dict(), sort_keys=True).encode())
-    for name, frame in ds.tables().items():
-        digest.update(f"{name}:{list(frame.columns)}:{[str(t) for t in frame.dtypes]}".encode())
-        if len(frame):
-            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return f"sha256:{digest.hexdigest()}"
 
 
 def snapshot_dataset(ds, folder: str | Path) -> Path:
