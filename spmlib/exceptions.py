@@ -11,6 +11,7 @@ __all__ = [
     "MissingParameterError",
     "UnknownNameError",
     "PlanError",
+    "ExpressionError",
 ]
 
 
@@ -100,3 +101,15 @@ class PlanError(SpmError, ValueError):
     def __str__(self) -> str:
         head = f"{len(self.problems)} problem(s) in {self.file}:"
         return "\n".join([head, *(f"  - {key}: {msg}" for key, msg in self.problems)])
+
+
+class ExpressionError(SpmError, ValueError):
+    """A condition of the small expression language (SPIF ``when``) cannot be parsed or typed.
+
+    ``position`` is the 0-based character offset of the problem in ``text``.
+    """
+
+    def __init__(self, text: str, position: int, message: str):
+        self.text, self.position, self.message = text, position, message
+        pointer = f"{text}\n{' ' * position}^"
+        super().__init__(f"{message} at character {position + 1} of:\n{pointer}")

@@ -1,0 +1,106 @@
+"""Exact money: integer cents for amounts, ``Decimal`` for rates, one rounding per payout line.
+
+Deal amounts and quotas arrive as floats (the data model's ``float`` kind); they are converted
+to whole cents once, half up, from their shortest decimal representation (so ``1.005`` is
+``101`` cents, as written, not ``100`` as its binary value would give). Every computation on
+money after that is integer cents or ``Decimal`` at :data:`PRECISION` significant digits, and a
+payout line is rounded to the cent exactly once, half up (``ROUND_HALF_UP``: halves go away from
+zero, so -2.5 cents becomes -3).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PRECISION",
+    "decimal",
+    "exact",
+    "to_cents",
+    "cents_from_amounts",
+    "units",
+    "format_money",
+]
+
+#: Significant digits of every Decimal computation (far beyond any rounding to the cent).
+PRECISION = 40
+_CONTEXT = Context(prec=PRECISION, rounding=ROUND_HALF_UP)
+
+
+def exact():
+    """A ``decimal.localcontext`` at :data:`PRECISION` digits, half up: ``with exact(): ...``."""
+    return localcontext(_CONTEXT)
+
+
+def decimal(value: object) -> Decimal:
+    """An exact ``Decimal`` of a number as written: ints as is, floats by their shortest repr.
+
+    Examples
+    --------
+    >>> decimal(0.1), decimal(25000), decimal("1.5")
+    (Decimal('0.1'), Decimal('25000'), Decimal('1.5'))
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(value, float | np.floating):
+        return Decimal(repr(float(value)))
+    return Decimal(value if isinstance(value, str) else int(value))
+
+
+def to_cents(amount: Decimal) -> int:
+    """``amount`` (currency units) rounded half up to whole cents.
+
+    Examples
+    --------
+    >>> to_cents(Decimal("12.345")), to_cents(Decimal("-0.025")), to_cents(Decimal("7"))
+    (1235, -3, 700)
+    """
+    with exact():
+        return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def cents_from_amounts(amounts: pd.Series | np.ndarray) -> np.ndarray:
+    """Float amounts to int64 cents, half up from the written decimal value (vectorized).
+
+    The amount times 100 is first rounded to 6 decimals, which removes binary representation
+    error for any amount below 10^9 (``1.005 * 100`` is ``100.49999999999999``, ``100.5`` after
+    it), then rounded half away from zero. Missing amounts become 0.
+
+    Examples
+    --------
+    >>> cents_from_amounts(np.array([1.005, 19.99, -0.125, 0.0])).tolist()
+    [101, 1999, -13, 0]
+    """
+    x = np.round(np.nan_to_num(np.asarray(amounts, dtype="float64")) * 100.0, 6)
+    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype("int64")
+
+
+def units(cents: pd.Series | np.ndarray | int) -> pd.Series | np.ndarray | float:
+    """Cents as float currency units, for display and plots only (never for computing pay).
+
+    >>> units(np.array([150, -5])).tolist()
+    [1.5, -0.05]
+    """
+    if isinstance(cents, pd.Series):
+        return cents.astype("float64") / 100.0
+    return np.asarray(cents, dtype="float64") / 100.0 if np.ndim(cents) else int(cents) / 100.0
+
+
+def format_money(cents: int, currency: str = "") -> str:
+    """``1,234.50`` (with the ISO code before it when given), from exact cents.
+
+    Examples
+    --------
+    >>> format_money(123450, "USD"), format_money(-5)
+    ('USD 1,234.50', '-0.05')
+    """
+    cents = int(cents)
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    text = f"{sign}{whole:,}.{frac:02d}"
+    return f"{currency} {text}" if currency else text
