@@ -1,38 +1,30 @@
-"""Exact money: integer cents for amounts, ``Decimal`` for rates, one rounding per payout line.
+"""Exact money: integer cents for amounts, exact fractions for rates, one rounding per line.
 
 Deal amounts and quotas arrive as floats (the data model's ``float`` kind); they are converted
 to whole cents once, half up, from their shortest decimal representation (so ``1.005`` is
-``101`` cents, as written, not ``100`` as its binary value would give). Every computation on
-money after that is integer cents or ``Decimal`` at :data:`PRECISION` significant digits, and a
-payout line is rounded to the cent exactly once, half up (``ROUND_HALF_UP``: halves go away from
-zero, so -2.5 cents becomes -3).
+``101`` cents, as written, not ``100`` as its binary value would give). Plan numbers are read as
+written (``Decimal``). Every computation on money after that is integer cents or exact rational
+arithmetic (``fractions.Fraction``: ``10 / 30`` stays one third, never 0.333...), and a payout
+line is rounded to the cent exactly once, half up (halves go away from zero, so -2.5 cents
+becomes -3).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+import math
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "PRECISION",
     "decimal",
-    "exact",
     "to_cents",
     "cents_from_amounts",
     "units",
     "format_money",
 ]
-
-#: Significant digits of every Decimal computation (far beyond any rounding to the cent).
-PRECISION = 40
-_CONTEXT = Context(prec=PRECISION, rounding=ROUND_HALF_UP)
-
-
-def exact():
-    """A ``decimal.localcontext`` at :data:`PRECISION` digits, half up: ``with exact(): ...``."""
-    return localcontext(_CONTEXT)
 
 
 def decimal(value: object) -> Decimal:
@@ -52,16 +44,17 @@ def decimal(value: object) -> Decimal:
     return Decimal(value if isinstance(value, str) else int(value))
 
 
-def to_cents(amount: Decimal) -> int:
-    """``amount`` (currency units) rounded half up to whole cents.
+def to_cents(amount: Fraction | Decimal | int) -> int:
+    """``amount`` (currency units, exact) rounded half up (away from zero) to whole cents.
 
     Examples
     --------
-    >>> to_cents(Decimal("12.345")), to_cents(Decimal("-0.025")), to_cents(Decimal("7"))
-    (1235, -3, 700)
+    >>> to_cents(Decimal("12.345")), to_cents(Decimal("-0.025")), to_cents(Fraction(1000, 3))
+    (1235, -3, 33333)
     """
-    with exact():
-        return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    q = Fraction(amount) * 100
+    n = math.floor(abs(q) + Fraction(1, 2))
+    return -n if q < 0 else n
 
 
 def cents_from_amounts(amounts: pd.Series | np.ndarray) -> np.ndarray:

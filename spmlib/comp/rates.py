@@ -18,12 +18,12 @@ simulations only. :func:`cliffs` lists the attainments where pay jumps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from spmlib.comp.money import exact
 from spmlib.comp.plan import RateTable, Tier
 from spmlib.exceptions import UnknownNameError
 
@@ -35,77 +35,74 @@ class TierPiece:
     """One earnings line before rounding: tier ``tier`` (1-based) paid on ``measure``.
 
     ``measure`` is the attainment slice in the tier (graduated) or the whole attainment
-    (retroactive); ``amount = TI x multiplier x measure``.
+    (retroactive); ``amount = TI x multiplier x measure``, exact.
     """
 
     tier: int
     label: str
-    multiplier: Decimal
-    measure: Decimal
-    amount: Decimal
+    multiplier: Fraction
+    measure: Fraction
+    amount: Fraction
 
 
-def _graduated(tiers: tuple[Tier, ...], a: Decimal, ti: Decimal) -> list[TierPiece]:
+@lru_cache(maxsize=64)
+def _exact_tiers(tiers: tuple[Tier, ...]) -> tuple[tuple[Fraction, Fraction | None, Fraction, str]]:
+    return tuple(
+        (Fraction(t.start), None if t.end is None else Fraction(t.end), Fraction(t.multiplier),
+         t.label())
+        for t in tiers
+    )  # fmt: skip
+
+
+def _graduated(tiers, a: Fraction, ti: Fraction) -> list[TierPiece]:
     out = []
-    for k, t in enumerate(tiers, start=1):
-        top = a if t.end is None else min(a, t.end)
-        measure = max(Decimal(0), top - t.start)
+    for k, (lo, hi, m, label) in enumerate(tiers, start=1):
+        measure = (a if hi is None else min(a, hi)) - lo
         if measure > 0:
-            out.append(TierPiece(k, t.label(), t.multiplier, measure, ti * t.multiplier * measure))
+            out.append(TierPiece(k, label, m, measure, ti * m * measure))
     return out
 
 
-def _tier_of(tiers: tuple[Tier, ...], a: Decimal) -> int:
-    """Index of the tier holding attainment ``a`` (half-open tiers, the last unbounded)."""
-    for k, t in enumerate(tiers):
-        if t.end is None or a < t.end:
-            return k
-    return len(tiers) - 1
-
-
-def _retroactive(tiers: tuple[Tier, ...], a: Decimal, ti: Decimal) -> list[TierPiece]:
+def _retroactive(tiers, a: Fraction, ti: Fraction) -> list[TierPiece]:
     if a <= 0:
         return []
-    k = _tier_of(tiers, a)
-    t = tiers[k]
-    return [TierPiece(k + 1, t.label(), t.multiplier, a, ti * t.multiplier * a)]
+    k = next(i for i, (_lo, hi, _m, _l) in enumerate(tiers) if hi is None or a < hi)
+    _lo, _hi, m, label = tiers[k]
+    return [TierPiece(k + 1, label, m, a, ti * m * a)]
 
 
 _RULES = {"graduated": _graduated, "retroactive": _retroactive}
 
 
-def tier_pieces(table: RateTable, attainment: Decimal, ti: Decimal) -> list[TierPiece]:
+def tier_pieces(table: RateTable, attainment: Fraction, ti: Fraction) -> list[TierPiece]:
     """The earnings pieces for attainment ``attainment`` and target incentive ``ti``
     (uncapped; nothing below the threshold).
 
     Examples
     --------
+    >>> from decimal import Decimal as D
     >>> from spmlib.comp.plan import RateTable, Tier
-    >>> D = Decimal
     >>> tiers = (Tier(D(0), D(1), D(1)), Tier(D(1), D("1.5"), D(2)), Tier(D("1.5"), None, D(3)))
     >>> grad = RateTable("graduated", tiers, threshold=D("0.5"))
-    >>> [str(p.amount) for p in tier_pieces(grad, D("1.2"), D(25000))]
-    ['25000', '10000.0']
+    >>> [str(p.amount) for p in tier_pieces(grad, Fraction(6, 5), Fraction(25000))]
+    ['25000', '10000']
     >>> retro = RateTable("retroactive", tiers, threshold=D("0.5"))
-    >>> [str(p.amount) for p in tier_pieces(retro, D("1.2"), D(25000))]
-    ['60000.0']
+    >>> [str(p.amount) for p in tier_pieces(retro, Fraction(6, 5), Fraction(25000))]
+    ['60000']
     >>> tier_pieces(grad, D("0.4"), D(25000))
     []
     """
     if table.type not in _RULES:
         raise UnknownNameError("rate table type", table.type, tuple(_RULES))
-    if attainment < table.threshold:
+    a = Fraction(attainment)
+    if a < Fraction(table.threshold):
         return []
-    with exact():
-        return _RULES[table.type](table.tiers, attainment, ti)
+    return _RULES[table.type](_exact_tiers(table.tiers), a, Fraction(ti))
 
 
-def cap_amount(table: RateTable, ti: Decimal) -> Decimal | None:
-    """The most a period can earn, ``cap x TI``; None without a cap."""
-    if table.cap is None:
-        return None
-    with exact():
-        return table.cap * ti
+def cap_amount(table: RateTable, ti: Fraction) -> Fraction | None:
+    """The most a period can earn, ``cap x TI`` (exact); None without a cap."""
+    return None if table.cap is None else Fraction(table.cap) * Fraction(ti)
 
 
 def earnings_multiple(table: RateTable, attainment: np.ndarray | float) -> np.ndarray:
@@ -114,8 +111,8 @@ def earnings_multiple(table: RateTable, attainment: np.ndarray | float) -> np.nd
 
     Examples
     --------
+    >>> from decimal import Decimal as D
     >>> from spmlib.comp.plan import RateTable, Tier
-    >>> D = Decimal
     >>> tiers = (Tier(D(0), D(1), D(1)), Tier(D(1), None, D(2)))
     >>> t = RateTable("retroactive", tiers, threshold=D("0.5"), cap=D(3))
     >>> earnings_multiple(t, np.array([0.4, 0.5, 0.99, 1.0, 2.0])).tolist()
@@ -152,8 +149,8 @@ def cliffs(table: RateTable) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from decimal import Decimal as D
     >>> from spmlib.comp.plan import RateTable, Tier
-    >>> D = Decimal
     >>> tiers = (Tier(D(0), D(1), D(1)), Tier(D(1), None, D(2)))
     >>> cliffs(RateTable("retroactive", tiers, threshold=D("0.5")))
        attainment       kind  multiple_below  multiple_at  jump

@@ -1,0 +1,172 @@
+"""Crediting: which rep gets how much of each won deal, and when.
+
+Rule ``bookings`` (the only one, :data:`spmlib.comp.plan.CREDIT_RULES`):
+
+- a deal is credited on its **won date**: its ``close_date`` when it is won now; for a deal that
+  was won and later reversed (its stage history enters the won stage, then another stage), the
+  date it entered the won stage, and the **reversal date** is the next stage entry after it
+  (else its close_date). A reversal is taken back by a clawback (:mod:`spmlib.comp.clawback`),
+  never by rewriting the period the deal was credited in;
+- without a ``splits`` row, the owner (``rep_id``) gets 100% of the amount;
+- with ``revenue`` splits, those reps share the amount by ``share`` (shares of a deal sum to 1,
+  checked by :func:`spmlib.io.validate.check_relations`), and the owner only through a row of
+  their own; the cents are divided by largest remainder so the credits of a deal add up to its
+  amount exactly (each rep gets ``floor(amount x share)`` cents, and the cents left go one by one
+  to the largest remainders, ties to the smaller rep_id);
+- ``overlay`` rows credit ``amount x share`` (half up to the cent) on top: overlay credit is
+  extra, it does not reduce anyone's revenue credit.
+
+Amounts are whole cents (:func:`spmlib.comp.money.cents_from_amounts`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spmlib.comp.money import cents_from_amounts
+from spmlib.io.schema import Dataset
+
+__all__ = ["won_deals", "credit_deals", "split_conservation", "CREDIT_TYPES"]
+
+#: Kinds of credit line: the owner's 100%, a revenue split share, an overlay credit.
+CREDIT_TYPES = ("owner", "revenue", "overlay")
+_PPM = 1_000_000  # shares are used in millionths
+
+
+def won_deals(ds: Dataset) -> pd.DataFrame:
+    """Every deal that was won: those won now and those won then reversed.
+
+    Returns
+    -------
+    DataFrame with the opportunity columns, plus ``amount_cents`` (int64), ``won_date`` and
+    ``reversed_date`` (NaT unless reversed), sorted by opp_id.
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import DatasetConfig
+    >>> cfg = DatasetConfig(("Open",), "Won", "Lost")
+    >>> d = pd.to_datetime
+    >>> opps = pd.DataFrame({"opp_id": ["A", "B"], "rep_id": ["r", "r"], "stage": ["Won", "Lost"],
+    ...     "status": ["won", "lost"], "amount": [100.0, 50.0],
+    ...     "created_date": d(["2026-01-01"] * 2), "close_date": d(["2026-02-01", "2026-03-20"])})
+    >>> hist = pd.DataFrame({"opp_id": ["B", "B", "B"], "stage": ["Open", "Won", "Lost"],
+    ...     "entered_date": d(["2026-01-01", "2026-02-10", "2026-03-20"])})
+    >>> ds = Dataset(cfg, pd.DataFrame({"rep_id": ["r"], "rep_name": ["R"], "team": ["T"]}),
+    ...     opps, stage_history=hist)
+    >>> won_deals(ds)[["opp_id", "amount_cents", "won_date", "reversed_date"]]
+      opp_id  amount_cents   won_date reversed_date
+    0      A         10000 2026-02-01           NaT
+    1      B          5000 2026-02-10    2026-03-20
+    """
+    opp = ds.opportunities
+    won = opp[opp["status"] == "won"].copy()
+    won["won_date"] = won["close_date"]
+    won["reversed_date"] = pd.Series(pd.NaT, index=won.index, dtype="datetime64[ns]")
+    parts = [won]
+    sh = ds.stage_history
+    if not sh.empty:
+        entries = sh[sh["stage"] == ds.config.won_stage]
+        first_won = entries.groupby("opp_id")["entered_date"].min()
+        others = opp[(opp["status"] != "won") & opp["opp_id"].isin(first_won.index)].copy()
+        if len(others):
+            others["won_date"] = others["opp_id"].map(first_won).astype("datetime64[ns]")
+            later = sh[sh["opp_id"].isin(others["opp_id"]) & (sh["stage"] != ds.config.won_stage)]
+            later = later.merge(others[["opp_id", "won_date"]], on="opp_id")
+            later = later[later["entered_date"] >= later["won_date"]]
+            reversal = later.groupby("opp_id")["entered_date"].min()
+            rev = others["opp_id"].map(reversal).astype("datetime64[ns]")
+            others["reversed_date"] = rev.fillna(others["close_date"]).clip(
+                lower=others["won_date"]
+            )
+            parts.append(others)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else won
+    out["amount_cents"] = cents_from_amounts(out["amount"])
+    out["won_date"] = out["won_date"].astype("datetime64[ns]")
+    out["reversed_date"] = out["reversed_date"].astype("datetime64[ns]")
+    return out.sort_values("opp_id", kind="stable").reset_index(drop=True)
+
+
+def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
+    """The credit lines of won deals (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    won : from :func:`won_deals` (``opp_id``, ``rep_id``, ``amount_cents``, ``won_date``,
+        ``reversed_date``).
+    splits : the dataset's ``splits`` table (may be empty).
+
+    Returns
+    -------
+    DataFrame ``opp_id``, ``rep_id``, ``type`` (owner | revenue | overlay), ``share`` (float),
+    ``credit_cents`` (int64), ``won_date``, ``reversed_date``, sorted by opp_id, type, rep_id.
+
+    Examples
+    --------
+    >>> won = pd.DataFrame({"opp_id": ["A", "B"], "rep_id": ["r1", "r1"],
+    ...     "amount_cents": [1000, 100001], "won_date": pd.to_datetime(["2026-02-01"] * 2),
+    ...     "reversed_date": pd.to_datetime([None, None])})
+    >>> splits = pd.DataFrame({"opp_id": ["B", "B", "B", "B"], "rep_id": ["r1", "r2", "r3", "r4"],
+    ...     "share": [1/3, 1/3, 1/3, 0.5], "type": ["revenue"] * 3 + ["overlay"]})
+    >>> credit_deals(won, splits)[["opp_id", "rep_id", "type", "credit_cents"]]
+      opp_id rep_id     type  credit_cents
+    0      A     r1    owner          1000
+    1      B     r4  overlay         50001
+    2      B     r1  revenue         33334
+    3      B     r2  revenue         33334
+    4      B     r3  revenue         33333
+    """
+    keep = ["opp_id", "won_date", "reversed_date", "amount_cents"]
+    s = splits[splits["opp_id"].isin(won["opp_id"])]
+    s = s.merge(won[keep], on="opp_id", how="inner")
+    s["ppm"] = np.round(s["share"].to_numpy(float) * _PPM).astype("int64")
+    rev = s[s["type"] == "revenue"].copy()
+    owner = won[~won["opp_id"].isin(rev["opp_id"])]
+    parts = [
+        pd.DataFrame(
+            {
+                "opp_id": owner["opp_id"],
+                "rep_id": owner["rep_id"],
+                "type": "owner",
+                "share": 1.0,
+                "credit_cents": owner["amount_cents"].astype("int64"),
+                "won_date": owner["won_date"],
+                "reversed_date": owner["reversed_date"],
+            }
+        )
+    ]
+    if len(rev):
+        total = rev.groupby("opp_id")["ppm"].transform("sum").to_numpy()
+        exact = rev["amount_cents"].to_numpy() * rev["ppm"].to_numpy()
+        rev["credit_cents"] = exact // total
+        rev["_rem"] = exact % total
+        left = rev["amount_cents"] - rev.groupby("opp_id")["credit_cents"].transform("sum")
+        rev = rev.sort_values(["opp_id", "_rem", "rep_id"], ascending=[True, False, True])
+        rank = rev.groupby("opp_id").cumcount()
+        rev["credit_cents"] += (rank < left.loc[rev.index]).astype("int64")
+        parts.append(rev)
+    over = s[s["type"] == "overlay"].copy()
+    if len(over):
+        # half up: floor((2 x amount x ppm + PPM) / (2 x PPM)) for non-negative amounts
+        num = 2 * over["amount_cents"].to_numpy() * over["ppm"].to_numpy() + _PPM
+        over["credit_cents"] = num // (2 * _PPM)
+        parts.append(over)
+    cols = ["opp_id", "rep_id", "type", "share", "credit_cents", "won_date", "reversed_date"]
+    out = pd.concat([p[cols] for p in parts], ignore_index=True)
+    out = out.astype({"opp_id": "string", "rep_id": "string", "type": "string",
+                      "share": "float64", "credit_cents": "int64"})  # fmt: skip
+    return out.sort_values(["opp_id", "type", "rep_id"], kind="stable").reset_index(drop=True)
+
+
+def split_conservation(credits: pd.DataFrame, won: pd.DataFrame) -> pd.DataFrame:
+    """Deals whose owner and revenue credits do not add up to their amount (should be none).
+
+    Returns
+    -------
+    DataFrame ``opp_id``, ``amount_cents``, ``credited_cents`` of the offending deals.
+    """
+    rev = credits[credits["type"].isin(["owner", "revenue"])]
+    total = rev.groupby("opp_id")["credit_cents"].sum()
+    out = won[["opp_id", "amount_cents"]].copy()
+    out["credited_cents"] = out["opp_id"].map(total).fillna(0).astype("int64")
+    return out[out["credited_cents"] != out["amount_cents"]].reset_index(drop=True)
