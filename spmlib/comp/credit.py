@@ -153,8 +153,15 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
         parts.append(over)
     cols = ["opp_id", "rep_id", "type", "share", "credit_cents", "won_date", "reversed_date"]
     out = pd.concat([p[cols] for p in parts], ignore_index=True)
-    out = out.astype({"opp_id": "string", "rep_id": "string", "type": "string",
-                      "share": "float64", "credit_cents": "int64"})  # fmt: skip
+    out = out.astype(
+        {
+            "opp_id": "string",
+            "rep_id": "string",
+            "type": "string",
+            "share": "float64",
+            "credit_cents": "int64",
+        }
+    )
     return out.sort_values(["opp_id", "type", "rep_id"], kind="stable").reset_index(drop=True)
 
 

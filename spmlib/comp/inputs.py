@@ -126,8 +126,9 @@ def read_assignments(
         elif reps is not None and r.rep_id not in reps:
             problems.append((f"{where} rep_id", f"{r.rep_id!r} is not a rep of the dataset"))
         if r.plan not in plans:
-            problems.append((f"{where} plan", f"unknown plan {r.plan!r}; plans: "
-                                              f"{', '.join(sorted(plans))}"))  # fmt: skip
+            problems.append(
+                (f"{where} plan", f"unknown plan {r.plan!r}; plans: {', '.join(sorted(plans))}")
+            )
         start = _date(r.valid_from, f"{where} valid_from", problems)
         end = _date(r.valid_to, f"{where} valid_to", problems) if r.valid_to else None
         if start is not None and end is not None and end < start:
@@ -146,9 +147,12 @@ def read_assignments(
     has_prev = ok.groupby("rep_id").cumcount() > 0  # NaT prev_end: open-ended or no previous
     overlap = has_prev & (prev_end.isna() | (ok["valid_from"] <= prev_end))
     for row, rep in zip(ok.loc[overlap, "row"], ok.loc[overlap, "rep_id"], strict=True):
-        problems.append((f"row {row}, column valid_from",
-                         f"overlaps an earlier assignment of rep {rep!r}; end that one first "
-                         "(valid_to)"))  # fmt: skip
+        problems.append(
+            (
+                f"row {row}, column valid_from",
+                f"overlaps an earlier assignment of rep {rep!r}; end that one first (valid_to)",
+            )
+        )
     if problems:
         raise PlanError(str(path), problems)
     out["rep_id"] = out["rep_id"].astype("string")
@@ -205,8 +209,9 @@ def read_adjustments(
         amount = _amount(r.amount, f"{where} amount", problems)
         if not r.reason:
             problems.append((f"{where} reason", "is empty; every adjustment needs a reason"))
-        rows.append((r.id, r.rep_id, r.period, to_cents(amount) if amount is not None else 0,
-                     r.reason, i))  # fmt: skip
+        rows.append(
+            (r.id, r.rep_id, r.period, to_cents(amount) if amount is not None else 0, r.reason, i)
+        )
     out = pd.DataFrame(rows, columns=["id", "rep_id", "period", "amount_cents", "reason", "row"])
     for row in out.loc[out["id"].ne("") & out["id"].duplicated(), "row"]:
         problems.append((f"row {row}, column id", "repeats an earlier id"))

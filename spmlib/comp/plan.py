@@ -170,15 +170,18 @@ class _Checker:
             return {}
         for k in raw:
             if k not in valid:
-                self.add(f"{key}.{k}" if key else str(k),
-                         f"unknown key; valid: {', '.join(sorted(valid))}")  # fmt: skip
+                self.add(
+                    f"{key}.{k}" if key else str(k),
+                    f"unknown key; valid: {', '.join(sorted(valid))}",
+                )
         for k in required:
             if k not in raw:
                 self.add(f"{key}.{k}" if key else k, "is required")
         return dict(raw)
 
-    def number(self, raw: Mapping, key: str, where: str, low=None, low_open=False,
-               high=None, default=None) -> Decimal | None:  # fmt: skip
+    def number(
+        self, raw: Mapping, key: str, where: str, low=None, low_open=False, high=None, default=None
+    ) -> Decimal | None:
         if key not in raw or raw[key] is None:
             return default
         value = raw[key]
@@ -281,8 +284,10 @@ def _rate_table(c: _Checker, raw: Any) -> RateTable | None:
         mult = c.number(t, "multiplier", f"{key}.multiplier", low=0)
         last = i == len(tiers_raw) - 1
         if last and hi is not None:
-            c.add(f"{key}.to", "the last tier has no `to` (it has no upper bound); "
-                  "limit pay with rate_table.cap")  # fmt: skip
+            c.add(
+                f"{key}.to",
+                "the last tier has no `to` (it has no upper bound); limit pay with rate_table.cap",
+            )
         if not last and t.get("to") is None:
             c.add(f"{key}.to", "is required on every tier but the last")
         if lo is not None and hi is not None and hi <= lo:
@@ -347,8 +352,9 @@ def _clawback(c: _Checker, raw: Any) -> Clawback | None:
     if "window_days" in raw and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
         c.add("clawback.window_days", f"must be a whole number of days >= 0, got {days!r}")
         days = 0
-    share = c.number(raw, "share", "clawback.share", low=0, low_open=True, high=1,
-                     default=Decimal(1))  # fmt: skip
+    share = c.number(
+        raw, "share", "clawback.share", low=0, low_open=True, high=1, default=Decimal(1)
+    )
     return Clawback(int(days or 0), share)
 
 
@@ -393,8 +399,9 @@ def load_plans(folder: str | Path) -> dict[str, Plan]:
     for f in files:
         plan = load_plan(f)
         if plan.name in plans:
-            raise PlanError(str(f), [("plan", f"{plan.name!r} is also defined in "
-                                               f"{plans[plan.name].file}")])  # fmt: skip
+            raise PlanError(
+                str(f), [("plan", f"{plan.name!r} is also defined in {plans[plan.name].file}")]
+            )
         plans[plan.name] = plan
     return plans
 

@@ -48,10 +48,14 @@ class TierPiece:
 @lru_cache(maxsize=64)
 def _exact_tiers(tiers: tuple[Tier, ...]) -> tuple[tuple[Fraction, Fraction | None, Fraction, str]]:
     return tuple(
-        (Fraction(t.start), None if t.end is None else Fraction(t.end), Fraction(t.multiplier),
-         t.label())
+        (
+            Fraction(t.start),
+            None if t.end is None else Fraction(t.end),
+            Fraction(t.multiplier),
+            t.label(),
+        )
         for t in tiers
-    )  # fmt: skip
+    )
 
 
 def _graduated(tiers, a: Fraction, ti: Fraction) -> list[TierPiece]:
@@ -170,8 +174,13 @@ def cliffs(table: RateTable) -> pd.DataFrame:
         at = float(earnings_multiple(table, x))
         if not np.isclose(at, below, rtol=0, atol=1e-12):
             rows.append((x, kind, round(below, 12), round(at, 12), round(at - below, 12)))
-    return pd.DataFrame(rows, columns=["attainment", "kind", "multiple_below", "multiple_at",
-                                       "jump"]).astype({"attainment": "float64",
-                                                        "multiple_below": "float64",
-                                                        "multiple_at": "float64",
-                                                        "jump": "float64"})  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["attainment", "kind", "multiple_below", "multiple_at", "jump"]
+    ).astype(
+        {
+            "attainment": "float64",
+            "multiple_below": "float64",
+            "multiple_at": "float64",
+            "jump": "float64",
+        }
+    )

@@ -113,8 +113,10 @@ def build_segments(
         pairs["period_days"] = (pairs["period_end"] - pairs["period_start"]).dt.days + 1
         days = zip(pairs["active_days"], pairs["period_days"], strict=True)
         share = [Fraction(int(a), int(p)) for a, p in days]
-        ti_full = [Fraction(plan.target_incentive if t is None or t != t else t)
-                   for t in pairs["target_incentive"]]  # fmt: skip
+        ti_full = [
+            Fraction(plan.target_incentive if t is None or t != t else t)
+            for t in pairs["target_incentive"]
+        ]
         pairs["ti_full"] = ti_full
         pairs["ti"] = [t * s for t, s in zip(ti_full, share, strict=True)]
         pairs["draw"] = [Fraction(plan.draw.amount) * s for s in share]

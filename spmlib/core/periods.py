@@ -205,8 +205,11 @@ def parse_period(
     m = _LABEL.match(str(label).strip())
     if m is None:
         today = pd.Series([pd.Timestamp("2026-08-15")])
-        q = period_label(period_start(today, "quarter", fiscal_year_start_month), "quarter",
-                         fiscal_year_start_month).iloc[0]  # fmt: skip
+        q = period_label(
+            period_start(today, "quarter", fiscal_year_start_month),
+            "quarter",
+            fiscal_year_start_month,
+        ).iloc[0]
         raise ValueError(
             f"period {label!r} is not a period label; write a month (2026-08), a fiscal "
             f"quarter ({q}: fiscal years are named by the calendar year they end in) or a "
@@ -216,8 +219,9 @@ def parse_period(
         start = pd.Timestamp(f"{m['month']}-01")
         return "month", start, period_end(pd.Series([start]), "month").iloc[0]
     fy = int(m["fy"])
-    first = pd.Timestamp(year=fy - (fiscal_year_start_month > 1), month=fiscal_year_start_month,
-                         day=1)  # fmt: skip
+    first = pd.Timestamp(
+        year=fy - (fiscal_year_start_month > 1), month=fiscal_year_start_month, day=1
+    )
     if m["q"] is None:
         return "year", first, period_end(pd.Series([first]), "year").iloc[0]
     start = first + pd.DateOffset(months=3 * (int(m["q"]) - 1))

@@ -64,13 +64,31 @@ def generate_splits(seed: int, opportunities: pd.DataFrame, reps: pd.DataFrame) 
     keep = rng.choice(_OWNER_SHARES, n)
     ids, rep_ids = opportunities["opp_id"].to_numpy(), ordered["rep_id"].to_numpy()
     parts = [
-        pd.DataFrame({"opp_id": ids[split], "rep_id": rep_ids[owner[split]],
-                      "share": keep[split], "type": "revenue"}),
-        pd.DataFrame({"opp_id": ids[split], "rep_id": rep_ids[mate[split]],
-                      "share": np.round(1 - keep[split], 2), "type": "revenue"}),
-        pd.DataFrame({"opp_id": ids[overlay], "rep_id": rep_ids[other[overlay]],
-                      "share": 0.5, "type": "overlay"}),
-    ]  # fmt: skip
+        pd.DataFrame(
+            {
+                "opp_id": ids[split],
+                "rep_id": rep_ids[owner[split]],
+                "share": keep[split],
+                "type": "revenue",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "opp_id": ids[split],
+                "rep_id": rep_ids[mate[split]],
+                "share": np.round(1 - keep[split], 2),
+                "type": "revenue",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "opp_id": ids[overlay],
+                "rep_id": rep_ids[other[overlay]],
+                "share": 0.5,
+                "type": "overlay",
+            }
+        ),
+    ]
     out = pd.concat(parts, ignore_index=True).sort_values(["opp_id", "type"], kind="stable")
     return out.reset_index(drop=True).astype(
         {"opp_id": "string", "rep_id": "string", "share": "float64", "type": "string"}
