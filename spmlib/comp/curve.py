@@ -75,7 +75,7 @@ def curve_table(plan: Plan, step: float = 0.1, upto: float = 2.5) -> pd.DataFram
     edges = [float(t.start) for t in table.tiers] + [float(table.threshold)]
     x = np.unique(np.round(np.concatenate([np.arange(0, upto + step / 2, step), edges]), 10))
     x = x[x <= upto + 1e-12]
-    multiple = earnings_multiple(table, x)
+    multiple = np.round(earnings_multiple(table, x), 10)
     notes = []
     for a, m in zip(x, multiple, strict=True):
         note = ""
@@ -88,7 +88,7 @@ def curve_table(plan: Plan, step: float = 0.1, upto: float = 2.5) -> pd.DataFram
         {
             "attainment": x,
             "multiple": multiple,
-            "earnings": multiple * float(plan.target_incentive),
+            "earnings": np.round(multiple * float(plan.target_incentive), 2),
             "note": pd.Series(notes, dtype="string"),
         }
     )

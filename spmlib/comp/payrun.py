@@ -33,12 +33,20 @@ from spmlib.comp.corrections import effective_paid_lines, prior_period_adjustmen
 from spmlib.comp.engine import STATEMENT_COLUMNS, CompInputs, compute
 from spmlib.comp.ledger import RunStore
 from spmlib.comp.lines import make_lines
-from spmlib.comp.money import format_money
+from spmlib.comp.money import format_money, units
 from spmlib.core.periods import parse_period, period_start
 from spmlib.exceptions import SpmError
 from spmlib.io.snapshot import data_fingerprint
 
-__all__ = ["PayRun", "pay_run", "store_run", "target_range", "describe"]
+__all__ = [
+    "PayRun",
+    "pay_run",
+    "store_run",
+    "target_range",
+    "describe",
+    "run_table",
+    "RUN_COLUMNS",
+]
 
 
 @dataclass
@@ -263,3 +271,34 @@ def describe(run: PayRun) -> str:
         f"run {run.run_id}: {', '.join(run.periods)}, {run.statements['rep_id'].nunique()} reps, "
         f"payout {format_money(total, run.manifest.get('currency', ''))}"
     )
+
+
+#: The columns of ``spm comp run`` (money in currency units).
+RUN_COLUMNS = [
+    "rep_id",
+    "rep_name",
+    "plan",
+    "period",
+    "credited",
+    "quota",
+    "attainment",
+    "earnings",
+    "spifs",
+    "draw_paid",
+    "draw_recovered",
+    "draw_balance",
+    "clawbacks",
+    "adjustments",
+    "payout",
+]
+
+
+def run_table(statements: pd.DataFrame) -> pd.DataFrame:
+    """The statements as ``spm comp run`` prints them: :data:`RUN_COLUMNS`, money in currency
+    units (float, exact to the cent for display), attainment as a ratio."""
+    out = statements[["rep_id", "rep_name", "plan", "period", "attainment"]].copy()
+    for col in RUN_COLUMNS:
+        if f"{col}_cents" in statements.columns:
+            out[col] = units(statements[f"{col}_cents"])
+    out["quota"] = units(statements["quota_cents"])
+    return out[RUN_COLUMNS]
