@@ -104,9 +104,12 @@ def emit(
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
-        fmt_money = [c in money for c in frame.columns]
+        is_money = [c in money for c in frame.columns]
         cells = [
-            [f"{v:,.2f}" if m and pd.notna(v) else _cell(v) for v, m in zip(row, fmt_money)]
+            [
+                f"{v:,.2f}" if m and pd.notna(v) else _cell(v)
+                for v, m in zip(row, is_money, strict=True)
+            ]
             for row in frame.itertuples(index=False)
         ]
         table = Table(title=title, show_lines=False)
