@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from comp_fixture import assignments, dataset, deals, inputs, pay, plan
+
 from spmlib.comp.engine import compute
 from spmlib.comp.inputs import empty_adjustments
 from spmlib.comp.ledger import RunStore
@@ -248,7 +248,7 @@ def test_clawback_of_a_deal_reversed_within_the_window():
     # -> earnings 10,000 + 2 x 10,000 = 20,000, an effective rate of 20,000 / 150,000.
     # R1 reversed 2026-04-15 (64 days, window 90): clawback = 0.5 x (120,000 x 20,000 / 150,000
     # + 500) = 0.5 x 16,500 = 8,250 in Q2. R2 reversed 2026-05-20 (135 days): kept.
-    # Q2 earns 10,000 on N1 (100,000): payout 10,000 - 8,250 = 1,750.
+    # Q2 earns 10,000 on N1 (100,000) and its SPIF 500: payout 10,500 - 8,250 = 2,250.
     spifs = [{"name": "Big", "when": "amount >= 100000", "amount": 500}]
     p = plan(spifs=spifs, clawback={"window_days": 90, "share": 0.5})
     opps = deals(
@@ -279,7 +279,7 @@ def test_clawback_of_a_deal_reversed_within_the_window():
     assert claw[["period", "deal", "amount_cents"]].values.tolist() == [
         ["FY2026-Q2", "R1", -825_000]
     ]
-    assert pay(st, "A", "FY2026-Q2", "payout_cents") == 1_000_000 - 825_000
+    assert pay(st, "A", "FY2026-Q2", "payout_cents") == 1_000_000 + 50_000 - 825_000
     line = claw.iloc[0]
     assert line["rule"] == "clawback: reversed 64 days after won (window 90), share 0.5"
 
