@@ -339,7 +339,7 @@ def _draw(c: _Checker, raw: Any) -> Draw:
     amount = c.number(raw, "amount", "draw.amount", low=0, default=Decimal(0))
     if kind != "none" and not amount:
         c.add("draw.amount", f"a {kind} draw needs an amount > 0")
-    if kind == "none" and amount:
+    if kind == "none" and amount and raw.get("type") == "none":
         c.add("draw.type", "is none but draw.amount is set; say recoverable or non_recoverable")
     return Draw(kind, amount if kind != "none" else Decimal(0))
 
