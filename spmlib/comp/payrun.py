@@ -261,7 +261,13 @@ def store_run(run: PayRun, store: RunStore | None = None) -> Path:
             "the run does not reconcile, so it was not stored: "
             + "; ".join(f"{r.check}: {r.detail}" for r in failed.itertuples())
         )
-    return (store or RunStore()).write(run.run_id, run.manifest, run.statements, run.lines)
+    store = store or RunStore()
+    base, n = run.run_id, 1
+    while (store.root / run.run_id).exists():  # two runs in the same second
+        n += 1
+        run.run_id = f"{base}-{n}"
+    run.manifest["run_id"] = run.run_id
+    return store.write(run.run_id, run.manifest, run.statements, run.lines)
 
 
 def describe(run: PayRun) -> str:
