@@ -26,6 +26,7 @@ import pandas as pd
 
 from spmlib.comp.money import cents_from_amounts
 from spmlib.io.schema import Dataset
+from spmlib.io.validate import isin
 
 __all__ = ["won_deals", "credit_deals", "split_conservation", "CREDIT_TYPES"]
 
@@ -68,10 +69,10 @@ def won_deals(ds: Dataset) -> pd.DataFrame:
     if not sh.empty:
         entries = sh[sh["stage"] == ds.config.won_stage]
         first_won = entries.groupby("opp_id")["entered_date"].min()
-        others = opp[(opp["status"] != "won") & opp["opp_id"].isin(first_won.index)].copy()
+        others = opp[(opp["status"] != "won") & isin(opp["opp_id"], first_won.index)].copy()
         if len(others):
             others["won_date"] = others["opp_id"].map(first_won).astype("datetime64[ns]")
-            later = sh[sh["opp_id"].isin(others["opp_id"]) & (sh["stage"] != ds.config.won_stage)]
+            later = sh[isin(sh["opp_id"], others["opp_id"]) & (sh["stage"] != ds.config.won_stage)]
             later = later.merge(others[["opp_id", "won_date"]], on="opp_id")
             later = later[later["entered_date"] >= later["won_date"]]
             reversal = later.groupby("opp_id")["entered_date"].min()
@@ -117,11 +118,11 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     4      B     r3  revenue         33333
     """
     keep = ["opp_id", "won_date", "reversed_date", "amount_cents"]
-    s = splits[splits["opp_id"].isin(won["opp_id"])]
+    s = splits[isin(splits["opp_id"], won["opp_id"])]
     s = s.merge(won[keep], on="opp_id", how="inner")
     s["ppm"] = np.round(s["share"].to_numpy(float) * _PPM).astype("int64")
     rev = s[s["type"] == "revenue"].copy()
-    owner = won[~won["opp_id"].isin(rev["opp_id"])]
+    owner = won[~isin(won["opp_id"], rev["opp_id"])]
     parts = [
         pd.DataFrame(
             {
@@ -172,7 +173,7 @@ def split_conservation(credits: pd.DataFrame, won: pd.DataFrame) -> pd.DataFrame
     -------
     DataFrame ``opp_id``, ``amount_cents``, ``credited_cents`` of the offending deals.
     """
-    rev = credits[credits["type"].isin(["owner", "revenue"])]
+    rev = credits[credits["type"] != "overlay"]
     total = rev.groupby("opp_id")["credit_cents"].sum()
     out = won[["opp_id", "amount_cents"]].copy()
     out["credited_cents"] = out["opp_id"].map(total).fillna(0).astype("int64")

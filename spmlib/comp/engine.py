@@ -47,6 +47,7 @@ from spmlib.comp.plan import Plan, load_plans, plans_hash
 from spmlib.comp.segments import build_segments
 from spmlib.exceptions import PlanError
 from spmlib.io.schema import Dataset
+from spmlib.io.validate import isin
 
 __all__ = ["CompInputs", "Computation", "load_inputs", "compute", "STATEMENT_COLUMNS"]
 
@@ -146,10 +147,13 @@ def compute(
     inputs: CompInputs,
     chain_start: pd.Timestamp,
     end: pd.Timestamp,
+    paid_periods: list[str] | tuple[str, ...] = (),
 ) -> Computation:
     """Work out pay for the plan periods ending in [chain_start, end] (module docstring).
 
-    Draw balances start at zero at ``chain_start``.
+    Draw balances start at zero at ``chain_start``. Credit lines (information only) are left out
+    for ``paid_periods`` (their statements were sent already; only their paying lines are
+    compared).
     """
     ds, plans = inputs.dataset, inputs.plans
     fy = ds.config.fiscal_year_start_month
@@ -175,15 +179,16 @@ def compute(
         if len(segs)
         else np.zeros(0, "int64")
     )
-    chain_keys = set(segs.loc[in_chain, "seg_key"])
-    credit = credit_lines(credits, segs, inputs.currency)
+    chain_keys = segs.loc[in_chain, "seg_key"]
+    detailed = ~isin(segs["period"], list(paid_periods)).to_numpy(dtype=bool)
+    credit = credit_lines(credits[detailed[np.maximum(credits["seg"], 0)]], segs)
     earned = earnings_lines(segs, plans)
     spifs = spif_lines(credits, won, segs, plans)
     claws = clawback_lines(credits, segs, pd.concat([earned, spifs]), plans)
     adjust = _adjustments(inputs, segs[in_chain])
     chain = segs[in_chain].reset_index(drop=True)
     lines = pd.concat(
-        [f[f["seg_key"].isin(chain_keys)] for f in (credit, earned, spifs, claws, adjust)],
+        [f[isin(f["seg_key"], chain_keys)] for f in (credit, earned, spifs, claws, adjust)],
         ignore_index=True,
     )
     sums = _sums(lines, chain["seg_key"])
@@ -191,7 +196,7 @@ def compute(
     draw_lines, draws = apply_draws(chain, e.to_numpy(), plans)
     lines = pd.concat([lines, draw_lines], ignore_index=True)
     statements = _statements(inputs, chain, sums, draws)
-    return Computation(statements, _ordered(lines), split_conservation(credits, won))
+    return Computation(statements, make_lines(lines), split_conservation(credits, won))
 
 
 def _log_unassigned(credits: pd.DataFrame) -> None:
@@ -206,7 +211,7 @@ def _log_unassigned(credits: pd.DataFrame) -> None:
 
 def _adjustments(inputs: CompInputs, chain: pd.DataFrame) -> pd.DataFrame:
     adj = inputs.adjustments
-    adj = adj[adj["period"].isin(set(chain["period"]))]
+    adj = adj[isin(adj["period"], chain["period"])]
     try:
         return adjustment_lines(adj, chain)
     except ValueError as exc:
@@ -247,7 +252,7 @@ def _statements(
     st["currency"] = inputs.currency
     st["target_incentive_cents"] = [to_cents(t) for t in chain["ti"]]
     st["quota_cents"] = [to_cents(q) for q in chain["quota"]]
-    st["credited_cents"] = sums["credit"].to_numpy()
+    st["credited_cents"] = chain["credited_cents"].to_numpy()
     st["attainment"] = [
         float(c / 100 / q) for c, q in zip(st["credited_cents"], chain["quota"], strict=True)
     ]
@@ -269,25 +274,3 @@ def _statements(
         if col.endswith("_cents") or col in ("active_days", "period_days"):
             st[col] = st[col].astype("int64")
     return st[STATEMENT_COLUMNS].reset_index(drop=True)
-
-
-def _ordered(lines: pd.DataFrame) -> pd.DataFrame:
-    order = {
-        k: i
-        for i, k in enumerate(
-            [
-                "credit",
-                "earnings",
-                "cap",
-                "spif",
-                "clawback",
-                "draw",
-                "draw_recovery",
-                "adjustment",
-                "prior_period_adjustment",
-            ]
-        )
-    }
-    rank = lines["kind"].map(order).astype("int64")
-    out = lines.assign(_r=rank).sort_values(["seg_key", "_r", "line_key"], kind="stable")
-    return make_lines(out.drop(columns="_r").reset_index(drop=True))

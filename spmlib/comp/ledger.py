@@ -101,6 +101,14 @@ class RunStore:
             pd.read_parquet(path / "lines.parquet"),
         )
 
+    def statements(self, run_id: str) -> pd.DataFrame:
+        """The statements of a stored run."""
+        return pd.read_parquet(self.root / run_id / "statements.parquet")
+
+    def paying_lines(self, run_id: str) -> pd.DataFrame:
+        """The paying lines of a stored run (credit lines left out when reading)."""
+        return pd.read_parquet(self.root / run_id / "lines.parquet", filters=[("pays", "==", True)])
+
     def write(
         self, run_id: str, manifest: dict, statements: pd.DataFrame, lines: pd.DataFrame
     ) -> Path:

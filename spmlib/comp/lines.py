@@ -39,6 +39,7 @@ __all__ = [
     "PAYING_KINDS",
     "LINE_COLUMNS",
     "make_lines",
+    "order_lines",
     "seg_keys",
     "attach_to_segments",
     "credit_lines",
@@ -86,8 +87,16 @@ def make_lines(data: Mapping[str, object] | pd.DataFrame) -> pd.DataFrame:
     for col, dtype in LINE_COLUMNS.items():
         if col not in frame.columns and col != "pays":
             frame[col] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
-    frame["pays"] = frame["kind"].isin(PAYING_KINDS).astype(bool)
+    frame["pays"] = (frame["kind"].astype(object) != "credit").to_numpy(dtype=bool)
     return frame[list(LINE_COLUMNS)].astype(LINE_COLUMNS)
+
+
+def order_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """Lines in reading order: by segment, then kind (credits first, as in :data:`LINE_KINDS`),
+    then line_key."""
+    rank = lines["kind"].map({k: i for i, k in enumerate(LINE_KINDS)}).astype("int64")
+    out = lines.assign(_r=rank).sort_values(["seg_key", "_r", "line_key"], kind="stable")
+    return out.drop(columns="_r").reset_index(drop=True)
 
 
 def seg_keys(segments: pd.DataFrame) -> pd.Series:
@@ -140,18 +149,27 @@ def _pct(x: Fraction | float) -> str:
     return f"{float(x) * 100:.2f}%"
 
 
-def credit_lines(credits: pd.DataFrame, segments: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """One ``credit`` line per credit row attached to a segment (``seg`` column >= 0)."""
+def _share_text(share: pd.Series) -> pd.Series:
+    """``60%`` style text of shares (vectorized)."""
+    pct = (share.astype("float64") * 100).round(4)
+    text = pct.astype(str).str.removesuffix(".0")
+    return text + "%"
+
+
+def credit_lines(credits: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """One ``credit`` line per credit row attached to one of ``segments`` (``seg`` column, -1:
+    none); the deal's amount, won date and the share are in ``inputs``."""
     c = credits[credits["seg"] >= 0]
+    if c.empty:
+        return make_lines({"kind": []})
     seg = segments.iloc[c["seg"].to_numpy()]
-    share = c["share"].to_numpy(float)
     inputs = (
         "won "
         + c["won_date"].dt.strftime("%Y-%m-%d")
         + ", amount "
-        + c["amount_cents"].map(lambda v: format_money(v, currency))
+        + (c["amount_cents"] / 100).map("{:,.2f}".format)
         + ", share "
-        + pd.Series(np.round(share * 100, 4), index=c.index).map(lambda v: f"{v:g}%")
+        + _share_text(c["share"])
     )
     return make_lines(
         {
@@ -255,7 +273,7 @@ def spif_lines(
 
     ``deals`` holds the opportunity columns the conditions read (one row per opp_id).
     """
-    c = credits[(credits["seg"] >= 0) & credits["type"].isin(["owner", "revenue"])]
+    c = credits[(credits["seg"] >= 0) & (credits["type"] != "overlay").to_numpy(dtype=bool)]
     if c.empty:
         return make_lines({"kind": []})
     seg = segments.iloc[c["seg"].to_numpy()]
@@ -300,10 +318,7 @@ def spif_lines(
                         "deal": g["opp_id"],
                         "rule": f"SPIF {spif.name}: {spif.when}",
                         "rate": rule_rate,
-                        "inputs": f"{rule_rate} {what}; share "
-                        + (g["share"] * 100).map(lambda v: f"{v:g}%")
-                        + ", credit "
-                        + g["credit_cents"].map(format_money),
+                        "inputs": f"{rule_rate} {what}; share " + _share_text(g["share"]),
                         "amount_cents": cents,
                     }
                 )

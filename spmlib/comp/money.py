@@ -11,7 +11,6 @@ becomes -3).
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -52,8 +51,9 @@ def to_cents(amount: Fraction | Decimal | int) -> int:
     >>> to_cents(Decimal("12.345")), to_cents(Decimal("-0.025")), to_cents(Fraction(1000, 3))
     (1235, -3, 33333)
     """
-    q = Fraction(amount) * 100
-    n = math.floor(abs(q) + Fraction(1, 2))
+    q = amount if isinstance(amount, Fraction) else Fraction(amount)
+    num, den = abs(q.numerator) * 100, q.denominator
+    n = (2 * num + den) // (2 * den)  # floor(|q| x 100 + 1/2), in integers
     return -n if q < 0 else n
 
 

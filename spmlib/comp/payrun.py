@@ -32,11 +32,12 @@ from spmlib.comp.checks import CHECK_COLUMNS, check_lines_match, check_row, chec
 from spmlib.comp.corrections import effective_paid_lines, prior_period_adjustments
 from spmlib.comp.engine import STATEMENT_COLUMNS, CompInputs, compute
 from spmlib.comp.ledger import RunStore
-from spmlib.comp.lines import make_lines
+from spmlib.comp.lines import make_lines, order_lines
 from spmlib.comp.money import format_money, units
 from spmlib.core.periods import parse_period, period_start
 from spmlib.exceptions import SpmError
 from spmlib.io.snapshot import data_fingerprint
+from spmlib.io.validate import isin
 
 __all__ = [
     "PayRun",
@@ -197,34 +198,26 @@ def _manifest(store: RunStore, run_id: str) -> dict:
 
 
 def _work_out(inputs, target, chain_start, end, paid, store):
-    comp = compute(inputs, chain_start, end)
+    comp = compute(inputs, chain_start, end, paid_periods=list(paid))
     st, lines = comp.statements, comp.lines
-    open_mask = ~st["period"].isin(list(paid))
+    open_mask = ~isin(st["period"], list(paid))
     if not open_mask.any():
         raise SpmError(f"no unpaid plan period ends in {target}; check the plans' `period`.")
     ends = st.groupby("period")["period_end"].max()
     periods = sorted(set(st.loc[open_mask, "period"]), key=lambda p: (ends[p], p))
     paid_here = sorted(set(st["period"]) - set(periods))
     open_st = st[open_mask].reset_index(drop=True)
-    open_lines = lines[lines["period"].isin(periods)]
+    open_lines = lines[isin(lines["period"], periods)]
     builds_on = sorted({paid[p] for p in paid_here})
     if paid_here:
-        runs = {r: store.load(r) for r in builds_on}
-        old_lines = effective_paid_lines(
-            {
-                r: run.lines[
-                    run.lines["period"].isin(paid_here) | run.lines["ref_period"].isin(paid_here)
-                ]
-                for r, run in runs.items()
-            }
-        )
-        old_st = pd.concat([run.statements for run in runs.values()], ignore_index=True)
+        old_lines = effective_paid_lines({r: store.paying_lines(r) for r in builds_on})
+        old_st = pd.concat([store.statements(r) for r in builds_on], ignore_index=True)
         landing = open_st.drop_duplicates("rep_id", keep="last")[
             ["rep_id", "seg_key", "period", "plan"]
         ]
         ppa = prior_period_adjustments(
-            lines[lines["period"].isin(paid_here)],
-            old_lines[old_lines["period"].isin(paid_here)],
+            lines[isin(lines["period"], paid_here)],
+            old_lines[isin(old_lines["period"], paid_here)],
             landing,
             old_st,
             st,
@@ -232,7 +225,7 @@ def _work_out(inputs, target, chain_start, end, paid, store):
         )
         open_st, ppa = _land(open_st, ppa, target)
         open_lines = pd.concat([open_lines, ppa], ignore_index=True)
-    return open_st, make_lines(open_lines), periods, builds_on, comp.conservation
+    return open_st, order_lines(make_lines(open_lines)), periods, builds_on, comp.conservation
 
 
 def _land(st: pd.DataFrame, ppa: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -27,6 +27,7 @@ from spmlib.comp.money import cents_from_amounts
 from spmlib.comp.plan import Plan
 from spmlib.core.periods import period_range
 from spmlib.exceptions import SpmError
+from spmlib.io.validate import isin
 
 __all__ = ["build_segments", "SEGMENT_COLUMNS"]
 
@@ -148,7 +149,7 @@ def _active_quota(seg: pd.DataFrame, quotas: pd.DataFrame) -> list[Fraction]:
     q = quotas[["rep_id", "period_start", "period_end", "quota"]].rename(
         columns={"period_start": "q_start", "period_end": "q_end"}
     )
-    q = q[q["rep_id"].isin(seg["rep_id"])]
+    q = q[isin(q["rep_id"], seg["rep_id"])]
     pos = seg[["rep_id", "active_start", "active_end"]].assign(seg=np.arange(len(seg)))
     m = pos.merge(q, on="rep_id")
     lo = np.maximum(m["active_start"].to_numpy(), m["q_start"].to_numpy())
