@@ -8,8 +8,12 @@ __all__ = [
     "SpmError",
     "Problem",
     "DataValidationError",
+    "ParameterError",
     "MissingParameterError",
+    "SpecError",
     "UnknownNameError",
+    "KernelStartError",
+    "MissingFileError",
     "PlanError",
     "ExpressionError",
 ]
@@ -66,11 +70,39 @@ class DataValidationError(SpmError, ValueError):
         return "\n".join([head, *(f"  - {p}" for p in errors)])
 
 
-class MissingParameterError(SpmError, ValueError):
+class ParameterError(SpmError, ValueError):
+    """A parameter value is wrong: a date that is not a date, an unknown name, a range out of
+    order, a notebook parameter that does not exist or has the wrong type. The message names the
+    parameter (and the file and key it came from, when it came from one).
+
+    Attributes
+    ----------
+    problems : one sentence per problem (a batch check reports them all at once).
+    """
+
+    def __init__(self, problems: list[str] | str = ""):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class MissingParameterError(ParameterError):
     """A required parameter (of a notebook, a batch spec or a function) was not given."""
 
 
-class UnknownNameError(SpmError, KeyError):
+class SpecError(ParameterError):
+    """A batch spec (``params/batch.yml``) is malformed; the message names the file and key."""
+
+
+class MissingFileError(SpmError, FileNotFoundError):
+    """A file or folder the user named does not exist (a dataset, a series, a notebook, a spec);
+    the message names it and says what was expected there."""
+
+
+class KernelStartError(SpmError, RuntimeError):
+    """A Jupyter kernel could not be started (or never became ready)."""
+
+
+class UnknownNameError(ParameterError, KeyError):
     """An unknown name asked of a registry (method, mapping, metric); lists the valid ones."""
 
     def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]):

@@ -9,7 +9,8 @@ import yaml
 from funnel_fixture import opportunities, reps, stage_history
 from typer.testing import CliRunner
 
-from spmlib.cli import FUNNEL_CLI_COLUMNS, app
+from spmlib.cli import app
+from spmlib.cli.funnel import FUNNEL_CLI_COLUMNS
 
 runner = CliRunner()
 

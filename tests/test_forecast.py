@@ -118,7 +118,7 @@ def test_unknown_method_lists_valid_names():
 
 
 def test_forecast_frame_columns_and_periods():
-    out = forecast(_monthly([3, 4, 5, 6, 7]), horizon=2, method="drift")
+    out = forecast(_monthly([3, 4, 5, 6, 7]), horizon=2, method="drift").table
     assert list(out.columns) == [
         "period",
         "method",
@@ -137,9 +137,9 @@ def test_forecast_auto_picks_snaive_on_seasonal_data():
     y = np.tile([10.0, 20.0, 30.0, 40.0], 6) + np.repeat(np.arange(6.0), 4) * 0.1
     s = _monthly(y)
     out = forecast(s, horizon=4, method="auto", freq="Q", origins=3, candidates=["naive", "snaive"])
-    sel = out.attrs["selection"]
+    sel = out.selection
     assert sel.loc[sel["chosen"], "method"].item() == "snaive"
-    assert out["method"].unique().tolist() == ["snaive"]
+    assert out.table["method"].unique().tolist() == ["snaive"]
 
 
 def _tiny_dataset(as_of="2026-03-15") -> Dataset:
@@ -183,7 +183,7 @@ def test_bookings_series_by_rep_and_team():
 
 def test_incomplete_period_is_not_fitted():
     ds = _tiny_dataset()
-    out = forecast(bookings_series(ds, "M"), horizon=2, method="naive")
+    out = forecast(bookings_series(ds, "M"), horizon=2, method="naive").table
     # Fitted on Jan, Feb (10, 4): the first forecast period is the incomplete March; naive = 4.
     assert out["period"].dt.strftime("%Y-%m").tolist() == ["2026-03", "2026-04"]
     np.testing.assert_allclose(out["forecast"], [4, 4])
@@ -199,18 +199,13 @@ def test_series_from_frame_weekly_groups_and_errors():
     )
     s = series_from_frame(t, "date", "sales", freq="W", by="store")
     # Dates 7 days apart are inferred as weekly; 30 days apart as monthly.
-    assert (
-        series_from_frame(t.assign(date=["2024-01-05", "2024-01-12"] * 2), "date", "sales").attrs[
-            "freq"
-        ]
-        == "W"
-    )
-    assert (
-        series_from_frame(t.assign(date=["2024-01-05", "2024-02-05"] * 2), "date", "sales").attrs[
-            "freq"
-        ]
-        == "M"
-    )
+    weekly = series_from_frame(t.assign(date=["2024-01-05", "2024-01-12"] * 2), "date", "sales")
+    monthly = series_from_frame(t.assign(date=["2024-01-05", "2024-02-05"] * 2), "date", "sales")
+    assert weekly["period_start"].drop_duplicates().diff().dt.days.dropna().tolist() == [7]
+    assert monthly["period_start"].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-01",
+        "2024-02-01",
+    ]
     assert s[s["store"] == 1]["value"].tolist() == [1.0, 0.0, 6.0]
     assert s[s["store"] == 2]["value"].tolist() == [3.0, 0.0, 0.0]
     from spmlib.exceptions import DataValidationError
@@ -255,7 +250,7 @@ def test_plots_return_axes():
     from spmlib.reports.plotting import plot_backtest, plot_forecast_fan, plot_pipeline, plot_replay
 
     s = _monthly([3, 4, 5, 6, 7, 8])
-    f = forecast(s, horizon=2, method="drift")
+    f = forecast(s, horizon=2, method="drift").table
     assert plot_forecast_fan(s, f) is not None
     table, _ = select_method(np.arange(1.0, 20.0), 4, 2, 2, ["naive", "snaive"])
     assert plot_backtest(table) is not None

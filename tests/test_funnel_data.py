@@ -96,8 +96,6 @@ def test_maven_win_rate_per_agent_from_plain_frame():
 
 def test_maven_win_rate_through_the_mapping():
     raw = _maven_raw()
-    if not MAVEN_MAPPING.exists():
-        pytest.skip("params/mappings/maven_crm.yml is not there yet")
     ds = spmlib.load(MAVEN, mapping=MAVEN_MAPPING)
     expected = _independent_win_rate(raw)
     ours = win_rates(ds.opportunities, by="rep_id", reps=ds.reps).set_index("rep_id")

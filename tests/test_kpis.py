@@ -114,7 +114,7 @@ def test_kpis_per_fiscal_quarter_and_ytd(ds):
 
 
 def test_kpis_rejects_unknown_grouping_and_period(ds):
-    with pytest.raises(UnknownNameError, match="valid: all, manager"):
+    with pytest.raises(UnknownNameError, match="valid: company, manager, region, rep, team"):
         kpis(ds, by="planet")
     with pytest.raises(UnknownNameError, match="period"):
         kpis(ds, period="decade")

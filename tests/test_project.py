@@ -71,3 +71,19 @@ def test_papermill_reads_every_parameter(path):
     inspected = set(pm.inspect_notebook(str(path)))
     assert inspected == assigned
     assert CORE_PARAMETERS <= inspected
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_report_parameters_agree_with_the_notebook(path):
+    """Each report notebook's parameters cell declares exactly its kind's typed parameters,
+    plus the data and scope parameters, with the same defaults."""
+    from spmlib.reports.params import DATA_PARAMETERS, SCOPE_PARAMETERS, report_params
+    from spmlib.run.params import notebook_parameters
+
+    cls = report_params(path.stem)
+    declared = notebook_parameters(path)
+    own = {k: v for k, v in declared.items() if k not in DATA_PARAMETERS + SCOPE_PARAMETERS}
+    assert set(own) == set(cls.names())
+    defaults = cls()
+    assert {k: p.default for k, p in own.items()} == {k: getattr(defaults, k) for k in own}
+    assert set(DATA_PARAMETERS) <= set(declared)

@@ -111,7 +111,7 @@ def load_inputs(ds: Dataset, plans_dir: str | Path) -> CompInputs:
     ------
     PlanError
         On a schema problem in any of them, or a plan whose currency is not the dataset's.
-    SpmError, FileNotFoundError
+    MissingFileError
         When the folder, a plan file or the assignments are missing.
     """
     folder = Path(plans_dir)

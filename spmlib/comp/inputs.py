@@ -37,7 +37,7 @@ import pandas as pd
 
 from spmlib.comp.money import to_cents
 from spmlib.core.periods import parse_period
-from spmlib.exceptions import PlanError
+from spmlib.exceptions import MissingFileError, PlanError
 
 __all__ = [
     "ASSIGNMENTS_FILE",
@@ -106,12 +106,12 @@ def read_assignments(
     ------
     PlanError
         Listing every problem (unknown plan or rep, bad dates, overlaps, bad amounts).
-    FileNotFoundError
+    MissingFileError
         When the file does not exist.
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{path} not found: the plan assignments (rep_id, plan, valid_from, valid_to, "
             "target_incentive) are required; see docs/compensation.md."
         )

@@ -36,7 +36,7 @@ import yaml
 
 from spmlib.comp.expressions import Condition, parse_condition
 from spmlib.comp.money import decimal
-from spmlib.exceptions import ExpressionError, PlanError, SpmError
+from spmlib.exceptions import ExpressionError, MissingFileError, PlanError, SpmError
 from spmlib.io.schema import TABLES
 
 __all__ = [
@@ -365,10 +365,12 @@ def load_plan(path: str | Path) -> Plan:
     ------
     PlanError
         On any schema problem, or YAML that cannot be read (with the line).
-    FileNotFoundError
+    MissingFileError
         When ``path`` does not exist.
     """
     p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"plan file {p} not found; see docs/compensation.md for the format.")
     data = p.read_bytes()
     try:
         raw = yaml.safe_load(data)
@@ -391,7 +393,7 @@ def load_plans(folder: str | Path) -> dict[str, Plan]:
     """
     root = Path(folder)
     if not root.is_dir():
-        raise SpmError(f"plans folder {root} does not exist; put plan files (*.yml) there.")
+        raise MissingFileError(f"plans folder {root} does not exist; put plan files (*.yml) there.")
     files = sorted([*root.glob("*.yml"), *root.glob("*.yaml")])
     if not files:
         raise SpmError(f"no plan file (*.yml) in {root}; see docs/compensation.md for the format.")

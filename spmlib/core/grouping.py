@@ -1,9 +1,12 @@
-"""Group columns for the funnel and pipeline views: joining rep attributes and coding groups.
+"""Groupings: the one vocabulary of ``by``, joining rep attributes, and coding groups.
 
-Group columns may live on the opportunities (``rep_id``, ``lead_source``, ``product``, any
-segment column) or on the reps (``team``, ``manager``, ``region``, ``rep_name``): the latter are
-joined through ``rep_id`` by :func:`with_rep_columns`. Two aliases are understood: ``"rep"``
-means ``rep_id`` and ``rep_name``; ``"all"`` (or nothing) means one group for all the data.
+:data:`GROUPINGS` names the groupings every analysis, parameter and CLI option understands:
+``company`` (one group for all the data; ``all`` is an alias), ``team``, ``manager``, ``region``
+and ``rep`` (``rep_id``, ``rep_name`` and ``team``). Analyses of deals also accept any column of
+the opportunities (``lead_source``, ``product``, a segment column) as a group column.
+
+Group columns may live on the opportunities or on the reps (``team``, ``manager``, ``region``,
+``rep_name``): the latter are joined through ``rep_id`` by :func:`with_rep_columns`.
 """
 
 from __future__ import annotations
@@ -17,28 +20,69 @@ import pandas as pd
 from spmlib.core.codes import positions
 from spmlib.exceptions import UnknownNameError
 
-__all__ = ["ALIASES", "group_list", "with_rep_columns", "rep_groups", "group_codes"]
+__all__ = [
+    "GROUPINGS",
+    "grouping_name",
+    "group_columns",
+    "group_list",
+    "with_rep_columns",
+    "rep_groups",
+    "group_codes",
+]
 
 log = logging.getLogger(__name__)
 
-#: Grouping aliases and the columns they stand for.
-ALIASES: dict[str, list[str]] = {"rep": ["rep_id", "rep_name"], "all": []}
+#: Every named grouping and the columns it puts first (its key column first).
+GROUPINGS: dict[str, tuple[str, ...]] = {
+    "company": (),
+    "team": ("team",),
+    "manager": ("manager",),
+    "region": ("region",),
+    "rep": ("rep_id", "rep_name", "team"),
+}
+_ALIASES = {"all": "company"}
+
+
+def grouping_name(by: str) -> str:
+    """The canonical name of a grouping (``all`` is ``company``); UnknownNameError otherwise.
+
+    Examples
+    --------
+    >>> grouping_name("all"), grouping_name("rep")
+    ('company', 'rep')
+    """
+    name = _ALIASES.get(str(by), str(by))
+    if name not in GROUPINGS:
+        raise UnknownNameError("grouping", str(by), list(GROUPINGS))
+    return name
+
+
+def group_columns(by: str) -> list[str]:
+    """The columns of a named grouping (reps-table columns only).
+
+    Examples
+    --------
+    >>> group_columns("rep"), group_columns("all")
+    (['rep_id', 'rep_name', 'team'], [])
+    """
+    return list(GROUPINGS[grouping_name(by)])
 
 
 def group_list(by: str | Sequence[str] | None) -> list[str]:
-    """The group columns of ``by``: a column name, an alias, a list of them, or None.
+    """The group columns of ``by``: a grouping name, a column name, a list of them, or None.
 
     Examples
     --------
     >>> group_list("rep"), group_list(["team", "product"]), group_list(None)
-    (['rep_id', 'rep_name'], ['team', 'product'], [])
+    (['rep_id', 'rep_name', 'team'], ['team', 'product'], [])
     """
     if by is None:
         return []
     items = [by] if isinstance(by, str) else list(by)
     out: list[str] = []
     for item in items:
-        for col in ALIASES.get(item, [item]):
+        name = _ALIASES.get(item, item)
+        for col in GROUPINGS.get(name, (item,)):
             if col not in out:
                 out.append(col)
     return out

@@ -4,21 +4,31 @@ Fiscal years start on the first day of ``fiscal_year_start_month`` (from ``datas
 named by the calendar year in which they **end** (with a February start, FY2027 runs from
 2026-02-01 to 2027-01-31; with a January start, FY2026 is calendar 2026). Quarters are the
 fiscal year's three-month blocks, Q1 first.
+
+This module is the one vocabulary of periods: :data:`PERIODS` names every kind of period an
+analysis, a parameter or a CLI option may ask for (``week``, ``month``, ``quarter``, ``year``,
+``ytd``), and :func:`period_kind` reads a name or an alias (``W``, ``M``, ``Q``, ``Y``, any case)
+or fails listing the valid names.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import ParameterError, UnknownNameError
 
 __all__ = [
+    "PERIODS",
+    "PeriodKind",
+    "period_kind",
     "FREQS",
     "Freq",
+    "period_step",
     "period_start",
     "period_end",
     "period_label",
@@ -29,15 +39,96 @@ __all__ = [
 ]
 
 Freq = Literal["week", "month", "quarter", "year"]
+#: The calendar units periods are cut in (a ``ytd`` period is a year cut at a date).
 FREQS: tuple[str, ...] = ("week", "month", "quarter", "year")
 _SPAN = {"month": 1, "quarter": 3, "year": 12}
 
 
-def _check(freq: str, fiscal_year_start_month: int) -> None:
-    if freq not in FREQS:
-        raise UnknownNameError("period frequency", freq, FREQS)
+@dataclass(frozen=True)
+class PeriodKind:
+    """One kind of period.
+
+    Attributes
+    ----------
+    name : the canonical name (``month``).
+    freq : the calendar unit it is cut in (one of :data:`FREQS`).
+    code : the one-letter code (``M``), also accepted as a name.
+    per_year : periods in a year (the seasonal period of a series at this frequency).
+    to_date : True for ``ytd``: the current period stops at the reference date.
+    label : how people call it (``fiscal quarter``).
+    """
+
+    name: str
+    freq: str
+    code: str
+    per_year: int
+    to_date: bool = False
+    label: str = ""
+
+
+#: Every period kind, by canonical name.
+PERIODS: dict[str, PeriodKind] = {
+    k.name: k
+    for k in (
+        PeriodKind("week", "week", "W", 52, label="week (Monday to Sunday)"),
+        PeriodKind("month", "month", "M", 12, label="month"),
+        PeriodKind("quarter", "quarter", "Q", 4, label="fiscal quarter"),
+        PeriodKind("year", "year", "Y", 1, label="fiscal year"),
+        PeriodKind("ytd", "year", "YTD", 1, to_date=True, label="fiscal year to date"),
+    )
+}
+_ALIASES = {
+    **{k.code.lower(): k.name for k in PERIODS.values()},
+    "a": "year",
+    "ms": "month",
+    "qs": "quarter",
+    "w-mon": "week",
+}
+
+
+def period_kind(name: str | PeriodKind, allowed: tuple[str, ...] | None = None) -> PeriodKind:
+    """The :class:`PeriodKind` of a canonical name or an alias, in any case.
+
+    ``allowed`` restricts the kinds a caller supports (e.g. ``("month", "quarter")``).
+
+    Raises
+    ------
+    UnknownNameError : listing the canonical names (the allowed ones, when restricted).
+
+    Examples
+    --------
+    >>> period_kind("Q").name, period_kind("month").code, period_kind("YTD").freq
+    ('quarter', 'M', 'year')
+    >>> period_kind("quarterly")
+    Traceback (most recent call last):
+    ...
+    spmlib.exceptions.UnknownNameError: unknown period 'quarterly'; valid: month, quarter, ...
+    """
+    valid = list(allowed or PERIODS)
+    key = name.name if isinstance(name, PeriodKind) else str(name).strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in valid:
+        raise UnknownNameError("period", str(name), valid)
+    return PERIODS[key]
+
+
+def _check(freq: str, fiscal_year_start_month: int) -> str:
+    """The calendar unit of ``freq`` (any name or alias), after checking the fiscal start."""
     if not 1 <= int(fiscal_year_start_month) <= 12:
-        raise ValueError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
+        raise ParameterError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
+    return period_kind(freq).freq
+
+
+def period_step(freq: str) -> pd.DateOffset:
+    """The length of one period of ``freq`` as a date offset (a week, 1, 3 or 12 months).
+
+    Examples
+    --------
+    >>> pd.Timestamp("2026-02-01") + period_step("Q")
+    Timestamp('2026-05-01 00:00:00')
+    """
+    unit = period_kind(freq).freq
+    return pd.DateOffset(weeks=1) if unit == "week" else pd.DateOffset(months=_SPAN[unit])
 
 
 def _month_index(dates: pd.Series) -> np.ndarray:
@@ -71,7 +162,7 @@ def period_start(
     >>> period_start(d, "year", fiscal_year_start_month=2).dt.date.astype(str).tolist()
     ['2025-02-01', '2026-02-01', '2026-02-01']
     """
-    _check(freq, fiscal_year_start_month)
+    freq = _check(freq, fiscal_year_start_month)
     dates = pd.to_datetime(pd.Series(dates))
     if freq == "week":
         d = dates.dt.normalize()
@@ -90,10 +181,10 @@ def period_end(starts: pd.Series, freq: Freq = "month") -> pd.Series:
     >>> period_end(starts, "quarter").dt.date.astype(str).tolist()
     ['2026-01-31']
     """
+    freq = _check(freq, 1)
     starts = pd.to_datetime(pd.Series(starts))
     if freq == "week":
         return starts + pd.Timedelta(days=6)
-    _check(freq, 1)
     return (starts + pd.DateOffset(months=_SPAN[freq])) - pd.Timedelta(days=1)
 
 
@@ -122,6 +213,7 @@ def period_label(
     >>> period_label(s, "quarter", 2).tolist()
     ['FY2027-Q1', 'FY2027-Q2']
     """
+    freq = _check(freq, fiscal_year_start_month)
     starts = pd.to_datetime(pd.Series(starts))
     if freq == "month":
         return starts.dt.strftime("%Y-%m")
@@ -147,8 +239,9 @@ def period_range(
     >>> period_range(lo, hi, "month")["period"].tolist()
     ['2026-01', '2026-02', '2026-03']
     """
+    freq = _check(freq, fiscal_year_start_month)
     first = period_start(pd.Series([pd.Timestamp(start)]), freq, fiscal_year_start_month).iloc[0]
-    step = pd.DateOffset(weeks=1) if freq == "week" else pd.DateOffset(months=_SPAN[freq])
+    step = period_step(freq)
     starts = []
     cur = first
     while cur <= pd.Timestamp(end):

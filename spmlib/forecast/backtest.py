@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.forecast.methods import METHODS, fit_method, get_method
-from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, group_columns
+from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, series_keys
 
 __all__ = [
     "MIN_TRAIN",
@@ -288,7 +288,7 @@ def backtest(
     code = _series_freq(series, freq)
     h = int(horizon or DEFAULT_HORIZON[code])
     names = list(methods) if methods else list(METHODS)
-    keys = group_columns(series)
+    keys = series_keys(series)
     parts = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]
     out = []
     for key, part in parts:

@@ -115,9 +115,9 @@ def hierarchical_forecast(
     if reconciliation not in RECONCILIATIONS:
         raise UnknownNameError("reconciliation", reconciliation, RECONCILIATIONS)
     S, nodes = summing_matrix(ds.reps[["rep_id", "team"]])
-    company = forecast(bookings_series(ds, freq), horizon, method, freq, origins)
-    teams = forecast(bookings_series(ds, freq, by="team"), horizon, method, freq, origins)
-    reps = forecast(bookings_series(ds, freq, by="rep"), horizon, method, freq, origins)
+    company = forecast(bookings_series(ds, freq), horizon, method, freq, origins).table
+    teams = forecast(bookings_series(ds, freq, by="team"), horizon, method, freq, origins).table
+    reps = forecast(bookings_series(ds, freq, by="rep"), horizon, method, freq, origins).table
     company = company.assign(level="company", team=pd.NA, rep_id=pd.NA)
     teams = teams.assign(level="team", rep_id=pd.NA)
     reps = reps.merge(ds.reps[["rep_id", "team"]], on="rep_id").assign(level="rep")

@@ -24,7 +24,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_end, period_label, period_start
+from spmlib.core.periods import period_end, period_label, period_start, period_step
 from spmlib.core.stats import fit_beta_prior, shrink_rates, wilson_interval
 from spmlib.forecast.series import FREQS, normalize_freq
 from spmlib.io.schema import Dataset
@@ -127,9 +127,8 @@ def _snapshots(ds: Dataset, as_of: pd.Timestamp, code: str) -> list[tuple]:
     start, _ = current_period(as_of, code, fy)
     offset = (pd.Timestamp(as_of) - start).days  # -1 on the day before the period starts
     first = ds.opportunities["created_date"].min()
-    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
     out = []
-    p = start - step[code]
+    p = start - period_step(code)
     while True:
         end = period_end(pd.Series([p]), FREQS[code]).iloc[0]
         if end < first:
@@ -137,7 +136,7 @@ def _snapshots(ds: Dataset, as_of: pd.Timestamp, code: str) -> list[tuple]:
         snap = min(p + pd.Timedelta(days=offset), end)
         if end <= as_of and snap >= first:
             out.append((snap, p, end))
-        p = p - step[code]
+        p = p - period_step(code)
     return out[::-1]
 
 

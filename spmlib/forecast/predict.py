@@ -4,15 +4,17 @@ method by a rolling-origin backtest, :mod:`spmlib.forecast.backtest`)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from spmlib.exceptions import UnknownNameError
+from spmlib.core.periods import period_step
+from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.forecast.backtest import select_method
 from spmlib.forecast.methods import METHODS, fit_method
-from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, group_columns
+from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, series_keys
 
-__all__ = ["forecast", "FORECAST_COLUMNS"]
+__all__ = ["Forecast", "forecast", "FORECAST_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,29 @@ FORECAST_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """What :func:`forecast` returns.
+
+    Attributes
+    ----------
+    table : one row per group and future period: the group columns, ``period`` (period start),
+        ``method`` (the method used, after any fallback), ``forecast``, ``lower_80``,
+        ``upper_80``, ``lower_95``, ``upper_95``.
+    freq : the frequency code (``M``, ``Q``, ``W``).
+    selection : the backtest table of ``method="auto"`` per group (None otherwise), with the
+        ``chosen`` method marked.
+    notes : each group (a tuple of its values) mapped to the reason a method fell back.
+    """
+
+    table: pd.DataFrame
+    freq: str
+    selection: pd.DataFrame | None = None
+    notes: dict[tuple, str] = field(default_factory=dict)
+
+
 def _future_periods(last: pd.Timestamp, h: int, code: str) -> pd.Series:
-    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
-    return pd.Series([last + step[code] * (i + 1) for i in range(h)], dtype="datetime64[ns]")
+    return pd.Series([last + period_step(code) * (i + 1) for i in range(h)], dtype="datetime64[ns]")
 
 
 def forecast(
@@ -55,10 +77,8 @@ def forecast(
 
     Returns
     -------
-    DataFrame with the group columns, ``period`` (period start), ``method`` (the method used,
-    after any fallback), ``forecast``, ``lower_80``, ``upper_80``, ``lower_95``, ``upper_95``.
-    ``attrs["notes"]`` maps each group (a tuple of its values) to the fallback reasons, and
-    ``attrs["selection"]`` holds the backtest table of ``"auto"``.
+    Forecast : the forecast table, the frequency, the backtest selection of ``"auto"`` and the
+    fallback notes.
 
     Notes
     -----
@@ -69,7 +89,7 @@ def forecast(
     --------
     >>> s = pd.DataFrame({"period_start": pd.date_range("2024-01-01", periods=4, freq="MS"),
     ...                   "value": [3.0, 3.0, 3.0, 3.0], "complete": True})
-    >>> forecast(s, horizon=2, method="naive")[["method", "forecast", "lower_95"]]
+    >>> forecast(s, horizon=2, method="naive").table[["method", "forecast", "lower_95"]]
       method  forecast  lower_95
     0  naive       3.0       3.0
     1  naive       3.0       3.0
@@ -79,7 +99,7 @@ def forecast(
     h = int(horizon or DEFAULT_HORIZON[code])
     if method != "auto" and method not in METHODS:
         raise UnknownNameError("forecast method", method, [*METHODS, "auto"])
-    keys = group_columns(series)
+    keys = series_keys(series)
     rows, notes, selections = [], {}, []
     groups = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]
     for key, part in groups:
@@ -87,7 +107,7 @@ def forecast(
         part = part.sort_values("period_start")
         hist = part[part["complete"]]
         if hist.empty:
-            raise ValueError("no complete period to fit; the series needs at least one.")
+            raise ParameterError("no complete period to fit; the series needs at least one.")
         y = hist["value"].to_numpy(float)
         chosen = method
         if method == "auto":
@@ -116,9 +136,8 @@ def forecast(
     for k in keys:
         result[k] = result[k].astype(series[k].dtype)
     result["method"] = result["method"].astype("string")
-    result.attrs["notes"] = notes
-    result.attrs["freq"] = code
+    selection = None
     if selections:
         sel = pd.concat(selections, ignore_index=True)
-        result.attrs["selection"] = sel[[*keys, *[c for c in sel.columns if c not in keys]]]
-    return result
+        selection = sel[[*keys, *[c for c in sel.columns if c not in keys]]]
+    return Forecast(table=result, freq=code, selection=selection, notes=notes)

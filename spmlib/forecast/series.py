@@ -20,11 +20,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_end, period_start
-from spmlib.exceptions import DataValidationError, Problem, UnknownNameError
+from spmlib.core.grouping import group_columns, grouping_name
+from spmlib.core.periods import PERIODS, period_end, period_kind, period_start, period_step
+from spmlib.core.ranges import parse_day
+from spmlib.exceptions import (
+    DataValidationError,
+    MissingFileError,
+    ParameterError,
+    Problem,
+    UnknownNameError,
+)
 from spmlib.io.schema import Dataset
 
 __all__ = [
+    "FORECAST_PERIODS",
+    "FORECAST_GROUPINGS",
     "FREQS",
     "SEASON",
     "DEFAULT_HORIZON",
@@ -32,38 +42,47 @@ __all__ = [
     "bookings_series",
     "series_from_frame",
     "read_series",
-    "group_columns",
+    "series_keys",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Frequency codes and the period names of :mod:`spmlib.core.periods`.
-FREQS = {"M": "month", "Q": "quarter", "W": "week"}
-#: Seasonal period per frequency.
-SEASON = {"M": 12, "Q": 4, "W": 52}
+#: The period kinds a series can be forecast at (names of :data:`spmlib.core.periods.PERIODS`).
+FORECAST_PERIODS = ("month", "quarter", "week")
+#: Frequency codes and their period names.
+FREQS = {PERIODS[n].code: n for n in FORECAST_PERIODS}
+#: Seasonal period per frequency (periods in a year).
+SEASON = {PERIODS[n].code: PERIODS[n].per_year for n in FORECAST_PERIODS}
 #: Default horizon per frequency (half a year, a year, a quarter).
 DEFAULT_HORIZON = {"M": 6, "Q": 4, "W": 13}
-_ALIASES = {"month": "M", "ms": "M", "quarter": "Q", "qs": "Q", "week": "W", "w-mon": "W"}
-#: Scope names accepted by ``by`` and the column each one groups on.
-_BY = {"company": None, "team": "team", "rep": "rep_id", "product": "product"}
+#: Groupings accepted by ``by`` (names of :data:`spmlib.core.grouping.GROUPINGS`, plus the
+#: opportunities' ``product``); a series is keyed by the grouping's first column.
+FORECAST_GROUPINGS = ("company", "team", "rep", "product")
 
 
 def normalize_freq(freq: str) -> str:
-    """``"M"``, ``"Q"`` or ``"W"`` from a code or a name (``"month"``, ``"quarter"``, ``"week"``).
+    """``"M"``, ``"Q"`` or ``"W"`` from any name or alias of a period kind
+    (:func:`spmlib.core.periods.period_kind`) that can be forecast.
 
     Examples
     --------
     >>> normalize_freq("quarter"), normalize_freq("m")
     ('Q', 'M')
     """
-    code = str(freq).strip()
-    code = _ALIASES.get(code.lower(), code.upper())
-    if code not in FREQS:
-        raise UnknownNameError("frequency", str(freq), list(FREQS))
-    return code
+    return period_kind(freq, FORECAST_PERIODS).code
 
 
-def group_columns(series: pd.DataFrame) -> list[str]:
+def _key_column(by: str | None) -> str | None:
+    """The column a bookings series is keyed by for grouping ``by`` (None: one series)."""
+    if by is None or by == "product":
+        return by
+    if by not in FORECAST_GROUPINGS and grouping_name(by) not in FORECAST_GROUPINGS:
+        raise UnknownNameError("forecast grouping", by, FORECAST_GROUPINGS)
+    cols = group_columns(by)
+    return cols[0] if cols else None
+
+
+def series_keys(series: pd.DataFrame) -> list[str]:
     """The group columns of a series frame: every column before ``period_start``."""
     cols = list(series.columns)
     return cols[: cols.index("period_start")]
@@ -114,13 +133,11 @@ def bookings_series(
     2      2026-03    5.0     False
     """
     code = normalize_freq(freq)
-    if by is not None and by not in _BY:
-        raise UnknownNameError("forecast scope", by, list(_BY))
-    col = _BY.get(by) if by else None
+    col = _key_column(by)
     fy = ds.config.fiscal_year_start_month
     as_of = pd.Timestamp(ds.as_of)
     if end is not None:
-        as_of = min(as_of, pd.Timestamp(end).normalize())
+        as_of = min(as_of, parse_day(end, "end"))
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)].copy()
     if col == "team":
@@ -129,7 +146,7 @@ def bookings_series(
         dates = pd.concat([opp["created_date"], opp.loc[opp["status"] != "open", "close_date"]])
         first = dates.min() if dates.notna().any() else as_of
     else:
-        first = pd.Timestamp(start)
+        first = parse_day(start, "start")
     periods = _period_grid(first, as_of, code, fy)
     won = won[won["close_date"] >= periods.iloc[0]]
     won["period_start"] = period_start(won["close_date"], FREQS[code], fy)
@@ -157,19 +174,17 @@ def bookings_series(
     out["complete"] = out["period_start"] < periods.iloc[-1]
     if as_of >= last_end:
         out["complete"] = True
-    out.attrs["freq"] = code
     return out.reset_index(drop=True)
 
 
 def _period_grid(first: pd.Timestamp, last: pd.Timestamp, code: str, fy: int) -> pd.Series:
     lo = period_start(pd.Series([first]), FREQS[code], fy).iloc[0]
     hi = period_start(pd.Series([last]), FREQS[code], fy).iloc[0]
-    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3), "W": pd.DateOffset(weeks=1)}
     out = []
     cur = lo
     while cur <= hi:
         out.append(cur)
-        cur = cur + step[code]
+        cur = cur + period_step(code)
     return pd.Series(pd.to_datetime(out), dtype="datetime64[ns]")
 
 
@@ -255,7 +270,6 @@ def series_from_frame(
         out["value"] = out["period_start"].map(sums)
     out["value"] = out["value"].fillna(0.0).astype(float)
     out["complete"] = True
-    out.attrs["freq"] = code
     return out.reset_index(drop=True)
 
 
@@ -266,10 +280,10 @@ def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.Data
     """
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if len(names) not in (2, 3):
-        raise ValueError(f"--series needs DATE_COLUMN,VALUE_COLUMN (got {spec!r}).")
+        raise ParameterError(f"--series needs DATE_COLUMN,VALUE_COLUMN (got {spec!r}).")
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"series file not found: {p}")
+        raise MissingFileError(f"series file not found: {p}")
     frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
     return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None)
 
@@ -277,6 +291,4 @@ def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.Data
 def _series_freq(series: pd.DataFrame, freq: str | None) -> str:
     if freq:
         return normalize_freq(freq)
-    if "freq" in series.attrs:
-        return series.attrs["freq"]
     return _infer_freq(series["period_start"])

@@ -44,7 +44,8 @@ import pandas as pd
 
 from spmlib.core.codes import NEVER, positions, require_columns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
-from spmlib.core.periods import period_label, period_start
+from spmlib.core.periods import period_kind, period_label, period_start
+from spmlib.core.ranges import day_range, parse_day
 from spmlib.core.stats import compare_to_rest, rate_table, shrink_rates
 from spmlib.funnel.progress import deal_progress, infer_as_of
 from spmlib.funnel.velocity import _stays
@@ -77,10 +78,6 @@ FUNNEL_COLUMNS = [
     "median_days_in_stage",
     "losses_known",
 ]
-
-
-def _ts(value) -> pd.Timestamp | None:
-    return None if value is None else pd.Timestamp(value).normalize()
 
 
 def _funnel_core(
@@ -254,11 +251,9 @@ def stage_funnel(
     require_columns(
         opportunities, ["opp_id", "stage", "status", "created_date", "close_date"], "opportunities"
     )
-    start, end = _ts(start), _ts(end)
-    if start is not None and end is not None and end < start:
-        raise ValueError(f"end {end.date()} is before start {start.date()}; swap them.")
+    start, end = day_range(start, end)
     opps = with_rep_columns(opportunities, reps, cols)
-    as_of = _ts(as_of) or infer_as_of(opps, stage_history, config)
+    as_of = parse_day(as_of) or infer_as_of(opps, stage_history, config)
     return _funnel_core(
         opps, stage_history, config, cols, rep_groups(reps, cols), start, end, as_of
     )
@@ -301,8 +296,7 @@ def cohort_funnel(
     1  2026-01      2         0.0                    0.5
     3  2026-02      1         1.0                    NaN
     """
-    if freq not in ("month", "quarter"):
-        raise ValueError(f"freq must be 'month' or 'quarter', got {freq!r}.")
+    freq = period_kind(freq, ("month", "quarter")).name
     cols = group_list(by)
     require_columns(
         opportunities, ["opp_id", "stage", "status", "created_date", "close_date"], "opportunities"
@@ -312,7 +306,7 @@ def cohort_funnel(
     opps["cohort_start"] = period_start(
         opps["created_date"], freq, config.fiscal_year_start_month
     ).to_numpy()
-    as_of = _ts(as_of) or infer_as_of(opps, stage_history, config)
+    as_of = parse_day(as_of) or infer_as_of(opps, stage_history, config)
     keys = [*cols, "cohort_start"]
     out = _funnel_core(opps, stage_history, config, keys, None, None, None, as_of)
     counts = opps[keys].copy()
@@ -439,7 +433,7 @@ def win_rates(
     keys = [*parent_cols, *cols]
     require_columns(opportunities, ["rep_id", "status", "close_date"], "opportunities")
     opps = with_rep_columns(opportunities, reps, keys)
-    lo, hi = _ts(start), _ts(end)
+    lo, hi = parse_day(start), parse_day(end)
     closed = opps["status"].isin(["won", "lost"]) & opps["close_date"].notna()
     if lo is not None:
         closed &= opps["close_date"] >= lo

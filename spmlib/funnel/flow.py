@@ -19,16 +19,13 @@ import pandas as pd
 
 from spmlib.core.codes import NEVER, positions, require_columns, to_ns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
+from spmlib.core.ranges import day_range
 from spmlib.funnel.progress import deal_progress
 from spmlib.io.schema import DatasetConfig
 
 __all__ = ["pipeline_flow"]
 
 log = logging.getLogger(__name__)
-
-
-def _ts(value) -> pd.Timestamp:
-    return pd.Timestamp(value).normalize()
 
 
 def pipeline_flow(
@@ -67,9 +64,7 @@ def pipeline_flow(
         ["opp_id", "stage", "status", "amount", "created_date", "close_date"],
         "opportunities",
     )
-    lo, hi = _ts(start), _ts(end)
-    if hi < lo:
-        raise ValueError(f"end {hi.date()} is before start {lo.date()}; swap them.")
+    lo, hi = day_range(start, end)
     opps = with_rep_columns(opportunities, reps, cols)
     codes, groups = group_codes(opps, cols, rep_groups(reps, cols))
     prog = deal_progress(opps, stage_history, config=config)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from spmlib.core.codes import labels, positions, require_columns
 from spmlib.core.grouping import group_codes, group_list, with_rep_columns
+from spmlib.core.ranges import day_range
 from spmlib.core.stats import rate_table
 
 __all__ = ["lead_funnel"]
@@ -72,10 +73,11 @@ def lead_funnel(
     require_columns(leads, ["lead_id", "rep_id", "created_date", "source"], "leads")
     cols = group_list(by)
     data = with_rep_columns(leads, reps, cols)
+    start, end = day_range(start, end)
     if start is not None:
-        data = data[data["created_date"] >= pd.Timestamp(start)]
+        data = data[data["created_date"] >= start]
     if end is not None:
-        data = data[data["created_date"] <= pd.Timestamp(end)]
+        data = data[data["created_date"] <= end]
     data = data.reset_index(drop=True)
     extra = None
     if reps is not None and cols and all(c in reps.columns for c in cols):

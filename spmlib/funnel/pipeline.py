@@ -30,7 +30,8 @@ import pandas as pd
 
 from spmlib.core.codes import require_columns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
-from spmlib.core.periods import period_label, period_start
+from spmlib.core.periods import period_kind, period_label, period_start
+from spmlib.core.ranges import day_range, parse_day
 from spmlib.core.stats import rate_table
 from spmlib.funnel.progress import deal_progress, infer_as_of
 from spmlib.io.schema import DatasetConfig
@@ -44,10 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def _ts(value) -> pd.Timestamp | None:
-    return None if value is None else pd.Timestamp(value).normalize()
 
 
 def _attach(frame: pd.DataFrame, groups: pd.DataFrame, codes: np.ndarray, cols: list[str]):
@@ -88,8 +85,7 @@ def open_pipeline(
     1     B      2026-03      1    10.0
     2     B      2026-04      1    30.0
     """
-    if freq not in ("month", "quarter"):
-        raise ValueError(f"freq must be 'month' or 'quarter', got {freq!r}.")
+    freq = period_kind(freq, ("month", "quarter")).name
     cols = group_list(by)
     require_columns(opportunities, ["stage", "status", "amount", "close_date"], "opportunities")
     opps = with_rep_columns(opportunities, reps, cols)
@@ -272,11 +268,9 @@ def coverage(
     """
     cols = group_list(by)
     require_columns(opportunities, ["rep_id", "status", "amount", "close_date"], "opportunities")
-    lo, hi = _ts(start), _ts(end)
-    if hi < lo:
-        raise ValueError(f"end {hi.date()} is before start {lo.date()}; swap them.")
+    lo, hi = day_range(start, end)
     if as_of is not None:
-        as_of = _ts(as_of)
+        as_of = parse_day(as_of)
     elif "created_date" in opportunities.columns:
         as_of = infer_as_of(opportunities)
     else:
@@ -364,7 +358,7 @@ def pipeline_velocity(
     )
     opps = with_rep_columns(opportunities, reps, cols)
     codes, groups = group_codes(opps, cols, rep_groups(reps, cols))
-    lo, hi = _ts(start), _ts(end)
+    lo, hi = parse_day(start), parse_day(end)
     closed_in = opps["close_date"].notna()
     if lo is not None:
         closed_in &= opps["close_date"] >= lo

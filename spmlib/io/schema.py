@@ -231,7 +231,13 @@ class Dataset:
             reps = reps[reps["team"] == team]
         if rep_id is not None:
             reps = reps[reps["rep_id"] == str(rep_id)]
-        ids = set(reps["rep_id"])
+        return self.for_reps(reps["rep_id"])
+
+    def for_reps(self, rep_ids) -> Dataset:
+        """The dataset restricted to these reps: their rows of every table (opportunities and
+        their stage history, activities, quotas and leads), the reference date kept."""
+        ids = set(pd.Series(rep_ids, dtype="string").dropna())
+        reps = self.reps[self.reps["rep_id"].isin(ids)]
         opps = self.opportunities[self.opportunities["rep_id"].isin(ids)]
         return replace(
             self,

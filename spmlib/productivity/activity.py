@@ -46,11 +46,12 @@ from spmlib.core.buckets import (
     type_codes,
     word_mask,
 )
+from spmlib.core.grouping import group_columns
 from spmlib.core.periods import period_range
 from spmlib.core.ranges import resolve_range
 from spmlib.core.stats import rate_table
 from spmlib.io.schema import Dataset
-from spmlib.productivity.kpis import group_columns, kpis
+from spmlib.productivity.kpis import kpis
 
 __all__ = [
     "REP_COLUMNS",
@@ -357,7 +358,7 @@ def revenue_per_rep(
 
     Returns
     -------
-    DataFrame with the group columns of ``by`` (see :data:`spmlib.productivity.kpis.GROUPINGS`),
+    DataFrame with the group columns of ``by`` (see :data:`spmlib.core.grouping.GROUPINGS`),
     then
     ``reps`` (int), ``fte`` (full-time reps: months active / months of the range), ``bookings``
     and ``revenue_per_rep`` = bookings / fte (empty when fte is 0).

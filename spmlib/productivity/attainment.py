@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from spmlib.core.buckets import period_codes, rep_codes
-from spmlib.core.periods import period_range
+from spmlib.core.grouping import GROUPINGS, group_columns
+from spmlib.core.periods import period_kind, period_range
 from spmlib.core.ranges import resolve_range
 from spmlib.core.stats import rate_table
 from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
-from spmlib.productivity.kpis import GROUPINGS, PERIODS, group_columns
 
 __all__ = [
     "ATTAINMENT_BANDS",
@@ -165,7 +165,7 @@ def attainment(
 
     Returns
     -------
-    DataFrame with the group columns (see :data:`spmlib.productivity.kpis.GROUPINGS`), then
+    DataFrame with the group columns (see :data:`spmlib.core.grouping.GROUPINGS`), then
     ``period``
     (label, ``FY2026-Q2``), ``period_start``, ``period_end``, ``elapsed_share``, ``reps``
     (reps with a quota), ``quota``, ``bookings``, ``attainment``, ``pace_gap``,
@@ -188,16 +188,15 @@ def attainment(
     >>> [round(float(row[c]), 3) for c in ("attainment", "elapsed_share", "projected_attainment")]
     [0.3, 0.323, 0.93]
     """
-    if period not in PERIODS:
-        raise UnknownNameError("period", period, list(PERIODS))
+    kind = period_kind(period)
     cols = group_columns(by)
-    freq = PERIODS[period]
+    freq = kind.freq
     fy = ds.config.fiscal_year_start_month
     as_of = ds.as_of
     lo, hi = resolve_range(ds, start, end)
     periods = period_range(lo, min(hi, as_of), freq, fy)
     periods = periods[periods["period_start"] <= as_of].reset_index(drop=True)
-    if period == "ytd":
+    if kind.to_date:
         periods["period"] = periods["period"] + np.where(periods["period_end"] > as_of, " YTD", "")
     reps = ds.reps.reset_index(drop=True)
     n_r, n_p = len(reps), len(periods)
@@ -354,7 +353,7 @@ def share_at_quota(att: pd.DataFrame, by: str | list[str] | None = None) -> pd.D
     """
     keys = [by] if isinstance(by, str) else list(by or [])
     for k in keys:
-        if k not in att.columns or k not in GROUPINGS["rep"] + ["manager", "region"]:
+        if k not in att.columns or k not in {c for cols in GROUPINGS.values() for c in cols}:
             raise UnknownNameError(
                 "grouping column", k, [c for c in att.columns if c in GROUPINGS["rep"]]
             )

@@ -22,26 +22,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_range
-from spmlib.core.ranges import data_range
+from spmlib.core.grouping import group_columns
+from spmlib.core.periods import period_kind, period_range
+from spmlib.core.ranges import data_range, day_range
 from spmlib.core.stats import rate_table
 from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
 
-__all__ = ["GROUPINGS", "PERIODS", "KPI_COLUMNS", "group_columns", "kpis"]
+__all__ = ["KPI_COLUMNS", "kpis"]
 
 log = logging.getLogger(__name__)
 
-#: ``--by`` values and the columns they put first.
-GROUPINGS: dict[str, list[str]] = {
-    "rep": ["rep_id", "rep_name", "team"],
-    "team": ["team"],
-    "manager": ["manager"],
-    "region": ["region"],
-    "all": [],
-}
-#: ``--period`` values and the period frequency behind them.
-PERIODS = {"month": "month", "quarter": "quarter", "ytd": "year"}
 KPI_COLUMNS = [
     "opportunities_created",
     "won",
@@ -55,13 +46,6 @@ KPI_COLUMNS = [
     "quota",
     "attainment",
 ]
-
-
-def group_columns(by: str) -> list[str]:
-    """The columns a grouping puts first; raises UnknownNameError for an unknown grouping."""
-    if by not in GROUPINGS:
-        raise UnknownNameError("grouping", by, list(GROUPINGS))
-    return GROUPINGS[by]
 
 
 def _groups(ds: Dataset, cols: list[str]) -> pd.DataFrame:
@@ -167,23 +151,19 @@ def kpis(
     """
     cols = group_columns(by)
     lo_all, hi_all = data_range(ds)
-    lo = pd.Timestamp(start).normalize() if start is not None else lo_all
-    hi = pd.Timestamp(end).normalize() if end is not None else hi_all
-    if hi < lo:
-        raise ValueError(f"end {hi.date()} is before start {lo.date()}; swap them.")
+    lo, hi = day_range(start, end, lo_all, hi_all)
     groups = _groups(ds, cols)
     opps = _with_groups(ds.opportunities, ds.reps, cols)
     quotas = _with_groups(ds.quotas, ds.reps, cols)
     if period is None:
         out = _kpis_one_range(opps, quotas, groups, cols, lo, hi)
         return out[[*cols, *KPI_COLUMNS]].reset_index(drop=True)
-    if period not in PERIODS:
-        raise UnknownNameError("period", period, list(PERIODS))
+    kind = period_kind(period)
     fy = ds.config.fiscal_year_start_month
     frames = []
-    for p in period_range(lo, hi, PERIODS[period], fy).itertuples(index=False):
+    for p in period_range(lo, hi, kind.freq, fy).itertuples(index=False):
         p_lo, p_hi = max(p.period_start, lo), min(p.period_end, hi)
-        label = p.period + (" YTD" if period == "ytd" and p.period_end > hi else "")
+        label = p.period + (" YTD" if kind.to_date and p.period_end > hi else "")
         part = _kpis_one_range(opps, quotas, groups, cols, p_lo, p_hi)
         part.insert(0, "period_end", p_hi)
         part.insert(0, "period_start", p_lo)

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_end, period_label, period_start
-from spmlib.core.ranges import resolve_range
+from spmlib.core.grouping import group_columns
+from spmlib.core.periods import period_end, period_kind, period_label, period_start
+from spmlib.core.ranges import parse_day, resolve_range
 from spmlib.core.stats import shrink_rates
 from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
 from spmlib.productivity.activity import activity_outcomes
 from spmlib.productivity.attainment import allocate_quota
-from spmlib.productivity.kpis import PERIODS, group_columns, kpis
+from spmlib.productivity.kpis import kpis
 
 __all__ = ["Metric", "METRICS", "leaderboard_windows", "leaderboard"]
 
@@ -112,10 +113,9 @@ def leaderboard_windows(
         p_lo, p_hi = lo - pd.Timedelta(days=days), lo - pd.Timedelta(days=1)
         labels = [f"{lo.date()} to {hi.date()}", f"{p_lo.date()} to {p_hi.date()}"]
         return _windows_frame(labels, [lo, p_lo], [hi, p_hi])
-    if period not in PERIODS:
-        raise UnknownNameError("period", period, list(PERIODS))
-    freq, fy = PERIODS[period], ds.config.fiscal_year_start_month
-    ref = ds.as_of if end is None else min(pd.Timestamp(end).normalize(), ds.as_of)
+    freq, fy = period_kind(period).freq, ds.config.fiscal_year_start_month
+    end = parse_day(end, "end")
+    ref = ds.as_of if end is None else min(end, ds.as_of)
     cur_lo = period_start(pd.Series([ref]), freq, fy).iloc[0]
     cur_end = period_end(pd.Series([cur_lo]), freq).iloc[0]
     prev_lo = period_start(pd.Series([cur_lo - pd.Timedelta(days=1)]), freq, fy).iloc[0]

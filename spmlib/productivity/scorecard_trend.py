@@ -12,10 +12,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_start
+from spmlib.core.periods import period_kind, period_start, period_step
+from spmlib.core.ranges import parse_day
 from spmlib.exceptions import SpmError
 from spmlib.io.schema import Dataset
-from spmlib.productivity.kpis import PERIODS, kpis
+from spmlib.productivity.kpis import kpis
 from spmlib.productivity.scorecard import MIN_TEAM_SIZE, SCORECARD_KPIS
 
 __all__ = ["scorecard_trend"]
@@ -43,11 +44,10 @@ def scorecard_trend(
     if match.empty:
         raise SpmError(f"rep_id {rep_id!r} is not in the dataset.")
     scoped = ds.scoped(team=match["team"].iloc[0])
-    hi = pd.Timestamp(end).normalize() if end is not None else scoped.as_of
-    freq = PERIODS[period] if period in PERIODS else period
+    hi = parse_day(end, "end") or scoped.as_of
+    freq = period_kind(period).freq
     first = period_start(pd.Series([hi]), freq, ds.config.fiscal_year_start_month).iloc[0]
-    span = {"month": 1, "quarter": 3, "year": 12}.get(freq, 3)
-    lo = first - pd.DateOffset(months=span * (periods - 1))
+    lo = first - period_step(freq) * (periods - 1)
     k = kpis(scoped, by="rep", start=lo, end=hi, period=period)
     starts = sorted(k["period_start"].unique())[-periods:]
     k = k[k["period_start"].isin(starts)].copy()

@@ -46,14 +46,13 @@ import pandas as pd
 import yaml
 
 from spmlib.config import NOTEBOOKS_DIR, OUTPUTS_DIR, PARAMS_DIR, PROJ_ROOT
-from spmlib.exceptions import MissingParameterError, SpmError
+from spmlib.exceptions import MissingParameterError, ParameterError, SpecError
 from spmlib.io.files import atomic_write_json, atomic_write_text
 from spmlib.io.snapshot import data_fingerprint, write_marker
 from spmlib.reports.jinja import environment
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS
 from spmlib.run.params import (
     Layer,
-    ParameterError,
     check_parameters,
     load_yaml,
     merge_layers,
@@ -65,7 +64,6 @@ from spmlib.run.runner import DEFAULT_KERNEL_REUSE
 __all__ = [
     "BatchOptions",
     "BatchResult",
-    "SpecError",
     "DEFAULT_SPEC",
     "FOR_EACH",
     "load_spec",
@@ -92,10 +90,6 @@ _SPEC_KEYS = {"reports", "defaults", "teams_dir", "reps_dir", "notebooks_dir", "
 _ENTRY_KEYS = {"notebook", "for_each", "scopes", "where", "exclude", "parameters", "timeout"}
 _SCOPE_KEYS = ("team", "rep_id", "manager")
 FAILED_STATUSES = ("failed", "timeout")
-
-
-class SpecError(SpmError, ValueError):
-    """A batch spec that cannot be run: unknown key, missing notebook, bad filter, bad run."""
 
 
 @dataclass

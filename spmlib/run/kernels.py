@@ -45,11 +45,10 @@ from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 
 from spmlib.config import KERNEL_NAME
-from spmlib.exceptions import SpmError
+from spmlib.exceptions import KernelStartError
 
 __all__ = [
     "DEFAULT_WARM_IMPORTS",
-    "KernelStartError",
     "WarmKernel",
     "kernel_spec",
     "kill_and_reap",
@@ -78,10 +77,6 @@ DEFAULT_WARM_IMPORTS: tuple[str, ...] = (
 )
 
 _LIVE: weakref.WeakSet[WarmKernel] = weakref.WeakSet()
-
-
-class KernelStartError(SpmError, RuntimeError):
-    """A kernel could not be started (or never became ready) after every retry."""
 
 
 def kernel_spec() -> KernelSpec:

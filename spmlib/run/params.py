@@ -34,11 +34,10 @@ from typing import Any
 import nbformat
 import yaml
 
-from spmlib.exceptions import SpmError
+from spmlib.exceptions import ParameterError
 
 __all__ = [
     "NotebookParameter",
-    "ParameterError",
     "Layer",
     "notebook_parameters",
     "read_layer",
@@ -53,19 +52,6 @@ log = logging.getLogger(__name__)
 
 #: The section of a layer file that holds per-notebook parameters.
 NOTEBOOKS_KEY = "notebooks"
-
-
-class ParameterError(SpmError, ValueError):
-    """Parameters that do not fit a notebook (unknown key, wrong type) or an unreadable layer.
-
-    Attributes
-    ----------
-    problems : one sentence per problem, each naming the file (or layer) and the key.
-    """
-
-    def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ from typing import Any
 import nbformat
 
 from spmlib.config import KERNEL_NAME
+from spmlib.exceptions import KernelStartError
 from spmlib.reports.browser import atomic_write_notebook, write_report
-from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, KernelStartError, WarmKernel, kill_and_reap
+from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
 
 __all__ = [
     "Runner",

@@ -1,0 +1,5 @@
+"""``python -m spmlib.cli``."""
+
+from spmlib.cli import app
+
+app()

@@ -1,0 +1,218 @@
+"""``spm run`` and ``spm batch``: render report notebooks, one or a whole batch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from spmlib.cli.common import (
+    MappingOpt,
+    app,
+    console,
+    err_console,
+    fail,
+)
+from spmlib.exceptions import SpmError
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_command(
+    ctx: typer.Context,
+    notebook: Annotated[
+        str, typer.Argument(help="Report notebook: a path, or a name in notebooks/ (funnel).")
+    ],
+    files: Annotated[
+        list[str] | None,
+        typer.Option("-f", "--parameters-file", help="YAML parameters file (repeatable)."),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Output folder (default outputs/single).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds for the whole report.")
+    ] = 600,
+) -> None:
+    """Run one report: NOTEBOOK [-p KEY VALUE]... [-f PARAMS.yml]... [--out DIR].
+
+    -p KEY VALUE sets one parameter (repeatable; None, true/false and numbers are typed, the
+    rest is text). Files are applied in order, then -p values; later wins. Every key is checked
+    against the notebook's parameters cell first. Writes DIR/<report>.ipynb and .html; a failed
+    report's partial notebook goes to DIR/failed/ and the command exits 1.
+    """
+    from pathlib import Path
+
+    from spmlib.config import OUTPUTS_DIR
+    from spmlib.exceptions import ParameterError
+    from spmlib.run.batch import run_report
+    from spmlib.run.params import Layer, parse_cli_value, read_layer
+
+    layers = []
+    try:
+        kind = notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
+        for path in files or []:
+            layer = read_layer(path, kind)
+            if layer is None:
+                fail(f"parameters file {path!r} does not exist")
+            layers.append(layer)
+        cli_values = {}
+        args = list(ctx.args)
+        while args:
+            token = args.pop(0)
+            if token not in ("-p", "--parameter") or len(args) < 2:
+                fail(f"unexpected argument {token!r}; set parameters with -p KEY VALUE")
+            key, value = args.pop(0), args.pop(0)
+            cli_values[key] = parse_cli_value(value)
+        layers.append(Layer("-p", cli_values))
+        result = run_report(notebook, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
+    except (ParameterError, FileNotFoundError) as exc:
+        fail(str(exc))
+    folder = Path(out or OUTPUTS_DIR / "single").resolve()
+    if result["status"] != "ok":
+        err = result.get("error") or {}
+        cell = f" in cell {err.get('cell')}" if err.get("cell") is not None else ""
+        partial = folder / result["outputs"].get("partial", "")
+        fail(
+            f"{result['id']} {result['status']}{cell}: {err.get('ename')}: {err.get('evalue')} "
+            f"(partial notebook: {partial})"
+        )
+    for path in result["outputs"].values():
+        console.print(str(folder / path), highlight=False)
+
+
+def _batch_progress():
+    """A rich progress bar on stderr (counts, failures, elapsed and remaining time) and the
+    callback that drives it; no bar when stderr is not a terminal."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]reports"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
+    task = progress.add_task("reports", total=None, failed=0)
+    failed = 0
+
+    def callback(event: str, manifest: dict, report: dict) -> None:
+        nonlocal failed
+        if event == "begin":
+            progress.reset(task, total=report["total"], failed=0)
+        elif event == "done":
+            failed += report["status"] != "ok"
+            progress.update(task, advance=1, failed=failed)
+
+    return progress, callback
+
+
+@app.command("batch")
+def batch_command(
+    spec: Annotated[
+        str | None, typer.Argument(help="Batch spec YAML (default params/batch.yml).")
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Dataset folder or URL (default: the sample data)."),
+    ] = None,
+    mapping: MappingOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Worker processes (default: CPU cores)."),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only matching reports: KEY=VALUE, KEY one of notebook, id, "
+            "team, rep_id, manager (repeatable).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Seconds per report (default: spec, else 600)."),
+    ] = None,
+    retry_failed: Annotated[
+        str | None,
+        typer.Option("--retry-failed", metavar="RUN-ID", help="Rerun the failed reports of a run."),
+    ] = None,
+    outputs: Annotated[
+        str | None, typer.Option("--outputs", help="Folder of run folders (default outputs/).")
+    ] = None,
+    kernel_reuse: Annotated[
+        int, typer.Option("--kernel-reuse", min=1, help="Reports per warm kernel.")
+    ] = 20,
+    warm_imports: Annotated[
+        str | None,
+        typer.Option(
+            "--warm-imports",
+            help="Comma-separated modules each kernel imports before its first report "
+            "(default: pandas, statsmodels, seaborn, spmlib and its analysis modules).",
+        ),
+    ] = None,
+) -> None:
+    """Render every report of a batch spec into outputs/<run-id>/ with manifest.json and
+    index.html; outputs/latest points at the last complete run.
+
+    Exits 1 when a report failed (a summary lists them), 130 when interrupted.
+    """
+    import time as _time
+    from pathlib import Path
+
+    from spmlib.config import OUTPUTS_DIR
+    from spmlib.run import batch
+
+    options = batch.BatchOptions(
+        workers=workers, timeout=timeout, scheduler=scheduler, kernel_reuse=kernel_reuse
+    )
+    if warm_imports:
+        options.warm_imports = tuple(m.strip() for m in warm_imports.split(",") if m.strip())
+    outputs_dir = Path(outputs) if outputs else OUTPUTS_DIR
+    started = _time.monotonic()
+    bar, callback = _batch_progress()
+    try:
+        with bar:
+            if retry_failed:
+                result = batch.retry_failed(retry_failed, options, outputs_dir, callback)
+            else:
+                result = batch.run_batch(
+                    spec, data, mapping, only or (), options, outputs_dir, callback
+                )
+    except (SpmError, FileNotFoundError) as exc:
+        fail(str(exc))
+    reports = result.manifest["reports"]
+    ok = sum(r["status"] == "ok" for r in reports)
+    err_console.print(
+        f"{len(reports)} reports: {ok} ok, {len(reports) - ok} not ok, "
+        f"in {_time.monotonic() - started:.1f} s; run {result.manifest['run_id']} "
+        f"({result.status}): {result.run_dir / 'index.html'}",
+        highlight=False,
+    )
+    failures = batch.summarize_failures(result.manifest)
+    if failures:
+        err_console.print("[bold red]Reports not ok:[/]")
+        for line in failures:
+            err_console.print(f"  {line}", highlight=False, markup=False)
+        err_console.print(
+            f"Rerun them with: spm batch --retry-failed {result.manifest['run_id']}",
+            highlight=False,
+        )
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+    if result.status != "complete":
+        raise typer.Exit(1)

@@ -1,0 +1,85 @@
+"""``spm leaderboard``: reps, teams, managers or regions ranked on one KPI."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from spmlib.cli.common import (
+    By,
+    EndOpt,
+    FormatOpt,
+    MappingOpt,
+    OutputFormat,
+    PathArg,
+    StartOpt,
+    app,
+    choices,
+    emit,
+    fail,
+    load_or_exit,
+    parse_date,
+)
+from spmlib.core.periods import PERIODS
+from spmlib.exceptions import SpmError
+from spmlib.productivity.leaderboard import METRICS
+
+#: ``--metric``: the KPIs a leaderboard ranks (:data:`spmlib.productivity.leaderboard.METRICS`).
+Metric = choices("Metric", METRICS)
+#: ``--period``: a period kind, or ``range`` for --start..--end.
+BoardPeriod = choices("BoardPeriod", [*PERIODS, "range"])
+
+
+@app.command("leaderboard")
+def leaderboard_command(
+    path: PathArg,
+    metric: Annotated[
+        Metric, typer.Option("--metric", help="KPI to rank on (rates rank by shrunken value).")
+    ] = Metric.bookings,
+    mapping: MappingOpt = None,
+    by: Annotated[By, typer.Option("--by", help="Rank reps, teams, managers or regions.")] = By.rep,
+    period: Annotated[
+        BoardPeriod,
+        typer.Option(
+            "--period",
+            help="Fiscal month, quarter or year to date (vs the same days of the one before), "
+            "or 'range' for --start..--end (vs the same length before).",
+        ),
+    ] = BoardPeriod.quarter,
+    team: Annotated[str | None, typer.Option("--team", help="Rank within one team.")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    top: Annotated[int | None, typer.Option("--top", help="Show the first N rows.")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Rank reps (or teams) on one KPI, with the change since the previous period.
+
+    The current period is the one holding the data's reference date (or --end), to date.
+    Definitions: README, section "Productivity".
+    """
+    from spmlib.productivity.leaderboard import leaderboard
+
+    ds = load_or_exit(path, mapping)
+    if team is not None:
+        if team not in set(ds.reps["team"].dropna()):
+            fail(f"team {team!r} is not in the dataset; list teams with `spm kpis PATH --by team`.")
+        ds = ds.scoped(team=team)
+    try:
+        table = leaderboard(
+            ds,
+            metric=metric.value,
+            by=by.value,
+            period=None if period is BoardPeriod.range else period.value,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            top=top,
+        )
+    except SpmError as exc:
+        fail(str(exc))
+    title = f"{metric.value} by {by.value}"
+    if len(table):
+        title += f": {table['period'].iloc[0]} (previous: {table['previous_period'].iloc[0]})"
+    if fmt is OutputFormat.table:
+        table = table.drop(columns=["period", "previous_period"])
+    emit(table, fmt, title=title)

@@ -1,0 +1,279 @@
+"""Typed parameters of each report kind, checked before anything runs.
+
+Each report notebook declares its parameters in a cell tagged ``parameters`` (papermill injects
+values after it) and passes them to one of these classes. The same classes check a batch: for
+every planned report, ``spm batch`` and ``spm run`` build the parameter object from the merged
+layers (:mod:`spmlib.run.params`) and resolve the scope against the data before the first kernel
+starts, so a typo (``period: quarterly``) fails once, naming the file and the key and listing the
+valid values, instead of failing every report at run time.
+
+Scope parameters (``team``, ``rep_id``, ``manager``) and the data parameters (``data``,
+``mapping``) are not part of these objects: the scope is resolved by
+:func:`spmlib.reports.scope.resolve_scope`, the data loaded by :func:`spmlib.load`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from spmlib.core.periods import period_kind
+from spmlib.core.ranges import day_range
+from spmlib.exceptions import ParameterError, UnknownNameError
+from spmlib.forecast.methods import METHODS
+from spmlib.forecast.series import normalize_freq
+from spmlib.productivity.leaderboard import METRICS
+from spmlib.productivity.ramp import RAMP_METRICS
+
+__all__ = [
+    "ReportParams",
+    "OverviewParams",
+    "FunnelParams",
+    "ProductivityParams",
+    "ScorecardParams",
+    "ForecastParams",
+    "REPORT_PARAMS",
+    "SCOPE_PARAMETERS",
+    "DATA_PARAMETERS",
+    "report_params",
+]
+
+#: Parameters that choose the scope, and those that choose the data: every report takes them.
+SCOPE_PARAMETERS = ("team", "rep_id", "manager")
+DATA_PARAMETERS = ("data", "mapping")
+
+
+def _positive_int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ParameterError(f"{key} must be a whole number, got {value!r}.")
+    if value < 1:
+        raise ParameterError(f"{key} must be at least 1, got {value!r}.")
+    return int(value)
+
+
+def _name(value: Any, key: str, valid) -> str:
+    if not isinstance(value, str) or value not in valid:
+        raise UnknownNameError(key, str(value), list(valid))
+    return value
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """Parameters every report takes: the analysed range.
+
+    Attributes
+    ----------
+    start, end : first and last day of the analysed range (``YYYY-MM-DD``); None = the data's
+        own range. Stored as given; :attr:`range` holds them parsed.
+    """
+
+    start: str | None = None
+    end: str | None = None
+
+    #: The notebook of this kind (``notebooks/<kind>.ipynb``).
+    kind: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        day_range(self.start, self.end)
+
+    @property
+    def range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """``(start, end)`` as days (None when not set)."""
+        return day_range(self.start, self.end)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The parameter names of this kind, in declaration order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_values(
+        cls, values: Mapping[str, Any], origin: Mapping[str, str] | None = None
+    ) -> ReportParams:
+        """Build from a mapping of parameter values (scope and data keys are ignored).
+
+        Every problem is reported at once: unknown keys, and each value that fails its check,
+        named with the layer it came from (``origin[key]``, e.g. ``params/defaults.yml``).
+
+        Raises
+        ------
+        ParameterError : with one line per problem.
+        """
+        origin = origin or {}
+        names = set(cls.names())
+        given = {k: v for k, v in values.items() if k not in SCOPE_PARAMETERS + DATA_PARAMETERS}
+        problems = []
+        for key in sorted(set(given) - names):
+            where = f"{origin[key]}: " if key in origin else ""
+            problems.append(
+                f"{where}{key} is not a parameter of the {cls.kind} report; valid: "
+                f"{', '.join(sorted(names))}"
+            )
+        kept = {k: v for k, v in given.items() if k in names}
+        # Check each value on its own first, so every bad key is named, not only the first.
+        defaults = cls()
+        for key, value in kept.items():
+            try:
+                dataclasses.replace(defaults, **{key: value})
+            except ParameterError as exc:
+                where = f"{origin[key]}: " if key in origin else ""
+                problems.append(f"{where}{exc}")
+        if problems:
+            raise ParameterError(problems)
+        try:
+            return cls(**kept)
+        except ParameterError as exc:  # a rule across keys (end before start)
+            where = sorted({origin[k] for k in ("start", "end") if k in origin and k in kept})
+            raise ParameterError(f"{', '.join(where) + ': ' if where else ''}{exc}") from None
+
+
+@dataclass(frozen=True)
+class OverviewParams(ReportParams):
+    """Parameters of the data overview (the range of its monthly chart)."""
+
+    kind: ClassVar[str] = "data_overview"
+
+
+@dataclass(frozen=True)
+class FunnelParams(ReportParams):
+    """Parameters of the funnel report.
+
+    Attributes
+    ----------
+    by : the grouping compared and ranked: a name of :data:`spmlib.core.grouping.GROUPINGS`,
+        or a column of the opportunities (``lead_source``, ``product``).
+    cohort_freq : creation cohorts by ``month`` or ``quarter`` (fiscal).
+    """
+
+    by: str = "rep"
+    cohort_freq: str = "quarter"
+
+    kind: ClassVar[str] = "funnel"
+
+    def _check(self) -> None:
+        super()._check()
+        if not isinstance(self.by, str) or not self.by.strip():
+            raise ParameterError(f"by must be a grouping name or a column, got {self.by!r}.")
+        period_kind(self.cohort_freq, ("month", "quarter"))
+
+
+@dataclass(frozen=True)
+class ProductivityParams(ReportParams):
+    """Parameters of the productivity report.
+
+    Attributes
+    ----------
+    period : attainment and leaderboard period, a name of :data:`spmlib.core.periods.PERIODS`.
+    metric : the leaderboard KPI, a key of :data:`spmlib.productivity.leaderboard.METRICS`.
+    ramp_metric : the ramp KPI, one of :data:`spmlib.productivity.ramp.RAMP_METRICS`.
+    ramp_months : months since hire that count as ramping.
+    """
+
+    period: str = "quarter"
+    metric: str = "bookings"
+    ramp_metric: str = "bookings"
+    ramp_months: int = 12
+
+    kind: ClassVar[str] = "productivity"
+
+    def _check(self) -> None:
+        super()._check()
+        period_kind(self.period)
+        _name(self.metric, "metric", METRICS)
+        _name(self.ramp_metric, "ramp_metric", RAMP_METRICS)
+        _positive_int(self.ramp_months, "ramp_months")
+
+
+@dataclass(frozen=True)
+class ScorecardParams(ReportParams):
+    """Parameters of the rep scorecard.
+
+    Attributes
+    ----------
+    period : the trend and attainment period, a name of :data:`spmlib.core.periods.PERIODS`.
+    trend_periods : how many recent periods the trend shows.
+    """
+
+    period: str = "quarter"
+    trend_periods: int = 4
+
+    kind: ClassVar[str] = "rep_scorecard"
+
+    def _check(self) -> None:
+        super()._check()
+        period_kind(self.period)
+        _positive_int(self.trend_periods, "trend_periods")
+
+
+@dataclass(frozen=True)
+class ForecastParams(ReportParams):
+    """Parameters of the forecast report.
+
+    Attributes
+    ----------
+    series_file : a plain CSV date/value file forecast instead of the dataset's bookings.
+    series_columns : ``DATE_COLUMN,VALUE_COLUMN`` of ``series_file``.
+    freq : the forecast frequency (``M``, ``Q``, ``W`` or their names).
+    horizon : periods ahead.
+    method : ``auto`` or a key of :data:`spmlib.forecast.methods.METHODS`.
+    methods : the methods compared in the backtest, comma-separated.
+    origins : rolling-origin backtest origins.
+    pipeline_freq : the period of the pipeline forecast (``Q`` or ``M``).
+    replay_day : the day of each past period the pipeline forecast is replayed on.
+    n_sims : Monte Carlo simulations of the pipeline forecast.
+    """
+
+    series_file: str | None = None
+    series_columns: str = "date,value"
+    freq: str = "M"
+    horizon: int = 6
+    method: str = "auto"
+    methods: str = "naive,snaive,drift,ets,theta,arima,combo"
+    origins: int = 6
+    pipeline_freq: str = "Q"
+    replay_day: int = 30
+    n_sims: int = 5000
+
+    kind: ClassVar[str] = "forecast"
+
+    def _check(self) -> None:
+        super()._check()
+        normalize_freq(self.freq)
+        period_kind(self.pipeline_freq, ("month", "quarter"))
+        _name(self.method, "method", [*METHODS, "auto"])
+        for name in self.candidates:
+            _name(name, "methods", METHODS)
+        for key in ("horizon", "origins", "replay_day", "n_sims"):
+            _positive_int(getattr(self, key), key)
+        if len([c for c in str(self.series_columns).split(",") if c.strip()]) < 2:
+            raise ParameterError(
+                f"series_columns must be DATE_COLUMN,VALUE_COLUMN, got {self.series_columns!r}."
+            )
+
+    @property
+    def candidates(self) -> list[str]:
+        """The backtest methods as a list."""
+        if not isinstance(self.methods, str):
+            raise ParameterError(f"methods must be comma-separated names, got {self.methods!r}.")
+        return [m.strip() for m in self.methods.split(",") if m.strip()]
+
+
+#: The parameter class of each report kind (the notebook's name).
+REPORT_PARAMS: dict[str, type[ReportParams]] = {
+    c.kind: c
+    for c in (OverviewParams, FunnelParams, ProductivityParams, ScorecardParams, ForecastParams)
+}
+
+
+def report_params(kind: str) -> type[ReportParams]:
+    """The parameter class of a report kind; UnknownNameError listing the kinds."""
+    if kind not in REPORT_PARAMS:
+        raise UnknownNameError("report kind", kind, list(REPORT_PARAMS))
+    return REPORT_PARAMS[kind]
