@@ -158,6 +158,7 @@ def main() -> None:
         store.mark_paid(stored, "payroll.csv", int(run.statements["payout_cents"].sum()))
         per_run.append(time.perf_counter() - t)
         assert run.ok, run.checks
+        print(f"  {month}: {per_run[-1]:.1f} s", flush=True)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     total = int(stored.statements["payout_cents"].sum())
     print(

@@ -100,7 +100,8 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame ``opp_id``, ``rep_id``, ``type`` (owner | revenue | overlay), ``share`` (float),
-    ``credit_cents`` (int64), ``won_date``, ``reversed_date``, sorted by opp_id, type, rep_id.
+    ``credit_cents`` (int64), ``won_date``, ``reversed_date``, ``deal`` (the deal's row in
+    ``won``), sorted by deal, type, rep_id.
 
     Examples
     --------
@@ -117,53 +118,75 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     3      B     r2  revenue         33334
     4      B     r3  revenue         33333
     """
-    keep = ["opp_id", "won_date", "reversed_date", "amount_cents"]
-    s = splits[isin(splits["opp_id"], won["opp_id"])]
-    s = s.merge(won[keep], on="opp_id", how="inner")
-    s["ppm"] = np.round(s["share"].to_numpy(float) * _PPM).astype("int64")
-    rev = s[s["type"] == "revenue"].copy()
-    owner = won[~isin(won["opp_id"], rev["opp_id"])]
-    parts = [
-        pd.DataFrame(
-            {
-                "opp_id": owner["opp_id"],
-                "rep_id": owner["rep_id"],
-                "type": "owner",
-                "share": 1.0,
-                "credit_cents": owner["amount_cents"].astype("int64"),
-                "won_date": owner["won_date"],
-                "reversed_date": owner["reversed_date"],
-            }
-        )
+    opp_ids = pd.Index(won["opp_id"].astype(str))
+    at = opp_ids.get_indexer(splits["opp_id"].astype(str))  # -1: not a won deal
+    s = splits[at >= 0]
+    deal = at[at >= 0]
+    amount = won["amount_cents"].to_numpy(dtype="int64")
+    ppm = np.round(s["share"].to_numpy(float) * _PPM).astype("int64")
+    kind = s["type"].to_numpy(dtype=object)
+    rev, over = kind == "revenue", kind == "overlay"
+    owner = np.ones(len(won), dtype=bool)
+    owner[deal[rev]] = False
+    deals = [np.flatnonzero(owner), deal[rev], deal[over]]
+    reps = [
+        won["rep_id"].to_numpy(dtype=object)[owner],
+        s["rep_id"].to_numpy(dtype=object)[rev],
+        s["rep_id"].to_numpy(dtype=object)[over],
     ]
-    if len(rev):
-        total = rev.groupby("opp_id")["ppm"].transform("sum").to_numpy()
-        exact = rev["amount_cents"].to_numpy() * rev["ppm"].to_numpy()
-        rev["credit_cents"] = exact // total
-        rev["_rem"] = exact % total
-        left = rev["amount_cents"] - rev.groupby("opp_id")["credit_cents"].transform("sum")
-        rev = rev.sort_values(["opp_id", "_rem", "rep_id"], ascending=[True, False, True])
-        rank = rev.groupby("opp_id").cumcount()
-        rev["credit_cents"] += (rank < left.loc[rev.index]).astype("int64")
-        parts.append(rev)
-    over = s[s["type"] == "overlay"].copy()
-    if len(over):
-        # half up: floor((2 x amount x ppm + PPM) / (2 x PPM)) for non-negative amounts
-        num = 2 * over["amount_cents"].to_numpy() * over["ppm"].to_numpy() + _PPM
-        over["credit_cents"] = num // (2 * _PPM)
-        parts.append(over)
-    cols = ["opp_id", "rep_id", "type", "share", "credit_cents", "won_date", "reversed_date"]
-    out = pd.concat([p[cols] for p in parts], ignore_index=True)
-    out = out.astype(
+    shares = [
+        np.ones(int(owner.sum())),
+        s["share"].to_numpy(float)[rev],
+        s["share"].to_numpy(float)[over],
+    ]
+    cents = [
+        amount[owner],
+        _largest_remainder(amount, deal[rev], ppm[rev], reps[1]),
+        # overlay, half up: floor((2 x amount x ppm + PPM) / (2 x PPM)), amounts >= 0
+        (2 * amount[deal[over]] * ppm[over] + _PPM) // (2 * _PPM),
+    ]
+    types = [
+        np.full(len(d), t, dtype=object)
+        for d, t in zip(deals, ("owner", "revenue", "overlay"), strict=True)
+    ]
+    pos = np.concatenate(deals)
+    rep = np.concatenate(reps)
+    kinds = np.concatenate(types)
+    order = np.lexsort((rep.astype(str), kinds.astype(str), pos))
+    pos = pos[order]
+    out = pd.DataFrame(
         {
-            "opp_id": "string",
-            "rep_id": "string",
-            "type": "string",
-            "share": "float64",
-            "credit_cents": "int64",
+            "opp_id": won["opp_id"].to_numpy()[pos],
+            "rep_id": rep[order],
+            "type": kinds[order],
+            "share": np.concatenate(shares)[order],
+            "credit_cents": np.concatenate(cents)[order].astype("int64"),
+            "won_date": won["won_date"].to_numpy()[pos],
+            "reversed_date": won["reversed_date"].to_numpy()[pos],
+            "deal": pos,
         }
     )
-    return out.sort_values(["opp_id", "type", "rep_id"], kind="stable").reset_index(drop=True)
+    return out.astype({"opp_id": "string", "rep_id": "string", "type": "string"})
+
+
+def _largest_remainder(
+    amount: np.ndarray, deal: np.ndarray, ppm: np.ndarray, rep: np.ndarray
+) -> np.ndarray:
+    """Cents of revenue split rows: floor(amount x share), plus one cent each to the largest
+    remainders (ties: smaller rep_id) until the deal's credits add up to its amount."""
+    if len(deal) == 0:
+        return np.zeros(0, dtype="int64")
+    codes, _ = pd.factorize(deal)
+    total = np.bincount(codes, weights=ppm).astype("int64")[codes]
+    exact = amount[deal] * ppm
+    base, rem = exact // total, exact % total
+    left = amount[deal] - np.bincount(codes, weights=base).astype("int64")[codes]
+    order = np.lexsort((rep.astype(str), -rem, codes))
+    rank = np.empty(len(deal), dtype="int64")
+    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
+    run = np.arange(len(deal)) - np.repeat(starts, np.diff(np.r_[starts, len(deal)]))
+    rank[order] = run
+    return base + (rank < left).astype("int64")
 
 
 def split_conservation(credits: pd.DataFrame, won: pd.DataFrame) -> pd.DataFrame:

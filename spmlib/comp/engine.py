@@ -164,7 +164,7 @@ def compute(
     in_chain = (segs["period_end"] >= chain_start).to_numpy(dtype=bool)
     won = won_deals(ds)
     first = segs["active_start"].min() if len(segs) else end
-    won = won[(won["won_date"] >= first) & (won["won_date"] <= end)]
+    won = won[(won["won_date"] >= first) & (won["won_date"] <= end)].reset_index(drop=True)
     credits = credit_deals(won, ds.splits)
     credits = credits.merge(won[["opp_id", "amount_cents"]], on="opp_id", how="left")
     credits["seg"] = attach_to_segments(credits, segs, "won_date")

@@ -118,30 +118,21 @@ def attach_to_segments(frame: pd.DataFrame, segments: pd.DataFrame, date_col: st
     out = np.full(len(frame), -1, dtype="int64")
     if frame.empty or segments.empty:
         return out
-    left = pd.DataFrame(
-        {
-            "rep_id": frame["rep_id"].astype(str).to_numpy(),
-            "date": frame[date_col].to_numpy(),
-            "row": np.arange(len(frame)),
-        }
-    ).dropna(subset=["date"])
-    right = pd.DataFrame(
-        {
-            "rep_id": segments["rep_id"].astype(str).to_numpy(),
-            "date": segments["active_start"].to_numpy(),
-            "seg": np.arange(len(segments)),
-            "active_end": segments["active_end"].to_numpy(),
-        }
-    )
-    m = pd.merge_asof(
-        left.sort_values("date", kind="stable"),
-        right.sort_values("date", kind="stable"),
-        on="date",
-        by="rep_id",
-        direction="backward",
-    )
-    ok = m["seg"].notna() & (m["date"] <= m["active_end"])
-    out[m.loc[ok, "row"].to_numpy()] = m.loc[ok, "seg"].to_numpy().astype("int64")
+    reps = pd.Index(pd.unique(segments["rep_id"].astype(str)))
+    seg_rep = reps.get_indexer(segments["rep_id"].astype(str))
+    row_rep = reps.get_indexer(frame["rep_id"].astype(str))
+    day = frame[date_col].to_numpy(dtype="datetime64[D]")
+    start = segments["active_start"].to_numpy(dtype="datetime64[D]").astype("int64")
+    stop = segments["active_end"].to_numpy(dtype="datetime64[D]").astype("int64")
+    span = 1 << 32  # one key per (rep, day): rep code x 2^32 + day number
+    seg_key = seg_rep.astype("int64") * span + start
+    order = np.argsort(seg_key, kind="stable")
+    ok = (row_rep >= 0) & ~np.isnat(day)
+    row_key = row_rep.astype("int64") * span + day.astype("int64")
+    hit = np.searchsorted(seg_key[order], row_key, side="right") - 1
+    seg = order[np.maximum(hit, 0)]
+    ok &= (hit >= 0) & (seg_rep[seg] == row_rep) & (day.astype("int64") <= stop[seg])
+    out[ok] = seg[ok]
     return out
 
 
@@ -271,7 +262,8 @@ def spif_lines(
     """``spif`` lines: per SPIF of the segment's plan and per revenue credit (owner or revenue
     split) of a deal matching its condition, ``amount x share`` or ``rate x credit``.
 
-    ``deals`` holds the opportunity columns the conditions read (one row per opp_id).
+    ``deals`` holds the opportunity columns the conditions read, one row per won deal, in the
+    order the credits' ``deal`` column points into (:func:`spmlib.comp.credit.credit_deals`).
     """
     c = credits[(credits["seg"] >= 0) & (credits["type"] != "overlay").to_numpy(dtype=bool)]
     if c.empty:
@@ -282,16 +274,15 @@ def spif_lines(
         seg_key=seg["seg_key"].to_numpy(),
         period=seg["period"].to_numpy(),
     )
-    cols = deals.drop(columns=["rep_id"], errors="ignore").set_index("opp_id")
     parts = []
     for plan_name, group in c.groupby("plan", sort=True):
         plan = plans[str(plan_name)]
         if not plan.spifs:
             continue
-        rows = cols.reindex(group["opp_id"].to_numpy()).reset_index()
+        at = group["deal"].to_numpy()
         for spif in plan.spifs:
-            hit = spif.condition.evaluate(rows)
-            g = group[hit]
+            hit = spif.condition.evaluate(deals)  # once per deal, vectorized
+            g = group[hit[at]]
             if g.empty:
                 continue
             if spif.amount is not None:
