@@ -170,6 +170,7 @@ def sample_command(
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
     """
+    from spmlib.io.schema import TABLES
     from spmlib.sample.generator import write_sample
 
     try:
@@ -184,18 +185,7 @@ def sample_command(
         )
     except SpmError as exc:
         fail(str(exc))
-    counts = {
-        name: _count_rows(folder / f"{name}.{fmt.value}")
-        for name in (
-            "reps",
-            "opportunities",
-            "stage_history",
-            "activities",
-            "quotas",
-            "leads",
-            "accounts",
-        )
-    }
+    counts = {name: _count_rows(folder / f"{name}.{fmt.value}") for name in TABLES}
     summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     console.print(f"Wrote {folder}: {summary}", highlight=False, markup=False, soft_wrap=True)
 

@@ -39,6 +39,7 @@ __all__ = [
     "new_deal_rates",
     "pipeline_forecast",
     "compound_poisson",
+    "simulate_bookings",
     "forecast_category_rollup",
     "pipeline_replay",
     "replay_accuracy",
@@ -382,6 +383,26 @@ def _simulate(ds, as_of, freq, n_sims, seed):
         sims[rep] = b + open_sims + new_sims
         parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))
     return start, end, sims, parts
+
+
+def simulate_bookings(
+    ds: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    freq: str = "Q",
+    n_sims: int = 5000,
+    seed: int = 0,
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.DataFrame]:
+    """The simulated bookings of the current period per rep, before any summary.
+
+    Returns
+    -------
+    (period start, period end, DataFrame with one column per rep_id and one row per
+    simulation): the same draws :func:`pipeline_forecast` summarizes (same seed, same numbers),
+    for callers that apply their own function per simulation (e.g. a pay plan).
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    start, end, sims, _parts = _simulate(ds, as_of, normalize_freq(freq), n_sims, seed)
+    return start, end, pd.DataFrame(sims)
 
 
 def pipeline_forecast(

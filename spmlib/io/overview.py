@@ -17,6 +17,7 @@ _TIME_COLUMN = {
     "quotas": "period_start",
     "leads": "created_date",
     "accounts": None,  # accounts have no date
+    "splits": None,
 }
 
 
@@ -25,7 +26,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
 
     The dates span the table's time column: hire_date, created_date, entered_date, date,
     period_start and created_date for reps, opportunities, stage history, activities, quotas
-    and leads (accounts have none: NaT and an empty ``date_column``).
+    and leads (accounts and splits have none: NaT and an empty ``date_column``).
 
     Examples
     --------

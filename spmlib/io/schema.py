@@ -17,6 +17,7 @@ __all__ = [
     "TableSpec",
     "TABLES",
     "REQUIRED_TABLES",
+    "SPLIT_TYPES",
     "DatasetConfig",
     "Dataset",
     "empty_table",
@@ -104,8 +105,13 @@ TABLES: dict[str, TableSpec] = {
             },
             key="account_id",
         ),
+        # Credit splits of a deal between reps (spmlib.comp.credit): revenue shares of a deal
+        # sum to 1; overlay credits come on top.
+        TableSpec("splits", {"opp_id": "id", "rep_id": "id", "share": "float", "type": "str"}),
     ]
 }
+#: The kinds of credit split: ``revenue`` shares divide a deal's amount, ``overlay`` adds credit.
+SPLIT_TYPES = ("revenue", "overlay")
 REQUIRED_TABLES = ("reps", "opportunities")
 
 _DTYPES = {
@@ -270,6 +276,7 @@ class Dataset:
     quotas: pd.DataFrame = field(default_factory=lambda: empty_table("quotas"))
     leads: pd.DataFrame = field(default_factory=lambda: empty_table("leads"))
     accounts: pd.DataFrame = field(default_factory=lambda: empty_table("accounts"))
+    splits: pd.DataFrame = field(default_factory=lambda: empty_table("splits"))
     source: str = ""
     warnings: tuple[Any, ...] = ()
     inferences: tuple[Any, ...] = ()
@@ -320,7 +327,7 @@ class Dataset:
         """The dataset restricted to one team, or one rep (the rep's team must match if both given).
 
         Every table is filtered through the reps kept: opportunities and their stage history,
-        activities, quotas, leads and the accounts they own, of those reps only.
+        activities, quotas, leads, the accounts they own and their credit splits.
         """
         reps = self.reps
         if team is not None:
@@ -347,5 +354,6 @@ class Dataset:
             quotas=self.quotas[self.quotas["rep_id"].isin(ids)].reset_index(drop=True),
             leads=self.leads[self.leads["rep_id"].isin(ids)].reset_index(drop=True),
             accounts=self.accounts[self.accounts["rep_id"].isin(ids)].reset_index(drop=True),
+            splits=self.splits[self.splits["rep_id"].isin(ids)].reset_index(drop=True),
             config=replace(self.config, as_of=self.as_of),
         )

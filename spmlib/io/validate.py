@@ -6,12 +6,15 @@ Rules checked (errors unless marked *warning*):
   or true/false flag is present but cannot be parsed; an id is duplicated; an amount, duration,
   account potential or workload is negative; a quota is not positive; a latitude or longitude
   is out of range; a stage is not one of ``dataset.yml``'s stages; a ``status`` is not
-  open | won | lost or disagrees with the stage;
+  open | won | lost or disagrees with the stage; a split ``share`` is not in (0, 1] or its
+  ``type`` is not revenue | overlay;
 * across tables: a ``rep_id`` not in ``reps`` (opportunities, activities, quotas, leads,
-  accounts); an ``opportunities.account`` that is not an ``account_id`` of ``accounts`` (when
-  that table is given); stage history of an unknown opportunity; a closed
+  accounts, splits); an ``opportunities.account`` that is not an ``account_id`` of ``accounts``
+  (when that table is given); stage history of an unknown opportunity; a closed
   deal whose close_date is before its created_date; a lead converted before it was created; a
   quota whose period_end is before its period_start; overlapping quota periods of one rep;
+  credit splits of an unknown opportunity, splits whose revenue shares of a deal do not sum to 1
+  (within ``SHARE_TOLERANCE``), or a rep listed twice with the same split type on one deal;
 * *warnings* (suspicious but legal): open deals whose expected close date is more than
   ``STALE_OPEN_DAYS`` days before the data's reference date; reps with no deals; activities or
   leads pointing at an unknown opportunity.
@@ -35,7 +38,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from spmlib.exceptions import Problem
-from spmlib.io.schema import REQUIRED_TABLES, TABLES, DatasetConfig
+from spmlib.io.schema import REQUIRED_TABLES, SPLIT_TYPES, TABLES, DatasetConfig
 from spmlib.io.validate_stages import (
     check_history_pipelines,
     check_opportunity_stages,
@@ -45,6 +48,7 @@ from spmlib.io.validate_stages import (
 
 __all__ = [
     "STALE_OPEN_DAYS",
+    "SHARE_TOLERANCE",
     "MAX_EXAMPLES",
     "check_config",
     "check_columns",
@@ -66,6 +70,8 @@ STALE_OPEN_DAYS = 90
 #: How many offending rows or ids a problem quotes.
 MAX_EXAMPLES = 5
 STATUSES = ("open", "won", "lost")
+#: The revenue shares of a deal must sum to 1 within this tolerance.
+SHARE_TOLERANCE = 1e-6
 
 
 def errors_of(problems: Iterable[Problem]) -> list[Problem]:
@@ -387,6 +393,12 @@ def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
         )
         checks["longitude"].append(
             pa.Check.in_range(-180, 180, error="longitude must be between -180 and 180")
+    elif name == "splits":
+        checks["share"].append(
+            pa.Check.in_range(0, 1, include_min=False, error="share must be in (0, 1]")
+        )
+        checks["type"].append(
+            pa.Check.isin(list(SPLIT_TYPES), error="type must be revenue or overlay")
         )
     cols = {c: pa.Column(nullable=True, required=False, checks=checks[c]) for c in spec.columns}
     return pa.DataFrameSchema(cols, coerce=False, strict=False)
@@ -407,6 +419,10 @@ _HINTS = {
     "won_stage, lost_stage) or map it with `values:` in the mapping",
     "status must be open, won or lost": "Use open, won or lost, or drop the status column "
     "to derive it from the stage",
+    "share must be in (0, 1]": "A share is the fraction of the deal credited to the rep, "
+    "e.g. 0.4 for 40%",
+    "type must be revenue or overlay": "revenue shares divide the deal's amount; overlay "
+    "credit comes on top",
 }
 
 
@@ -513,7 +529,7 @@ def check_relations(
 
     # rep_id in reps
     if rep_ids is not None:
-        for name in ("opportunities", "activities", "quotas", "leads", "accounts"):
+        for name in ("opportunities", "activities", "quotas", "leads", "accounts", "splits"):
             if not has(name, "rep_id"):
                 continue
             frame = tables[name]
@@ -574,6 +590,8 @@ def check_relations(
             config,
             files.get("stage_history", "stage_history"),
         )
+    if has("splits", "opp_id", "rep_id", "share", "type") and has("opportunities", "opp_id"):
+        problems += _check_splits(tables["splits"], tables["opportunities"], files, columns)
     # closed deals: close_date >= created_date
     if has("opportunities", "stage", "created_date", "close_date"):
         opp = tables["opportunities"]
@@ -649,6 +667,59 @@ def check_relations(
                     "Give each rep one quota per period: remove the duplicate or fix the dates",
                 )
             )
+    return problems
+
+
+def _check_splits(
+    splits: pd.DataFrame,
+    opp: pd.DataFrame,
+    files: Mapping[str, str],
+    columns: Mapping[str, Mapping[str, str]],
+) -> list[Problem]:
+    """Splits of unknown deals, revenue shares of a deal not summing to 1, repeated reps."""
+    file, cols = files.get("splits", "splits"), columns.get("splits")
+    problems: list[Problem] = []
+    unknown = splits["opp_id"].notna() & ~isin(splits["opp_id"], opp["opp_id"])
+    if unknown.any():
+        ids = pd.unique(splits.loc[unknown, "opp_id"])
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "opp_id"),
+                f"{_count(int(unknown.sum()), 'split')} of "
+                f"{_count(len(ids), 'opportunity')} not in opportunities",
+                _id_examples(ids),
+                "Remove the splits of deleted deals, or correct the opp_id",
+            )
+        )
+    repeated = splits.duplicated(["opp_id", "rep_id", "type"], keep=False) & splits[
+        ["opp_id", "rep_id", "type"]
+    ].notna().all(axis=1)
+    if repeated.any():
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "rep_id"),
+                f"{_count(int(repeated.sum()), 'split')} repeating a rep with the same type "
+                "on one deal",
+                _row_examples(splits, repeated, "opp_id"),
+                "Give each rep one revenue row and at most one overlay row per deal",
+            )
+        )
+    revenue = splits[(splits["type"] == "revenue").fillna(False)]
+    total = revenue.groupby("opp_id", sort=True)["share"].sum()
+    off = total[(total - 1.0).abs() > SHARE_TOLERANCE]
+    if len(off):
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "share"),
+                f"{_count(len(off), 'deal')} whose revenue shares do not sum to 1",
+                tuple(f"{k!r}: {v:.6g}" for k, v in off.head(MAX_EXAMPLES).items()),
+                "Make the revenue shares of each deal add up to 1 (e.g. 0.6 + 0.4); "
+                "use type overlay for credit on top of the deal's amount",
+            )
+        )
     return problems
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "ScorecardParams",
     "ForecastParams",
     "QuotaPlanParams",
+    "CompStatementParams",
+    "CompPlanParams",
     "REPORT_PARAMS",
     "SCOPE_PARAMETERS",
     "DATA_PARAMETERS",
@@ -346,6 +348,59 @@ class QuotaPlanParams(ReportParams):
         return parse_day(self.start, "start")
 
 
+@dataclass(frozen=True)
+class CompStatementParams(ReportParams):
+    """Parameters of the pay statement (a rep's, or a team summary).
+
+    Attributes
+    ----------
+    period : the run's target period (``FY2027-Q3``, ``2026-08``); None = the fiscal quarter
+        holding the data's as-of date. Ignored when ``run`` is given.
+    run : a stored run (id, unique prefix or ``latest``) to show; None = work the run out now
+        (a draft, not stored).
+    plans : the plans folder; None = ``params/comp``.
+    outputs : the folder of stored runs; None = ``outputs/comp``.
+    """
+
+    period: str | None = None
+    run: str | None = None
+    plans: str | None = None
+    outputs: str | None = None
+
+    kind: ClassVar[str] = "comp_statement"
+
+    def _check(self) -> None:
+        super()._check()
+        for key in ("period", "run", "plans", "outputs"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise ParameterError(f"{key} must be text or None, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class CompPlanParams(ReportParams):
+    """Parameters of the plan comparison.
+
+    Attributes
+    ----------
+    plans : comma-separated plan files or folders; None = ``params/comp`` and
+        ``params/comp/designs``.
+    history_year : the fiscal year costed on real results (``FY2026``); None = the fiscal year
+        before the one holding the as-of date.
+    n_sims : pipeline Monte Carlo simulations.
+    """
+
+    plans: str | None = None
+    history_year: str | None = None
+    n_sims: int = 2000
+
+    kind: ClassVar[str] = "comp_plan"
+
+    def _check(self) -> None:
+        super()._check()
+        _positive_int(self.n_sims, "n_sims")
+
+
 #: The parameter class of each report kind (the notebook's name).
 REPORT_PARAMS: dict[str, type[ReportParams]] = {
     c.kind: c
@@ -356,6 +411,8 @@ REPORT_PARAMS: dict[str, type[ReportParams]] = {
         ScorecardParams,
         ForecastParams,
         QuotaPlanParams,
+        CompStatementParams,
+        CompPlanParams,
     )
 }
 

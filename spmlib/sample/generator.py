@@ -1,7 +1,8 @@
 """The embedded sample dataset: a deterministic, realistic synthetic CRM extract.
 
 ``generate`` builds every table of the data model (reps with managers, opportunities with
-stage history, activities, monthly quotas, leads, accounts) from a seed; ``write_sample``
+stage history, activities, monthly quotas, leads, accounts, credit splits) from a seed;
+``write_sample``
 writes them as a dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's
 true parameters, so tests can check that analyses recover them); ``ensure_sample`` does that
 once for the default sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal
@@ -42,6 +43,7 @@ from spmlib.sample import activities as acts
 from spmlib.sample import deals as sd
 from spmlib.sample import reps as sr
 from spmlib.sample.reps import KPI_NAMES, STRENGTH, WEAKNESS
+from spmlib.sample.splits import generate_splits
 
 __all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES"]
 
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 
 
 @dataclass
@@ -103,7 +105,7 @@ def generate(
     -------
     SampleData
         ``tables``: reps, opportunities, stage_history, activities, quotas, leads, accounts,
-        with the
+        splits (:mod:`spmlib.sample.splits`), with the
         columns of :data:`spmlib.io.schema.TABLES` (ids and text as ``string``, dates as
         datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``).
 
@@ -116,7 +118,8 @@ def generate(
     --------
     >>> s = generate(teams=1, reps_per_team=2, months=3, seed=1)
     >>> sorted(s.tables)
-    ['accounts', 'activities', 'leads', 'opportunities', 'quotas', 'reps', 'stage_history']
+    ['accounts', 'activities', 'leads', 'opportunities', 'quotas', 'reps', 'splits',
+     'stage_history']
     >>> s.tables["reps"]["rep_id"].tolist()
     ['R001', 'R002']
     """
@@ -167,6 +170,7 @@ def generate(
         "leads": acts.generate_leads(rng, deals, reps, first_day, end_day),
         "accounts": accounts.table,
     }
+    tables["splits"] = generate_splits(seed, deals.opportunities, tables["reps"])
     config = DatasetConfig(
         open_stages=sd.OPEN_STAGES,
         won_stage=sd.WON_STAGE,
