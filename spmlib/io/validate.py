@@ -393,6 +393,7 @@ def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
         )
         checks["longitude"].append(
             pa.Check.in_range(-180, 180, error="longitude must be between -180 and 180")
+        )
     elif name == "splits":
         checks["share"].append(
             pa.Check.in_range(0, 1, include_min=False, error="share must be in (0, 1]")
