@@ -133,7 +133,7 @@ class Tables:
             if self.has(name, col):
                 parts.append(f"SELECT max({col}) AS d FROM {name}")
         value = self.engine.sql(f"SELECT max(d) AS d FROM ({' UNION ALL '.join(parts)}) t")
-        return pd.Timestamp(value["d"].iloc[0]).normalize()
+        return pd.Timestamp(value["d"].iloc[0]).as_unit("ns").normalize()
 
     def data_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The dataset's full date range (the rule of :func:`spmlib.core.ranges.data_range`)."""
@@ -148,10 +148,10 @@ class Tables:
         got = self.engine.sql(
             f"SELECT min(lo) AS lo, max(hi) AS hi FROM ({' UNION ALL '.join(lows)}) t"
         )
-        lo, hi = got["lo"].iloc[0], got["hi"].iloc[0]
-        lo = self.as_of if pd.isna(lo) else pd.Timestamp(lo)
-        hi = self.as_of if pd.isna(hi) else max(pd.Timestamp(hi), self.as_of)
-        return lo, hi
+        lo, hi = (got[c].iloc[0] for c in ("lo", "hi"))
+        lo = self.as_of if pd.isna(lo) else pd.Timestamp(lo).as_unit("ns")
+        highs = [self.as_of] + ([] if pd.isna(hi) else [pd.Timestamp(hi).as_unit("ns")])
+        return lo, max(highs)
 
     def close(self) -> None:
         self.engine.close()
