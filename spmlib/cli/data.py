@@ -13,6 +13,8 @@ from rich.markup import escape
 from spmlib.cli.common import (
     By,
     EndOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MappingOpt,
     OutputFormat,
@@ -24,47 +26,49 @@ from spmlib.cli.common import (
     console,
     emit,
     fail,
-    load_or_exit,
+    open_or_exit,
     parse_date,
 )
 from spmlib.exceptions import SpmError
 
 
 @app.command("validate")
-def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
+def validate_command(
+    path: PathArg, mapping: MappingOpt = None, engine: EngineOpt = Engine.duckdb
+) -> None:
     """Check a dataset against the data model and report every problem at once.
 
     Exit code 0 when it is clean (one summary line per table: rows and date range; warnings
     listed too), 1 when it has errors (each naming the file, column, rule, first offending rows
-    and what to fix).
+    and what to fix). The rules run in the engine; a clean result is remembered for these
+    exact files, so other commands trust them without checking again.
     """
-    import logging
-
-    from spmlib.io.load import load_checked
-    from spmlib.io.overview import table_summary
+    from spmlib.engine.locations import open_tables
+    from spmlib.engine.validate import check_now
     from spmlib.sample.resolve import resolve_data
 
-    data_log = logging.getLogger("spmlib.io.load")
-    level = data_log.level
-    data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
     try:
-        ds, problems = load_checked(resolve_data(path), mapping=mapping)
+        tables = open_tables(resolve_data(path), mapping=mapping, engine=engine.value,
+                             validate=False)  # fmt: skip
     except (SpmError, FileNotFoundError) as exc:
         fail(str(exc))
+    try:
+        problems = check_now(tables)
+        _print_problems(problems, console)
+        if any(p.severity == "error" for p in problems):
+            n = sum(p.severity == "error" for p in problems)
+            console.print(
+                f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and "
+                "run `spm validate` again.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
+        summary = tables.summary()
     finally:
-        data_log.setLevel(level)
-    _print_problems(problems, console)
-    if ds is None:
-        n = sum(p.severity == "error" for p in problems)
-        console.print(
-            f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and run "
-            "`spm validate` again.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
-    console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
-    for row in table_summary(ds).itertuples(index=False):
+        tables.close()
+    for row in summary.itertuples(index=False):
         span = (
             f", {row.date_column} {_cell(row.first_date)} .. {_cell(row.last_date)}"
             if pd.notna(row.first_date)
@@ -106,14 +110,16 @@ def kpis_command(
         typer.Option("--period", help="One row per group and period (fiscal quarters and years)."),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Win rate (with Wilson 95% interval), bookings, deal size, cycle and attainment per group.
 
     Every rep and team appears, even with no deals. Definitions: README, section "The KPIs".
+    Aggregated in the engine: only the columns the KPIs need are read.
     """
     from spmlib.productivity.kpis import kpis
 
-    ds = load_or_exit(path, mapping)
+    ds = open_or_exit(path, mapping, engine.value)
     try:
         table = kpis(
             ds,

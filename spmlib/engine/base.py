@@ -13,9 +13,7 @@ from abc import ABC, abstractmethod
 
 import pandas as pd
 
-from spmlib.exceptions import UnknownNameError
-
-__all__ = ["Engine", "ENGINES", "engine_class", "MONEY"]
+__all__ = ["Engine", "ENGINES", "MONEY"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ class Engine(ABC):
         """True for the engine's text type names."""
         return type_name.upper().startswith(("VARCHAR", "STRING"))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
         """Release the engine's resources."""
 
     # --- dialect: the spellings that differ between engines ------------------------------------
@@ -82,19 +80,6 @@ class Engine(ABC):
     def day(self, value: pd.Timestamp) -> str:
         """A date literal."""
         return f"DATE '{pd.Timestamp(value).date().isoformat()}'"
-
-
-def engine_class(name: str) -> type[Engine]:
-    """The engine class called ``name`` (``duckdb`` or ``spark``); UnknownNameError otherwise."""
-    if name == "duckdb":
-        from spmlib.engine.embedded import DuckDBEngine
-
-        return DuckDBEngine
-    if name == "spark":
-        from spmlib.engine.spark import SparkEngine
-
-        return SparkEngine
-    raise UnknownNameError("engine", name, list(ENGINES))
 
 
 #: Every engine by name, with what it is for.

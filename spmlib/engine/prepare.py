@@ -88,7 +88,6 @@ def _key(*parts: Any) -> str:
 
 def prepared_table(name: str, file: str, paths: list[Path], timezone: str):
     """The cached typed copy of one table (made now when absent), as a TableInfo."""
-    from spmlib.engine.tables import TableInfo
 
     folder = CACHE_DIR / "tables" / _key(name, [file_stamp(p) for p in paths], timezone)
     if not (folder / "problems.json").is_file():

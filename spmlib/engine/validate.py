@@ -23,12 +23,29 @@ from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io import validate as v
 from spmlib.io.schema import TABLES
 
-__all__ = ["VALIDATION_VERSION", "validate_once", "engine_problems"]
+__all__ = ["VALIDATION_VERSION", "validate_once", "check_now", "engine_problems"]
 
 log = logging.getLogger(__name__)
 
 #: Part of the validation fingerprint: bumped when the rules change, so data is checked again.
 VALIDATION_VERSION = 1
+
+
+def _key(tables) -> str:
+    return f"{tables.fingerprint}:engine-v{VALIDATION_VERSION}" if tables.fingerprint else ""
+
+
+def check_now(tables) -> list:
+    """Every problem of ``tables``, checked now (whatever was recorded); a clean result is
+    recorded for its fingerprint and its warnings set."""
+    from spmlib.io.snapshot import mark_validated
+
+    problems = engine_problems(tables)
+    if not v.errors_of(problems):
+        tables.warnings = tuple(v.warnings_of(problems))
+        if _key(tables):
+            mark_validated(_key(tables), list(tables.warnings))
+    return problems
 
 
 def validate_once(tables) -> None:
@@ -39,20 +56,16 @@ def validate_once(tables) -> None:
     DataValidationError
         With every error (then the warnings) when the data break the model.
     """
-    from spmlib.io.snapshot import mark_validated, validated
+    from spmlib.io.snapshot import validated
 
-    key = f"{tables.fingerprint}:engine-v{VALIDATION_VERSION}" if tables.fingerprint else ""
-    known = validated(key) if key else None
+    known = validated(_key(tables)) if _key(tables) else None
     if known is not None:
         tables.warnings = tuple(known)
         return
-    problems = engine_problems(tables)
+    problems = check_now(tables)
     errors = v.errors_of(problems)
     if errors:
         raise DataValidationError(problems=errors + v.warnings_of(problems), source=tables.source)
-    tables.warnings = tuple(v.warnings_of(problems))
-    if key:
-        mark_validated(key, list(tables.warnings))
 
 
 def engine_problems(tables) -> list[Problem]:
@@ -115,7 +128,10 @@ def _table_rule_rows(tables, name: str) -> str:
             conds.append("amount < 0")
         if "stage" in has:
             won, lost = (tables.engine.literal(s) for s in (config.won_stage, config.lost_stage))
-            expected = f"CASE WHEN stage = {won} THEN 'won' WHEN stage = {lost} THEN 'lost' ELSE 'open' END"
+            expected = (
+                f"CASE WHEN stage = {won} THEN 'won' WHEN stage = {lost} THEN 'lost' "
+                "ELSE 'open' END"
+            )
             conds.append(f"(status NOT IN {_in(tables, v.STATUSES)})")
             conds.append(f"(stage IN {stages} AND status <> {expected})")
     if name == "activities" and "duration_minutes" in has:
@@ -176,7 +192,9 @@ def _warning_rows(tables) -> dict:
             where = _unknown(tables, name, "opp_id", "opportunities", "opp_id")
             out[name] = tables.frame(name, where=where)
         else:
-            out[name] = tables.frame(name, where="1 = 0") if name in tables.info else empty_table(name)
+            out[name] = (
+                tables.frame(name, where="1 = 0") if name in tables.info else empty_table(name)
+            )
     return out
 
 

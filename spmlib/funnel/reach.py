@@ -73,9 +73,11 @@ def engine_stage_funnel(
             "CREATE OR REPLACE TEMP VIEW spm_reps AS SELECT * FROM reps WHERE _row IN "
             "(SELECT min(_row) FROM reps GROUP BY rep_id)"
         )
-    cur = "CASE o.stage " + " ".join(
-        f"WHEN {eng.literal(s)} THEN {k}" for k, s in enumerate(stages)
-    ) + " END"
+    cur = (
+        "CASE o.stage "
+        + " ".join(f"WHEN {eng.literal(s)} THEN {k}" for k, s in enumerate(stages))
+        + " END"
+    )
     if has_history:
         firsts = ", ".join(
             f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS e{k}" for k in range(n)
@@ -121,7 +123,7 @@ def engine_stage_funnel(
         f"SELECT {gk}{sums} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t "
         + (f"GROUP BY {gk.rstrip(', ')}" if cols else "")
     )
-    medians = _median_days_sql(tables, cols, rep_cols, gsel, join, start, end) if has_history else None
+    medians = _median_days_sql(tables, cols, gsel, join, start, end) if has_history else None
     return _to_funnel(tables, cols, table, medians, stages, has_history)
 
 
@@ -172,7 +174,7 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _median_days_sql(tables, cols, rep_cols, gsel, join, start, end) -> pd.DataFrame:
+def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
     """Median completed days in each open stage per group (rules of
     :func:`spmlib.funnel.velocity.stage_stays`)."""
     eng = tables.engine
@@ -202,8 +204,8 @@ def _median_days_sql(tables, cols, rep_cols, gsel, join, start, end) -> pd.DataF
     where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
     return eng.sql(
         f"SELECT {gk}x.rank, {eng.median('x.days')} AS median_days "
-        f"FROM ({per_deal}) x JOIN (SELECT {gsel}o.opp_id AS spm_opp FROM opportunities o {join}) g "
-        f"ON x.opp_id = g.spm_opp {where} GROUP BY {gk}x.rank"
+        f"FROM ({per_deal}) x JOIN (SELECT {gsel}o.opp_id AS spm_opp FROM opportunities o "
+        f"{join}) g ON x.opp_id = g.spm_opp {where} GROUP BY {gk}x.rank"
     )
 
 
@@ -211,7 +213,9 @@ def _to_funnel(tables, cols, table, medians, stages, losses_known) -> pd.DataFra
     """The engine's counts as :class:`FunnelCounts`, in the group order of the pandas funnel
     (groups sorted, missing values a group of their own, every group of reps present)."""
     n, won = len(stages), len(stages) - 1
-    medians = medians if medians is not None else pd.DataFrame(columns=[*cols, "rank"])
+    medians = (
+        medians if medians is not None else pd.DataFrame(columns=[*cols, "rank", "median_days"])
+    )
     keys = pd.concat([table[cols], medians[cols]], ignore_index=True)
     for c in cols:
         if keys[c].dtype == object or pd.api.types.is_string_dtype(keys[c]):

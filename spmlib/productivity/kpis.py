@@ -26,8 +26,8 @@ from spmlib.core.grouping import group_columns
 from spmlib.core.periods import period_kind, period_range
 from spmlib.core.ranges import data_range, day_range
 from spmlib.core.stats import rate_table
-from spmlib.exceptions import UnknownNameError
 from spmlib.engine.base import MONEY
+from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
 
 __all__ = ["KPI_COLUMNS", "kpis"]
@@ -70,9 +70,7 @@ def _count_in(frame, date_col, lo, hi):
     return frame[(frame[date_col] >= lo) & (frame[date_col] <= hi)]
 
 
-def _range_parts(
-    opps: pd.DataFrame, quotas: pd.DataFrame, cols: list[str], lo, hi
-) -> pd.DataFrame:
+def _range_parts(opps: pd.DataFrame, quotas: pd.DataFrame, cols: list[str], lo, hi) -> pd.DataFrame:
     """The additive and median aggregates of one range per group, in pandas (the reference of
     :func:`_engine_parts`): opportunities_created, won, lost, bookings, median_cycle_days,
     quota, indexed by the group columns (``_all`` when there are none)."""
