@@ -73,6 +73,10 @@ class Engine(ABC):
         """Whole days from date ``start`` to date ``end``."""
         return f"date_diff('day', {start}, {end})"
 
+    def date_expr(self, column: str, type_name: str) -> str:
+        """A column of type ``type_name`` (a timestamp, text...) as a date."""
+        return f"CAST({column} AS DATE)"
+
     def median(self, expr: str) -> str:
         """The median (mean of the two middle values for an even count), as a double."""
         return f"median(CAST({expr} AS DOUBLE))"

@@ -125,7 +125,8 @@ def _is_remote_files(text: str) -> bool:
 def _folder_tables(eng: Engine, location: str) -> Tables:
     from spmlib.io.validate import check_config
 
-    if hasattr(eng, "folder_tables"):  # an engine with its own file system (Spark on a URI)
+    remote = _is_remote_files(location)
+    if remote:  # a Hadoop file system URI, read by Spark
         found, raw_config = eng.folder_tables(location)
     else:
         folder = Path(location)
@@ -142,6 +143,10 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
     digest = hashlib.sha256(repr(sorted((raw_config or {}).items())).encode())
     info: dict[str, TableInfo] = {}
     for name, (file, paths) in found.items():
+        if remote:  # read in place; no cheap fingerprint, so validated on every run
+            types = eng.column_types(eng.parquet_source(paths))
+            info[name] = TableInfo(file, paths, [c for c in types if c != "_row"])
+            continue
         stats = [prepare.file_stamp(p) for p in paths]
         digest.update(f"{name}:{stats}".encode())
         if prepare.is_native(name, paths):
@@ -154,7 +159,7 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
         config,
         display_location(location),
         info,
-        f"sha256:{digest.hexdigest()}",
+        "" if remote else f"sha256:{digest.hexdigest()}",
         problems,
         files={n: i.file for n, i in info.items()},
     )
@@ -183,7 +188,7 @@ def _create_views(tables: Tables) -> None:
             if kind in ("id", "str") and not eng.is_text_type(typ):
                 expr = f"CAST({q(col)} AS {eng.string_type})"
             elif kind == "date" and typ != "DATE":
-                expr = f"CAST({q(col)} AS DATE)"
+                expr = eng.date_expr(q(col), typ)
             elif kind == "float" and typ != "DOUBLE":
                 expr = f"CAST({q(col)} AS DOUBLE)"
             else:
