@@ -158,34 +158,37 @@ def sample_command(
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
+    In Parquet, more opportunities than fit one chunk (500,000) are written chunk by chunk as
+    folders of Parquet parts (100,000,000 take minutes and little memory; see
+    spmlib.sample.chunked).
     """
+    from spmlib.sample.chunked import CHUNK, write_chunked_sample
     from spmlib.sample.generator import write_sample
 
+    size = {"teams": teams, "reps_per_team": reps_per_team, "months": months, "seed": seed}
     try:
-        folder = write_sample(
-            out,
-            format=fmt.value,
-            teams=teams,
-            reps_per_team=reps_per_team,
-            months=months,
-            seed=seed,
-            opportunities=opportunities,
-        )
+        if fmt is SampleFormat.parquet and opportunities is not None and opportunities > CHUNK:
+            folder = write_chunked_sample(out, opportunities=opportunities, **size)
+        else:
+            folder = write_sample(out, format=fmt.value, opportunities=opportunities, **size)
     except SpmError as exc:
         fail(str(exc))
     counts = {
-        name: _count_rows(folder / f"{name}.{fmt.value}")
+        name: _count_rows(folder, name, fmt.value)
         for name in ("reps", "opportunities", "stage_history", "activities", "quotas", "leads")
     }
     summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     console.print(f"Wrote {folder}: {summary}", highlight=False, markup=False, soft_wrap=True)
 
 
-def _count_rows(path) -> int:
-    """Data rows of a written CSV (lines - 1; generated text has no line breaks) or Parquet."""
-    if path.suffix == ".parquet":
+def _count_rows(folder, name: str, fmt: str) -> int:
+    """Data rows of a written table: CSV lines - 1 (generated text has no line breaks), or the
+    Parquet metadata of the file or of every part of its folder."""
+    path = folder / f"{name}.{fmt}"
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_metadata(path).num_rows
+        parts = [path] if path.is_file() else sorted((folder / name).glob("*.parquet"))
+        return sum(pq.read_metadata(p).num_rows for p in parts)
     with open(path, "rb") as fh:
         return max(sum(1 for _ in fh) - 1, 0)
