@@ -50,7 +50,7 @@ def validate_command(
     try:
         tables = open_tables(resolve_data(path), mapping=mapping, engine=engine.value,
                              validate=False)  # fmt: skip
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     try:
         problems = check_now(tables)
@@ -128,7 +128,7 @@ def kpis_command(
             end=parse_date(end, "--end"),
             period=period.value if period else None,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     emit(table, fmt, title=f"KPIs by {by.value}")
 

@@ -28,7 +28,7 @@ from typing import Any
 from spmlib.engine import prepare
 from spmlib.engine.base import ENGINES, Engine
 from spmlib.engine.tables import TableInfo, Tables
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import MissingFileError, UnknownNameError
 from spmlib.io.schema import TABLES
 from spmlib.io.sources import display_location, is_url
 
@@ -94,7 +94,7 @@ def open_tables(
     ------
     DataValidationError
         When ``validate`` and the data break the model (every problem listed).
-    FileNotFoundError
+    MissingFileError
         When the folder does not exist.
     """
     text = str(location)
@@ -132,7 +132,7 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
         folder = Path(location)
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"dataset folder {location!r} {what}; give a folder of CSV/Parquet files with "
                 "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )

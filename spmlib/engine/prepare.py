@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spmlib.config import CACHE_DIR
-from spmlib.exceptions import Problem
+from spmlib.exceptions import MissingFileError, Problem
 from spmlib.io.schema import TABLES
 
 __all__ = [
@@ -156,7 +156,7 @@ def prepared_tables(eng, location: str, mapping):
         folder = Path(location)
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"dataset folder {location!r} {what}; give a folder of CSV/Parquet files with "
                 "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )
