@@ -58,7 +58,6 @@ def funnel_command(
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
     Aggregated in the engine: only the opportunities and the stage history are read.
     """
-    from spmlib.funnel.conversion import FUNNEL_COLUMNS
     from spmlib.funnel.reach import engine_stage_funnel
 
     tables = open_or_exit(path, mapping, engine.value)
