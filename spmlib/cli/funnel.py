@@ -8,6 +8,8 @@ import typer
 
 from spmlib.cli.common import (
     EndOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MappingOpt,
     OutputFormat,
@@ -17,7 +19,7 @@ from spmlib.cli.common import (
     emit,
     err_console,
     fail,
-    load_or_exit,
+    open_or_exit,
     parse_date,
 )
 from spmlib.exceptions import SpmError
@@ -47,29 +49,26 @@ def funnel_command(
     start: StartOpt = None,
     end: EndOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Stage funnel: reached, advanced, lost and open per stage, conversion with Wilson 95%
     interval, cumulative conversion and median days in stage.
 
     With --start/--end only the transitions dated in the range count (period view). Stages in
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
+    Aggregated in the engine: only the opportunities and the stage history are read.
     """
-    from spmlib.funnel.conversion import FUNNEL_COLUMNS, stage_funnel
+    from spmlib.funnel.reach import engine_stage_funnel
 
-    ds = load_or_exit(path, mapping)
+    tables = open_or_exit(path, mapping, engine.value)
     try:
-        table = stage_funnel(
-            ds.opportunities,
-            ds.stage_history,
-            config=ds.config,
-            by=by,
-            reps=ds.reps,
-            start=parse_date(start, "--start"),
-            end=parse_date(end, "--end"),
-            as_of=ds.as_of,
+        table = engine_stage_funnel(
+            tables, by=by, start=parse_date(start, "--start"), end=parse_date(end, "--end")
         )
     except SpmError as exc:
         fail(str(exc))
+    finally:
+        tables.close()
     group_cols = [c for c in table.columns if c not in FUNNEL_COLUMNS]
     if not table["losses_known"].all():
         err_console.print(
