@@ -30,7 +30,7 @@ from spmlib.engine.base import ENGINES, Engine
 from spmlib.engine.tables import TableInfo, Tables
 from spmlib.exceptions import MissingFileError, UnknownNameError
 from spmlib.io.schema import TABLES
-from spmlib.io.sources import display_location, is_url
+from spmlib.io.sources import mask_secrets, is_url
 
 __all__ = ["open_tables", "engine_class", "table_files", "SPARK_PREFIX"]
 
@@ -157,7 +157,7 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
     return Tables(
         eng,
         config,
-        display_location(location),
+        mask_secrets(location),
         info,
         "" if remote else f"sha256:{digest.hexdigest()}",
         problems,

@@ -147,7 +147,7 @@ def prepared_tables(eng, location: str, mapping):
     """A mapped export or a database, read through pandas into typed copies (see module)."""
     from spmlib.engine.tables import Tables
     from spmlib.io.load import read_raw
-    from spmlib.io.sources import display_location, is_url
+    from spmlib.io.sources import mask_secrets, is_url
     from spmlib.io.validate import check_config
 
     if is_url(location):
@@ -197,7 +197,7 @@ def prepared_tables(eng, location: str, mapping):
     return Tables(
         eng,
         config,
-        display_location(location),
+        mask_secrets(location),
         info,
         f"sha256:{digest}" if folder_key else "",
         read_problems + config_problems,
