@@ -11,7 +11,6 @@ from spmlib.forecast.backtest import (
     accuracy,
     backtest,
     backtest_errors,
-    select_method,
     skill_vs_snaive,
 )
 from spmlib.forecast.series import series_from_frame
@@ -41,8 +40,6 @@ def test_zero_series_and_too_short():
     assert a["bias"].isna().all()
     short = accuracy(backtest_errors(np.ones(4), 12, 3, 3, ["naive"]), ["naive"])
     assert short["origins"].tolist() == [0] and short["mase"].isna().all()
-    table, chosen = select_method(np.ones(4), 12, 3, 3)
-    assert chosen == "snaive"
 
 
 def test_auto_beats_snaive_on_seasonal_data():

@@ -114,7 +114,7 @@ def calibration_origins(n: int, h: int, m: int, origins: int = CALIBRATION_ORIGI
     ([84, 90, 96, 102, 108], 18)
     >>> calibration_origins(36, 6, 12)  # two seasons + 2 = 26 points of training at least
     ([26, 29, 32], 4)
-    >>> calibration_origins(9, 3, 1)
+    >>> calibration_origins(8, 3, 1)  # 8 points of training and none left to score
     ([], 0)
     """
     step = max(1, min(h, m) // 2) if m > 1 else max(1, h // 2)
