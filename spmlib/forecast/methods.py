@@ -389,7 +389,7 @@ def _attempt(name: str, fit: Callable[[], MethodForecast], y, h, m) -> MethodFor
     naive, saying why."""
     try:
         out = _quiet(fit)
-    except (ValueError, ArithmeticError, NotImplementedError, np.linalg.LinAlgError) as exc:
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         fb = naive(y, h, m)
         fb.note = f"{name}: the fit failed ({type(exc).__name__}: {exc}); used naive"
         return fb
