@@ -258,3 +258,22 @@ def test_gaps_are_reported_and_filled_only_by_the_chosen_rule():
         15.0,
     )
     assert int(zero["filled"].sum()) == 3
+
+
+def test_cli_series_of_different_lengths_with_gaps(tmp_path):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+
+    path = tmp_path / "stores.csv"
+    _two_lengths().drop(index=[5]).to_csv(path, index=False)  # long store: June 2020 missing
+    runner = CliRunner()
+    args = ["forecast", str(path), "--series", "month,sales,store", "--method", "naive"]
+    args += ["--horizon", "1", "--origins", "0", "--format", "csv"]
+    bad = runner.invoke(app, args)
+    assert bad.exit_code == 1 and "missing inside the series: long 2020-06" in bad.output
+    ok = runner.invoke(app, [*args, "--fill", "previous"])
+    assert ok.exit_code == 0, ok.output
+    assert "note long: 1 missing period(s) filled (first 2020-06-01)" in ok.output
+    # Each store's forecast starts after its own last month: long 2023-01, short 2022-03.
+    assert "long,2023-01-01,naive,45.0" in ok.output and "short,2022-03-01,naive,7.0" in ok.output

@@ -157,11 +157,13 @@ def forecast_command(
             skill_text = f"{skill:.0%} lower than seasonal naive"
         name = "/".join(map(str, key if isinstance(key, tuple) else (key,))) or "series"
         verb = "auto chose" if method == "auto" else "method"
-        err_console.print(
-            f"{name}: {verb} {row['method']} (backtest MASE {row['mase']:.2f}, {skill_text}; "
-            f"interval widths x{row['factor_80']:.2f} (80%), x{row['factor_95']:.2f} (95%))",
-            highlight=False,
-        )
+        evidence = "no backtest: intervals as fitted"
+        if row["origins"] > 0:
+            evidence = (
+                f"backtest MASE {row['mase']:.2f}, {skill_text}; interval widths "
+                f"x{row['factor_80']:.2f} (80%), x{row['factor_95']:.2f} (95%)"
+            )
+        err_console.print(f"{name}: {verb} {row['method']} ({evidence})", highlight=False)
     emit(out, fmt, title="Forecast")
 
 

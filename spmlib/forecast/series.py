@@ -318,7 +318,7 @@ def _gap_problem(gaps: pd.DataFrame, keys: list[str], date_column: str, code: st
         f"{len(gaps)} period(s) missing inside the series: {', '.join(shown)}"
         + (" ..." if len(gaps) > 8 else ""),
         (),
-        "choose how to fill them: zero (the values sum events, e.g. bookings from deals), "
+        "Choose how to fill them: zero (the values sum events, e.g. bookings from deals), "
         "previous (carry the last value) or interpolate (straight line); "
         "spm forecast --fill RULE",
     )
