@@ -13,6 +13,7 @@ __all__ = [
     "SpecError",
     "UnknownNameError",
     "KernelStartError",
+    "MissingFileError",
 ]
 
 
@@ -88,6 +89,11 @@ class MissingParameterError(ParameterError):
 
 class SpecError(ParameterError):
     """A batch spec (``params/batch.yml``) is malformed; the message names the file and key."""
+
+
+class MissingFileError(SpmError, FileNotFoundError):
+    """A file or folder the user named does not exist (a dataset, a series, a notebook, a spec);
+    the message names it and says what was expected there."""
 
 
 class KernelStartError(SpmError, RuntimeError):

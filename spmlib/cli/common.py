@@ -15,6 +15,7 @@ from rich.table import Table
 
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
+from spmlib.core.ranges import parse_day
 from spmlib.exceptions import DataValidationError, SpmError
 
 __all__ = [
@@ -111,18 +112,17 @@ def load_or_exit(path: str, mapping: str | None = None):
         err_console.print(str(exc), highlight=False, markup=False)
         err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
         raise typer.Exit(1) from None
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
 
 
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
-    """Parse a --start/--end value, or exit with a message naming the option."""
-    if value is None:
-        return None
+    """Parse a --start/--end value (:func:`spmlib.core.ranges.parse_day`), or exit with a
+    message naming the option."""
     try:
-        return pd.Timestamp(value).normalize()
-    except (ValueError, TypeError):
-        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD.")
+        return parse_day(value, option)
+    except SpmError as exc:
+        fail(str(exc))
 
 
 def emit(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:

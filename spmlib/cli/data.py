@@ -49,7 +49,7 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
     data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
     try:
         ds, problems = load_checked(resolve_data(path), mapping=mapping)
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     finally:
         data_log.setLevel(level)
@@ -122,7 +122,7 @@ def kpis_command(
             end=parse_date(end, "--end"),
             period=period.value if period else None,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     emit(table, fmt, title=f"KPIs by {by.value}")
 

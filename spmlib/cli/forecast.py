@@ -83,12 +83,12 @@ def _forecast_series(path, mapping, series, by, freq, fill=None):
         except DataValidationError as exc:
             err_console.print(str(exc), highlight=False, markup=False)
             raise typer.Exit(1) from None
-        except (SpmError, ValueError, FileNotFoundError) as exc:
+        except SpmError as exc:
             fail(str(exc))
     ds = load_or_exit(path, mapping)
     try:
         return bookings_series(ds, code or "M", by=None if by is ForecastBy.company else by.value)
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
 
 
@@ -141,7 +141,7 @@ def forecast_command(
     frame = _forecast_series(path, mapping, series, by, freq, fill)
     try:
         result = forecast(frame, horizon, method, freq.value if freq else None, origins)
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     for key, note in result.notes.items():
         err_console.print(f"note {'/'.join(map(str, key)) or 'series'}: {note}", highlight=False)
@@ -193,6 +193,6 @@ def backtest_command(
     names = [m.strip() for m in methods.split(",")] if methods else None
     try:
         out = backtest(frame, horizon, origins, names, freq.value if freq else None)
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     emit(out, fmt, title="Backtest")

@@ -21,20 +21,14 @@ from spmlib.cli.common import (
     parse_date,
 )
 from spmlib.exceptions import SpmError
+from spmlib.funnel.conversion import FUNNEL_COLUMNS
 
-#: Columns printed by `spm funnel` after the group columns (spmlib.funnel.conversion.stage_funnel
-#: has more).
+#: Columns printed by `spm funnel` after the group columns: those of
+#: :data:`spmlib.funnel.conversion.FUNNEL_COLUMNS` but the cumulative interval and the flag.
 FUNNEL_CLI_COLUMNS = [
-    "stage",
-    "reached",
-    "advanced",
-    "lost",
-    "open",
-    "conversion",
-    "conversion_low",
-    "conversion_high",
-    "cumulative_conversion",
-    "median_days_in_stage",
+    c
+    for c in FUNNEL_COLUMNS
+    if c not in ("cumulative_conversion_low", "cumulative_conversion_high", "losses_known")
 ]
 
 
@@ -74,7 +68,7 @@ def funnel_command(
             end=parse_date(end, "--end"),
             as_of=ds.as_of,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     group_cols = [c for c in table.columns if c not in FUNNEL_COLUMNS]
     if not table["losses_known"].all():

@@ -75,7 +75,7 @@ def leaderboard_command(
             end=parse_date(end, "--end"),
             top=top,
         )
-    except (SpmError, ValueError) as exc:
+    except SpmError as exc:
         fail(str(exc))
     title = f"{metric.value} by {by.value}"
     if len(table):

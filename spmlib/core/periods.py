@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import ParameterError, UnknownNameError
 
 __all__ = [
     "PERIODS",
@@ -113,7 +113,7 @@ def period_kind(name: str | PeriodKind, allowed: tuple[str, ...] | None = None) 
 def _check(freq: str, fiscal_year_start_month: int) -> str:
     """The calendar unit of ``freq`` (any name or alias), after checking the fiscal start."""
     if not 1 <= int(fiscal_year_start_month) <= 12:
-        raise ValueError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
+        raise ParameterError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
     return period_kind(freq).freq
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import ParameterError, UnknownNameError
 
 __all__ = [
     "MethodForecast",
@@ -520,11 +520,11 @@ def fit_method(
     get_method(name)
     y = np.asarray(y, dtype=float)
     if len(y) == 0:
-        raise ValueError("cannot forecast an empty series; give at least one observation.")
+        raise ParameterError("cannot forecast an empty series; give at least one observation.")
     if not np.all(np.isfinite(y)):
-        raise ValueError("the series has missing or infinite values; fill gaps (e.g. with 0).")
+        raise ParameterError("the series has missing or infinite values; fill gaps (e.g. with 0).")
     if h < 1:
-        raise ValueError(f"horizon must be at least 1, got {h}.")
+        raise ParameterError(f"horizon must be at least 1, got {h}.")
     cache = {} if cache is None else cache
     hints = hints or {}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from spmlib.core.periods import period_step
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.forecast.calibrate import CALIBRATION_ORIGINS, predict_series
 from spmlib.forecast.methods import METHODS
 from spmlib.forecast.series import DEFAULT_HORIZON, SEASON, _series_freq, series_keys
@@ -117,7 +117,7 @@ def forecast(
         part = part.sort_values("period_start")
         hist = part[part["complete"]]
         if hist.empty:
-            raise ValueError("no complete period to fit; the series needs at least one.")
+            raise ParameterError("no complete period to fit; the series needs at least one.")
         y = hist["value"].to_numpy(float)
         with single_threaded():
             pred = predict_series(y, h, m, method, origins, candidates)

@@ -23,7 +23,13 @@ import pandas as pd
 from spmlib.core.grouping import group_columns, grouping_name
 from spmlib.core.periods import PERIODS, period_end, period_kind, period_start, period_step
 from spmlib.core.ranges import parse_day
-from spmlib.exceptions import DataValidationError, Problem, UnknownNameError
+from spmlib.exceptions import (
+    DataValidationError,
+    MissingFileError,
+    ParameterError,
+    Problem,
+    UnknownNameError,
+)
 from spmlib.io.schema import Dataset
 
 __all__ = [
@@ -359,10 +365,10 @@ def read_series(
     """
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if len(names) not in (2, 3):
-        raise ValueError(f"--series needs DATE_COLUMN,VALUE_COLUMN (got {spec!r}).")
+        raise ParameterError(f"--series needs DATE_COLUMN,VALUE_COLUMN (got {spec!r}).")
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"series file not found: {p}")
+        raise MissingFileError(f"series file not found: {p}")
     frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
     return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None, fill=fill)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from spmlib.exceptions import DataValidationError, Problem, SpmError
+from spmlib.exceptions import DataValidationError, MissingFileError, Problem, SpmError
 
 __all__ = ["Source", "RawData", "is_url", "display_location"]
 
@@ -69,7 +69,7 @@ class Source:
         self._cache: dict[str, pd.DataFrame | None] = {}
         if not self.url and not Path(location).is_dir():
             what = "is a file, not a folder" if Path(location).exists() else "does not exist"
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet "
                 "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )

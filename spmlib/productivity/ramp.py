@@ -17,7 +17,7 @@ import pandas as pd
 from spmlib.core.buckets import safe_ratio
 from spmlib.core.periods import period_start
 from spmlib.core.ranges import resolve_range
-from spmlib.exceptions import UnknownNameError
+from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.io.schema import Dataset
 from spmlib.productivity.activity import REP_COLUMNS, activity_volume
 from spmlib.productivity.kpis import kpis
@@ -69,7 +69,7 @@ def ramp(
     if metric not in RAMP_METRICS:
         raise UnknownNameError("ramp metric", metric, RAMP_METRICS)
     if horizon < 1:
-        raise ValueError(f"horizon must be at least 1 month, got {horizon}.")
+        raise ParameterError(f"horizon must be at least 1 month, got {horizon}.")
     lo, hi = resolve_range(ds, start, end)
     cols = [
         *REP_COLUMNS,
