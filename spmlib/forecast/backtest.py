@@ -150,15 +150,15 @@ def backtest(
     keys = series_keys(series)
     parts = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]
     out = []
-    for key, part in parts:
-        key = key if isinstance(key, tuple) else (key,)
-        y = part.sort_values("period_start").loc[lambda d: d["complete"], "value"]
-        with single_threaded():
+    with single_threaded():
+        for key, part in parts:
+            key = key if isinstance(key, tuple) else (key,)
+            y = part.sort_values("period_start").loc[lambda d: d["complete"], "value"]
             errors = backtest_errors(y.to_numpy(float), SEASON[code], h, origins, names)
-        table = accuracy(errors, names)
-        for k, v in zip(keys, key, strict=True):
-            table[k] = v
-        out.append(table)
+            table = accuracy(errors, names)
+            for k, v in zip(keys, key, strict=True):
+                table[k] = v
+            out.append(table)
     result = pd.concat(out, ignore_index=True)[[*keys, *BACKTEST_COLUMNS]]
     for k in keys:
         result[k] = result[k].astype(series[k].dtype)

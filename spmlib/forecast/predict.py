@@ -112,41 +112,41 @@ def forecast(
     groups = series.groupby(keys, sort=False, dropna=False) if keys else [((), series)]
     if candidates is not None:
         candidates = [c for c in dict.fromkeys(candidates) if c not in ("auto", "combo")]
-    for key, part in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        part = part.sort_values("period_start")
-        hist = part[part["complete"]]
-        if hist.empty:
-            raise ParameterError("no complete period to fit; the series needs at least one.")
-        y = hist["value"].to_numpy(float)
-        with single_threaded():
+    with single_threaded():  # once: entering costs tens of milliseconds
+        for key, part in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            part = part.sort_values("period_start")
+            hist = part[part["complete"]]
+            if hist.empty:
+                raise ParameterError("no complete period to fit; the series needs at least one.")
+            y = hist["value"].to_numpy(float)
             pred = predict_series(y, h, m, method, origins, candidates)
-        out = pred.forecast
-        selections.append(
-            pred.selection.assign(
-                factor_80=pred.factor_80,
-                factor_95=pred.factor_95,
-                **dict(zip(keys, key, strict=True)),
+            out = pred.forecast
+            selections.append(
+                pred.selection.assign(
+                    factor_80=pred.factor_80,
+                    factor_95=pred.factor_95,
+                    **dict(zip(keys, key, strict=True)),
+                )
             )
-        )
-        future = _future_periods(hist["period_start"].iloc[-1], h, code)
-        frame = pd.DataFrame(
-            {
-                "period": future,
-                "method": out.method,
-                "forecast": out.mean,
-                "lower_80": out.lower_80,
-                "upper_80": out.upper_80,
-                "lower_95": out.lower_95,
-                "upper_95": out.upper_95,
-            }
-        )
-        for k, v in zip(keys, key, strict=True):
-            frame[k] = v
-        rows.append(frame)
-        if out.note:
-            notes[key] = out.note
-            log.info("forecast %s: %s", key or "series", out.note)
+            future = _future_periods(hist["period_start"].iloc[-1], h, code)
+            frame = pd.DataFrame(
+                {
+                    "period": future,
+                    "method": out.method,
+                    "forecast": out.mean,
+                    "lower_80": out.lower_80,
+                    "upper_80": out.upper_80,
+                    "lower_95": out.lower_95,
+                    "upper_95": out.upper_95,
+                }
+            )
+            for k, v in zip(keys, key, strict=True):
+                frame[k] = v
+            rows.append(frame)
+            if out.note:
+                notes[key] = out.note
+                log.info("forecast %s: %s", key or "series", out.note)
     result = pd.concat(rows, ignore_index=True)[[*keys, *FORECAST_COLUMNS]]
     for k in keys:
         result[k] = result[k].astype(series[k].dtype)
