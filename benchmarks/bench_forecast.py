@@ -33,7 +33,7 @@ import pandas as pd
 
 from spmlib.config import SHARED_DATA_DIR
 from spmlib.forecast.calibrate import predict_series
-from spmlib.forecast.methods import METHODS
+from spmlib.forecast.methods import METHODS, warning_counts
 from spmlib.forecast.threads import single_threaded
 
 log = logging.getLogger("bench_forecast")
@@ -157,6 +157,7 @@ def main() -> None:
     print(table.round(3).to_string(index=False))
     if len(chosen):
         print("auto chose:", chosen.to_dict())
+    print("library warnings silenced in our fits:", warning_counts())
     by = table.set_index("method")
     if "sf_mean3" in by.index and "auto" in by.index:
         a, s = by.loc["auto"], by.loc["sf_mean3"]
