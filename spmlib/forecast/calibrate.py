@@ -23,12 +23,14 @@ With no origin (too short a history) the intervals are left as fitted, and the n
 **Selection rule of ``auto``.** The default is the combination (``combo``: mean of ETS, Theta,
 ARIMA). Another candidate (:data:`CANDIDATES`) replaces it only on strong evidence: at least
 :data:`SELECT_MIN_ORIGINS` (5) origins, a lower MASE than the combination at **every** origin
-(a sign test at p = 1/32), and a mean MASE at least :data:`SELECT_MARGIN` (30%) lower. Among the
-candidates that qualify the one with the lowest mean MASE wins. MASE here is the origin's MAE
-over its ``hb`` points divided by the in-sample seasonal naive MAE of its training part (as in
-:mod:`spmlib.forecast.scores`). Measured on 150 M3 series, picking the lowest backtest MASE lost
-12% to the combination, and even a 3-origin rule with a 50% margin lost 1%: backtest windows
-18 months long overlap, so their winner is mostly noise.
+(a sign test at p = 1/32), and a mean MASE at least :data:`SELECT_MARGIN` (50%) lower, i.e. at
+most half the combination's. Among the candidates that qualify the one with the lowest mean
+MASE wins. MASE here is the origin's MAE over its ``hb`` points divided by the in-sample
+seasonal naive MAE of its training part (as in :mod:`spmlib.forecast.scores`). On the 620 M3
+monthly series, picking the lowest backtest MASE lost 12% to the combination (measured on 150
+of them); with this rule a 30% margin still lost 0.9% (30 series left the combination), 40%
+lost 0.05%, 50% gained 0.1% (3 series): with an 18-month horizon the backtest windows overlap,
+so a backtest winner is mostly noise, and the margin was chosen on these (development) series.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ CANDIDATES = ("naive", "snaive", "drift", "ets", "theta", "arima")
 #: Fewest origins on which ``auto`` may leave the combination.
 SELECT_MIN_ORIGINS = 5
 #: How much lower (relative) a candidate's mean backtest MASE must be than the combination's.
-SELECT_MARGIN = 0.3
+SELECT_MARGIN = 0.5
 #: Bounds of the interval width factor.
 FACTOR_MIN, FACTOR_MAX = 1.0, 4.0
 #: Fewest training points of a calibration origin without seasonality.
@@ -181,11 +183,11 @@ def choose(mase: pd.DataFrame) -> str:
 
     Examples
     --------
-    >>> t = pd.DataFrame({"combo": [1.0] * 5, "snaive": [0.6, 0.65, 0.7, 0.7, 0.6],
-    ...                   "ets": [0.3, 0.3, 0.3, 0.3, 1.1]})
-    >>> choose(t)  # ets is lower on average but not at every origin; snaive: 0.65 <= 0.7
+    >>> t = pd.DataFrame({"combo": [1.0] * 5, "snaive": [0.4, 0.45, 0.5, 0.5, 0.4],
+    ...                   "ets": [0.2, 0.2, 0.2, 0.2, 1.1]})
+    >>> choose(t)  # ets is lower on average but not at every origin; snaive: 0.45 <= 0.5
     'snaive'
-    >>> choose(t.assign(snaive=[0.6, 0.65, 0.7, 0.7, 0.95]))  # mean 0.72: not 30% lower
+    >>> choose(t.assign(snaive=[0.4, 0.45, 0.5, 0.5, 0.95]))  # mean 0.56: not 50% lower
     'combo'
     >>> choose(t.iloc[:4])  # four origins are not enough
     'combo'

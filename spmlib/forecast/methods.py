@@ -356,8 +356,9 @@ def arima(y: np.ndarray, h: int, m: int, order: dict | None = None) -> MethodFor
     the seasonal-strength test (only with two full seasons); then a stepwise search over
     (p, q)(P, Q) keeps the lowest AICc. A constant is allowed only when d + D = 0 (a mean) and a
     drift only when d + D = 1, so a twice-differenced series never gets an exploding constant.
-    Orders are selected on a conditional-sum-of-squares approximation (as auto.arima does for
-    long series), then the chosen model is fitted by maximum likelihood. ``order`` (a
+    Like auto.arima, orders are selected on a conditional-sum-of-squares approximation when the
+    series has more than 150 points or m > 12 (then the chosen model is fitted by maximum
+    likelihood), else on the exact likelihood. ``order`` (a
     ``state["arima_spec"]`` of an earlier fit) refits that model only. ``state`` holds
     ``arima_spec`` and ``model`` (e.g. ``"ARIMA(1,0,0)(0,1,1)[12] with drift"``). Falls back to
     naive below 8 points.
@@ -376,7 +377,9 @@ def arima(y: np.ndarray, h: int, m: int, order: dict | None = None) -> MethodFor
         if order is not None:
             model, spec = ARIMA(**order).fit(y), order
         else:
-            model = AutoARIMA(season_length=m if seasonal else 1, approximation=True).fit(y)
+            approximate = len(y) > 150 or m > 12  # as auto.arima decides
+            model = AutoARIMA(season_length=m if seasonal else 1, approximation=approximate)
+            model = model.fit(y)
             spec = _arima_spec(model.model_)
         state = {"arima_spec": spec, "model": _arima_name(spec)}
         return _from_statsforecast("arima", model.predict(h, level=[80, 95]), note, state)
