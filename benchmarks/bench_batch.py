@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spmlib.config import PROJ_ROOT
 from spmlib.reports.notebook import read_glued
-from spmlib.run.batch import DEFAULT_SPEC, BatchOptions, run_batch
+from spmlib.run.batch import BatchOptions, run_batch
+from spmlib.run.spec import DEFAULT_SPEC
 
 BIN = Path(sys.executable).parent
 
@@ -164,7 +165,7 @@ def main() -> None:
         spec, options=BatchOptions(workers=args.workers), outputs_dir=tmp / "outputs"
     )
     batch_seconds = time.perf_counter() - started
-    reports = result.manifest["reports"]
+    reports = result.manifest.to_dict()["reports"]
     probes = [r for r in reports if r["kind"] == "ok"]
     real = [r for r in reports if r["kind"] != "ok"]
     bad = [r["id"] for r in reports if r["status"] != "ok"]

@@ -13,8 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
+from papermill.execute import ERROR_MARKER_TAG
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from typer.testing import CliRunner
 
 from spmlib.cli import app
@@ -106,6 +109,15 @@ def test_faults_are_isolated_then_retry_failed_recovers(tmp_path):
     assert by_id["kills_worker__company"]["error"]["ename"] == "WorkerDied"
     assert by_id["sleeps__company"]["error"]["ename"] in ("TimeoutError", "DeadKernelError")
     assert by_id["sleeps__company"]["seconds"] < 30
+    # the cell that died or ran out of time is marked in the partial notebook as papermill marks
+    # a cell error: a banner on top, an anchor just before the cell, its metadata
+    for rid, source in (("kills_kernel__company", "SIGKILL"), ("sleeps__company", "time.sleep")):
+        cells = nbformat.read(run_dir / "failed" / f"{rid}.ipynb", as_version=4).cells
+        index = by_id[rid]["error"]["cell"]
+        assert ERROR_MARKER_TAG in cells[0].metadata.tags
+        assert 'id="papermill-error-cell"' in cells[index + 1].source
+        assert source in cells[index + 2].source
+        assert cells[index + 2].metadata.papermill["status"] == "failed"
 
     # atomic outputs: failed reports only have a partial notebook under failed/, never reports/
     reports = sorted(p.name for p in (run_dir / "reports").iterdir())
@@ -177,9 +189,9 @@ def test_interrupted_batch_leaves_a_manifest_of_what_finished(tmp_path):
     spec.write_text(f"notebooks_dir: {TEST_NB}\nreports:\n  - notebook: ok\n    for_each: rep\n")
     seen = []
 
-    def ctrl_c_after_first(event, manifest, report):
+    def ctrl_c_after_first(event, job, total):
         if event == "done":
-            seen.append(report["id"])
+            seen.append(job.id)
             raise KeyboardInterrupt
 
     run_dir = run_batch(
@@ -247,7 +259,8 @@ def test_spm_run_one_report_and_kernel_cannot_be_shadowed(tmp_path, monkeypatch)
     cli = CliRunner().invoke(app, ["run", str(TEST_NB / "ok.ipynb"), "-p", "repeat", "twice"])
     assert cli.exit_code == 1 and "-p: parameter 'repeat' must be int" in cli.output
     cli = CliRunner().invoke(app, ["run", str(TEST_NB / "raises.ipynb"), "--out", str(out)])
-    assert cli.exit_code == 1 and "cell 5: ValueError: boom in team None" in cli.output
+    # no parameter given: papermill injects no parameters cell, so the raising cell is cell 4
+    assert cli.exit_code == 1 and "cell 4: ValueError: boom in team None" in cli.output
     assert (out / "failed" / "raises__company.ipynb").exists()
     assert not (out / "raises__company.html").exists()
     assert _wait_no_strays() == []
@@ -307,3 +320,54 @@ def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
     )
     with pytest.raises(kernels.KernelStartError, match="did not start after 2 attempts"):
         kernels.WarmKernel(warm_imports=(), retries=1).start()
+
+
+class _SQLiteWithLogin(SQLiteDialect_pysqlite):
+    """SQLite behind a URL that carries a login, as a server database's does (the login is not
+    used), so a batch can read a database whose URL holds a password."""
+
+    supports_statement_cache = True
+
+    def create_connect_args(self, url):
+        return super().create_connect_args(url._replace(username=None, password=None))
+
+
+def test_no_file_or_message_of_a_batch_shows_the_data_password(tmp_path):
+    import pandas as pd
+    import sqlalchemy
+    from sqlalchemy.dialects import registry
+
+    from spmlib.io.load import read_tables
+
+    registry.register("sqlite.withlogin", __name__, "_SQLiteWithLogin")
+    secret = "Pa55-w0rd"
+    url = f"sqlite+withlogin://ann:{secret}@/{tmp_path / 'crm.db'}"
+    engine = sqlalchemy.create_engine(url)
+    tables, config, _files = read_tables(MINI)
+    with engine.begin() as conn:
+        for name, frame in tables.items():
+            frame.to_sql(name, conn, index=False)
+        rows = [(k, str(v)) for k, v in config.items()]
+        pd.DataFrame(rows, columns=["key", "value"]).to_sql("dataset_config", conn, index=False)
+    engine.dispose()
+    spec = tmp_path / "batch.yml"
+    spec.write_text(
+        f"notebooks_dir: {TEST_NB}\nreports:\n"
+        "  - notebook: ok\n    for_each: team\n"
+        "  - notebook: raises\n"
+    )
+    out = tmp_path / "out"
+    warm = ["--warm-imports", ",".join(LIGHT), "--workers", "1", "--outputs", str(out)]
+    cli = CliRunner().invoke(app, ["batch", str(spec), "--data", url, *warm])
+    assert cli.exit_code == 1 and "raises__company: failed" in cli.output  # raises always
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["data"] == f"sqlite+withlogin://ann:***@/{tmp_path / 'crm.db'}"
+    written = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert len(written) >= 10  # manifest, index, 2 reports x 2 files, a partial, the snapshot
+    assert [str(p) for p in written if secret.encode() in p.read_bytes()] == []
+    assert secret not in cli.output
+    # a bad parameter's message is masked too
+    bad = CliRunner().invoke(app, ["run", str(TEST_NB / "ok.ipynb"), "-p", "repeat", url])
+    assert bad.exit_code == 1 and "ann:***@" in bad.output and secret not in bad.output
+    assert _wait_no_strays() == []

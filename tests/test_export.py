@@ -88,7 +88,7 @@ def test_failed_write_keeps_the_old_file_and_no_partial(tmp_path, monkeypatch):
 
 
 def test_index_escapes_text_from_the_data_and_links_only_complete_reports():
-    from spmlib.run.batch import render_index
+    from spmlib.run.manifest import render_index
 
     evil = "<script>alert('x')</script> & Co"
     manifest = {

@@ -57,7 +57,7 @@ def test_notebook_runs_and_matches_spmlib(tmp_path, team):
     table = predict_series(y, 3, 12, "auto", FAST["origins"], ["snaive", "ets", "theta"]).selection
     assert g["chosen_method"] == table.loc[table["chosen"], "method"].item()
     assert g["chosen_mase"] == pytest.approx(table.loc[table["chosen"], "mase"].item())
-    assert g["title"].endswith("Team Atlas" if team else "The company")
+    assert g["title"].endswith("team Atlas" if team else "company")
     pf = pipeline_forecast(ds, n_sims=500)
     level = "team" if team else "company"
     assert g["pipeline_p50"] == pytest.approx(pf.loc[pf["level"] == level, "p50"].iloc[0])

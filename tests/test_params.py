@@ -10,7 +10,7 @@ import pytest
 
 from spmlib.config import PROJ_ROOT
 from spmlib.exceptions import ParameterError, SpecError
-from spmlib.run.batch import DEFAULT_SPEC, filter_reports, load_spec, plan_reports, report_id
+from spmlib.io.schema import Dataset, DatasetConfig, empty_table
 from spmlib.run.params import (
     Layer,
     check_parameters,
@@ -20,6 +20,8 @@ from spmlib.run.params import (
     parse_cli_value,
     read_layer,
 )
+from spmlib.run.plan import filter_reports, plan_reports, report_id
+from spmlib.run.spec import DEFAULT_SPEC, load_spec
 
 TEST_NB = PROJ_ROOT / "tests" / "notebooks"
 
@@ -33,6 +35,12 @@ REPS = pd.DataFrame(
         "region": ["EU", "EU", "US", "US"],
     }
 ).astype("string")
+
+
+def _data(reps: pd.DataFrame = REPS) -> Dataset:
+    """A dataset of these reps (and no deals): what planning and the scope checks read."""
+    config = DatasetConfig(("Open",), as_of=pd.Timestamp("2025-06-30"))
+    return Dataset(config, reps, empty_table("opportunities"))
 
 
 def _nb(code: str) -> nbformat.NotebookNode:
@@ -180,8 +188,8 @@ def test_layering_defaults_entry_team_rep_scope(tmp_path):
         teams={"North": "label: north\n"},
         reps={"R2": "notebooks:\n  ok: {label: r2}\nrep_id: R9\n"},
     )
-    jobs = plan_reports(load_spec(spec), REPS, "/run/data")
-    by_id = {j["id"]: j["parameters"] for j in jobs}
+    jobs = plan_reports(load_spec(spec), _data(), "/run/data")
+    by_id = {j.id: j.parameters for j in jobs}
     assert list(by_id) == ["ok__rep-R1", "ok__rep-R2", "ok__rep-R3", "ok__rep-R4"]
     # R1: defaults < entry < team file (North); the scope and the snapshot are set by the batch
     assert by_id["ok__rep-R1"] == {
@@ -196,7 +204,7 @@ def test_layering_defaults_entry_team_rep_scope(tmp_path):
     assert by_id["ok__rep-R2"]["label"] == "r2" and by_id["ok__rep-R2"]["rep_id"] == "R2"
     # South has no team file: the entry's value stays
     assert by_id["ok__rep-R3"]["label"] == "entry"
-    assert jobs[0]["scope"] == {"rep_id": "R1", "team": "North"}
+    assert jobs[0].scope == {"rep_id": "R1", "team": "North"}
 
 
 def test_unknown_key_and_wrong_type_name_file_and_key(tmp_path):
@@ -207,7 +215,7 @@ def test_unknown_key_and_wrong_type_name_file_and_key(tmp_path):
         teams={"South": "repeat: many\n"},
     )
     with pytest.raises(ParameterError) as info:
-        plan_reports(load_spec(spec), REPS, "/run/data")
+        plan_reports(load_spec(spec), _data(), "/run/data")
     text = str(info.value)
     assert "defaults.yml: unknown parameter 'lable'" in text
     assert text.count("unknown parameter 'lable'") == 1  # reported once, not once per team
@@ -225,8 +233,8 @@ def test_for_each_filters_and_explicit_scopes(tmp_path):
         "  - notebook: ok\n    scopes: [{}, {team: North}]\n"
         "  - notebook: raises\n    for_each: team\n    timeout: 5\n",
     )
-    jobs = plan_reports(load_spec(spec), REPS, "/d")
-    assert [j["id"] for j in jobs] == [
+    jobs = plan_reports(load_spec(spec), _data(), "/d")
+    assert [j.id for j in jobs] == [
         "ok__team-South",
         "ok__rep-R3",
         "ok__rep-R4",
@@ -235,11 +243,11 @@ def test_for_each_filters_and_explicit_scopes(tmp_path):
         "raises__team-North",
         "raises__team-South",
     ]
-    assert [j["timeout"] for j in jobs][-1] == 5
+    assert [j.timeout for j in jobs][-1] == 5
     only = filter_reports(jobs, ["team=North"])
-    assert [j["id"] for j in only] == ["ok__team-North", "raises__team-North"]
+    assert [j.id for j in only] == ["ok__team-North", "raises__team-North"]
     only = filter_reports(jobs, ["notebook=ok", "team=North", "team=South"])
-    assert [j["id"] for j in only] == [
+    assert [j.id for j in only] == [
         "ok__team-South",
         "ok__rep-R3",
         "ok__rep-R4",
@@ -252,7 +260,7 @@ def test_for_each_filters_and_explicit_scopes(tmp_path):
 def test_for_each_manager_needs_the_parameter(tmp_path):
     spec = _spec(tmp_path, "reports:\n  - notebook: ok\n    for_each: manager\n")
     with pytest.raises(ParameterError, match="unknown parameter 'manager'"):
-        plan_reports(load_spec(spec), REPS, "/d")
+        plan_reports(load_spec(spec), _data(), "/d")
 
 
 @pytest.mark.parametrize(
@@ -277,7 +285,7 @@ def test_for_each_manager_needs_the_parameter(tmp_path):
 def test_spec_errors(tmp_path, body, message):
     spec = _spec(tmp_path, body)
     with pytest.raises(SpecError, match=message):
-        plan_reports(load_spec(spec), REPS, "/d")
+        plan_reports(load_spec(spec), _data(), "/d")
 
 
 def test_default_spec_checks_against_the_real_notebooks():
@@ -285,18 +293,18 @@ def test_default_spec_checks_against_the_real_notebooks():
     spec = load_spec(DEFAULT_SPEC)
     reps = REPS.copy()
     reps["team"] = ["Atlas", "Atlas", "Borealis", "Borealis"]
-    jobs = plan_reports(spec, reps, "/run/data")
-    kinds = {j["kind"] for j in jobs}
+    jobs = plan_reports(spec, _data(reps), "/run/data")
+    kinds = {j.kind for j in jobs}
     assert {"funnel", "productivity", "forecast", "rep_scorecard"} <= kinds
-    assert sum(j["kind"] == "rep_scorecard" for j in jobs) == 4
-    atlas = next(j for j in jobs if j["id"] == "productivity__team-Atlas")
-    assert atlas["parameters"]["ramp_months"] == 6  # params/teams/Atlas.yml
+    assert sum(j.kind == "rep_scorecard" for j in jobs) == 4
+    atlas = next(j for j in jobs if j.id == "productivity__team-Atlas")
+    assert atlas.parameters["ramp_months"] == 6  # params/teams/Atlas.yml
 
 
 def test_snapshot_is_loaded_once_per_process_and_handed_out_as_copies(tmp_path):
     import spmlib
     from spmlib.io import snapshot
-    from spmlib.run.batch import data_fingerprint, snapshot_dataset
+    from spmlib.io.snapshot import data_fingerprint, snapshot_dataset
 
     mini = PROJ_ROOT / "tests" / "data" / "mini"
     source = spmlib.load(mini)
@@ -316,3 +324,100 @@ def test_snapshot_is_loaded_once_per_process_and_handed_out_as_copies(tmp_path):
     snapshot.clear_cache()
     spmlib.load(mini)
     assert snapshot._CACHE == {}
+
+
+# --- the typed check of every planned report, before anything runs -------------------------------
+
+
+def _real_spec(tmp_path: Path, body: str, defaults: str = "", teams=None) -> Path:
+    """A spec over the real report notebooks, with its own parameter files."""
+    spec = _spec(tmp_path, body, defaults=defaults, teams=teams)
+    spec.write_text(f"notebooks_dir: {PROJ_ROOT / 'notebooks'}\n" + body)
+    return spec
+
+
+def test_a_typo_in_defaults_fails_the_plan_once_naming_file_key_and_valid_values(tmp_path):
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n"
+        "  - notebook: productivity\n    scopes: [{}]\n"
+        "  - notebook: productivity\n    for_each: team\n"
+        "  - notebook: rep_scorecard\n    for_each: rep\n"
+        "  - notebook: forecast\n    scopes: [{team: West}]\n",
+        defaults="notebooks:\n  productivity: {period: quarterly}\n  forecast: {horizon: 0}\n",
+        teams={"South": "start: 2025-02-30\nnotebooks:\n  rep_scorecard: {metric: bookings}\n"},
+    )
+    with pytest.raises(ParameterError) as info:
+        plan_reports(load_spec(spec), _data(), "/run/data")
+    problems = info.value.problems
+    text = str(info.value)
+    # 3 productivity reports (company, North, South), one line for the typo
+    assert text.count("quarterly") == 1
+    assert (
+        "defaults.yml: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in text
+    )
+    assert "defaults.yml: horizon must be at least 1, got 0." in text
+    # a team file: a date that does not exist, a key the scorecard does not take
+    assert "teams/South.yml: start" in text and "2025-02-30" in text
+    assert "teams/South.yml: metric is not a parameter of the rep_scorecard report" in text
+    # an explicit scope that is not in the data
+    assert "team 'West' is not in the data; teams: North, South." in text
+    assert problems[0].startswith(f"{len(problems) - 1} parameter problem(s); nothing was run")
+
+
+def test_a_rep_in_the_wrong_team_and_a_manager_the_notebook_cannot_take(tmp_path):
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n"
+        "  - notebook: funnel\n    scopes: [{team: North, rep_id: R3}]\n"
+        "  - notebook: funnel\n    for_each: manager\n",
+    )
+    with pytest.raises(ParameterError) as info:
+        plan_reports(load_spec(spec), _data(), "/run/data")
+    text = str(info.value)
+    assert "rep_id 'R3' is in team 'South', not 'North'" in text
+    # the report notebooks have no manager parameter: a manager report would show everyone
+    assert "unknown parameter 'manager' for notebooks/funnel.ipynb" in text
+
+
+def test_spm_batch_with_a_bad_parameter_starts_no_worker_and_writes_nothing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.run import batch
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(batch, "LocalPool", no_pool)
+    spec = _real_spec(
+        tmp_path,
+        "reports:\n  - notebook: productivity\n    for_each: team\n",
+        defaults="notebooks:\n  productivity: {period: quarterly, ramp_months: six}\n",
+    )
+    out = tmp_path / "out"
+    mini = PROJ_ROOT / "tests" / "data" / "mini"
+    cli = CliRunner().invoke(app, ["batch", str(spec), "--data", str(mini), "--outputs", str(out)])
+    assert cli.exit_code == 1, cli.output
+    assert "2 parameter problem(s); nothing was run" in cli.output
+    assert "unknown period 'quarterly'" in cli.output and "ramp_months" in cli.output
+    assert not out.exists()
+
+
+def test_spm_run_checks_the_kind_and_the_scope_before_the_kernel_starts(monkeypatch):
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.run import kernels
+
+    def no_kernel(self):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(kernels.WarmKernel, "start", no_kernel)
+    mini = str(PROJ_ROOT / "tests" / "data" / "mini")
+    cli = CliRunner().invoke(app, ["run", "productivity", "-p", "period", "quarterly"])
+    assert cli.exit_code == 1
+    assert "-p: unknown period 'quarterly'; valid: month, quarter, week, year, ytd" in cli.output
+    cli = CliRunner().invoke(app, ["run", "funnel", "-p", "data", mini, "-p", "team", "West"])
+    assert cli.exit_code == 1
+    assert "-p: team 'West' is not in the data; teams: North, South." in cli.output

@@ -43,9 +43,8 @@ def run_command(
     from pathlib import Path
 
     from spmlib.config import OUTPUTS_DIR
-    from spmlib.exceptions import ParameterError
-    from spmlib.run.batch import run_report
     from spmlib.run.params import Layer, parse_cli_value, read_layer
+    from spmlib.run.single import run_report
 
     layers = []
     try:
@@ -64,19 +63,19 @@ def run_command(
             key, value = args.pop(0), args.pop(0)
             cli_values[key] = parse_cli_value(value)
         layers.append(Layer("-p", cli_values))
-        result = run_report(notebook, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
-    except (ParameterError, FileNotFoundError) as exc:
+        job = run_report(notebook, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
+    except SpmError as exc:
         fail(str(exc))
     folder = Path(out or OUTPUTS_DIR / "single").resolve()
-    if result["status"] != "ok":
-        err = result.get("error") or {}
-        cell = f" in cell {err.get('cell')}" if err.get("cell") is not None else ""
-        partial = folder / result["outputs"].get("partial", "")
+    outcome = job.outcome
+    if outcome.error is not None:
+        error = outcome.error
+        cell = f" in cell {error.cell}" if error.cell is not None else ""
         fail(
-            f"{result['id']} {result['status']}{cell}: {err.get('ename')}: {err.get('evalue')} "
-            f"(partial notebook: {partial})"
+            f"{job.id} {job.status}{cell}: {error.ename}: {error.evalue} "
+            f"(partial notebook: {folder / outcome.outputs.get('partial', '')})"
         )
-    for path in result["outputs"].values():
+    for path in outcome.outputs.values():
         console.print(str(folder / path), highlight=False)
 
 
@@ -106,12 +105,12 @@ def _batch_progress():
     task = progress.add_task("reports", total=None, failed=0)
     failed = 0
 
-    def callback(event: str, manifest: dict, report: dict) -> None:
+    def callback(event: str, job, total: int) -> None:
         nonlocal failed
         if event == "begin":
-            progress.reset(task, total=report["total"], failed=0)
+            progress.reset(task, total=total, failed=0)
         elif event == "done":
-            failed += report["status"] != "ok"
+            failed += job.status != "ok"
             progress.update(task, advance=1, failed=failed)
 
     return progress, callback
@@ -176,6 +175,7 @@ def batch_command(
 
     from spmlib.config import OUTPUTS_DIR
     from spmlib.run import batch
+    from spmlib.run.manifest import summarize_failures
 
     options = batch.BatchOptions(
         workers=workers, timeout=timeout, scheduler=scheduler, kernel_reuse=kernel_reuse
@@ -193,23 +193,22 @@ def batch_command(
                 result = batch.run_batch(
                     spec, data, mapping, only or (), options, outputs_dir, callback
                 )
-    except (SpmError, FileNotFoundError) as exc:
+    except SpmError as exc:
         fail(str(exc))
-    reports = result.manifest["reports"]
-    ok = sum(r["status"] == "ok" for r in reports)
+    jobs = result.manifest.jobs
+    failures = summarize_failures(jobs)
     err_console.print(
-        f"{len(reports)} reports: {ok} ok, {len(reports) - ok} not ok, "
-        f"in {_time.monotonic() - started:.1f} s; run {result.manifest['run_id']} "
+        f"{len(jobs)} reports: {len(jobs) - len(failures)} ok, {len(failures)} not ok, "
+        f"in {_time.monotonic() - started:.1f} s; run {result.manifest.run_id} "
         f"({result.status}): {result.run_dir / 'index.html'}",
         highlight=False,
     )
-    failures = batch.summarize_failures(result.manifest)
     if failures:
         err_console.print("[bold red]Reports not ok:[/]")
         for line in failures:
             err_console.print(f"  {line}", highlight=False, markup=False)
         err_console.print(
-            f"Rerun them with: spm batch --retry-failed {result.manifest['run_id']}",
+            f"Rerun them with: spm batch --retry-failed {result.manifest.run_id}",
             highlight=False,
         )
     if result.status == "interrupted":

@@ -21,6 +21,7 @@ from spmlib.cli.common import (
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.forecast.calibrate import CALIBRATION_ORIGINS
 from spmlib.forecast.series import FILL_RULES, FORECAST_GROUPINGS, FORECAST_PERIODS, FREQS
+from spmlib.reports.columns import plain_amounts
 
 #: ``--by``: the groupings a bookings series can be split by.
 ForecastBy = choices("ForecastBy", FORECAST_GROUPINGS)
@@ -70,8 +71,9 @@ OriginsOpt = Annotated[int, typer.Option("--origins", min=1, help="Rolling backt
 
 
 def _forecast_series(path, mapping, series, by, freq, fill=None):
-    """The series frame for the forecast commands: a plain series file or a dataset's bookings.
-    Periods filled by ``fill`` are reported on stderr, per group."""
+    """The series frame for the forecast commands (a plain series file or a dataset's
+    bookings), and the currency of its amounts (None for a series file). Periods filled by
+    ``fill`` are reported on stderr, per group."""
     from spmlib.forecast.series import bookings_series, read_series
 
     code = freq.value if freq else None
@@ -79,7 +81,7 @@ def _forecast_series(path, mapping, series, by, freq, fill=None):
         try:
             frame = read_series(path, series, code, fill.value if fill else None)
             _report_filled(frame)
-            return frame
+            return frame, None
         except DataValidationError as exc:
             err_console.print(str(exc), highlight=False, markup=False)
             raise typer.Exit(1) from None
@@ -87,7 +89,8 @@ def _forecast_series(path, mapping, series, by, freq, fill=None):
             fail(str(exc))
     ds = load_or_exit(path, mapping)
     try:
-        return bookings_series(ds, code or "M", by=None if by is ForecastBy.company else by.value)
+        frame = bookings_series(ds, code or "M", by=None if by is ForecastBy.company else by.value)
+        return frame, ds.config.currency
     except SpmError as exc:
         fail(str(exc))
 
@@ -104,6 +107,13 @@ def _report_filled(frame) -> None:
         err_console.print(
             f"note {name}: {len(part)} missing period(s) filled (first {first})", highlight=False
         )
+
+
+def _units(table, currency: str | None) -> dict:
+    """How the amounts of a table read: in the dataset's currency, or plain numbers."""
+    if currency is None:
+        return {"columns": plain_amounts(table.columns)}
+    return {"currency": currency}
 
 
 @app.command("forecast")
@@ -138,7 +148,7 @@ def forecast_command(
     from spmlib.forecast.backtest import BACKTEST_COLUMNS, skill_vs_snaive
     from spmlib.forecast.predict import forecast
 
-    frame = _forecast_series(path, mapping, series, by, freq, fill)
+    frame, currency = _forecast_series(path, mapping, series, by, freq, fill)
     try:
         result = forecast(frame, horizon, method, freq.value if freq else None, origins)
     except SpmError as exc:
@@ -164,7 +174,7 @@ def forecast_command(
                 f"x{row['factor_80']:.2f} (80%), x{row['factor_95']:.2f} (95%)"
             )
         err_console.print(f"{name}: {verb} {row['method']} ({evidence})", highlight=False)
-    emit(out, fmt, title="Forecast")
+    emit(out, fmt, title="Forecast", **_units(out, currency))
 
 
 @app.command("backtest")
@@ -189,10 +199,10 @@ def backtest_command(
     """
     from spmlib.forecast.backtest import backtest
 
-    frame = _forecast_series(path, mapping, series, by, freq, fill)
+    frame, currency = _forecast_series(path, mapping, series, by, freq, fill)
     names = [m.strip() for m in methods.split(",")] if methods else None
     try:
         out = backtest(frame, horizon, origins, names, freq.value if freq else None)
     except SpmError as exc:
         fail(str(exc))
-    emit(out, fmt, title="Backtest")
+    emit(out, fmt, title="Backtest", **_units(out, currency))

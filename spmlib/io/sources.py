@@ -2,12 +2,13 @@
 
 A :class:`Source` reads raw frames (CSV as text, so every value can be checked with its row);
 :class:`RawData` holds what was read before typing and validation. A database password is masked
-wherever a location is shown (:func:`display_location`).
+wherever a location is shown (:func:`mask_secrets`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import yaml
 
 from spmlib.exceptions import DataValidationError, MissingFileError, Problem, SpmError
 
-__all__ = ["Source", "RawData", "is_url", "display_location"]
+__all__ = ["Source", "RawData", "is_url", "mask_secrets"]
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +32,27 @@ def is_url(location: str | Path) -> bool:
     return "://" in str(location)
 
 
-def display_location(location: str | Path) -> str:
-    """``location`` as shown in messages and ``Dataset.source``: a URL's password is masked.
+def mask_secrets(text: str | Path) -> str:
+    """``text`` with the password of every URL in it masked: the one masking function for every
+    location that is printed or written (messages, logs, ``manifest.json``, ``Dataset.source``).
+
+    A password is what a URL holds between ``user:`` and ``@`` (as SQLAlchemy parses it);
+    anything else is left as it is.
 
     Examples
     --------
-    >>> display_location("postgresql://ann:s3cret@db.example.com/crm")
+    >>> mask_secrets("postgresql://ann:s3cret@db.example.com/crm")
     'postgresql://ann:***@db.example.com/crm'
-    >>> display_location("data/sample")
-    'data/sample'
+    >>> mask_secrets("cannot read mysql+pymysql://bo:p:w/d@h:3306/x (timeout)")
+    'cannot read mysql+pymysql://bo:***@h:3306/x (timeout)'
+    >>> mask_secrets("data/sample"), mask_secrets("sqlite:///crm.db")
+    ('data/sample', 'sqlite:///crm.db')
     """
-    if not is_url(location):
-        return str(location)
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    return _URL_PASSWORD.sub(r"\g<head>***@", str(text))
 
-    try:
-        return make_url(str(location)).render_as_string(hide_password=True)
-    except ArgumentError:
-        return str(location)
+
+#: ``scheme://user:password@``: the password is everything up to the ``@`` (SQLAlchemy's rule).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 class Source:
@@ -64,7 +67,7 @@ class Source:
         self.url = is_url(location)
         self._target = str(location)
         #: How the source is shown (a database password is masked).
-        self.location = display_location(location)
+        self.location = mask_secrets(location)
         self._engine = None
         self._cache: dict[str, pd.DataFrame | None] = {}
         if not self.url and not Path(location).is_dir():
@@ -78,9 +81,12 @@ class Source:
         folder = Path(self._target)
         if Path(name).suffix.lower() in (".csv", ".parquet", ".txt"):
             return folder / name if (folder / name).exists() else None
-        for ext in ("parquet", "csv"):
-            if (folder / f"{name}.{ext}").exists():
-                return folder / f"{name}.{ext}"
+        if (folder / f"{name}.parquet").exists():
+            return folder / f"{name}.parquet"
+        if (folder / name).is_dir() and any((folder / name).rglob("*.parquet")):
+            return folder / name  # a folder of Parquet parts (a large or partitioned table)
+        if (folder / f"{name}.csv").exists():
+            return folder / f"{name}.csv"
         return None
 
     def label(self, name: str) -> str:
@@ -88,7 +94,9 @@ class Source:
         if self.url:
             return name
         path = self._path(name)
-        return path.name if path is not None else name
+        if path is None:
+            return name
+        return f"{path.name}/" if path.is_dir() else path.name
 
     def exists(self, name: str) -> bool:
         if self.url:
@@ -117,7 +125,7 @@ class Source:
         path = self._path(name)
         if path is None:
             return None
-        if path.suffix.lower() == ".parquet":
+        if path.suffix.lower() == ".parquet" or path.is_dir():
             return pd.read_parquet(path)
         return _read_csv(path)
 
@@ -209,6 +217,7 @@ class RawData:
     timezone : time zone in which timestamps are reduced to dates.
     date_formats : table name -> {column: strptime format}.
     problems : problems found while reading or mapping (missing files, counted fills/exclusions).
+    inferences : the decisions a preset took from the export (:class:`spmlib.io.infer.Inference`).
     """
 
     location: str
@@ -220,6 +229,7 @@ class RawData:
     timezone: str = "UTC"
     date_formats: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    inferences: list[Any] = field(default_factory=list)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -19,6 +19,8 @@ Known failure modes handled here:
   (``ZMQError``, a kernel that dies at start) is retried with backoff.
 * **kernels that never become ready**: ``wait_for_ready`` has a timeout; the half-started
   kernel is killed and the start retried (bounded).
+* **a shared IPython history database**: kernels start with the history manager disabled
+  (:data:`KERNEL_ARGUMENTS`), so no report shows "Session/line number was not unique".
 * **leftover kernel processes**: :meth:`WarmKernel.shutdown` kills the kernel and reaps it,
   every kernel still alive at interpreter exit is killed by an ``atexit`` hook, and a kernel
   whose parent process dies (a killed worker) exits by itself (``JPY_PARENT_PID``).
@@ -49,6 +51,7 @@ from spmlib.exceptions import KernelStartError
 
 __all__ = [
     "DEFAULT_WARM_IMPORTS",
+    "KERNEL_ARGUMENTS",
     "WarmKernel",
     "kernel_spec",
     "kill_and_reap",
@@ -75,6 +78,11 @@ DEFAULT_WARM_IMPORTS: tuple[str, ...] = (
     "spmlib.productivity.scorecard",
     "spmlib.forecast.series",
 )
+
+#: Extra command-line options of every kernel: no IPython history database. Kernels running at
+#: once would share ``history.sqlite``, and restarting the execution count for each report writes
+#: the same (session, line) twice ("Session/line number was not unique in database").
+KERNEL_ARGUMENTS: tuple[str, ...] = ("--HistoryManager.enabled=False",)
 
 _LIVE: weakref.WeakSet[WarmKernel] = weakref.WeakSet()
 
@@ -182,7 +190,7 @@ class WarmKernel:
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         # ipykernel exits within a second once this process is gone (killed worker: no orphan)
         env["JPY_PARENT_PID"] = str(os.getpid())
-        run_sync(km.start_kernel)(env=env)
+        run_sync(km.start_kernel)(env=env, extra_arguments=list(KERNEL_ARGUMENTS))
         self.pid = _kernel_pid(km)
         kc = km.client()
         kc.start_channels()

@@ -9,8 +9,8 @@ at its top level, and optionally a ``notebooks:`` section with parameters for on
     notebooks:
       forecast: {horizon_months: 6}   # only notebooks/forecast.ipynb
 
-Dates written in YAML (``2025-01-01``) become ISO strings ``"2025-01-01"``, since notebook date
-parameters are strings or None.
+Dates written in YAML (``2025-01-01``) stay the text written (``"2025-01-01"``), since notebook
+date parameters are strings or None; the parameter check parses them.
 
 Before anything runs, each merged set is checked against the notebook's cell tagged
 ``parameters`` (papermill itself only warns about unknown names): an unknown key, or a value whose
@@ -22,7 +22,6 @@ default an int or a float; ``str``, ``bool``, ``list`` and ``dict`` defaults the
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import io
 import logging
 import tokenize
@@ -34,7 +33,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from spmlib.exceptions import ParameterError
+from spmlib.exceptions import MissingFileError, ParameterError
 
 __all__ = [
     "NotebookParameter",
@@ -91,7 +90,7 @@ def notebook_parameters(
 
     Raises
     ------
-    FileNotFoundError : when the notebook does not exist.
+    MissingFileError : when the notebook does not exist.
     ParameterError : when there is no cell tagged ``parameters``, or it is not valid Python.
 
     Examples
@@ -107,7 +106,7 @@ def notebook_parameters(
     else:
         path = Path(notebook)
         if not path.exists():
-            raise FileNotFoundError(f"notebook {str(path)!r} does not exist")
+            raise MissingFileError(f"notebook {str(path)!r} does not exist")
         nb, label = nbformat.read(str(path), as_version=4), str(path)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:
@@ -152,21 +151,29 @@ def _line_comments(source: str) -> dict[int, str]:
     return out
 
 
-def _normalize(value: Any) -> Any:
-    """YAML dates → ISO strings, recursively."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
+class _NoDatesLoader(yaml.SafeLoader):
+    """YAML without implicit dates: ``2025-01-01`` stays the text written (as papermill reads
+    parameter files), so a date that does not exist (``2025-02-30``) reaches the parameter
+    check, which names its key, instead of failing the YAML parser."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _str_keys(value: Any) -> Any:
+    """Mapping keys as text, recursively (``2025: x`` gives the key ``"2025"``)."""
     if isinstance(value, dict):
-        return {str(k): _normalize(v) for k, v in value.items()}
+        return {str(k): _str_keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalize(v) for v in value]
+        return [_str_keys(v) for v in value]
     return value
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping (an empty file is ``{}``), dates as ISO strings.
+    """Read a YAML mapping (an empty file is ``{}``), dates as the text written.
 
     Raises
     ------
@@ -174,14 +181,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDatesLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML ({exc})") from exc
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ParameterError(f"{path}: must be a mapping of parameter names to values")
-    return _normalize(raw)
+    return _str_keys(raw)
 
 
 def read_layer(

@@ -1,26 +1,28 @@
-"""How one report executes: parameterize, run on a warm kernel, export HTML, write atomically.
+"""How one report executes: papermill on a warm kernel, HTML export, atomic writes.
 
-A *job* is a plain dict (so it travels to worker processes and Dask workers unchanged)::
-
-    {"id": "funnel__team-Atlas", "kind": "funnel", "notebook_path": "/abs/notebooks/funnel.ipynb",
-     "scope": {"team": "Atlas"}, "parameters": {...}, "run_dir": "/abs/outputs/<run-id>",
-     "timeout": 600, "warm_imports": [...], "kernel_reuse": 20}
-
-:meth:`Runner.run` returns the report's manifest fields: ``status`` (ok | failed | timeout),
-``seconds``, ``outputs`` (paths relative to the run folder) and ``error`` (``cell``: the 0-based
-index of the failing cell in the executed notebook, ``ename``, ``evalue``). It never raises for a
+:meth:`Runner.run` takes a :class:`~spmlib.run.job.Job` and an :class:`~spmlib.run.job.Output`
+and returns an :class:`~spmlib.run.job.Outcome` (ok | failed | timeout, seconds, outputs relative
+to the output folder, and for a failure the cell, error name and message). It never raises for a
 failing report.
+
+The report runs through :func:`papermill.execute_notebook` with the ``spm`` engine
+(:mod:`spmlib.run.engine`), so papermill's rules hold: ``sys.exit(0)`` or ``SystemExit("")`` in a
+cell ends the report successfully (the cells after it do not run), any other exception fails it,
+and the failing cell is marked in the kept notebook with papermill's error banner and anchor
+cells and its ``metadata.papermill``. A cell past the report's timeout or whose kernel dies is
+marked the same way.
 
 Each :class:`Runner` keeps one :class:`~spmlib.run.kernels.WarmKernel` and reuses it for up to
 ``kernel_reuse`` reports, resetting the namespace before each; after a failure, a timeout or a
 dead kernel the kernel is replaced. Outputs are written aside and renamed into place only when
 complete: ``reports/<id>.html`` then ``reports/<id>.ipynb``; a failed report's partial notebook
-goes to ``failed/<id>.ipynb`` and never under ``reports/``.
+goes to ``failed/<id>.ipynb`` and never under ``reports/``. Every parameter value written (the
+injected cell, ``metadata.papermill.parameters``, the HTML header) has its secrets masked
+(:func:`spmlib.io.sources.mask_secrets`).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import signal
@@ -29,6 +31,7 @@ import threading
 import time
 import weakref
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +40,16 @@ import nbformat
 from spmlib.config import KERNEL_NAME
 from spmlib.exceptions import KernelStartError
 from spmlib.forecast.threads import limit_native_threads
+from spmlib.io.sources import mask_secrets
 from spmlib.reports.browser import atomic_write_notebook, write_report
+from spmlib.run.engine import ENGINE_NAME, Execution, mark_failed_cell, register_engine
+from spmlib.run.job import Job, Outcome, Output, ReportError, Status
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
 
 __all__ = [
     "Runner",
     "run_job",
     "worker_main",
-    "close_thread_runner",
     "release_kernels",
     "DEFAULT_KERNEL_REUSE",
 ]
@@ -77,6 +82,8 @@ class Runner:
         self.warm_imports = tuple(warm_imports)
         self.kernel_reuse = max(1, int(kernel_reuse))
         self.kernel: WarmKernel | None = None
+        register_engine()
+        _quiet_papermill()
 
     def warm_up(self) -> None:
         """Start the kernel now (instead of at the first report)."""
@@ -99,51 +106,45 @@ class Runner:
         """Shut the kernel down (its process is killed and reaped)."""
         self._drop_kernel()
 
-    def run(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Run one report job; return its manifest fields (never raises for a report failure)."""
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-        from papermill.iorw import load_notebook_node
-        from papermill.parameterize import parameterize_notebook
-
+    def run(self, job: Job, output: Output) -> Outcome:
+        """Run one report; return how it ended (never raises for a report failure)."""
         started = time.monotonic()
-        run_dir = Path(job["run_dir"])
-        report_id = job["id"]
-        timeout = float(job.get("timeout") or 600)
-        parameters = dict(job.get("parameters", {}))
-        result: dict[str, Any] = {"id": report_id, "status": "failed", "outputs": {}, "error": None}
-        self.kernel_reuse = max(1, int(job.get("kernel_reuse", self.kernel_reuse)))
-        if job.get("warm_imports") is not None:
-            self.warm_imports = tuple(job["warm_imports"])
-
-        notebook_path = Path(job["notebook_path"])
-        current = {"index": None}
-        watchdog_fired = threading.Event()
-        kernel: WarmKernel | None = None
-        nb = nbformat.v4.new_notebook()
+        execution = Execution()
+        nb, status, error = self._execute(job, execution)
+        if status is not Status.OK:
+            self._drop_kernel()  # never reuse a kernel after a failure, a timeout or a death
+        _mask_parameters(nb)
+        nb.metadata["kernelspec"] = dict(_KERNELSPEC)
+        nb.metadata["spm"] = {
+            "report_id": job.id,
+            "status": str(status),
+            "error": error.to_dict() if error else None,
+            "ended_early_at": _clean_exit(nb) if status is Status.OK else None,
+            "finished": _now(),
+        }
         try:
-            nb = load_notebook_node(str(notebook_path))
-            nb.metadata["kernelspec"] = dict(_KERNELSPEC)
-            nb = parameterize_notebook(nb, parameters, kernel_name=KERNEL_NAME, language="python")
+            outputs = _write(nb, job, output, status)
+        except Exception as exc:
+            log.exception("could not write the outputs of %s", job.id)
+            status, outputs = Status.FAILED, {}
+            error = ReportError(None, type(exc).__name__, f"writing outputs: {exc}")
+        return Outcome(job.id, status, round(time.monotonic() - started, 3), outputs, error)
+
+    def _execute(
+        self, job: Job, execution: Execution
+    ) -> tuple[nbformat.NotebookNode, Status, ReportError | None]:
+        """Execute the notebook; returns it (marked when it failed), the status and the error."""
+        import papermill
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+        from papermill.exceptions import PapermillExecutionError
+
+        timeout = float(job.timeout or 600)
+        too_long = f"the report ran longer than its timeout of {timeout:g} s"
+        watchdog_fired = threading.Event()
+        status, error = Status.FAILED, None
+        try:
             kernel = self._kernel()
-            kernel.reset(notebook_path.parent)
-            deadline = time.monotonic() + timeout
-
-            def on_cell_start(cell=None, cell_index=None, **_):
-                current["index"] = cell_index
-
-            client = NotebookClient(
-                nb,
-                km=kernel.km,
-                kernel_name=KERNEL_NAME,
-                timeout=int(timeout),
-                timeout_func=lambda cell: max(1, int(deadline - time.monotonic()) + 1),
-                interrupt_on_timeout=False,
-                record_timing=True,
-                on_cell_start=on_cell_start,
-                resources={"metadata": {"path": str(notebook_path.parent)}},
-            )
-            client.kc = kernel.kc
+            kernel.reset(Path(job.notebook_path).parent)
 
             def fire():
                 watchdog_fired.set()
@@ -153,81 +154,112 @@ class Runner:
             watchdog.daemon = True
             watchdog.start()
             try:
-                client.execute()
-                result["status"] = "ok"
+                papermill.execute_notebook(
+                    job.notebook_path,
+                    None,
+                    job.parameters,
+                    engine_name=ENGINE_NAME,
+                    kernel_name=KERNEL_NAME,
+                    language="python",
+                    progress_bar=False,
+                    request_save_on_cell_execute=False,
+                    kernel=kernel,
+                    deadline=time.monotonic() + timeout,
+                    execution=execution,
+                )
+                status = Status.OK
             finally:
                 watchdog.cancel()
-                atexit.unregister(client._cleanup_kernel)
                 kernel.reports_run += 1
-        except CellExecutionError as exc:
-            result["error"] = {"cell": current["index"], "ename": exc.ename, "evalue": exc.evalue}
+        except PapermillExecutionError as exc:  # papermill marked the failing cell already
+            return execution.nb, status, ReportError(exc.cell_index, exc.ename, exc.evalue)
         except CellTimeoutError:
-            result["status"] = "timeout"
-            result["error"] = {
-                "cell": current["index"],
-                "ename": "TimeoutError",
-                "evalue": f"the report ran longer than its timeout of {timeout:g} s",
-            }
+            status, error = Status.TIMEOUT, ReportError(execution.cell, "TimeoutError", too_long)
         except DeadKernelError:
             if watchdog_fired.is_set():
-                result["status"] = "timeout"
-                evalue = f"the report ran longer than its timeout of {timeout:g} s"
+                status, evalue = Status.TIMEOUT, too_long
             else:
                 evalue = "the kernel died while running this cell (crash, out of memory or killed)"
-            result["error"] = {
-                "cell": current["index"],
-                "ename": "DeadKernelError",
-                "evalue": evalue,
-            }
+            error = ReportError(execution.cell, "DeadKernelError", evalue)
         except KernelStartError as exc:
-            result["error"] = {"cell": None, "ename": "KernelStartError", "evalue": str(exc)}
+            error = ReportError(None, "KernelStartError", str(exc))
         except Exception as exc:  # anything else: still one report's failure, not the batch's
-            log.exception("report %s failed outside its cells", report_id)
-            result["error"] = {
-                "cell": current["index"],
-                "ename": type(exc).__name__,
-                "evalue": str(exc),
-            }
-        if result["status"] != "ok":
-            self._drop_kernel()  # never reuse a kernel after a failure, a timeout or a death
+            log.exception("report %s failed outside its cells", job.id)
+            error = ReportError(execution.cell, type(exc).__name__, str(exc))
+        nb = execution.nb
+        if nb is None:  # it never started: keep the notebook as it was
+            return nbformat.read(job.notebook_path, as_version=4), status, error
+        if status is not Status.OK and execution.cell is not None:
+            mark_failed_cell(nb, execution.cell)  # a timeout or a death: papermill does not mark
+        return nb, status, error
 
-        nb.metadata["spm"] = {
-            "report_id": report_id,
-            "status": result["status"],
-            "error": result["error"],
-            "finished": _now(),
-        }
-        try:
-            if result["status"] == "ok":
-                reports = run_dir / job.get("reports_subdir", "reports")
-                written = write_report(
-                    nb,
-                    reports / f"{report_id}.ipynb",
-                    reports / f"{report_id}.html" if job.get("html", True) else None,
-                    parameters=parameters,
-                    rendered=_now(),
-                )
-                result["outputs"] = {k: str(p.relative_to(run_dir)) for k, p in written.items()}
-                stale = run_dir / job.get("failed_subdir", "failed") / f"{report_id}.ipynb"
-                if stale.exists():
-                    stale.unlink()
-            else:
-                failed = run_dir / job.get("failed_subdir", "failed")
-                partial = atomic_write_notebook(failed / f"{report_id}.ipynb", nb)
-                result["outputs"] = {"partial": str(partial.relative_to(run_dir))}
-        except Exception as exc:
-            log.exception("could not write the outputs of %s", report_id)
-            result.update(
-                status="failed",
-                outputs={},
-                error={
-                    "cell": None,
-                    "ename": type(exc).__name__,
-                    "evalue": f"writing outputs: {exc}",
-                },
-            )
-        result["seconds"] = round(time.monotonic() - started, 3)
-        return result
+
+def _is_clean_exit(output: Any) -> bool:
+    """IPython's two outputs of a ``sys.exit(0)`` / ``SystemExit("")``: the error papermill
+    accepts as a clean end, and the "To exit: use 'exit'" warning."""
+    if output.get("output_type") == "error":
+        return output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0")
+    return output.get("name") == "stderr" and "To exit: use 'exit'" in str(output.get("text"))
+
+
+def _clean_exit(nb: nbformat.NotebookNode) -> int | None:
+    """The index of the cell that ended a successful report with a clean exit (None when it ran
+    to the end); that cell's exit outputs are removed, so a stakeholder sees the report's own
+    last words ("no deals this quarter"), not a SystemExit. Its ``metadata.papermill`` keeps
+    papermill's record."""
+    for index, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        if any(o.get("output_type") == "error" and _is_clean_exit(o) for o in outputs):
+            cell.outputs = [o for o in outputs if not _is_clean_exit(o)]
+            return index
+    return None
+
+
+def _papermill_noise(record: logging.LogRecord) -> bool:
+    """False for papermill's warnings about the parameters cell: its line parser gives up on
+    some comments and then calls every parameter unknown, while the parameters were already
+    checked against the cell (parsed with :mod:`ast`) before the batch ran."""
+    text = str(record.msg)
+    return not text.startswith(("Unable to parse line", "Passed unknown parameter"))
+
+
+@lru_cache(maxsize=1)
+def _quiet_papermill() -> None:
+    for name in ("papermill", "papermill.translators"):
+        logging.getLogger(name).addFilter(_papermill_noise)
+
+
+def _mask_parameters(nb: nbformat.NotebookNode) -> None:
+    """Mask secrets in the parameters a notebook records (injected cell, papermill metadata)."""
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = mask_secrets(cell.source)
+    recorded = nb.metadata.get("papermill", {}).get("parameters")
+    if recorded:
+        nb.metadata.papermill["parameters"] = _masked(recorded)
+
+
+def _masked(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {k: mask_secrets(v) if isinstance(v, str) else v for k, v in parameters.items()}
+
+
+def _write(nb: nbformat.NotebookNode, job: Job, output: Output, status: Status) -> dict[str, str]:
+    """Write a report's files; returns their paths relative to the output folder."""
+    folder = Path(output.folder)
+    failed = folder / output.failed / f"{job.id}.ipynb"
+    if status is not Status.OK:
+        return {"partial": str(atomic_write_notebook(failed, nb).relative_to(folder))}
+    reports = folder / output.reports
+    written = write_report(
+        nb,
+        reports / f"{job.id}.ipynb",
+        reports / f"{job.id}.html" if output.html else None,
+        parameters=_masked(job.parameters),
+        rendered=_now(),
+    )
+    if failed.exists():
+        failed.unlink()  # a retry that succeeded: the old partial notebook goes
+    return {k: str(p.relative_to(folder)) for k, p in written.items()}
 
 
 # --- entry points for worker processes and Dask ------------------------------------------------
@@ -236,29 +268,23 @@ _thread = threading.local()
 _RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(
+    job: Job,
+    output: Output,
+    warm_imports: tuple[str, ...] = DEFAULT_WARM_IMPORTS,
+    kernel_reuse: int = DEFAULT_KERNEL_REUSE,
+) -> Outcome:
     """Run one job on this thread's :class:`Runner` (kept warm between calls).
 
     Self-contained and importable, so a Dask worker can run it: it receives paths and writes its
-    outputs under ``job["run_dir"]`` on the shared filesystem.
+    outputs under ``output.folder`` on the shared filesystem.
     """
     runner = getattr(_thread, "runner", None)
     if runner is None:
-        runner = Runner(
-            warm_imports=job.get("warm_imports") or DEFAULT_WARM_IMPORTS,
-            kernel_reuse=job.get("kernel_reuse", DEFAULT_KERNEL_REUSE),
-        )
+        runner = Runner(warm_imports=warm_imports, kernel_reuse=kernel_reuse)
         _thread.runner = runner
         _RUNNERS.add(runner)
-    return runner.run(job)
-
-
-def close_thread_runner() -> None:
-    """Shut down this thread's runner kernel (Dask: called on every worker after a batch)."""
-    runner = getattr(_thread, "runner", None)
-    if runner is not None:
-        runner.close()
-        _thread.runner = None
+    return runner.run(job, output)
 
 
 def release_kernels() -> int:
@@ -275,9 +301,9 @@ def release_kernels() -> int:
 
 
 def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=None) -> None:
-    """Loop of a local worker process: take jobs from ``tasks`` until ``None`` (or until the
-    ``stop`` event is set), report ``("start", worker_id, report_id)`` then
-    ``("done", worker_id, result)`` to ``results``. Its kernel is shut down on exit, also on
+    """Loop of a local worker process: take ``(job, output)`` pairs from ``tasks`` until ``None``
+    (or until the ``stop`` event is set), report ``("start", worker_id, job.id)`` then
+    ``("done", worker_id, outcome)`` to ``results``. Its kernel is shut down on exit, also on
     SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: no stray kernel
@@ -296,10 +322,11 @@ def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=No
             log.error("worker %d: %s", worker_id, exc)
         results.put(("ready", worker_id, os.getpid()))
         while True:
-            job = tasks.get()
-            if job is None or (stop is not None and stop.is_set()):
+            task = tasks.get()
+            if task is None or (stop is not None and stop.is_set()):
                 break
-            results.put(("start", worker_id, job["id"]))
-            results.put(("done", worker_id, runner.run(job)))
+            job, output = task
+            results.put(("start", worker_id, job.id))
+            results.put(("done", worker_id, runner.run(job, output)))
     finally:
         runner.close()
