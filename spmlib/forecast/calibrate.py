@@ -242,6 +242,7 @@ def predict_series(
     method : ``"auto"`` or a key of :data:`spmlib.forecast.methods.METHODS`.
     origins : calibration origins K (0 = no calibration, model intervals as fitted).
     candidates : the methods ``auto`` may choose instead of ``combo``; None = :data:`CANDIDATES`.
+        Seasonal naive is always among them (the baseline of the selection table).
     nonnegative : clip at 0; None = when the history has no negative value.
 
     Examples
@@ -252,7 +253,9 @@ def predict_series(
     ([12.0, 20.0, 31.0, 42.0], [5])
     """
     y = np.asarray(y, dtype=float)
-    names = [method] if method != "auto" else ["combo", *(candidates or CANDIDATES)]
+    names = [method]
+    if method == "auto":  # seasonal naive is always scored: it is the baseline of the table
+        names = ["combo", *dict.fromkeys([*(candidates or CANDIDATES), "snaive"])]
     for name in names:
         get_method(name)
     if nonnegative is None:
