@@ -176,12 +176,23 @@ def _table_or_none(frame: pd.DataFrame, none: str, **kw) -> Table | Text:
     return Table(frame, **kw) if len(frame) else Text(none)
 
 
-def _method(view: PayRunView) -> Section:
-    checks = view.checks.rename(columns={"ok": "passed"})[["check", "passed", "detail"]]
+def _method(view: PayRunView, scope: Scope) -> Section:
+    """Rules, and the checks of the whole run: their details (company totals, deal ids) only
+    in the company scope, which is finance's."""
+    checks = view.checks.rename(columns={"ok": "passed"})
+    shown = ["check", "passed", "detail"] if scope.kind == "company" else ["check", "passed"]
     return Section(
         "How this is worked out",
         bullets(_METHOD),
-        (Table(checks, title="**Checks of the whole run** (every rep, not only this report's):"),),
+        (
+            Table(
+                checks[shown],
+                title="**Checks of the whole run** (every rep's pay, not only this report's):",
+                note=""
+                if scope.kind == "company"
+                else "Their details (company totals) are in the run's manifest, for finance.",
+            ),
+        ),
     )
 
 
@@ -328,7 +339,7 @@ def _rep_report(view: PayRunView, scope: Scope, currency: str) -> Report:
         scope=scope,
         headline=headline,
         sections=sections,
-        method=_method(view),
+        method=_method(view, scope),
         values=values,
         currency=currency,
         as_of=view.inputs.dataset.as_of,
@@ -376,7 +387,7 @@ def _summary_report(view: PayRunView, scope: Scope, currency: str) -> Report:
         scope=scope,
         headline=headline,
         sections=sections,
-        method=_method(view),
+        method=_method(view, scope),
         values={
             "payout_cents": total,
             "reps": int(st["rep_id"].nunique()),
@@ -412,7 +423,7 @@ def build_comp_statement_report(ds: Dataset, scope: Scope, params: CompStatement
             scope=scope,
             headline=[f"No pay for {escape(scope.label)} in this run.", _run_sentence(view)],
             sections=[],
-            method=_method(view),
+            method=_method(view, scope),
             values={"payout_cents": 0, "periods": []},
             currency=currency,
             as_of=ds.as_of,
