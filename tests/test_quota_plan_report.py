@@ -8,12 +8,17 @@ import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
+from report_support import examine, leaks
 
 from spmlib.config import KERNEL_NAME, NOTEBOOKS_DIR
 from spmlib.exceptions import ParameterError
 from spmlib.reports.notebook import read_glued
 from spmlib.reports.params import QuotaPlanParams
-from spmlib.reports.quota_plan import PlanTable, build_quota_plan_report
+from spmlib.reports.quota_plan import (
+    build_quota_plan_report,
+    quota_plan_report,
+    work_out_quota_plan,
+)
 from spmlib.reports.scope import resolve_scope
 
 
@@ -39,14 +44,22 @@ def sample():
 
 
 def _tables(report) -> list[pd.DataFrame]:
-    return [b.frame for s in report.sections for b in s.blocks if isinstance(b, PlanTable)]
+    return [t.frame for t in report.tables()]
+
+
+def _report(sample, scope, params):
+    """(worked-out plan, report) without solving twice."""
+    work = work_out_quota_plan(sample, scope, params)
+    return work, quota_plan_report(work, sample, scope, params)
 
 
 @pytest.mark.slow  # the sample and a territory solve per team
 def test_company_report_ties_out_to_the_cent(sample):
     params = QuotaPlanParams(target=30_000_000.0, over_assign="team=1.05,rep=1.10", time_limit=1)
-    report = build_quota_plan_report(sample, resolve_scope(sample), params)
-    plan = report.plan
+    work, report = _report(sample, resolve_scope(sample), params)
+    plan = work.plan
+    _text, problems = examine(report)
+    assert problems == [] and report.method.title == "How this is worked out"
     # 30M x 1.05 (teams) x 1.10 (reps) = 34,650,000.00 over every rep, and per period
     assert report.values["company_quota"] == pytest.approx(34_650_000.00, abs=0.005)
     assert round(plan.quotas["quota"].sum(), 2) == 34_650_000.00
@@ -57,27 +70,28 @@ def test_company_report_ties_out_to_the_cent(sample):
     expected = (plan.teams.set_index("team")["quota"] * 1.10).round(2)
     assert (per_team - expected).abs().max() <= 0.01
     assert "(over-assignment)" in report.headline[0]
-    assert set(report.territories) == set(sample.reps["team"])
+    assert set(work.territories) == set(sample.reps["team"])
+    assert set(report.values["territory_moves"]) == set(sample.reps["team"])
 
 
 @pytest.mark.slow
 def test_team_report_shows_the_team_only(sample):
     params = QuotaPlanParams(hires="params/plan/hires.yml", time_limit=1)
-    report = build_quota_plan_report(sample, resolve_scope(sample, team="Atlas"), params)
-    plan = report.plan
+    scope = resolve_scope(sample, team="Atlas")
+    work, report = _report(sample, scope, params)
+    plan = work.plan
     atlas = plan.reps[plan.reps["team"] == "Atlas"]
     assert "H001" in set(atlas["rep_id"])  # the planned hire of params/plan/hires.yml
     assert report.values["scope_quota"] == pytest.approx(
         float(plan.teams.set_index("team").loc["Atlas", "quota"]), abs=0.005
     )
-    others = set(plan.reps.loc[plan.reps["team"] != "Atlas", "rep_name"])
-    for frame in _tables(report):
-        text = frame.astype(str).to_string()
-        assert not [name for name in others if name in text], frame.columns.tolist()
+    text, problems = examine(report)
+    assert problems == []
+    assert leaks(text, sample.reps, set(atlas["rep_id"])) == []
     months = next(t for t in _tables(report) if "period_end" in t.columns)
     assert round(months["quota"].sum(), 2) == round(atlas["quota"].sum(), 2)
     assert len(months) == 12  # the plan year, month by month
-    assert report.tradeoff is not None and report.tradeoff["band"].is_monotonic_decreasing
+    assert work.tradeoff is not None and work.tradeoff["band"].is_monotonic_decreasing
     assert any("Balancing the territories of team Atlas" in line for line in report.headline)
 
 

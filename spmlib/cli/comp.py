@@ -22,7 +22,6 @@ from spmlib.cli.common import (
     load_or_exit,
 )
 from spmlib.exceptions import SpmError
-from spmlib.reports.columns import Column
 
 comp_app = typer.Typer(
     help="Incentive compensation: pay runs from plan files, diffs, payroll files, payout curves. "
@@ -45,31 +44,6 @@ OutputsOpt = Annotated[
         "--outputs", help="Folder of stored runs and the paid ledger (default outputs/comp)."
     ),
 ]
-
-
-#: Money columns of the pay tables: shown to the cent.
-_MONEY_COLUMNS = {
-    name: Column(name.replace("_", " ").capitalize(), "money", decimals=2)
-    for name in (
-        "credited",
-        "quota",
-        "earnings",
-        "spifs",
-        "draw_paid",
-        "draw_recovered",
-        "draw_balance",
-        "clawbacks",
-        "adjustments",
-        "payout",
-        "payout_a",
-        "payout_b",
-        "change",
-        "credited_a",
-        "credited_b",
-        "amount_a",
-        "amount_b",
-    )
-}
 
 
 def _store(outputs: str | None):
@@ -135,7 +109,6 @@ def comp_run_command(
         fmt,
         f"Pay run {period} ({inputs.currency})",
         currency=inputs.currency,
-        columns=_MONEY_COLUMNS,
     )
     err_console.print(escape(describe(run)), highlight=False, soft_wrap=True)
     _print_checks(run.checks)
@@ -165,7 +138,7 @@ def comp_runs_command(outputs: OutputsOpt = None, fmt: FormatOpt = OutputFormat.
             }
         )
     cols = ["run_id", "target", "periods", "reps", "payout", "currency", "paid_at"]
-    emit(pd.DataFrame(rows, columns=cols), fmt, f"Runs in {store.root}", columns=_MONEY_COLUMNS)
+    emit(pd.DataFrame(rows, columns=cols), fmt, f"Runs in {store.root}")
 
 
 @comp_app.command("diff")
@@ -188,6 +161,7 @@ def comp_diff_command(
     except SpmError as exc:
         fail(str(exc))
     changes = input_changes(a, b)
+    currency = b.manifest.get("currency", "USD")
     err_console.print(
         f"{a.run_id} -> {b.run_id}: " + ("; ".join(changes) if changes else "same inputs"),
         highlight=False,
@@ -198,7 +172,7 @@ def comp_diff_command(
         table = diff_lines(a, b)
         for col in ("amount_a", "amount_b", "change"):
             table[col] = table.pop(f"{col}_cents") / 100
-        emit(table.drop(columns=["line_key"]), fmt, "Changed lines", columns=_MONEY_COLUMNS)
+        emit(table.drop(columns=["line_key"]), fmt, "Changed lines", currency)
         return
     table = diff_runs(a, b)
     for col in ("payout_a", "payout_b", "change", "credited_a", "credited_b"):
@@ -214,7 +188,7 @@ def comp_diff_command(
         "credited_b",
         "why",
     ]
-    emit(table[cols], fmt, "Changes by rep and period", columns=_MONEY_COLUMNS)
+    emit(table[cols], fmt, "Changes by rep and period", currency)
 
 
 @comp_app.command("payroll")

@@ -19,6 +19,7 @@ import hashlib
 
 import pandas as pd
 
+from spmlib.comp.lines import sort_order
 from spmlib.comp.money import format_money
 
 __all__ = ["CHECK_COLUMNS", "lines_hash", "check_lines_match", "check_row", "checks_ok"]
@@ -35,7 +36,7 @@ def lines_hash(lines: pd.DataFrame) -> str:
     >>> lines_hash(a) == lines_hash(a.iloc[::-1])
     True
     """
-    ordered = lines.sort_values("line_key", kind="stable").reset_index(drop=True)
+    ordered = lines.take(sort_order(lines["line_key"])).reset_index(drop=True)
     digest = hashlib.sha256()
     digest.update(",".join(ordered.columns).encode())
     if len(ordered):

@@ -11,10 +11,14 @@ have been is what has been paid in total.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from spmlib.comp.lines import make_lines
+from spmlib.comp.lines import make_lines, sort_order
 from spmlib.comp.money import format_money
+from spmlib.io.validate import isin
 
 __all__ = ["effective_paid_lines", "prior_period_adjustments"]
 
@@ -48,11 +52,23 @@ def effective_paid_lines(paid_runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in cols}).assign(
             amount_cents=pd.Series(dtype="int64")
         )
-    allp = pd.concat(parts, ignore_index=True).sort_values(["line_key", "_own"], kind="stable")
-    total = allp.groupby("line_key", sort=True)["amount_cents"].sum()
-    info = allp.drop_duplicates("line_key").set_index("line_key")[cols[1:]]
-    out = info.reindex(total.index).assign(amount_cents=total.astype("int64"))
-    return out.reset_index()[[*cols, "amount_cents"]]
+    allp = pd.concat(parts, ignore_index=True)
+    allp = allp.take(sort_order(allp["line_key"], allp["_own"].to_numpy()))
+    starts, total = _sums_by_key(allp["line_key"], allp["amount_cents"].to_numpy())
+    # the first row of each key is its original line when there is one (_own = 0 sorts first)
+    out = allp.iloc[starts][cols].reset_index(drop=True)
+    return out.assign(amount_cents=total)
+
+
+def _sums_by_key(keys: pd.Series, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by ``keys``: the first row of each key and the sum of its ``amounts``
+    (int64, exact)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+    k = pa.array(keys.array)
+    new = np.asarray(pc.not_equal(k[1:], k[:-1]).fill_null(True), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, new])
+    return starts, np.add.reduceat(np.asarray(amounts, dtype="int64"), starts)
 
 
 def prior_period_adjustments(
@@ -79,17 +95,29 @@ def prior_period_adjustments(
     -------
     DataFrame of ``prior_period_adjustment`` lines (see :mod:`spmlib.comp.lines`).
     """
-    now = recomputed[recomputed["pays"]].groupby("line_key")["amount_cents"].sum()
-    then = paid.set_index("line_key")["amount_cents"]
-    keys = now.index.union(then.index)
-    delta = now.reindex(keys, fill_value=0) - then.reindex(keys, fill_value=0)
-    delta = delta[delta != 0]
-    if delta.empty:
+    pays = recomputed[recomputed["pays"].to_numpy(dtype=bool)]
+    both = pd.DataFrame(
+        {
+            "line_key": pd.concat([pays["line_key"], paid["line_key"]], ignore_index=True),
+            # what should have been paid, minus what was: one sort of the keys, no join
+            "cents": np.r_[pays["amount_cents"].to_numpy(), -paid["amount_cents"].to_numpy()],
+        }
+    )
+    both = both.take(sort_order(both["line_key"]))
+    starts, sums = _sums_by_key(both["line_key"], both["cents"].to_numpy())
+    changed = sums != 0
+    if not changed.any():
         return make_lines({"kind": []})
+    keys = both["line_key"].iloc[starts[changed]].reset_index(drop=True)
+    delta = pd.Series(sums[changed], index=pd.Index(keys))
+    now = pays[isin(pays["line_key"], keys)].groupby("line_key")["amount_cents"].sum()
+    then = paid[isin(paid["line_key"], keys)].set_index("line_key")["amount_cents"]
     info = pd.concat(
         [
-            recomputed.drop_duplicates("line_key").set_index("line_key"),
-            paid.set_index("line_key").drop(columns="amount_cents"),
+            recomputed[isin(recomputed["line_key"], keys)]
+            .drop_duplicates("line_key")
+            .set_index("line_key"),
+            paid[isin(paid["line_key"], keys)].set_index("line_key").drop(columns="amount_cents"),
         ]
     )
     info = info[~info.index.duplicated()].reindex(delta.index)

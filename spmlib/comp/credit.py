@@ -21,14 +21,26 @@ Amounts are whole cents (:func:`spmlib.comp.money.cents_from_amounts`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from spmlib.comp.money import cents_from_amounts
+from spmlib.core.codes import positions, sorted_codes
 from spmlib.io.schema import Dataset
 from spmlib.io.validate import isin
 
-__all__ = ["won_deals", "credit_deals", "split_conservation", "CREDIT_TYPES"]
+__all__ = [
+    "won_deals",
+    "credit_deals",
+    "credit_rows",
+    "CreditRows",
+    "split_conservation",
+    "unconserved_deals",
+    "CREDIT_TYPES",
+    "TYPE_ORDER",
+]
 
 #: Kinds of credit line: the owner's 100%, a revenue split share, an overlay credit.
 CREDIT_TYPES = ("owner", "revenue", "overlay")
@@ -88,6 +100,74 @@ def won_deals(ds: Dataset) -> pd.DataFrame:
     return out.sort_values("opp_id", kind="stable").reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class CreditRows:
+    """Credits as arrays, one entry per credit, in the order of :func:`credit_deals` (deal,
+    type, rep): ``deal`` (row in the won deals), ``rep`` (the rep's code), ``type`` (code in
+    :data:`TYPE_ORDER`), ``share`` (float) and ``cents`` (int64). Texts are attached only to
+    the credits that become lines."""
+
+    deal: np.ndarray
+    rep: np.ndarray
+    type: np.ndarray
+    share: np.ndarray
+    cents: np.ndarray
+
+
+#: Credit types in the order of their names (their codes in :class:`CreditRows`).
+TYPE_ORDER = tuple(sorted(CREDIT_TYPES))
+_OVERLAY, _OWNER, _REVENUE = (TYPE_ORDER.index(t) for t in ("overlay", "owner", "revenue"))
+
+
+def credit_rows(
+    amount: np.ndarray,
+    owner: np.ndarray,
+    split_deal: np.ndarray,
+    split_rep: np.ndarray,
+    split_share: np.ndarray,
+    split_type: np.ndarray,
+) -> CreditRows:
+    """The credits of won deals (module docstring) from integer codes.
+
+    Parameters
+    ----------
+    amount : each won deal's amount in cents (int64).
+    owner : each won deal's owner, as a rep code (codes sorted like the rep ids, so ties
+        break as the ids do).
+    split_deal, split_rep, split_share, split_type : the split rows of won deals: the deal's
+        row, the rep code, the share, the type (``revenue`` or ``overlay``).
+    """
+    amount = np.asarray(amount, dtype="int64")
+    kind = np.asarray(split_type, dtype=object)
+    rev, over = kind == "revenue", kind == "overlay"
+    ppm = np.round(np.asarray(split_share, dtype=float) * _PPM).astype("int64")
+    has_owner = np.ones(len(amount), dtype=bool)
+    has_owner[split_deal[rev]] = False
+    own = np.flatnonzero(has_owner)
+    deals = [own, split_deal[rev], split_deal[over]]
+    reps = [np.asarray(owner)[own], split_rep[rev], split_rep[over]]
+    shares = [np.ones(len(own)), np.asarray(split_share, float)[rev], split_share[over]]
+    cents = [
+        amount[own],
+        _largest_remainder(amount, split_deal[rev], ppm[rev], split_rep[rev]),
+        # overlay, half up: floor((2 x amount x ppm + PPM) / (2 x PPM)), amounts >= 0
+        (2 * amount[split_deal[over]] * ppm[over] + _PPM) // (2 * _PPM),
+    ]
+    codes = [
+        np.full(len(d), c, dtype="int64")
+        for d, c in zip(deals, (_OWNER, _REVENUE, _OVERLAY), strict=True)
+    ]
+    deal, rep, typ = np.concatenate(deals), np.concatenate(reps), np.concatenate(codes)
+    order = np.lexsort((rep, typ, deal))
+    return CreditRows(
+        deal[order].astype("int64"),
+        rep[order].astype("int64"),
+        typ[order],
+        np.concatenate(shares).astype("float64")[order],
+        np.concatenate(cents).astype("int64")[order],
+    )
+
+
 def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     """The credit lines of won deals (see the module docstring for the rules).
 
@@ -118,62 +198,38 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     3      B     r2  revenue         33334
     4      B     r3  revenue         33333
     """
-    opp_ids = pd.Index(won["opp_id"].astype(str))
-    at = opp_ids.get_indexer(splits["opp_id"].astype(str))  # -1: not a won deal
-    s = splits[at >= 0]
-    deal = at[at >= 0]
-    amount = won["amount_cents"].to_numpy(dtype="int64")
-    ppm = np.round(s["share"].to_numpy(float) * _PPM).astype("int64")
-    kind = s["type"].to_numpy(dtype=object)
-    rev, over = kind == "revenue", kind == "overlay"
-    owner = np.ones(len(won), dtype=bool)
-    owner[deal[rev]] = False
-    deals = [np.flatnonzero(owner), deal[rev], deal[over]]
-    reps = [
-        won["rep_id"].to_numpy(dtype=object)[owner],
-        s["rep_id"].to_numpy(dtype=object)[rev],
-        s["rep_id"].to_numpy(dtype=object)[over],
-    ]
-    shares = [
-        np.ones(int(owner.sum())),
-        s["share"].to_numpy(float)[rev],
-        s["share"].to_numpy(float)[over],
-    ]
-    cents = [
-        amount[owner],
-        _largest_remainder(amount, deal[rev], ppm[rev], reps[1]),
-        # overlay, half up: floor((2 x amount x ppm + PPM) / (2 x PPM)), amounts >= 0
-        (2 * amount[deal[over]] * ppm[over] + _PPM) // (2 * _PPM),
-    ]
-    types = [
-        np.full(len(d), t, dtype=object)
-        for d, t in zip(deals, ("owner", "revenue", "overlay"), strict=True)
-    ]
-    pos = np.concatenate(deals)
-    rep = np.concatenate(reps)
-    kinds = np.concatenate(types)
-    order = np.lexsort((rep.astype(str), kinds.astype(str), pos))
-    pos = pos[order]
+    (owner, split_rep), names = sorted_codes(won["rep_id"], splits["rep_id"])
+    at = positions(splits["opp_id"], won["opp_id"])  # -1: not a won deal
+    hit = at >= 0
+    rows = credit_rows(
+        won["amount_cents"].to_numpy(dtype="int64"),
+        owner,
+        at[hit],
+        split_rep[hit],
+        splits["share"].to_numpy(float)[hit],
+        splits["type"].to_numpy(dtype=object)[hit],
+    )
     out = pd.DataFrame(
         {
-            "opp_id": won["opp_id"].to_numpy()[pos],
-            "rep_id": rep[order],
-            "type": kinds[order],
-            "share": np.concatenate(shares)[order],
-            "credit_cents": np.concatenate(cents)[order].astype("int64"),
-            "won_date": won["won_date"].to_numpy()[pos],
-            "reversed_date": won["reversed_date"].to_numpy()[pos],
-            "deal": pos,
+            "opp_id": won["opp_id"].astype("string").array.take(rows.deal),
+            "rep_id": names.array.take(rows.rep),
+            "type": pd.array(np.asarray(TYPE_ORDER, dtype=object)[rows.type], dtype="string"),
+            "share": rows.share,
+            "credit_cents": rows.cents,
+            "won_date": won["won_date"].to_numpy()[rows.deal],
+            "reversed_date": won["reversed_date"].to_numpy()[rows.deal],
+            "deal": rows.deal,
         }
     )
-    return out.astype({"opp_id": "string", "rep_id": "string", "type": "string"})
+    return out
 
 
 def _largest_remainder(
     amount: np.ndarray, deal: np.ndarray, ppm: np.ndarray, rep: np.ndarray
 ) -> np.ndarray:
     """Cents of revenue split rows: floor(amount x share), plus one cent each to the largest
-    remainders (ties: smaller rep_id) until the deal's credits add up to its amount."""
+    remainders (ties: smaller rep code, i.e. rep_id) until the deal's credits add up to its
+    amount."""
     if len(deal) == 0:
         return np.zeros(0, dtype="int64")
     codes, _ = pd.factorize(deal)
@@ -181,12 +237,27 @@ def _largest_remainder(
     exact = amount[deal] * ppm
     base, rem = exact // total, exact % total
     left = amount[deal] - np.bincount(codes, weights=base).astype("int64")[codes]
-    order = np.lexsort((rep.astype(str), -rem, codes))
+    order = np.lexsort((rep, -rem, codes))
     rank = np.empty(len(deal), dtype="int64")
     starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
     run = np.arange(len(deal)) - np.repeat(starts, np.diff(np.r_[starts, len(deal)]))
     rank[order] = run
     return base + (rank < left).astype("int64")
+
+
+def unconserved_deals(rows: CreditRows, won: pd.DataFrame) -> pd.DataFrame:
+    """:func:`split_conservation` of credits given as :class:`CreditRows` of ``won``."""
+    amount = won["amount_cents"].to_numpy(dtype="int64")
+    rev = rows.type != _OVERLAY
+    total = np.bincount(rows.deal[rev], weights=rows.cents[rev], minlength=len(amount))
+    bad = np.flatnonzero(total.astype("int64") != amount)
+    return pd.DataFrame(
+        {
+            "opp_id": won["opp_id"].astype("string").array.take(bad),
+            "amount_cents": amount[bad],
+            "credited_cents": total[bad].astype("int64"),
+        }
+    )
 
 
 def split_conservation(credits: pd.DataFrame, won: pd.DataFrame) -> pd.DataFrame:

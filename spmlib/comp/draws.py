@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.comp.lines import make_lines
-from spmlib.comp.money import format_money, to_cents
+from spmlib.comp.money import format_money, half_up_cents
 from spmlib.comp.plan import Plan
 
 __all__ = ["apply_draws", "draw_step"]
@@ -73,60 +73,71 @@ def apply_draws(
         ``draw_balance_cents`` (after the segment).
     """
     n = len(segments)
-    paid, recovered, balance, draw_c = (np.zeros(n, dtype="int64") for _ in range(4))
+    earned = np.asarray(earned_cents, dtype="int64").tolist()
+    draw_c = half_up_cents(segments["draw"])
+    rec = segments["plan"].map({k: p.draw.type == "recoverable" for k, p in plans.items()})
+    recoverable = rec.to_numpy(dtype=bool).tolist()
+    reps = segments["rep_id"].to_numpy(dtype=object)
+    paid, recovered, balance, before = ([0] * n for _ in range(4))
     owed: dict[str, int] = {}
-    rows = []
-    for i, seg in enumerate(segments.itertuples(index=False)):
-        plan = plans[seg.plan]
-        d = to_cents(seg.draw)
-        b = owed.get(seg.rep_id, 0)
-        p, r, b2 = draw_step(int(earned_cents[i]), d, b, plan.draw.type == "recoverable")
-        owed[seg.rep_id] = b2
-        paid[i], recovered[i], balance[i], draw_c[i] = p, r, b2, d
-        base = {
-            "seg_key": seg.seg_key,
-            "period": seg.period,
-            "rep_id": seg.rep_id,
-            "plan": seg.plan,
-            "deal": "period",
-        }
-        state = (
-            f"earned {format_money(int(earned_cents[i]))}, draw {format_money(d)}, "
-            f"balance {format_money(b)} -> {format_money(b2)}"
-        )
-        if p:
-            kind = plan.draw.type if d else "no draw"
-            rows.append(
-                {
-                    **base,
-                    "line_key": f"{seg.seg_key}|draw|draw",
-                    "kind": "draw",
-                    "rule": f"draw ({kind}): top-up to the draw"
-                    if d
-                    else "negative earnings carried as a balance",
-                    "inputs": state,
-                    "amount_cents": p,
-                }
-            )
-        if r:
-            rows.append(
-                {
-                    **base,
-                    "line_key": f"{seg.seg_key}|draw_recovery|recovery",
-                    "kind": "draw_recovery",
-                    "rule": "recovery of the balance from earnings above the draw",
-                    "inputs": state,
-                    "amount_cents": -r,
-                }
-            )
-    lines = make_lines(pd.DataFrame(rows)) if rows else make_lines({"kind": []})
+    for i, (e, d, r, rep) in enumerate(zip(earned, draw_c.tolist(), recoverable, reps,
+                                           strict=True)):  # fmt: skip
+        b = owed.get(rep, 0)
+        paid[i], recovered[i], b2 = draw_step(e, d, b, r)
+        owed[rep] = balance[i] = b2
+        before[i] = b
     per_seg = pd.DataFrame(
         {
             "draw_cents": draw_c,
-            "draw_paid_cents": paid,
-            "draw_recovered_cents": recovered,
-            "draw_balance_cents": balance,
+            "draw_paid_cents": np.asarray(paid, dtype="int64"),
+            "draw_recovered_cents": np.asarray(recovered, dtype="int64"),
+            "draw_balance_cents": np.asarray(balance, dtype="int64"),
         },
         index=segments.index,
     )
+    types = segments["plan"].map({k: p.draw.type for k, p in plans.items()}).to_numpy(dtype=object)
+    parts = []
+    for kind, amounts, pick in (
+        ("draw", paid, np.flatnonzero(np.asarray(paid) != 0)),
+        ("draw_recovery", recovered, np.flatnonzero(np.asarray(recovered) != 0)),
+    ):
+        if not len(pick):
+            continue
+        state = [
+            f"earned {format_money(earned[i])}, draw {format_money(int(draw_c[i]))}, "
+            f"balance {format_money(before[i])} -> {format_money(balance[i])}"
+            for i in pick
+        ]
+        if kind == "draw":
+            rule = [
+                f"draw ({types[i]}): top-up to the draw"
+                if draw_c[i]
+                else "negative earnings carried as a balance"
+                for i in pick
+            ]
+            key, sign = "|draw|draw", 1
+        else:
+            rule, key, sign = (
+                "recovery of the balance from earnings above the draw",
+                ("|draw_recovery|recovery"),
+                -1,
+            )
+        rows = segments.iloc[pick]
+        parts.append(
+            make_lines(
+                {
+                    "line_key": (rows["seg_key"] + key).to_numpy(),
+                    "seg_key": rows["seg_key"].to_numpy(),
+                    "period": rows["period"].to_numpy(),
+                    "rep_id": rows["rep_id"].to_numpy(),
+                    "plan": rows["plan"].to_numpy(),
+                    "kind": kind,
+                    "deal": "period",
+                    "rule": rule,
+                    "inputs": state,
+                    "amount_cents": sign * np.asarray(amounts, dtype="int64")[pick],
+                }
+            )
+        )
+    lines = pd.concat(parts, ignore_index=True) if parts else make_lines({"kind": []})
     return lines, per_seg

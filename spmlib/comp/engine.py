@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.comp.clawback import clawback_lines
-from spmlib.comp.credit import credit_deals, split_conservation, won_deals
+from spmlib.comp.credit import TYPE_ORDER, CreditRows, credit_rows, unconserved_deals, won_deals
 from spmlib.comp.draws import apply_draws
 from spmlib.comp.inputs import (
     ADJUSTMENTS_FILE,
@@ -42,9 +42,10 @@ from spmlib.comp.lines import (
     seg_keys,
     spif_lines,
 )
-from spmlib.comp.money import to_cents
+from spmlib.comp.money import half_up_cents
 from spmlib.comp.plan import Plan, load_plans, plans_hash
 from spmlib.comp.segments import build_segments
+from spmlib.core.codes import positions, sorted_codes
 from spmlib.exceptions import PlanError
 from spmlib.io.schema import Dataset
 from spmlib.io.validate import isin
@@ -154,6 +155,9 @@ def compute(
     Draw balances start at zero at ``chain_start``. Credit lines (information only) are left out
     for ``paid_periods`` (their statements were sent already; only their paying lines are
     compared).
+
+    Reps and deals are integer codes while credits are worked out and attached to segments
+    (rep codes sorted like the rep ids); texts are made only for the credits that become lines.
     """
     ds, plans = inputs.dataset, inputs.plans
     fy = ds.config.fiscal_year_start_month
@@ -165,47 +169,91 @@ def compute(
     won = won_deals(ds)
     first = segs["active_start"].min() if len(segs) else end
     won = won[(won["won_date"] >= first) & (won["won_date"] <= end)].reset_index(drop=True)
-    credits = credit_deals(won, ds.splits)
-    credits = credits.merge(won[["opp_id", "amount_cents"]], on="opp_id", how="left")
-    credits["seg"] = attach_to_segments(credits, segs, "won_date")
-    rev = attach_to_segments(credits, segs, "reversed_date")
-    credits["rev_seg"] = np.where((rev >= 0) & in_chain[np.maximum(rev, 0)], rev, -1)
-    _log_unassigned(credits)
-    ok = credits["seg"] >= 0
+    credits, rows = _credits(ds, won, segs, in_chain)
     segs["credited_cents"] = (
-        np.bincount(
-            credits.loc[ok, "seg"], weights=credits.loc[ok, "credit_cents"], minlength=len(segs)
-        ).astype("int64")
+        np.bincount(credits["seg"][credits["seg"] >= 0], weights=rows.cents[credits["seg"] >= 0],
+                    minlength=len(segs)).astype("int64")
         if len(segs)
         else np.zeros(0, "int64")
-    )
-    chain_keys = segs.loc[in_chain, "seg_key"]
-    detailed = ~isin(segs["period"], list(paid_periods)).to_numpy(dtype=bool)
-    credit = credit_lines(credits[detailed[np.maximum(credits["seg"], 0)]], segs)
+    )  # fmt: skip
+    detailed = in_chain & ~isin(segs["period"], list(paid_periods)).to_numpy(dtype=bool)
+    seg_of = credits["seg"].to_numpy()
+    shown = (seg_of >= 0) & detailed[np.maximum(seg_of, 0)]
+    credit = credit_lines(credits.iloc[np.flatnonzero(shown)], segs)
     earned = earnings_lines(segs, plans)
     spifs = spif_lines(credits, won, segs, plans)
-    claws = clawback_lines(credits, segs, pd.concat([earned, spifs]), plans)
+    reversed_ = credits["reversed_date"].notna().to_numpy(dtype=bool) & (seg_of >= 0)
+    claws = clawback_lines(
+        credits.iloc[np.flatnonzero(reversed_)], segs, pd.concat([earned, spifs]), plans
+    )
     adjust = _adjustments(inputs, segs[in_chain])
     chain = segs[in_chain].reset_index(drop=True)
+    chain_keys = chain["seg_key"]
     lines = pd.concat(
-        [f[isin(f["seg_key"], chain_keys)] for f in (credit, earned, spifs, claws, adjust)],
+        [credit, *(f[isin(f["seg_key"], chain_keys)] for f in (earned, spifs, claws)), adjust],
         ignore_index=True,
     )
-    sums = _sums(lines, chain["seg_key"])
+    sums = _sums(lines, chain_keys)
     e = sums["earnings"] + sums["cap"] + sums["spif"] + sums["clawback"]
     draw_lines, draws = apply_draws(chain, e.to_numpy(), plans)
     lines = pd.concat([lines, draw_lines], ignore_index=True)
     statements = _statements(inputs, chain, sums, draws)
-    return Computation(statements, make_lines(lines), split_conservation(credits, won))
+    return Computation(statements, make_lines(lines), unconserved_deals(rows, won))
 
 
-def _log_unassigned(credits: pd.DataFrame) -> None:
-    lost = credits[credits["seg"] < 0]
-    if len(lost):
+def _credits(
+    ds: Dataset, won: pd.DataFrame, segs: pd.DataFrame, in_chain: np.ndarray
+) -> tuple[pd.DataFrame, CreditRows]:
+    """The credits of the won deals (:func:`spmlib.comp.credit.credit_rows`, on rep codes),
+    each attached to the segment holding its won date (``seg``) and, for a reversed deal, to
+    the chain segment holding the reversal date (``rev_seg``); -1 when none."""
+    splits = ds.splits
+    (owner, seg_rep, split_rep), names = sorted_codes(
+        won["rep_id"], segs["rep_id"], splits["rep_id"]
+    )
+    at = positions(splits["opp_id"], won["opp_id"])  # -1: not a won deal in the range
+    hit = at >= 0
+    rows = credit_rows(
+        won["amount_cents"].to_numpy(dtype="int64"),
+        owner,
+        at[hit],
+        split_rep[hit],
+        splits["share"].to_numpy(float)[hit],
+        splits["type"].to_numpy(dtype=object)[hit],
+    )
+    won_day = won["won_date"].to_numpy(dtype="datetime64[D]")[rows.deal]
+    rev_day = won["reversed_date"].to_numpy(dtype="datetime64[D]")[rows.deal]
+    start = segs["active_start"].to_numpy(dtype="datetime64[D]")
+    stop = segs["active_end"].to_numpy(dtype="datetime64[D]")
+    seg = attach_to_segments(rows.rep, won_day, seg_rep, start, stop)
+    rev = attach_to_segments(rows.rep, rev_day, seg_rep, start, stop)
+    rev = np.where((rev >= 0) & in_chain[np.maximum(rev, 0)], rev, -1)
+    _log_unassigned(seg, rows.rep)
+    credits = pd.DataFrame(
+        {
+            "opp_id": won["opp_id"].astype("string").array.take(rows.deal),
+            "rep_id": names.array.take(np.maximum(rows.rep, 0)),
+            "type": pd.array(np.asarray(TYPE_ORDER, dtype=object)[rows.type], dtype="string"),
+            "share": rows.share,
+            "credit_cents": rows.cents,
+            "amount_cents": won["amount_cents"].to_numpy(dtype="int64")[rows.deal],
+            "won_date": won["won_date"].to_numpy()[rows.deal],
+            "reversed_date": won["reversed_date"].to_numpy()[rows.deal],
+            "deal": rows.deal,
+            "seg": seg,
+            "rev_seg": rev,
+        }
+    )
+    return credits, rows
+
+
+def _log_unassigned(seg: np.ndarray, rep: np.ndarray) -> None:
+    lost = seg < 0
+    if lost.any():
         log.info(
             "%d credit(s) of %d rep(s) fall on days without a plan assignment and pay nothing",
-            len(lost),
-            lost["rep_id"].nunique(),
+            int(lost.sum()),
+            len(np.unique(rep[lost])),
         )
 
 
@@ -250,11 +298,13 @@ def _statements(
         values = reps[col] if col in reps.columns else pd.Series(dtype="string")
         st[col] = st["rep_id"].map(values).astype("string")
     st["currency"] = inputs.currency
-    st["target_incentive_cents"] = [to_cents(t) for t in chain["ti"]]
-    st["quota_cents"] = [to_cents(q) for q in chain["quota"]]
+    st["target_incentive_cents"] = half_up_cents(chain["ti"])
+    st["quota_cents"] = half_up_cents(chain["quota"])
     st["credited_cents"] = chain["credited_cents"].to_numpy()
+    # credited / quota as the correctly rounded float of the exact ratio (int / int)
     st["attainment"] = [
-        float(c / 100 / q) for c, q in zip(st["credited_cents"], chain["quota"], strict=True)
+        c * q.denominator / (100 * q.numerator)
+        for c, q in zip(st["credited_cents"].tolist(), chain["quota"], strict=True)
     ]
     st["earnings_cents"] = (sums["earnings"] + sums["cap"]).to_numpy()
     st["spifs_cents"] = sums["spif"].to_numpy()

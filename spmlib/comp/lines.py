@@ -29,10 +29,13 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from spmlib.comp.money import format_money, to_cents
+from spmlib.comp.money import format_money, half_up, money_texts, to_cents
 from spmlib.comp.plan import Plan
-from spmlib.comp.rates import cap_amount, tier_pieces
+from spmlib.comp.rates import tier_cents
+from spmlib.core.codes import codes_of
 
 __all__ = [
     "LINE_KINDS",
@@ -40,6 +43,7 @@ __all__ = [
     "LINE_COLUMNS",
     "make_lines",
     "order_lines",
+    "sort_order",
     "seg_keys",
     "attach_to_segments",
     "credit_lines",
@@ -87,16 +91,31 @@ def make_lines(data: Mapping[str, object] | pd.DataFrame) -> pd.DataFrame:
     for col, dtype in LINE_COLUMNS.items():
         if col not in frame.columns and col != "pays":
             frame[col] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
-    frame["pays"] = (frame["kind"].astype(object) != "credit").to_numpy(dtype=bool)
+    frame["pays"] = (frame["kind"].astype("string") != "credit").fillna(True).to_numpy(dtype=bool)
     return frame[list(LINE_COLUMNS)].astype(LINE_COLUMNS)
 
 
 def order_lines(lines: pd.DataFrame) -> pd.DataFrame:
     """Lines in reading order: by segment, then kind (credits first, as in :data:`LINE_KINDS`),
     then line_key."""
-    rank = lines["kind"].map({k: i for i, k in enumerate(LINE_KINDS)}).astype("int64")
-    out = lines.assign(_r=rank).sort_values(["seg_key", "_r", "line_key"], kind="stable")
-    return out.drop(columns="_r").reset_index(drop=True)
+    rank = codes_of(lines["kind"], LINE_KINDS)
+    return lines.take(sort_order(lines["seg_key"], rank, lines["line_key"])).reset_index(drop=True)
+
+
+def sort_order(*keys) -> np.ndarray:
+    """Positions that sort the rows by ``keys`` (text or numbers; texts by code point, as
+    pandas does), stably; Arrow sorts the texts without a Python object per row.
+
+    >>> sort_order(pd.Series(["b", "a", "b"], dtype="string"), np.array([2, 5, 1])).tolist()
+    [1, 2, 0]
+    """
+    names = [f"k{i}" for i in range(len(keys))]
+    table = pa.table(
+        {n: pa.array(k.array if isinstance(k, pd.Series) else k) for n, k in zip(names, keys,
+                                                                                  strict=True)}
+    )  # fmt: skip
+    order = pc.sort_indices(table, sort_keys=[(n, "ascending") for n in names])
+    return np.asarray(order, dtype="int64")
 
 
 def seg_keys(segments: pd.DataFrame) -> pd.Series:
@@ -112,23 +131,39 @@ def seg_keys(segments: pd.DataFrame) -> pd.Series:
     ).astype("string")
 
 
-def attach_to_segments(frame: pd.DataFrame, segments: pd.DataFrame, date_col: str) -> np.ndarray:
-    """Position in ``segments`` of the segment of the row's rep whose active days hold
-    ``frame[date_col]``; -1 when there is none (no plan that day)."""
-    out = np.full(len(frame), -1, dtype="int64")
-    if frame.empty or segments.empty:
+def attach_to_segments(
+    rep: np.ndarray,
+    day: np.ndarray,
+    seg_rep: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+) -> np.ndarray:
+    """Position of the segment of each row's rep whose active days hold the row's day; -1
+    when there is none (no plan that day, or no day).
+
+    ``rep`` and ``seg_rep`` are rep codes of one coding (:func:`spmlib.core.codes.sorted_codes`);
+    the days are ``datetime64`` arrays. Segments of one rep must not overlap.
+
+    Examples
+    --------
+    >>> d = lambda *x: np.array(x, dtype="datetime64[D]")
+    >>> attach_to_segments(np.array([0, 0, 1]), d("2026-01-05", "2026-02-01", "2026-01-05"),
+    ...     np.array([0, 0]), d("2026-01-01", "2026-02-01"), d("2026-01-31", "2026-02-28")).tolist()
+    [0, 1, -1]
+    """
+    out = np.full(len(rep), -1, dtype="int64")
+    if len(rep) == 0 or len(seg_rep) == 0:
         return out
-    reps = pd.Index(pd.unique(segments["rep_id"].astype(str)))
-    seg_rep = reps.get_indexer(segments["rep_id"].astype(str))
-    row_rep = reps.get_indexer(frame["rep_id"].astype(str))
-    day = frame[date_col].to_numpy(dtype="datetime64[D]")
-    start = segments["active_start"].to_numpy(dtype="datetime64[D]").astype("int64")
-    stop = segments["active_end"].to_numpy(dtype="datetime64[D]").astype("int64")
-    span = 1 << 32  # one key per (rep, day): rep code x 2^32 + day number
-    seg_key = seg_rep.astype("int64") * span + start
+    day = np.asarray(day, dtype="datetime64[D]")
+    start = np.asarray(seg_start, dtype="datetime64[D]").astype("int64")
+    stop = np.asarray(seg_end, dtype="datetime64[D]").astype("int64")
+    span = np.int64(1) << 32  # one key per (rep, day): rep code x 2^32 + day number
+    seg_rep = np.asarray(seg_rep, dtype="int64")
+    row_rep = np.asarray(rep, dtype="int64")
+    seg_key = seg_rep * span + start
     order = np.argsort(seg_key, kind="stable")
     ok = (row_rep >= 0) & ~np.isnat(day)
-    row_key = row_rep.astype("int64") * span + day.astype("int64")
+    row_key = row_rep * span + np.where(ok, day.astype("int64"), 0)
     hit = np.searchsorted(seg_key[order], row_key, side="right") - 1
     seg = order[np.maximum(hit, 0)]
     ok &= (hit >= 0) & (seg_rep[seg] == row_rep) & (day.astype("int64") <= stop[seg])
@@ -140,11 +175,29 @@ def _pct(x: Fraction | float) -> str:
     return f"{float(x) * 100:.2f}%"
 
 
-def _share_text(share: pd.Series) -> pd.Series:
-    """``60%`` style text of shares (vectorized)."""
-    pct = (share.astype("float64") * 100).round(4)
-    text = pct.astype(str).str.removesuffix(".0")
-    return text + "%"
+def _by_value(values: pd.Series | np.ndarray, text) -> pd.Series:
+    """``text(value)`` for every value, worked out once per distinct value (a column of a few
+    shares, dates or amounts repeated over many lines)."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    words = pd.Series([text(u) for u in uniques], dtype="string")
+    return pd.Series(words.array.take(codes), dtype="string")
+
+
+def _share_text(share: pd.Series | np.ndarray) -> pd.Series:
+    """``60%`` style text of shares.
+
+    >>> _share_text(np.array([0.6, 1.0, 1 / 3])).tolist()
+    ['60%', '100%', '33.3333%']
+    """
+    return _by_value(
+        np.asarray(share, dtype="float64"),
+        lambda s: str(round(float(s) * 100, 4)).removesuffix(".0") + "%",
+    )
+
+
+def _text(values) -> pd.Series:
+    """Values as a ``string`` Series (Arrow-backed), without an index."""
+    return pd.Series(pd.array(values, dtype="string"))
 
 
 def credit_lines(credits: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
@@ -153,107 +206,151 @@ def credit_lines(credits: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     c = credits[credits["seg"] >= 0]
     if c.empty:
         return make_lines({"kind": []})
-    seg = segments.iloc[c["seg"].to_numpy()]
-    inputs = (
-        "won "
-        + c["won_date"].dt.strftime("%Y-%m-%d")
-        + ", amount "
-        + (c["amount_cents"] / 100).map("{:,.2f}".format)
-        + ", share "
-        + _share_text(c["share"])
-    )
+    at = c["seg"].to_numpy()
+    seg_key = _text(segments["seg_key"].array.take(at))
+    opp = _text(c["opp_id"].array)
+    won = _by_value(c["won_date"], lambda d: pd.Timestamp(d).strftime("%Y-%m-%d"))
+    amount = _text(money_texts(c["amount_cents"].to_numpy()))
+    inputs = "won " + won + ", amount " + amount + ", share " + _share_text(c["share"])
+    kind = _text(c["type"].array)
     return make_lines(
         {
-            "line_key": seg["seg_key"].to_numpy()
-            + "|credit|"
-            + c["opp_id"].astype(str).to_numpy()
-            + "|"
-            + c["type"].astype(str).to_numpy(),
-            "seg_key": seg["seg_key"].to_numpy(),
-            "period": seg["period"].to_numpy(),
-            "rep_id": c["rep_id"].to_numpy(),
-            "plan": seg["plan"].to_numpy(),
+            "line_key": seg_key + "|credit|" + opp + "|" + kind,
+            "seg_key": seg_key,
+            "period": _text(segments["period"].array.take(at)),
+            "rep_id": _text(c["rep_id"].array),
+            "plan": _text(segments["plan"].array.take(at)),
             "kind": "credit",
-            "deal": c["opp_id"].to_numpy(),
-            "rule": ("credit: " + c["type"].astype(str)).to_numpy(),
-            "inputs": inputs.to_numpy(),
+            "deal": opp,
+            "rule": "credit: " + kind,
+            "inputs": inputs,
             "amount_cents": c["credit_cents"].to_numpy(),
         }
     )
 
 
+def _exact(values) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and denominators (Python ints) of exact values (Fraction, Decimal, int)."""
+    ratios = [v.as_integer_ratio() for v in values]
+    return (
+        np.array([n for n, _d in ratios], dtype=object),
+        np.array([d for _n, d in ratios], dtype=object),
+    )
+
+
 def earnings_lines(segments: pd.DataFrame, plans: Mapping[str, Plan]) -> pd.DataFrame:
     """The ``earnings`` lines (one per tier reached, or one of 0 below the threshold) and the
-    ``cap`` line of each segment. ``segments`` needs ``credited_cents``, ``quota``, ``ti``."""
-    rows = []
-    for seg in segments.itertuples(index=False):
-        plan = plans[seg.plan]
-        table = plan.rate_table
-        a = Fraction(int(seg.credited_cents), 100) / seg.quota
-        base = {
-            "seg_key": seg.seg_key,
-            "period": seg.period,
-            "rep_id": seg.rep_id,
-            "plan": seg.plan,
-            "deal": "period",
+    ``cap`` line of each segment. ``segments`` needs ``credited_cents``, ``quota``, ``ti``.
+
+    Worked out for all segments of a plan at once, exactly (:func:`spmlib.comp.rates.tier_cents`):
+    attainment = credited / quota and each tier's ``TI x multiplier x measure`` are ratios of
+    Python ints, each line rounded half up to the cent once.
+    """
+    parts = []
+    for plan_name, idx in segments.groupby("plan", sort=True).indices.items():
+        plan = plans[str(plan_name)]
+        parts.append(_plan_earnings(segments.iloc[idx], plan))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else make_lines({"kind": []})
+
+
+def _plan_earnings(seg: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    table = plan.rate_table
+    credited = seg["credited_cents"].to_numpy(dtype="int64")
+    qn, qd = _exact(seg["quota"])
+    tn, td = _exact(seg["ti"])
+    an, ad = credited.astype(object) * qd, qn * 100  # attainment = credited / 100 / quota
+    t = tier_cents(table, an, ad, tn, td)
+    quota_c, ti_c = half_up(qn * 100, qd), half_up(tn * 100, td)
+    given = [
+        f"attainment {_pct(n / d)} = credited {format_money(c)} / quota {format_money(q)}; "
+        f"TI {format_money(ti)}"
+        for n, d, c, q, ti in zip(an, ad, credited.tolist(), quota_c.tolist(), ti_c.tolist(),
+                                  strict=True)
+    ]  # fmt: skip
+    given = np.asarray(given, dtype=object)
+    keys = seg["seg_key"].to_numpy(dtype=object)
+    tiers = _exact_tier_texts(table)
+    what = "slice" if table.type == "graduated" else "all of"
+    rows = t.row
+    mult = [tiers[k - 1][1] for k in t.tier.tolist()]
+    frames = [
+        {
+            "line_key": [f"{keys[r]}|earnings|tier{k}" for r, k in zip(rows, t.tier, strict=True)],
+            "seg": rows,
+            "kind": "earnings",
+            "tier": t.tier,
+            "rule": [f"{table.type} tier {k} {tiers[k - 1][0]}" for k in t.tier.tolist()],
+            "rate": mult,
+            "inputs": [
+                f"{given[r]}; TI x {m} x {what} {_pct(n / d)}"
+                for r, m, n, d in zip(rows, mult, t.measure_num, t.measure_den, strict=True)
+            ],
+            "amount_cents": t.cents,
         }
-        given = (
-            f"attainment {_pct(a)} = credited {format_money(seg.credited_cents)} / quota "
-            f"{format_money(to_cents(seg.quota))}; TI {format_money(to_cents(seg.ti))}"
+    ]
+    none = np.setdiff1d(np.arange(len(seg)), rows)
+    if len(none):
+        why = np.where(t.reached[none], "no credit", "below threshold")
+        frames.append(
+            {
+                "line_key": [f"{keys[r]}|earnings|none" for r in none],
+                "seg": none,
+                "kind": "earnings",
+                "tier": pd.NA,
+                "rule": [f"{table.type}: {w} {_pct(table.threshold)}, pays 0" for w in why],
+                "rate": pd.NA,
+                "inputs": given[none],
+                "amount_cents": 0,
+            }
         )
-        pieces = tier_pieces(table, a, seg.ti)
-        total = 0
-        if not pieces:
-            why = "below threshold" if a < table.threshold else "no credit"
-            rows.append(
+    total = np.bincount(rows, weights=t.cents, minlength=len(seg)).astype("int64")
+    if table.cap is not None:
+        cap = Fraction(table.cap)
+        cap_c = half_up(tn * cap.numerator * 100, td * cap.denominator)
+        over = np.flatnonzero(total > cap_c)
+        if len(over):
+            frames.append(
                 {
-                    **base,
-                    "line_key": f"{seg.seg_key}|earnings|none",
-                    "kind": "earnings",
-                    "rule": f"{table.type}: {why} {_pct(table.threshold)}, pays 0",
-                    "inputs": given,
-                    "amount_cents": 0,
-                }
-            )
-        for p in pieces:
-            cents = to_cents(p.amount)
-            total += cents
-            what = "slice" if table.type == "graduated" else "all of"
-            rows.append(
-                {
-                    **base,
-                    "line_key": f"{seg.seg_key}|earnings|tier{p.tier}",
-                    "kind": "earnings",
-                    "tier": p.tier,
-                    "rule": f"{table.type} tier {p.tier} {p.label}",
-                    "rate": f"{float(p.multiplier):g}",
-                    "inputs": f"{given}; TI x {float(p.multiplier):g} x {what} {_pct(p.measure)}",
-                    "amount_cents": cents,
-                }
-            )
-        cap = cap_amount(table, seg.ti)
-        if cap is not None and total > to_cents(cap):
-            rows.append(
-                {
-                    **base,
-                    "line_key": f"{seg.seg_key}|cap|cap",
+                    "line_key": [f"{keys[r]}|cap|cap" for r in over],
+                    "seg": over,
                     "kind": "cap",
+                    "tier": pd.NA,
                     "rule": f"cap {float(table.cap):g} x TI",
                     "rate": f"{float(table.cap):g}",
-                    "inputs": f"earnings {format_money(total)} above the cap "
-                    f"{format_money(to_cents(cap))}",
-                    "amount_cents": to_cents(cap) - total,
+                    "inputs": [
+                        f"earnings {format_money(total[r])} above the cap {format_money(cap_c[r])}"
+                        for r in over
+                    ],
+                    "amount_cents": cap_c[over] - total[over],
                 }
             )
-    return make_lines(pd.DataFrame(rows)) if rows else make_lines({"kind": []})
+    out = []
+    for f in frames:
+        at = np.asarray(f.pop("seg"))
+        out.append(
+            make_lines(
+                {
+                    **f,
+                    "seg_key": _text(seg["seg_key"].array.take(at)),
+                    "period": _text(seg["period"].array.take(at)),
+                    "rep_id": _text(seg["rep_id"].array.take(at)),
+                    "plan": plan.name,
+                    "deal": "period",
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def _exact_tier_texts(table) -> list[tuple[str, str]]:
+    """(label, multiplier as text) of each tier."""
+    return [(t.label(), f"{float(t.multiplier):g}") for t in table.tiers]
 
 
 def _half_up_ratio(values: np.ndarray, num: int, den: int) -> np.ndarray:
     """``values x num / den`` rounded half up (away from zero), exactly, for int cents."""
-    v = np.asarray(values, dtype=object) * num
-    sign = np.where(np.asarray(values) < 0, -1, 1)
-    mag = (np.abs(v) * 2 + den) // (2 * den)
-    return (sign * mag).astype("int64")
+    return half_up(np.asarray(values, dtype=object) * num, np.full(len(values), den, dtype=object))
 
 
 def spif_lines(
@@ -262,61 +359,60 @@ def spif_lines(
     """``spif`` lines: per SPIF of the segment's plan and per revenue credit (owner or revenue
     split) of a deal matching its condition, ``amount x share`` or ``rate x credit``.
 
-    ``deals`` holds the opportunity columns the conditions read, one row per won deal, in the
-    order the credits' ``deal`` column points into (:func:`spmlib.comp.credit.credit_deals`).
+    ``credits`` has ``seg`` (-1: none), ``deal``, ``type``, ``share``, ``credit_cents``; ``deals``
+    holds the opportunity columns the conditions read, one row per won deal, in the order the
+    credits' ``deal`` column points into (:func:`spmlib.comp.credit.credit_deals`). Texts are
+    built only for the credits that earn a SPIF.
     """
-    c = credits[(credits["seg"] >= 0) & (credits["type"] != "overlay").to_numpy(dtype=bool)]
-    if c.empty:
-        return make_lines({"kind": []})
-    seg = segments.iloc[c["seg"].to_numpy()]
-    c = c.assign(
-        plan=seg["plan"].to_numpy(),
-        seg_key=seg["seg_key"].to_numpy(),
-        period=seg["period"].to_numpy(),
-    )
+    seg_of = credits["seg"].to_numpy()
+    paying = (seg_of >= 0) & (credits["type"] != "overlay").to_numpy(dtype=bool)
+    plan_of = np.full(len(credits), -1, dtype="int64")
+    names = sorted({str(p) for p in segments["plan"].unique()})
+    seg_plan = pd.Index(names).get_indexer(segments["plan"].astype(str))
+    plan_of[paying] = seg_plan[seg_of[paying]]
+    deal_of = credits["deal"].to_numpy()
     parts = []
-    for plan_name, group in c.groupby("plan", sort=True):
-        plan = plans[str(plan_name)]
-        if not plan.spifs:
-            continue
-        at = group["deal"].to_numpy()
+    for code, plan_name in enumerate(names):
+        plan = plans[plan_name]
         for spif in plan.spifs:
             hit = spif.condition.evaluate(deals)  # once per deal, vectorized
-            g = group[hit[at]]
-            if g.empty:
-                continue
-            if spif.amount is not None:
-                amount = Fraction(spif.amount)
-                ppm = np.round(g["share"].to_numpy(float) * 1_000_000).astype("int64")
-                base = np.full(len(g), amount.numerator, dtype=object) * ppm
-                cents = _half_up_ratio(base, 100, amount.denominator * 1_000_000)
-                rule_rate, what = format_money(to_cents(amount)), "per deal x share"
-            else:
-                rate = Fraction(spif.rate)
-                cents = _half_up_ratio(
-                    g["credit_cents"].to_numpy(), rate.numerator, rate.denominator
-                )
-                rule_rate, what = f"{float(rate):g}", "x credit"
-            parts.append(
-                make_lines(
-                    {
-                        "line_key": g["seg_key"] + f"|spif|{spif.name}|" + g["opp_id"].astype(str),
-                        "seg_key": g["seg_key"],
-                        "period": g["period"],
-                        "rep_id": g["rep_id"],
-                        "plan": g["plan"],
-                        "kind": "spif",
-                        "deal": g["opp_id"],
-                        "rule": f"SPIF {spif.name}: {spif.when}",
-                        "rate": rule_rate,
-                        "inputs": f"{rule_rate} {what}; share " + _share_text(g["share"]),
-                        "amount_cents": cents,
-                    }
-                )
-            )
+            rows = np.flatnonzero((plan_of == code) & hit[deal_of])
+            if len(rows):
+                parts.append(_spif_block(credits.iloc[rows], segments, spif))
     if not parts:
         return make_lines({"kind": []})
     return pd.concat(parts, ignore_index=True)
+
+
+def _spif_block(g: pd.DataFrame, segments: pd.DataFrame, spif) -> pd.DataFrame:
+    if spif.amount is not None:
+        amount = Fraction(spif.amount)
+        ppm = np.round(g["share"].to_numpy(float) * 1_000_000).astype("int64")
+        base = np.full(len(g), amount.numerator, dtype=object) * ppm
+        cents = _half_up_ratio(base, 100, amount.denominator * 1_000_000)
+        rule_rate, what = format_money(to_cents(amount)), "per deal x share"
+    else:
+        rate = Fraction(spif.rate)
+        cents = _half_up_ratio(g["credit_cents"].to_numpy(), rate.numerator, rate.denominator)
+        rule_rate, what = f"{float(rate):g}", "x credit"
+    at = g["seg"].to_numpy()
+    seg_key = _text(segments["seg_key"].array.take(at))
+    opp = _text(g["opp_id"].array)
+    return make_lines(
+        {
+            "line_key": seg_key + f"|spif|{spif.name}|" + opp,
+            "seg_key": seg_key,
+            "period": _text(segments["period"].array.take(at)),
+            "rep_id": _text(g["rep_id"].array),
+            "plan": _text(segments["plan"].array.take(at)),
+            "kind": "spif",
+            "deal": opp,
+            "rule": f"SPIF {spif.name}: {spif.when}",
+            "rate": rule_rate,
+            "inputs": f"{rule_rate} {what}; share " + _share_text(g["share"]),
+            "amount_cents": cents,
+        }
+    )
 
 
 def adjustment_lines(adjustments: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:

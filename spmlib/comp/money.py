@@ -21,8 +21,11 @@ __all__ = [
     "decimal",
     "to_cents",
     "cents_from_amounts",
+    "half_up",
+    "half_up_cents",
     "units",
     "format_money",
+    "money_texts",
 ]
 
 
@@ -55,6 +58,32 @@ def to_cents(amount: Fraction | Decimal | int) -> int:
     num, den = abs(q.numerator) * 100, q.denominator
     n = (2 * num + den) // (2 * den)  # floor(|q| x 100 + 1/2), in integers
     return -n if q < 0 else n
+
+
+def half_up(num, den) -> np.ndarray:
+    """``num / den`` rounded half up (halves away from zero) to whole numbers, exactly, for
+    arrays of Python ints (``den`` > 0), as int64.
+
+    Examples
+    --------
+    >>> half_up(np.array([5, -5, 7], dtype=object), np.array([2, 2, 3], dtype=object)).tolist()
+    [3, -3, 2]
+    """
+    num, den = np.asarray(num, dtype=object), np.asarray(den, dtype=object)
+    mag = (2 * np.abs(num) + den) // (2 * den)
+    return np.where(np.asarray(num < 0, dtype=bool), -mag, mag).astype("int64")
+
+
+def half_up_cents(amounts) -> np.ndarray:
+    """:func:`to_cents` of many exact amounts (``Fraction``, ``Decimal``, int), vectorised.
+
+    >>> half_up_cents([Fraction(1, 3), Fraction(2, 3), Decimal("-0.005")]).tolist()
+    [33, 67, -1]
+    """
+    ratios = [v.as_integer_ratio() for v in amounts]
+    num = np.array([n for n, _d in ratios], dtype=object)
+    den = np.array([d for _n, d in ratios], dtype=object)
+    return half_up(num * 100, den) if len(ratios) else np.zeros(0, dtype="int64")
 
 
 def cents_from_amounts(amounts: pd.Series | np.ndarray) -> np.ndarray:
@@ -97,3 +126,16 @@ def format_money(cents: int, currency: str = "") -> str:
     whole, frac = divmod(abs(cents), 100)
     text = f"{sign}{whole:,}.{frac:02d}"
     return f"{currency} {text}" if currency else text
+
+
+def money_texts(cents) -> list[str]:
+    """:func:`format_money` of many amounts in cents (without a currency).
+
+    >>> money_texts(np.array([123450, -5, 100000000]))
+    ['1,234.50', '-0.05', '1,000,000.00']
+    """
+    c = np.asarray(cents, dtype="int64")
+    whole, frac = np.divmod(np.abs(c), 100)
+    signs = np.where(c < 0, "-", "").tolist()
+    return [f"{s}{w:,}.{f:02d}" for s, w, f in zip(signs, whole.tolist(), frac.tolist(),
+                                                   strict=True)]  # fmt: skip

@@ -24,10 +24,19 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from spmlib.comp.money import half_up
 from spmlib.comp.plan import RateTable, Tier
 from spmlib.exceptions import UnknownNameError
 
-__all__ = ["TierPiece", "tier_pieces", "cap_amount", "earnings_multiple", "cliffs"]
+__all__ = [
+    "TierPiece",
+    "tier_pieces",
+    "TierCents",
+    "tier_cents",
+    "cap_amount",
+    "earnings_multiple",
+    "cliffs",
+]
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,79 @@ def tier_pieces(table: RateTable, attainment: Fraction, ti: Fraction) -> list[Ti
     if a < Fraction(table.threshold):
         return []
     return _RULES[table.type](_exact_tiers(table.tiers), a, Fraction(ti))
+
+
+@dataclass(frozen=True)
+class TierCents:
+    """The earnings pieces of many periods at once (:func:`tier_cents`), one entry per piece:
+    ``row`` (the period), ``tier`` (1-based), ``measure`` as ``measure_num / measure_den``
+    (exact), ``cents`` (the piece rounded half up to the cent), and per period ``reached``
+    (attainment at or above the threshold)."""
+
+    row: np.ndarray
+    tier: np.ndarray
+    measure_num: np.ndarray
+    measure_den: np.ndarray
+    cents: np.ndarray
+    reached: np.ndarray
+
+
+def tier_cents(table: RateTable, att_num, att_den, ti_num, ti_den) -> TierCents:
+    """:func:`tier_pieces` of many periods at once, exactly, each piece rounded to the cent.
+
+        Attainment ``att_num / att_den`` and target incentive ``ti_num / ti_den`` (currency units)
+        are arrays of Python ints (any size: no overflow); every comparison and product is done on
+        them, so each piece's cents are those of ``to_cents(tier_pieces(...)[k].amount)``.
+
+        Examples
+        --------
+        >>> from decimal import Decimal as D
+    >>> from spmlib.comp.plan import RateTable, Tier
+        >>> tiers = (Tier(D(0), D(1), D(1)), Tier(D(1), D("1.5"), D(2)), Tier(D("1.5"), None, D(3)))
+        >>> grad = RateTable("graduated", tiers, threshold=D("0.5"))
+        >>> t = tier_cents(grad, [6, 2], [5, 5], [25000, 25000], [1, 1])  # 120% and 40%
+        >>> t.row.tolist(), t.tier.tolist(), t.cents.tolist(), t.reached.tolist()
+        ([0, 0], [1, 2], [2500000, 1000000], [True, False])
+    """
+    an, ad = np.asarray(att_num, dtype=object), np.asarray(att_den, dtype=object)
+    tn, td = np.asarray(ti_num, dtype=object), np.asarray(ti_den, dtype=object)
+    if table.type not in _RULES:
+        raise UnknownNameError("rate table type", table.type, tuple(_RULES))
+    th = Fraction(table.threshold)
+    reached = np.asarray(an * th.denominator >= th.numerator * ad, dtype=bool)
+    tiers = _exact_tiers(table.tiers)
+    parts = []
+    taken = np.zeros(len(an), dtype=bool)
+    for k, (lo, hi, m, _label) in enumerate(tiers, start=1):
+        below = (
+            np.ones(len(an), dtype=bool)
+            if hi is None
+            else np.asarray(an * hi.denominator < hi.numerator * ad, dtype=bool)
+        )
+        if table.type == "graduated":
+            top_n = an if hi is None else np.where(below, an, hi.numerator)
+            top_d = ad if hi is None else np.where(below, ad, hi.denominator)
+            mn = top_n * lo.denominator - lo.numerator * top_d
+            md = top_d * lo.denominator
+            keep = reached & np.asarray(mn > 0, dtype=bool)
+        else:  # retroactive: the whole attainment at the first tier that holds it
+            mn, md = an, ad
+            keep = reached & below & ~taken & np.asarray(an > 0, dtype=bool)
+            taken |= below
+        rows = np.flatnonzero(keep)
+        num = tn[rows] * m.numerator * mn[rows] * 100
+        den = td[rows] * m.denominator * md[rows]
+        parts.append((rows, np.full(len(rows), k), mn[rows], md[rows], half_up(num, den)))
+    row, tier, mnum, mden, cents = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.lexsort((tier, row))
+    return TierCents(
+        row[order].astype("int64"),
+        tier[order].astype("int64"),
+        mnum[order],
+        mden[order],
+        cents[order].astype("int64"),
+        reached,
+    )
 
 
 def cap_amount(table: RateTable, ti: Fraction) -> Fraction | None:

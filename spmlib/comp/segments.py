@@ -112,15 +112,17 @@ def build_segments(
         pairs = pairs.assign(plan=str(plan_name))
         pairs["active_days"] = (pairs["active_end"] - pairs["active_start"]).dt.days + 1
         pairs["period_days"] = (pairs["period_end"] - pairs["period_start"]).dt.days + 1
-        days = zip(pairs["active_days"], pairs["period_days"], strict=True)
-        share = [Fraction(int(a), int(p)) for a, p in days]
-        ti_full = [
-            Fraction(plan.target_incentive if t is None or t != t else t)
-            for t in pairs["target_incentive"]
-        ]
-        pairs["ti_full"] = ti_full
-        pairs["ti"] = [t * s for t, s in zip(ti_full, share, strict=True)]
-        pairs["draw"] = [Fraction(plan.draw.amount) * s for s in share]
+        given = pairs["target_incentive"].astype(object)
+        ti_given = given.where(given.notna(), plan.target_incentive)
+        exact = _per_value(
+            pd.DataFrame({"a": pairs["active_days"], "p": pairs["period_days"], "t": ti_given}),
+            lambda a, p, t, draw=Fraction(plan.draw.amount): (
+                Fraction(t),
+                Fraction(t) * Fraction(int(a), int(p)),
+                draw * Fraction(int(a), int(p)),
+            ),
+        )
+        pairs["ti_full"], pairs["ti"], pairs["draw"] = (list(x) for x in zip(*exact, strict=True))
         rows.append(pairs)
     if not rows:
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS})
@@ -144,6 +146,15 @@ def build_segments(
     return seg[SEGMENT_COLUMNS].reset_index(drop=True)
 
 
+def _per_value(keys: pd.DataFrame, work) -> list:
+    """``work(*row)`` for every row of ``keys``, worked out once per distinct row (segments
+    repeat a few day counts and target incentives, so exact fractions are built a few times,
+    not once per segment)."""
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys.astype(object)))
+    done = [work(*u) for u in uniques]
+    return [done[c] for c in codes]
+
+
 def _active_quota(seg: pd.DataFrame, quotas: pd.DataFrame) -> list[Fraction]:
     """Quota of each segment's active days: each quota row spread evenly over its own days."""
     q = quotas[["rep_id", "period_start", "period_end", "quota"]].rename(
@@ -158,9 +169,12 @@ def _active_quota(seg: pd.DataFrame, quotas: pd.DataFrame) -> list[Fraction]:
     days = (m["q_end"] - m["q_start"]).dt.days.to_numpy() + 1
     m = m.assign(cents=cents_from_amounts(m["quota"]), overlap=overlap, days=days)
     m = m[m["overlap"] > 0]
-    full = m[m["overlap"] >= m["days"]].groupby("seg")["cents"].sum()
-    totals = [Fraction(int(full.get(i, 0))) for i in range(len(seg))]
-    partial = m.loc[m["overlap"] < m["days"], ["seg", "cents", "overlap", "days"]]
+    whole = m["overlap"] >= m["days"]
+    full = np.zeros(len(seg), dtype="int64")  # whole quota rows: integer cents
+    np.add.at(full, m.loc[whole, "seg"].to_numpy(), m.loc[whole, "cents"].to_numpy())
+    totals: list[Fraction | int] = full.tolist()
+    partial = m.loc[~whole, ["seg", "cents", "overlap", "days"]]
     for i, cents, o, d in partial.itertuples(index=False):
-        totals[i] += Fraction(int(cents) * int(o), int(d))
-    return [t / 100 for t in totals]
+        totals[i] = Fraction(totals[i]) + Fraction(int(cents) * int(o), int(d))
+    exact: dict = {t: Fraction(t) / 100 for t in set(totals)}  # one Fraction per value
+    return [exact[t] for t in totals]

@@ -21,6 +21,7 @@ __all__ = [
     "codes_of",
     "labels",
     "positions",
+    "sorted_codes",
     "NEVER",
 ]
 
@@ -94,6 +95,36 @@ def positions(keys: pd.Series, index_values: pd.Series) -> np.ndarray:
     # Later duplicates must not overwrite the first row: assign in reverse order.
     inverse[first[ok][::-1]] = np.arange(n, dtype=np.int64)[ok][::-1]
     return inverse[codes[n:]]
+
+
+def sorted_codes(*columns: pd.Series) -> tuple[list[np.ndarray], pd.Series]:
+    """Integer codes of text columns over the sorted union of their values, so that comparing
+    or sorting codes is comparing or sorting the texts; missing values get -1.
+
+    Each column is factorised once (one hash pass over a million Arrow strings, no Python
+    object per row); only the distinct values are sorted.
+
+    Returns
+    -------
+    (codes, names)
+        One int64 array per column, and the distinct values in sorted order (a ``string``
+        Series: ``names.iloc[codes]`` gives the texts back).
+
+    Examples
+    --------
+    >>> (a, b), names = sorted_codes(pd.Series(["r2", "r1", None]), pd.Series(["r3", "r1"]))
+    >>> a.tolist(), b.tolist(), names.tolist()
+    ([1, 0, -1], [2, 0], ['r1', 'r2', 'r3'])
+    """
+    factorised = [pd.factorize(pd.Series(c), use_na_sentinel=True) for c in columns]
+    seen = [np.asarray(pd.Series(u).astype(object), dtype=object) for _c, u in factorised]
+    both = np.concatenate(seen) if seen else np.zeros(0, dtype=object)
+    names = pd.Index(pd.unique(both)).sort_values() if len(both) else pd.Index([], dtype=object)
+    out = []
+    for (codes, _u), values in zip(factorised, seen, strict=True):
+        remap = np.append(names.get_indexer(values), -1).astype(np.int64)
+        out.append(remap[codes])  # code -1 (missing) picks the trailing -1
+    return out, pd.Series(names.astype(str), dtype="string")
 
 
 def to_ns(series: pd.Series) -> np.ndarray:

@@ -74,6 +74,9 @@ _KIND_LABELS = {
     "productivity": "Productivity",
     "forecast": "Forecast",
     "data_overview": "Data overview",
+    "quota_plan": "Quota plan",
+    "comp_statement": "Pay statement",
+    "comp_plan": "Compensation plans",
 }
 
 

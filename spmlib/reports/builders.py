@@ -12,11 +12,14 @@ from collections.abc import Callable
 
 from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
+from spmlib.reports.comp_plan import build_comp_plan_report
+from spmlib.reports.comp_statement import build_comp_statement_report
 from spmlib.reports.data_overview import build_data_overview_report
 from spmlib.reports.forecast import build_forecast_report
 from spmlib.reports.funnel import build_funnel_report
 from spmlib.reports.params import ReportParams
 from spmlib.reports.productivity import build_productivity_report
+from spmlib.reports.quota_plan import build_quota_plan_report
 from spmlib.reports.rep_scorecard import build_rep_scorecard_report
 from spmlib.reports.report import Report
 from spmlib.reports.scope import Scope
@@ -30,6 +33,9 @@ BUILDERS: dict[str, Callable[[Dataset, Scope, ReportParams], Report]] = {
     "productivity": build_productivity_report,
     "rep_scorecard": build_rep_scorecard_report,
     "forecast": build_forecast_report,
+    "quota_plan": build_quota_plan_report,
+    "comp_statement": build_comp_statement_report,
+    "comp_plan": build_comp_plan_report,
 }
 
 

@@ -1,4 +1,5 @@
-"""Compensation charts: the payout curve of a plan, with a rep's point on it."""
+"""Compensation charts: the payout curve of a plan with a rep's point on it, and several plans'
+curves side by side."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-__all__ = ["plot_payout_curve"]
+__all__ = ["plot_payout_curve", "plot_payout_curves"]
 
 
 def plot_payout_curve(
     curve: pd.DataFrame,
     point: tuple[float, float] | None = None,
     label: str | None = None,
+    title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Earnings against attainment (from :func:`spmlib.comp.curve.payout_curve`), jumps drawn
-    as gaps with the cliffs marked; ``point`` = (attainment, earnings) marks a rep's period."""
+    as gaps with the cliffs marked; ``point`` = (attainment, earnings) marks a rep's period,
+    named ``label`` in the legend."""
     if ax is None:
         _fig, ax = plt.subplots(figsize=(7, 3.5))
     x, y = curve["attainment"].to_numpy(), curve["earnings"].to_numpy()
@@ -46,5 +49,25 @@ def plot_payout_curve(
     ax.set_ylabel("earnings")
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:.0%}"))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_payout_curves(curves: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Several plans' earnings as a multiple of the target incentive against attainment.
+
+    ``curves``: rows of :func:`spmlib.comp.curve.payout_curve` with a ``plan`` column.
+    """
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, c in curves.groupby("plan", sort=False):
+        ax.plot(c["attainment"], c["multiple"], label=str(name))
+    ax.axvline(1.0, color="#999999", lw=0.8, ls="--")
+    ax.set_xlabel("attainment")
+    ax.set_ylabel("earnings / target incentive")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return ax
