@@ -30,10 +30,21 @@ import nbformat
 
 from spmlib.run.kernels import WarmKernel
 
-__all__ = ["ENGINE_NAME", "Execution", "WarmKernelEngine", "register_engine", "mark_failed_cell"]
+__all__ = [
+    "ENGINE_NAME",
+    "IOPUB_TIMEOUT",
+    "Execution",
+    "WarmKernelEngine",
+    "register_engine",
+    "mark_failed_cell",
+]
 
 #: The engine's name for ``papermill.execute_notebook(engine_name=...)`` and ``--engine``.
 ENGINE_NAME = "spm"
+
+#: Seconds to wait, after a cell's reply, for the rest of its outputs. papermill fails the cell
+#: when they do not come (nbclient's default, 4 s, fails whole batches on a loaded machine).
+IOPUB_TIMEOUT = 30
 
 
 @dataclass
@@ -113,6 +124,7 @@ def _execute_managed(
             kernel_name=kernel_name,
             timeout_func=time_left,
             interrupt_on_timeout=False,
+            iopub_timeout=IOPUB_TIMEOUT,
             record_timing=True,
             on_cell_start=on_cell_start,
             startup_timeout=start_timeout,
