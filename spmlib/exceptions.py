@@ -14,6 +14,8 @@ __all__ = [
     "UnknownNameError",
     "KernelStartError",
     "MissingFileError",
+    "PlanError",
+    "ExpressionError",
 ]
 
 
@@ -109,3 +111,37 @@ class UnknownNameError(ParameterError, KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+@dataclass
+class PlanError(SpmError, ValueError):
+    """A compensation input (plan file, assignments, adjustments) breaks its schema.
+
+    Attributes
+    ----------
+    file : the file the problems are in.
+    problems : one ``(key, message)`` pair per problem; ``key`` is the path of the offending key
+        (``rate_table.tiers[1].to``) or ``row N, column C`` for tables.
+    """
+
+    file: str
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{len(self.problems)} problem(s) in {self.file}:"
+        return "\n".join([head, *(f"  - {key}: {msg}" for key, msg in self.problems)])
+
+
+class ExpressionError(SpmError, ValueError):
+    """A condition of the small expression language (SPIF ``when``) cannot be parsed or typed.
+
+    ``position`` is the 0-based character offset of the problem in ``text``.
+    """
+
+    def __init__(self, text: str, position: int, message: str):
+        self.text, self.position, self.message = text, position, message
+        pointer = f"{text}\n{' ' * position}^"
+        super().__init__(f"{message} at character {position + 1} of:\n{pointer}")

@@ -59,6 +59,8 @@ def test_mini_dtypes(mini):
                 assert (frame[col].dropna() == frame[col].dropna().dt.normalize()).all()
             elif kind == "float":
                 assert dtype == "float64", (name, col, dtype)
+            elif kind == "bool":
+                assert dtype == "boolean", (name, col, dtype)
             else:
                 assert isinstance(dtype, pd.StringDtype), (name, col, dtype)
     assert list(mini.opportunities.columns[:6]) == list(TABLES["opportunities"].required)

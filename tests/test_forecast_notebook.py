@@ -56,7 +56,7 @@ def test_notebook_runs_and_matches_spmlib(tmp_path, team):
     table, chosen = select_method(y, 12, 3, 2, ["snaive", "ets", "theta"])
     assert g["chosen_method"] == chosen
     assert g["chosen_mase"] == pytest.approx(table.loc[table["chosen"], "mase"].item())
-    assert g["title"].endswith("Team Atlas" if team else "The company")
+    assert g["title"].endswith("team Atlas" if team else "company")
     pf = pipeline_forecast(ds, n_sims=500)
     level = "team" if team else "company"
     assert g["pipeline_p50"] == pytest.approx(pf.loc[pf["level"] == level, "p50"].iloc[0])

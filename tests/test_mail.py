@@ -373,8 +373,13 @@ def _sample_batch(tmp: Path) -> Path:
     reps["rep_name"] = reps["rep_id"].map(HOSTILE).fillna(reps["rep_name"])
     reps.to_csv(data / "reps.csv", index=False)
     opps = pd.read_csv(data / "opportunities.csv", dtype=str)
-    opps.loc[opps["rep_id"] == "R001", "account"] = "<img src=x onerror=alert(2)> & Sons"
+    evil = "<img src=x onerror=alert(2)> & Sons"
+    opps.loc[opps["rep_id"] == "R001", "account"] = evil
     opps.to_csv(data / "opportunities.csv", index=False)
+    # the account must exist (validation rejects unknown account ids), named hostile too
+    accounts = pd.read_csv(data / "accounts.csv", dtype=str)
+    row = {"account_id": evil, "account_name": evil, "rep_id": "R001", "potential": "0"}
+    pd.concat([accounts, pd.DataFrame([row])]).to_csv(data / "accounts.csv", index=False)
     (tmp / "spec.yml").write_text(SPEC)
     result = run_batch(
         tmp / "spec.yml",

@@ -87,3 +87,43 @@ def test_report_parameters_agree_with_the_notebook(path):
     defaults = cls()
     assert {k: p.default for k, p in own.items()} == {k: getattr(defaults, k) for k in own}
     assert set(DATA_PARAMETERS) <= set(declared)
+
+
+#: Code lines a report notebook may hold (imports, parameters, one builder call, show).
+MAX_NOTEBOOK_CODE_LINES = 40
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_a_page_not_a_program(path):
+    """A report notebook loads, resolves the scope, builds its parameters, calls one builder
+    and shows the result: no functions, classes or lambdas, no Styler formatting, no more than
+    about 40 lines of code (the work belongs in spmlib.reports)."""
+    import ast
+
+    from spmlib.reports.builders import BUILDERS
+
+    nb = json.loads(path.read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    lines = [
+        line for src in code for line in src.splitlines() if line.strip() and not line.lstrip()
+        .startswith("#")
+    ]  # fmt: skip
+    assert len(lines) <= MAX_NOTEBOOK_CODE_LINES, f"{path.name}: {len(lines)} code lines"
+    tree = ast.parse("\n".join(code))
+    for node in ast.walk(tree):
+        assert not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef), (
+            f"{path.name} defines {node.name}; move it to spmlib"
+        )
+        assert not isinstance(node, ast.Lambda), f"{path.name} holds a lambda; move it to spmlib"
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in ("style", "format"), (
+                f"{path.name} formats a table itself (.{node.attr}); use the report formatter"
+            )
+    called = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    builder = f"build_{path.stem}_report"
+    assert builder in BUILDERS[path.stem].__name__ and builder in called
+    assert "show" in called and "resolve_scope" in called

@@ -72,6 +72,8 @@ def test_written_dataset_loads_with_every_table_and_type(small_dir):
                 assert dtype == "datetime64[ns]", (name, col, dtype)
             elif kind == "float":
                 assert dtype == "float64", (name, col, dtype)
+            elif kind == "bool":
+                assert dtype == "boolean", (name, col, dtype)
             else:
                 assert dtype == "string", (name, col, dtype)
     assert ds.config.open_stages == (

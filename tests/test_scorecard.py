@@ -15,7 +15,7 @@ from spmlib.exceptions import SpmError
 from spmlib.io.schema import Dataset, DatasetConfig
 from spmlib.productivity.scorecard import SCORECARD_KPIS, overall_rating, scorecard, team_scorecards
 from spmlib.productivity.scorecard_trend import scorecard_trend
-from spmlib.reports.productivity import scorecard_narrative
+from spmlib.reports.rep_scorecard import scorecard_narrative
 
 FIVE = ["win_rate", "avg_deal_size", "activity_volume", "proposal_acceptance", "cycle_days"]
 START, END = "2026-01-01", "2026-06-30"

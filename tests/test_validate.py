@@ -19,6 +19,7 @@ import spmlib
 from spmlib.cli import app
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io.load import validate
+from spmlib.io.schema import TABLES
 from spmlib.io.validate import check_config, errors_of, warnings_of
 
 MINI = Path(__file__).parent / "data" / "mini"
@@ -332,7 +333,9 @@ def test_cli_validate_clean():
     assert lines[0] == f"OK {MINI}"
     assert "  opportunities: 6 rows, created_date 2024-01-05 .. 2024-05-02" in lines
     assert "  quotas: 4 rows, period_start 2024-01-01 .. 2024-04-01" in lines
-    assert len(lines) == 7  # OK line + one per table
+    assert "  accounts: 0 rows" in lines
+    assert "  splits: 0 rows" in lines  # absent optional table, no time column
+    assert len(lines) == 1 + len(TABLES)  # OK line + one per table
 
 
 def test_cli_validate_errors_exit_1_without_traceback(ds_dir):

@@ -2,7 +2,17 @@
 group of commands. Data problems are printed as a list (file, column, rule, rows, what to fix)
 with exit code 1, never as a traceback. Imports every layer below."""
 
-from spmlib.cli import batch, data, forecast, funnel, mail, productivity  # noqa: F401 (commands)
+from spmlib.cli import (  # noqa: F401 (commands)
+    batch,
+    comp,
+    data,
+    forecast,
+    funnel,
+    mail,
+    mapping,
+    planning,
+    productivity,
+)
 from spmlib.cli.common import app
 
 __all__ = ["app"]

@@ -16,8 +16,11 @@ from rich.table import Table
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
+from spmlib.engine.base import ENGINES
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.sources import mask_secrets
+from spmlib.reports.columns import columns_for
+from spmlib.reports.formatter import format_frame
 
 __all__ = [
     "app",
@@ -29,6 +32,9 @@ __all__ = [
     "OutputFormat",
     "By",
     "Period",
+    "Engine",
+    "EngineOpt",
+    "open_or_exit",
 ]
 
 app = typer.Typer(
@@ -66,6 +72,8 @@ def choices(name: str, values) -> type[StrEnum]:
 
 #: ``--by``: the named groupings of :data:`spmlib.core.grouping.GROUPINGS` (``all`` = company).
 By = choices("By", [*GROUPINGS, "all"])
+#: ``--engine``: the engines of :data:`spmlib.engine.base.ENGINES`.
+Engine = choices("Engine", ENGINES)
 #: ``--period``: the period kinds of :data:`spmlib.core.periods.PERIODS`.
 Period = choices("Period", PERIODS)
 
@@ -80,6 +88,16 @@ MappingOpt = Annotated[
     str | None,
     typer.Option(
         "--mapping", "-m", help="CRM mapping: a preset (salesforce, hubspot) or a YAML file."
+    ),
+]
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="Where the data is aggregated: duckdb (embedded, default) or spark "
+        "(a PATH of the form spark:LOCATION always uses Spark). See docs/data.md.",
     ),
 ]
 
@@ -110,7 +128,34 @@ def load_or_exit(path: str, mapping: str | None = None):
     from spmlib.sample.resolve import load
 
     try:
-        return load(path, mapping=mapping)
+        ds = load(path, mapping=mapping)
+    except DataValidationError as exc:
+        err_console.print(str(exc), highlight=False, markup=False)
+        err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
+        raise typer.Exit(1) from None
+    except SpmError as exc:
+        fail(str(exc))
+    if ds.inferences:
+        err_console.print(
+            f"note: mapping {mapping} inferred the stages from the export "
+            f"({len(ds.inferences)} decisions); `spm validate {path} --mapping {mapping}` "
+            "lists them with their evidence.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    return ds
+
+
+def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
+    """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
+    ``path`` is empty), validated once per fingerprint; on a data problem print every problem
+    and exit 1."""
+    from spmlib.engine.locations import open_tables
+    from spmlib.sample.resolve import resolve_data
+
+    try:
+        return open_tables(resolve_data(path), mapping=mapping, engine=engine)
     except DataValidationError as exc:
         err_console.print(str(exc), highlight=False, markup=False)
         err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
@@ -128,34 +173,35 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(str(exc))
 
 
-def emit(frame: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
-    """Print a tidy frame as a rich table, CSV or JSON records (dates as ISO strings)."""
+def emit(
+    frame: pd.DataFrame,
+    fmt: OutputFormat,
+    title: str | None = None,
+    currency: str = "USD",
+    columns: dict | None = None,
+) -> None:
+    """Print a tidy frame: as a table for people, or as machine-readable CSV or JSON.
+
+    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
+    labels for people, money in ``currency``, percentages, separators, fixed decimals
+    (``columns``: definitions overriding the vocabulary). ``csv``
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    """
     if fmt is OutputFormat.csv:
         frame.to_csv(sys.stdout, index=False)
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
-        cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        shown = format_frame(frame, columns, currency=currency)
+        kinds = columns_for(frame, columns)
         table = Table(title=title, show_lines=False)
         widths = []
-        for i, col in enumerate(frame.columns):
-            numeric = pd.api.types.is_numeric_dtype(frame[col])
-            table.add_column(str(col), justify="right" if numeric else "left", no_wrap=True)
-            widths.append(max([len(str(col)), *(len(r[i]) for r in cells)]) + 3)
-        for row in cells:
-            table.add_row(*row)
+        for name, label in zip(frame.columns, shown.columns, strict=True):
+            right = kinds[str(name)].numeric
+            table.add_column(escape(label), justify="right" if right else "left", no_wrap=True)
+            widths.append(max([len(label), *(len(v) for v in shown[label])]) + 3)
+        for row in shown.itertuples(index=False):
+            table.add_row(*(escape(v) for v in row))
         # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
         Console(width=max(console.width, sum(widths) + 1)).print(table)
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        if value.is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)

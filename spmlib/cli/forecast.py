@@ -20,6 +20,7 @@ from spmlib.cli.common import (
 )
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.forecast.series import FORECAST_GROUPINGS, FORECAST_PERIODS, FREQS
+from spmlib.reports.columns import plain_amounts
 
 #: ``--by``: the groupings a bookings series can be split by.
 ForecastBy = choices("ForecastBy", FORECAST_GROUPINGS)
@@ -56,13 +57,14 @@ OriginsOpt = Annotated[int, typer.Option("--origins", min=1, help="Rolling backt
 
 
 def _forecast_series(path, mapping, series, by, freq):
-    """The series frame for the forecast commands: a plain series file or a dataset's bookings."""
+    """The series frame for the forecast commands (a plain series file or a dataset's
+    bookings), and the currency of its amounts (None for a series file)."""
     from spmlib.forecast.series import bookings_series, read_series
 
     code = freq.value if freq else None
     if series:
         try:
-            return read_series(path, series, code)
+            return read_series(path, series, code), None
         except DataValidationError as exc:
             err_console.print(str(exc), highlight=False, markup=False)
             raise typer.Exit(1) from None
@@ -70,9 +72,17 @@ def _forecast_series(path, mapping, series, by, freq):
             fail(str(exc))
     ds = load_or_exit(path, mapping)
     try:
-        return bookings_series(ds, code or "M", by=None if by is ForecastBy.company else by.value)
+        frame = bookings_series(ds, code or "M", by=None if by is ForecastBy.company else by.value)
+        return frame, ds.config.currency
     except SpmError as exc:
         fail(str(exc))
+
+
+def _units(table, currency: str | None) -> dict:
+    """How the amounts of a table read: in the dataset's currency, or plain numbers."""
+    if currency is None:
+        return {"columns": plain_amounts(table.columns)}
+    return {"currency": currency}
 
 
 @app.command("forecast")
@@ -97,7 +107,7 @@ def forecast_command(
     from spmlib.forecast.backtest import BACKTEST_COLUMNS, skill_vs_snaive
     from spmlib.forecast.predict import forecast
 
-    frame = _forecast_series(path, mapping, series, by, freq)
+    frame, currency = _forecast_series(path, mapping, series, by, freq)
     try:
         result = forecast(frame, horizon, method, freq.value if freq else None, origins)
     except SpmError as exc:
@@ -120,7 +130,7 @@ def forecast_command(
                 f"{name}: auto chose {chosen} (backtest MASE {mase:.2f}, {skill_text})",
                 highlight=False,
             )
-    emit(out, fmt, title="Forecast")
+    emit(out, fmt, title="Forecast", **_units(out, currency))
 
 
 @app.command("backtest")
@@ -144,10 +154,10 @@ def backtest_command(
     """
     from spmlib.forecast.backtest import backtest
 
-    frame = _forecast_series(path, mapping, series, by, freq)
+    frame, currency = _forecast_series(path, mapping, series, by, freq)
     names = [m.strip() for m in methods.split(",")] if methods else None
     try:
         out = backtest(frame, horizon, origins, names, freq.value if freq else None)
     except SpmError as exc:
         fail(str(exc))
-    emit(out, fmt, title="Backtest")
+    emit(out, fmt, title="Backtest", **_units(out, currency))

@@ -58,7 +58,8 @@ def leaderboard_command(
     The current period is the one holding the data's reference date (or --end), to date.
     Definitions: README, section "Productivity".
     """
-    from spmlib.productivity.leaderboard import leaderboard
+    from spmlib.productivity.leaderboard import METRICS, leaderboard
+    from spmlib.reports.productivity import leaderboard_columns
 
     ds = load_or_exit(path, mapping)
     if team is not None:
@@ -77,9 +78,10 @@ def leaderboard_command(
         )
     except SpmError as exc:
         fail(str(exc))
-    title = f"{metric.value} by {by.value}"
+    title = f"{METRICS[metric.value].label} by {by.value}"
     if len(table):
         title += f": {table['period'].iloc[0]} (previous: {table['previous_period'].iloc[0]})"
     if fmt is OutputFormat.table:
         table = table.drop(columns=["period", "previous_period"])
-    emit(table, fmt, title=title)
+    columns = leaderboard_columns(METRICS[metric.value])
+    emit(table, fmt, title=title, currency=ds.config.currency, columns=columns)

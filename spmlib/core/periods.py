@@ -13,6 +13,7 @@ or fails listing the valid names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +35,7 @@ __all__ = [
     "fiscal_year",
     "period_range",
     "elapsed_share",
+    "parse_period",
 ]
 
 Freq = Literal["week", "month", "quarter", "year"]
@@ -268,3 +270,52 @@ def elapsed_share(start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp) -
     days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
     done = (pd.Timestamp(as_of) - pd.Timestamp(start)).days + 1
     return float(min(max(done / days, 0.0), 1.0))
+
+
+_LABEL = re.compile(r"^(?:(?P<month>\d{4}-(?:0[1-9]|1[0-2]))|FY(?P<fy>\d{4})(?:-Q(?P<q>[1-4]))?)$")
+
+
+def parse_period(
+    label: str, fiscal_year_start_month: int = 1
+) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    """(frequency, first day, last day) of a period label as :func:`period_label` writes it:
+    ``2026-08`` (month), ``FY2027-Q3`` (fiscal quarter), ``FY2027`` (fiscal year).
+
+    Raises
+    ------
+    ValueError
+        When ``label`` is none of these, with examples for this fiscal calendar.
+
+    Examples
+    --------
+    >>> freq, start, end = parse_period("FY2027-Q3", fiscal_year_start_month=2)
+    >>> freq, start.date().isoformat(), end.date().isoformat()
+    ('quarter', '2026-08-01', '2026-10-31')
+    >>> parse_period("FY2026", 1)[1].date().isoformat()
+    '2026-01-01'
+    """
+    _check("month", fiscal_year_start_month)
+    m = _LABEL.match(str(label).strip())
+    if m is None:
+        today = pd.Series([pd.Timestamp("2026-08-15")])
+        q = period_label(
+            period_start(today, "quarter", fiscal_year_start_month),
+            "quarter",
+            fiscal_year_start_month,
+        ).iloc[0]
+        raise ValueError(
+            f"period {label!r} is not a period label; write a month (2026-08), a fiscal "
+            f"quarter ({q}: fiscal years are named by the calendar year they end in) or a "
+            f"fiscal year ({q[:6]})"
+        )
+    if m["month"]:
+        start = pd.Timestamp(f"{m['month']}-01")
+        return "month", start, period_end(pd.Series([start]), "month").iloc[0]
+    fy = int(m["fy"])
+    first = pd.Timestamp(
+        year=fy - (fiscal_year_start_month > 1), month=fiscal_year_start_month, day=1
+    )
+    if m["q"] is None:
+        return "year", first, period_end(pd.Series([first]), "year").iloc[0]
+    start = first + pd.DateOffset(months=3 * (int(m["q"]) - 1))
+    return "quarter", start, period_end(pd.Series([start]), "quarter").iloc[0]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.core.periods import period_end, period_label, period_start, period_step
+from spmlib.core.pipelines import per_pipeline_dataset
 from spmlib.core.stats import fit_beta_prior, shrink_rates, wilson_interval
 from spmlib.forecast.series import FREQS, normalize_freq
 from spmlib.io.schema import Dataset
@@ -37,6 +38,8 @@ __all__ = [
     "deal_probabilities",
     "new_deal_rates",
     "pipeline_forecast",
+    "compound_poisson",
+    "simulate_bookings",
     "forecast_category_rollup",
     "pipeline_replay",
     "replay_accuracy",
@@ -73,6 +76,7 @@ def current_period(
     return start, period_end(pd.Series([start]), FREQS[code]).iloc[0]
 
 
+@per_pipeline_dataset
 def open_deals_at(ds: Dataset, when: pd.Timestamp) -> pd.DataFrame:
     """The deals open at the end of day ``when``, with the stage they were in then.
 
@@ -85,7 +89,8 @@ def open_deals_at(ds: Dataset, when: pd.Timestamp) -> pd.DataFrame:
     -------
     DataFrame with ``opp_id``, ``rep_id``, ``amount``, ``stage``, ``stage_entered``,
     ``age_days`` (whole days in the stage by ``when``), ``age_bucket``, ``forecast_category``
-    (NA when the data has none), ``close_date``, ``status``.
+    (NA when the data has none), ``crm_probability`` (the deal's CRM probability, NaN when the
+    data has none), ``close_date``, ``status``.
     """
     when = pd.Timestamp(when)
     opp = ds.opportunities
@@ -116,7 +121,10 @@ def open_deals_at(ds: Dataset, when: pd.Timestamp) -> pd.DataFrame:
     if "forecast_category" not in deals.columns:
         deals["forecast_category"] = pd.Series(pd.NA, index=deals.index, dtype="string")
     cols = ["opp_id", "rep_id", "amount", "stage", "stage_entered", "age_days", "age_bucket"]
-    cols += ["forecast_category", "close_date", "status"]
+    deals["crm_probability"] = (
+        deals["probability"].astype("float64") if "probability" in deals.columns else np.nan
+    )
+    cols += ["forecast_category", "crm_probability", "close_date", "status"]
     return deals[cols].reset_index(drop=True)
 
 
@@ -140,6 +148,7 @@ def _snapshots(ds: Dataset, as_of: pd.Timestamp, code: str) -> list[tuple]:
     return out[::-1]
 
 
+@per_pipeline_dataset
 def stage_win_table(
     ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
 ) -> pd.DataFrame:
@@ -192,21 +201,32 @@ def stage_win_table(
     return out[[*cols, "win_prob_shrunk"]]
 
 
+@per_pipeline_dataset
 def deal_probabilities(
     ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
 ) -> pd.DataFrame:
     """Each open deal's probability of closing won by the end of the current period.
 
-    The probability is the shrunk rate of :func:`stage_win_table` for the deal's stage and age
-    bucket; for a bucket never seen, the stage's pooled rate; for a stage never seen, the
-    pooled rate of all snapshots.
+    The probability is, by the first that applies (``probability_source``):
+
+    1. ``stage and age``: the shrunk rate of :func:`stage_win_table` for the deal's stage and
+       age bucket;
+    2. ``stage``: for a bucket never seen, the stage's pooled rate;
+    3. ``crm``: for a stage the history never saw (or no history at all), the deal's CRM
+       probability (its ``probability``, e.g. Salesforce's Probability or the stage's
+       DefaultProbability) when its expected close date falls by the period's end, else 0
+       (the CRM probability is that of winning at all, the forecast that of winning this
+       period);
+    4. ``all stages``: the pooled rate of all snapshots;
+    5. ``none``: 0 (no history and no CRM probability).
 
     Returns
     -------
     DataFrame with ``opp_id``, ``rep_id``, ``team``, ``stage``, ``age_days``, ``age_bucket``,
     ``amount``, ``forecast_category``, ``probability``, ``probability_low``,
-    ``probability_high`` (Wilson 95% of the raw counts behind it), ``history_deals`` (those
-    counts' size), ``expected`` (probability x amount).
+    ``probability_high`` (Wilson 95% of the raw counts behind it; NaN for ``crm``),
+    ``history_deals`` (those counts' size), ``probability_source`` and ``expected``
+    (probability x amount).
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
     table = stage_win_table(ds, as_of, freq)
@@ -215,30 +235,41 @@ def deal_probabilities(
     rates = table.set_index(key) if not table.empty else None
     n = len(deals)
     prob, low, high, hist = (np.full(n, np.nan) for _ in range(4))
+    source = np.full(n, "none", dtype=object)
+
+    def pooled(level: pd.DataFrame, name: str) -> None:
+        miss = np.isnan(prob)
+        if not miss.any():
+            return
+        if "stage" in level.index.names:
+            sub = level.reindex(deals.loc[miss, "stage"])
+        else:
+            sub = pd.concat([level] * int(miss.sum()))
+        k, t = sub["won"].to_numpy(float), sub["deals"].to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prob[miss] = k / t
+        lo, hi = wilson_interval(np.nan_to_num(k), np.nan_to_num(t))
+        low[miss], high[miss], hist[miss] = lo, hi, t
+        source[miss & ~np.isnan(prob)] = name
+
     if rates is not None and n:
-        idx = pd.MultiIndex.from_frame(deals[key])
-        hit = rates.reindex(idx)
+        hit = rates.reindex(pd.MultiIndex.from_frame(deals[key]))
         prob = hit["win_prob_shrunk"].to_numpy(float).copy()
         low = hit["win_prob_low"].to_numpy(float).copy()
         high = hit["win_prob_high"].to_numpy(float).copy()
         hist = hit["deals"].to_numpy(float).copy()
-        by_stage = table.groupby("stage")[["won", "deals"]].sum()
-        for level in (
-            by_stage,
+        source[~np.isnan(prob)] = "stage and age"
+        pooled(table.groupby("stage")[["won", "deals"]].sum(), "stage")
+    _, end = current_period(as_of, freq, ds.config.fiscal_year_start_month)
+    crm = np.where(deals["close_date"] <= end, deals["crm_probability"].to_numpy(float), 0.0)
+    crm[np.isnan(deals["crm_probability"].to_numpy(float))] = np.nan
+    use = np.isnan(prob) & ~np.isnan(crm)
+    prob[use], hist[use], source[use] = crm[use], 0, "crm"
+    if rates is not None and n:
+        pooled(
             pd.DataFrame({"won": [table["won"].sum()], "deals": [table["deals"].sum()]}),
-        ):
-            miss = np.isnan(prob)
-            if not miss.any():
-                break
-            if "stage" in level.index.names:
-                sub = level.reindex(deals.loc[miss, "stage"])
-            else:
-                sub = pd.concat([level] * int(miss.sum()))
-            k, t = sub["won"].to_numpy(float), sub["deals"].to_numpy(float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                prob[miss] = k / t
-            lo, hi = wilson_interval(np.nan_to_num(k), np.nan_to_num(t))
-            low[miss], high[miss], hist[miss] = lo, hi, t
+            "all stages",
+        )
     prob = np.nan_to_num(prob, nan=0.0)
     out = pd.DataFrame(
         {
@@ -254,6 +285,7 @@ def deal_probabilities(
             "probability_low": low,
             "probability_high": high,
             "history_deals": np.nan_to_num(hist).astype(int),
+            "probability_source": pd.array(source, dtype="string"),
         }
     )
     out["expected"] = out["probability"] * out["amount"]
@@ -294,6 +326,23 @@ def new_deal_rates(ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "
     return reps.reset_index(drop=True)
 
 
+def compound_poisson(rng: np.random.Generator, rate: float, pool: np.ndarray, n_sims: int):
+    """``n_sims`` simulated totals of a Poisson(``rate``) number of deals whose amounts are drawn
+    with replacement from ``pool`` (zeros when the pool is empty).
+
+    Examples
+    --------
+    >>> sims = compound_poisson(np.random.default_rng(0), 2.0, np.array([10.0]), 10_000)
+    >>> round(float(sims.mean()) / 10, 1)  # mean = rate x mean amount = 2 x 10
+    2.0
+    """
+    counts = rng.poisson(rate, n_sims)
+    if not counts.sum() or not len(pool):
+        return np.zeros(n_sims)
+    draws = rng.choice(pool, size=int(counts.sum()))
+    return np.bincount(np.repeat(np.arange(n_sims), counts), draws, n_sims)
+
+
 def _amount_pools(ds: Dataset, as_of: pd.Timestamp) -> tuple[dict, np.ndarray]:
     """Won amounts closed by ``as_of`` per rep, and all of them (for reps with fewer than 5)."""
     opp = ds.opportunities
@@ -327,17 +376,33 @@ def _simulate(ds, as_of, freq, n_sims, seed):
         p, a = d["probability"].to_numpy(float), d["amount"].to_numpy(float)
         open_sims = (rng.random((n_sims, len(p))) < p) @ a if len(p) else np.zeros(n_sims)
         lam = float(rates["deals_per_period"].get(rep, 0.0))
-        counts = rng.poisson(lam, n_sims)
         pool = pools.get(rep, np.array([]))
         pool = pool if len(pool) >= 5 else everyone
-        new_sims = np.zeros(n_sims)
-        if counts.sum() and len(pool):
-            draws = rng.choice(pool, size=int(counts.sum()))
-            new_sims = np.bincount(np.repeat(np.arange(n_sims), counts), draws, n_sims)
+        new_sims = compound_poisson(rng, lam, pool, n_sims)
         b = float(booked.get(rep, 0.0))
         sims[rep] = b + open_sims + new_sims
         parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))
     return start, end, sims, parts
+
+
+def simulate_bookings(
+    ds: Dataset,
+    as_of: pd.Timestamp | str | None = None,
+    freq: str = "Q",
+    n_sims: int = 5000,
+    seed: int = 0,
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.DataFrame]:
+    """The simulated bookings of the current period per rep, before any summary.
+
+    Returns
+    -------
+    (period start, period end, DataFrame with one column per rep_id and one row per
+    simulation): the same draws :func:`pipeline_forecast` summarizes (same seed, same numbers),
+    for callers that apply their own function per simulation (e.g. a pay plan).
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
+    start, end, sims, _parts = _simulate(ds, as_of, normalize_freq(freq), n_sims, seed)
+    return start, end, pd.DataFrame(sims)
 
 
 def pipeline_forecast(

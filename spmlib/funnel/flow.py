@@ -19,6 +19,7 @@ import pandas as pd
 
 from spmlib.core.codes import NEVER, positions, require_columns, to_ns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
+from spmlib.core.pipelines import per_pipeline
 from spmlib.core.ranges import day_range
 from spmlib.funnel.progress import deal_progress
 from spmlib.io.schema import DatasetConfig
@@ -28,6 +29,7 @@ __all__ = ["pipeline_flow"]
 log = logging.getLogger(__name__)
 
 
+@per_pipeline
 def pipeline_flow(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame | None = None,

@@ -9,7 +9,10 @@ Definitions
   stage history the stage of lost deals is unknown, so every stage gets the overall win rate.
 - **Weighted pipeline** = sum over open deals of amount x the win probability from the deal's
   *current* stage (computed over all the deals given, not per group, so small groups get a
-  stable weight).
+  stable weight). Beside it, the **CRM-weighted pipeline** = sum over open deals of amount x the
+  probability the CRM gives the deal (its ``probability`` column: Salesforce's Probability, else
+  the stage's DefaultProbability from the stage metadata; HubSpot's Deal probability), so the
+  history and the CRM's own weights can be compared.
 - **Coverage** of a period [start, end] = open pipeline expected to close in it (open deals whose
   close_date is in the period) / the quota still to be met (quota of the quota rows lying
   wholly in the period - bookings already won in it, floored at 0). Empty when no quota is
@@ -31,6 +34,7 @@ import pandas as pd
 from spmlib.core.codes import require_columns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.core.periods import period_kind, period_label, period_start
+from spmlib.core.pipelines import per_pipeline
 from spmlib.core.ranges import day_range, parse_day
 from spmlib.core.stats import rate_table
 from spmlib.funnel.progress import deal_progress, infer_as_of
@@ -53,6 +57,7 @@ def _attach(frame: pd.DataFrame, groups: pd.DataFrame, codes: np.ndarray, cols: 
     return frame
 
 
+@per_pipeline
 def open_pipeline(
     opportunities: pd.DataFrame,
     *,
@@ -109,6 +114,7 @@ def open_pipeline(
     return out[[*cols, "stage", "close_period", "close_period_start", "deals", "amount"]]
 
 
+@per_pipeline
 def stage_win_probability(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame | None = None,
@@ -170,6 +176,7 @@ def stage_win_probability(
     return out[[*cols, "stage", "closed", "won", *rates]]
 
 
+@per_pipeline
 def weighted_pipeline(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame | None = None,
@@ -189,19 +196,26 @@ def weighted_pipeline(
     Returns
     -------
     DataFrame with the group columns, ``stage`` (open stages in order), ``deals``, ``amount``,
-    ``win_probability``, ``weighted_amount`` = amount x win_probability. Every stage appears for
-    every group (zeros when empty).
+    ``win_probability``, ``weighted_amount`` = amount x win_probability, ``crm_probability``
+    (the amount-weighted mean CRM probability of the stage's open deals: each deal's own
+    ``probability``, else its stage's default from ``config.stage_probabilities``; for a stage
+    without open deals, that default) and ``crm_weighted_amount`` = the sum of amount x CRM
+    probability over the stage's open deals (deals with no CRM probability at all count 0);
+    both empty when the data has no CRM probabilities.
+    Every stage appears for every group (zeros when empty).
 
     Examples
     --------
     >>> cfg = DatasetConfig(("A", "B"), "Won", "Lost")
-    >>> opps = pd.DataFrame({"opp_id": ["1", "2"], "stage": ["A", "B"],
-    ...     "status": ["open", "open"], "amount": [100.0, 200.0]})
+    >>> opps = pd.DataFrame({"opp_id": ["1", "2", "3"], "stage": ["A", "B", "B"],
+    ...     "status": ["open", "open", "open"], "amount": [100.0, 200.0, 600.0],
+    ...     "probability": [0.1, 0.6, 0.2]})
     >>> p = pd.DataFrame({"stage": ["A", "B"], "win_probability": [0.2, 0.5]})
-    >>> weighted_pipeline(opps, config=cfg, probabilities=p)[["stage", "amount", "weighted_amount"]]
-      stage  amount  weighted_amount
-    0     A   100.0             20.0
-    1     B   200.0            100.0
+    >>> weighted_pipeline(opps, config=cfg, probabilities=p)[
+    ...     ["stage", "amount", "weighted_amount", "crm_probability", "crm_weighted_amount"]]
+      stage  amount  weighted_amount  crm_probability  crm_weighted_amount
+    0     A   100.0             20.0              0.1                 10.0
+    1     B   800.0            400.0              0.3                240.0
     """
     cols = group_list(by)
     require_columns(opportunities, ["stage", "status", "amount"], "opportunities")
@@ -230,7 +244,31 @@ def weighted_pipeline(
         }
     )
     out["weighted_amount"] = out["amount"] * out["win_probability"]
+    out["crm_probability"], out["crm_weighted_amount"] = _crm_weights(
+        opps, keep, key, size, stages, config
+    )
     return _attach(out, groups, code, cols)
+
+
+def _crm_weights(opps, keep, key, size, stages, config) -> tuple[np.ndarray, np.ndarray]:
+    """(crm_probability, crm_weighted_amount) per group and stage (see weighted_pipeline)."""
+    default = pd.Series(stages).map(config.stage_probabilities).to_numpy(dtype="float64")
+    p = opps["stage"].map(config.stage_probabilities).to_numpy(dtype="float64", na_value=np.nan)
+    if "probability" in opps.columns:
+        own = opps["probability"].to_numpy(dtype="float64", na_value=np.nan)
+        p = np.where(np.isnan(own), p, own)
+    p = p[keep]
+    if np.isnan(p).all() and np.isnan(default).all():
+        return default, default.copy()
+    a = opps["amount"].to_numpy(dtype="float64")[keep]
+    has = ~np.isnan(p)
+    weighted = np.bincount(key[has], weights=a[has] * p[has], minlength=size)
+    carried = np.bincount(key[has], weights=a[has], minlength=size)
+    counted = np.bincount(key[has], minlength=size)
+    plain = np.bincount(key[has], weights=p[has], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(carried > 0, weighted / carried, plain / counted)  # amount 0: plain mean
+    return np.where(counted > 0, mean, default), weighted
 
 
 def coverage(

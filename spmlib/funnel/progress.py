@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.core.codes import NEVER, codes_of, labels, positions, require_columns, to_ns
+from spmlib.core.pipelines import require_one_pipeline
 from spmlib.io.schema import DatasetConfig
 
 __all__ = ["Progress", "deal_progress", "infer_as_of"]
@@ -116,6 +117,7 @@ def deal_progress(
     require_columns(
         opportunities, ["opp_id", "stage", "status", "created_date", "close_date"], "opportunities"
     )
+    require_one_pipeline(config, "deal_progress")
     stages = config.funnel_stages
     n_stages = len(stages)
     won_rank = n_stages - 1

@@ -26,6 +26,7 @@ import pandas as pd
 
 from spmlib.core.codes import NEVER, codes_of, labels, positions, require_columns, to_ns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
+from spmlib.core.pipelines import per_pipeline
 from spmlib.funnel.progress import infer_as_of
 from spmlib.io.schema import DatasetConfig
 
@@ -105,6 +106,7 @@ def _stays(
     return out[cols]
 
 
+@per_pipeline
 def stage_stays(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame,
@@ -163,6 +165,7 @@ def _quantile_table(values: pd.Series, keys: list, names: list[str]) -> pd.DataF
     return out
 
 
+@per_pipeline
 def time_in_stage(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame,
@@ -312,6 +315,7 @@ def days_in_pipeline(
     return out[[*cols, "open_deals", *_QUANTILES, "max_days"]]
 
 
+@per_pipeline
 def stale_deals(
     opportunities: pd.DataFrame,
     stage_history: pd.DataFrame,

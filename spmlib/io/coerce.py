@@ -1,4 +1,6 @@
-"""Typing raw tables: model dtypes for every known column, and ``status`` derived from the stage.
+"""Typing raw tables: model dtypes for every known column, ``status`` derived from the stage, the
+CRM's close reasons folded into the won and lost stages, and the stages' default probability and
+forecast category given to deals without their own.
 
 Dates become datetime64[ns] at midnight (ISO 8601 unless a ``date_format`` is given; timestamps
 with an offset are reduced to their date in the dataset's time zone), amounts float64, ids and
@@ -12,7 +14,7 @@ import pandas as pd
 
 from spmlib.io.schema import TABLES, DatasetConfig
 
-__all__ = ["coerce_table", "derive_status"]
+__all__ = ["coerce_table", "derive_status", "fold_close_reasons", "fill_stage_defaults"]
 
 
 def _iso_dates_fast(text: pd.Series) -> pd.Series:
@@ -70,7 +72,8 @@ def coerce_table(
     date_formats: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Give each known column of table ``name`` its model dtype (ids and text as stripped
-    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float).
+    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float;
+    flags as nullable booleans from true/false, yes/no or 1/0, any case).
     Unknown columns are kept as they are. Unparseable values become missing: compare with the
     input (:func:`spmlib.io.validate.check_parsing`) to report them.
 
@@ -98,7 +101,27 @@ def coerce_table(
             out[col] = _to_number(s).astype("float64")
         elif kind == "int":
             out[col] = _to_number(s).astype("Int64")
+        elif kind == "bool":
+            out[col] = _to_bool(s)
     return out
+
+
+_BOOL_TEXT = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "1.0"), True),
+    **dict.fromkeys(("false", "f", "no", "n", "0", "0.0"), False),
+}
+
+
+def _to_bool(s: pd.Series) -> pd.Series:
+    """Nullable booleans; text other than :data:`_BOOL_TEXT` (any case) becomes missing.
+
+    >>> _to_bool(pd.Series(["TRUE", "no", "", "maybe", None])).tolist()
+    [True, False, <NA>, <NA>, <NA>]
+    """
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    text = s.astype("string").str.strip().str.lower()
+    return text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
 
 
 def _to_number(s: pd.Series) -> pd.Series:
@@ -128,4 +151,71 @@ def derive_status(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.Data
         given = given.mask(given == "")
         status = given.fillna(status)
     out["status"] = status.astype("string")
+    return out
+
+
+def fold_close_reasons(
+    frame: pd.DataFrame, config: DatasetConfig, keep_reason: bool = True
+) -> pd.DataFrame:
+    """Copy of ``frame`` (opportunities or stage history) with the CRM stages of
+    ``config.won_reasons`` / ``lost_reasons`` replaced by ``won_stage`` / ``lost_stage``.
+
+    This is how several closed-won or closed-lost stages are supported: every analysis sees one
+    won and one lost stage, and with ``keep_reason`` (opportunities) the CRM stage of every closed
+    deal is kept in ``close_reason`` (where that column is empty). Without close reasons in the
+    configuration the frame is returned unchanged.
+
+    Examples
+    --------
+    >>> cfg = DatasetConfig(("Demo",), "Won", "Lost", lost_reasons=("Lost - Price", "Lost - Gone"))
+    >>> opp = fold_close_reasons(pd.DataFrame({"stage": ["Demo", "Won", "Lost - Price"]}), cfg)
+    >>> opp["stage"].tolist(), opp["close_reason"].tolist()
+    (['Demo', 'Won', 'Lost'], [<NA>, 'Won', 'Lost - Price'])
+    """
+    fold = config.closed_reasons
+    if not fold or "stage" not in frame.columns:
+        return frame
+    out = frame.copy()
+    stage = out["stage"].astype("string")
+    if not keep_reason:
+        out["stage"] = stage.replace(fold)
+        return out
+    closed = stage.isin([*fold, config.won_stage, config.lost_stage]).fillna(False)
+    reason = stage.where(closed)
+    if "close_reason" in out.columns:
+        given = out["close_reason"].astype("string")
+        reason = given.where(given.notna(), reason)
+    out["close_reason"] = reason.astype("string")
+    out["stage"] = stage.replace(fold)
+    return out
+
+
+def fill_stage_defaults(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
+    """Copy of ``opportunities`` where open deals without a ``probability`` or
+    ``forecast_category`` take their stage's default (``config.stage_probabilities``,
+    ``stage_forecast_categories``, e.g. from Salesforce's OpportunityStage metadata). A value the
+    deal carries is kept. Nothing changes without stage defaults.
+
+    Examples
+    --------
+    >>> cfg = DatasetConfig(("A", "B"), "Won", "Lost", stage_probabilities={"A": 0.1, "B": 0.5})
+    >>> opp = pd.DataFrame({"stage": ["A", "B", "Won"], "status": ["open", "open", "won"],
+    ...     "probability": [0.2, None, 1.0]})
+    >>> fill_stage_defaults(opp, cfg)["probability"].tolist()
+    [0.2, 0.5, 1.0]
+    """
+    out = opportunities
+    for col, defaults, dtype in (
+        ("probability", config.stage_probabilities, "float64"),
+        ("forecast_category", config.stage_forecast_categories, "string"),
+    ):
+        if not defaults or "stage" not in out.columns:
+            continue
+        if out is opportunities:
+            out = opportunities.copy()
+        default = out["stage"].map(defaults).where(out["status"] == "open")
+        if col in out.columns:
+            out[col] = out[col].astype(dtype).fillna(default.astype(dtype))
+        else:
+            out[col] = default.astype(dtype)
     return out

@@ -27,18 +27,27 @@ text pandas ``string`` (stripped; blank text counts as missing).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from spmlib.exceptions import DataValidationError, Problem
-from spmlib.io.coerce import coerce_table, derive_status
+from spmlib.io.coerce import coerce_table, derive_status, fill_stage_defaults, fold_close_reasons
 from spmlib.io.schema import TABLES, Dataset, empty_table
 from spmlib.io.sources import RawData, Source, mask_secrets
 
-__all__ = ["load", "load_checked", "validate", "read_raw", "read_tables", "read_sql_tables"]
+__all__ = [
+    "load",
+    "load_checked",
+    "load_result",
+    "LoadResult",
+    "validate",
+    "read_raw",
+    "read_tables",
+    "read_sql_tables",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +92,16 @@ def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> R
 # --- loading ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading found: the dataset (None when it has errors), every problem (errors first,
+    then warnings) and the decisions a preset inferred from the export, with their evidence."""
+
+    dataset: Dataset | None
+    problems: list[Problem] = field(default_factory=list)
+    inferences: list[Any] = field(default_factory=list)
+
+
 def load_checked(
     path_or_url: str | Path, mapping: str | Path | Any | None = None
 ) -> tuple[Dataset | None, list[Problem]]:
@@ -90,10 +109,20 @@ def load_checked(
 
     The problems list holds errors first, then warnings. ``load`` raises on errors instead.
     """
+    result = load_result(path_or_url, mapping)
+    return result.dataset, result.problems
+
+
+def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None) -> LoadResult:
+    """Read, type and validate a dataset: :func:`load_checked` plus the preset's inferences
+    (also on ``Dataset.inferences``), which ``spm validate`` prints even when the data has
+    errors."""
     from spmlib.io import validate as v
 
     location = str(path_or_url)
     raw = read_raw(location, mapping)
+    for note in raw.inferences:
+        log.info("inferred: %s", note)
     problems: list[Problem] = list(raw.problems)
     config, config_problems = v.check_config(raw.config, raw.config_file)
     problems += config_problems
@@ -108,20 +137,22 @@ def load_checked(
         problems += v.check_parsing(name, frame, typed[name], file, cols, formats)
         if config is None:
             continue
+        if "stage" in typed[name].columns and name in ("opportunities", "stage_history"):
+            typed[name] = fold_close_reasons(typed[name], config, name == "opportunities")
         if name == "opportunities" and "stage" in typed[name].columns:
-            typed[name] = derive_status(typed[name], config)
+            typed[name] = fill_stage_defaults(derive_status(typed[name], config), config)
         problems += v.check_table(name, typed[name], config, file, cols)
     if config is not None:
         problems += v.check_relations(typed, config, raw.files, raw.columns)
     errors = v.errors_of(problems)
     if errors:
-        return None, errors + v.warnings_of(problems)
+        return LoadResult(None, errors + v.warnings_of(problems), list(raw.inferences))
     for name in TABLES:
         if name in typed:
             typed[name] = _in_model_order(name, typed[name])
         else:
             typed[name] = empty_table(name)
-    ds = Dataset(config=config, source=raw.location, **typed)
+    ds = Dataset(config=config, source=raw.location, inferences=tuple(raw.inferences), **typed)
     problems += v.check_warnings(typed, config, ds.as_of, raw.files, raw.columns)
     warnings = v.warnings_of(problems)
     for w in warnings:
@@ -132,7 +163,7 @@ def load_checked(
             len(warnings),
             location,
         )
-    return replace(ds, warnings=tuple(warnings)), warnings
+    return LoadResult(replace(ds, warnings=tuple(warnings)), warnings, list(raw.inferences))
 
 
 def _known_zone(name: str) -> bool:

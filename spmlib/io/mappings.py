@@ -1,13 +1,15 @@
 """CRM mappings: translate an export (Salesforce, HubSpot, any CSV folder) onto the data model.
 
 A mapping is a YAML file (format in the README, section "Mappings"). Presets ship as package data
-in ``spmlib/mappings/*.yml``; YAML files in ``params/mappings/`` can be named the same way; any
+in ``spmlib/io/presets/*.yml``; YAML files in ``params/mappings/`` can be named the same way; any
 other path is read as a file. Per model table a mapping gives the source file and, in this order:
 
 1. ``keep: {source column: [values]}``: keep only these rows (others are excluded and counted);
 2. ``columns: {model column: source column}``, ``constants: {model column: value}``;
-3. ``flags: {closed: col, won: col}``: derive ``status`` from true/false columns;
+3. ``flags: {closed: col, won: col}``: derive ``status`` from true/false columns (with
+   ``optional: true``, only when the export has both columns);
 4. ``values: {model column: {source value: model value}}``: recode values (e.g. stages);
+   ``scale: {model column: factor}``: multiply numbers (``0.01`` turns percents into fractions);
 5. ``lookups: {model column: {file, key, value}}``: replace ids by a value found in another file;
 6. ``fill: {model column: {value | column | lookup, reason}}``: fill missing values (counted);
    a ``lookup`` is ``{file, key, value, match}``: the value of the row whose ``key`` equals this
@@ -20,6 +22,11 @@ other path is read as a file. Per model table a mapping gives the source file an
 
 Every fill, exclusion or unmatched lookup is reported as a warning with its count and reason:
 nothing is dropped silently.
+
+``infer: salesforce|hubspot`` lets the preset read the stages from the export instead of listing
+them (:mod:`spmlib.io.infer`); ``dataset:`` then only holds what the user fixes. The export
+folder's ``dataset.yml`` (or a database's ``dataset_config``) overrides the mapping's ``dataset:``
+and the inference, key by key.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import pandas as pd
 import yaml
 
 from spmlib.exceptions import Problem, SpmError, UnknownNameError
+from spmlib.io.infer import INFERENCES, get_inference
 from spmlib.io.schema import TABLES
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "TableMapping",
     "list_mappings",
     "load_mapping",
+    "mapping_text",
     "apply_mapping",
     "slugify",
     "parse_flag",
@@ -65,8 +74,9 @@ _TABLE_KEYS = {
     "order_by",
     "distinct",
     "date_format",
+    "scale",
 }
-_TOP_KEYS = {"name", "description", "dataset", "timezone", "tables"}
+_TOP_KEYS = {"name", "description", "dataset", "timezone", "tables", "infer"}
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -89,11 +99,13 @@ class TableMapping:
     order_by: str | None = None
     distinct: tuple[str, ...] = ()
     date_format: dict[str, str] = field(default_factory=dict)
+    scale: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Mapping:
-    """A parsed mapping: per-table rules, the stage configuration and the time zone."""
+    """A parsed mapping: per-table rules, the stage configuration (or the name of the preset
+    inference that reads it from the export) and the time zone."""
 
     name: str
     tables: dict[str, TableMapping]
@@ -101,6 +113,7 @@ class Mapping:
     timezone: str = "UTC"
     description: str = ""
     file: str = ""
+    infer: str | None = None
 
 
 def _preset_dir() -> Path:
@@ -131,6 +144,23 @@ def list_mappings() -> list[str]:
     True
     """
     return sorted(_named())
+
+
+def mapping_text(name_or_path: str | Path) -> str:
+    """The YAML text of a mapping (a preset or ``params/mappings`` name, or a file path).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is neither a mapping nor an existing file.
+    """
+    path = Path(str(name_or_path))
+    if path.is_file():
+        return path.read_text()
+    named = _named()
+    if str(name_or_path) not in named:
+        raise UnknownNameError("mapping", str(name_or_path), list(named))
+    return named[str(name_or_path)].read_text()
 
 
 def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
@@ -247,6 +277,7 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
             order_by=spec.get("order_by"),
             distinct=tuple(_typed(spec, "distinct", list, here, [])),
             date_format=dict(fmt),
+            scale=_scale(spec, here),
         )
     for req in ("reps", "opportunities"):
         if req not in tables:
@@ -259,7 +290,11 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
             f"{where}: unknown time zone {timezone!r}; use an IANA name such as UTC, "
             "Europe/Paris or America/New_York"
         ) from None
+    infer = raw.get("infer")
+    if infer is not None and str(infer) not in INFERENCES:
+        raise SpmError(f"{where}: unknown `infer: {infer}`; valid: {', '.join(INFERENCES)}")
     return Mapping(
+        infer=None if infer is None else str(infer),
         name=str(raw.get("name", file)),
         tables=tables,
         dataset=raw.get("dataset"),
@@ -267,6 +302,14 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
         description=str(raw.get("description", "")),
         file=file,
     )
+
+
+def _scale(spec: dict, where: str) -> dict[str, float]:
+    scale = _typed(spec, "scale", dict, where, {})
+    bad = {k: v for k, v in scale.items() if isinstance(v, bool) or not isinstance(v, (int, float))}
+    if bad:
+        raise SpmError(f"{where}: `scale` factors must be numbers, got {bad!r}")
+    return {str(k): float(v) for k, v in scale.items()}
 
 
 # --- applying -----------------------------------------------------------------------------------
@@ -408,8 +451,10 @@ def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.Data
     for target, value in tm.constants.items():
         out[target] = pd.Series(str(value), index=src.index, dtype="string")
     # 3. flags -> status
-    if tm.flags:
-        closed_col, won_col = tm.flags.get("closed"), tm.flags.get("won")
+    closed_col, won_col = tm.flags.get("closed"), tm.flags.get("won")
+    if tm.flags and tm.flags.get("optional") and not {closed_col, won_col} & set(src.columns):
+        log.info("%s: no flag columns %r, %r; status not from flags", where, closed_col, won_col)
+    elif tm.flags:
         for col in (closed_col, won_col):
             if col not in src.columns:
                 problems.append(
@@ -455,6 +500,9 @@ def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.Data
         if target in out.columns:
             text = _text(out[target])
             out[target] = text.where(~text.isin(list(recode)), text.map(recode))
+    for target, factor in tm.scale.items():
+        if target in out.columns:
+            out[target] = _scaled(out[target], factor)
     # 5. lookups
     for target, spec in tm.lookups.items():
         if target not in out.columns:
@@ -544,12 +592,48 @@ def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.Data
     return out
 
 
+def _scaled(values: pd.Series, factor: float) -> pd.Series:
+    """Numbers times ``factor``; other text is kept as it is (and reported when typed).
+
+    Examples
+    --------
+    >>> _scaled(pd.Series(["20", " 7.5", "n/a", None], dtype="string"), 0.01).tolist()
+    [0.2, 0.075, 'n/a', <NA>]
+    """
+    number = pd.to_numeric(_text(values), errors="coerce")
+    out = values.astype(object).copy()
+    out[number.notna()] = (number[number.notna()] * factor).to_numpy()
+    return out
+
+
+def _dataset_settings(mapping: Mapping, source) -> tuple[dict | None, str]:
+    """The user's dataset settings: the mapping's ``dataset:`` with the folder's ``dataset.yml``
+    (or a database's ``dataset_config``) over it, key by key; and where they came from."""
+    folder, folder_file = source.config()
+    if mapping.dataset is None:
+        return folder, folder_file
+    if not folder:
+        return dict(mapping.dataset), f"mapping {mapping.file} (dataset:)"
+    return {**mapping.dataset, **folder}, f"{folder_file} (over mapping {mapping.file})"
+
+
+def _recode(tables: dict, recodes: dict) -> None:
+    for name, columns in recodes.items():
+        frame = tables.get(name)
+        for col, recode in columns.items():
+            if frame is not None and col in frame.columns and recode:
+                text = _text(frame[col])
+                frame[col] = text.where(~text.isin(list(recode)), text.map(recode))
+
+
 def apply_mapping(mapping: Mapping, source):
     """Build the raw model tables from ``source`` (a :class:`spmlib.io.load.Source`) with
     ``mapping``.
 
     Returns a :class:`spmlib.io.load.RawData` whose ``problems`` hold the mapping's errors (missing
     files or flag columns) and warnings (every fill, exclusion and unmatched lookup, counted).
+    With ``infer:``, the stage settings come from the export (:mod:`spmlib.io.infer`); the
+    decisions are in ``inferences``.
     """
     from spmlib.io.sources import RawData
 
@@ -566,10 +650,18 @@ def apply_mapping(mapping: Mapping, source):
             formats[name] = dict(tm.date_format)
     unique = list(dict.fromkeys(problems))  # two tables from one file repeat their file's rules
     problems = unique
-    if mapping.dataset is not None:
-        config, config_file = dict(mapping.dataset), f"mapping {mapping.file} (dataset:)"
-    else:
-        config, config_file = source.config()
+    config, config_file = _dataset_settings(mapping, source)
+    inferences = []
+    if mapping.infer is not None and "opportunities" in tables:
+        inferred = get_inference(mapping.infer)(tables, source, config or {}, mapping)
+        _recode(tables, inferred.recodes)
+        problems += inferred.problems
+        inferences = inferred.inferences
+        if config:
+            config_file = f"{config_file}, over the {mapping.infer} inference"
+        else:
+            config_file = f"mapping {mapping.file} (inferred)"
+        config = {**inferred.config, **(config or {})}
     return RawData(
         location=source.location,
         tables=tables,
@@ -580,4 +672,5 @@ def apply_mapping(mapping: Mapping, source):
         timezone=mapping.timezone,
         date_formats=formats,
         problems=problems,
+        inferences=inferences,
     )

@@ -6,16 +6,24 @@ import pandas as pd
 
 from spmlib.io.schema import TABLES, Dataset
 
-__all__ = ["table_summary", "quality_notes", "monthly_volumes", "overview_narrative"]
+__all__ = [
+    "TIME_COLUMNS",
+    "table_summary",
+    "quality_notes",
+    "monthly_volumes",
+    "overview_narrative",
+]
 
 #: The date column that places each table's rows in time.
-_TIME_COLUMN = {
+TIME_COLUMNS = {
     "reps": "hire_date",
     "opportunities": "created_date",
     "stage_history": "entered_date",
     "activities": "date",
     "quotas": "period_start",
     "leads": "created_date",
+    "accounts": None,  # accounts have no date
+    "splits": None,
 }
 
 
@@ -24,7 +32,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
 
     The dates span the table's time column: hire_date, created_date, entered_date, date,
     period_start and created_date for reps, opportunities, stage history, activities, quotas
-    and leads.
+    and leads (accounts and splits have none: NaT and an empty ``date_column``).
 
     Examples
     --------
@@ -42,15 +50,16 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
     rows = []
     for name in TABLES:
         frame = getattr(ds, name)
-        col = _TIME_COLUMN[name]
-        dates = frame[col] if col in frame.columns else pd.Series(dtype="datetime64[ns]")
+        col = TIME_COLUMNS[name]
+        has_dates = col is not None and col in frame.columns
+        dates = frame[col] if has_dates else pd.Series(dtype="datetime64[ns]")
         rows.append(
             {
                 "table": name,
                 "rows": len(frame),
                 "first_date": dates.min(),
                 "last_date": dates.max(),
-                "date_column": col,
+                "date_column": col or "",
             }
         )
     out = pd.DataFrame(rows)

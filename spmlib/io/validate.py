@@ -2,13 +2,19 @@
 
 Rules checked (errors unless marked *warning*):
 
-* per table: a required table or column is missing; a required value is empty; a date or number
-  is present but cannot be parsed; an id is duplicated; an amount or duration is negative; a quota
-  is not positive; a stage is not one of ``dataset.yml``'s stages; a ``status`` is not
-  open | won | lost or disagrees with the stage;
-* across tables: a ``rep_id`` not in ``reps``; stage history of an unknown opportunity; a closed
+* per table: a required table or column is missing; a required value is empty; a date, number
+  or true/false flag is present but cannot be parsed; an id is duplicated; an amount, duration,
+  account potential or workload is negative; a quota is not positive; a latitude or longitude
+  is out of range; a stage is not one of ``dataset.yml``'s stages; a ``status`` is not
+  open | won | lost or disagrees with the stage; a split ``share`` is not in (0, 1] or its
+  ``type`` is not revenue | overlay;
+* across tables: a ``rep_id`` not in ``reps`` (opportunities, activities, quotas, leads,
+  accounts, splits); an ``opportunities.account`` that is not an ``account_id`` of ``accounts``
+  (when that table is given); stage history of an unknown opportunity; a closed
   deal whose close_date is before its created_date; a lead converted before it was created; a
   quota whose period_end is before its period_start; overlapping quota periods of one rep;
+  credit splits of an unknown opportunity, splits whose revenue shares of a deal do not sum to 1
+  (within ``SHARE_TOLERANCE``), or a rep listed twice with the same split type on one deal;
 * *warnings* (suspicious but legal): open deals whose expected close date is more than
   ``STALE_OPEN_DAYS`` days before the data's reference date; reps with no deals; activities or
   leads pointing at an unknown opportunity.
@@ -22,20 +28,27 @@ numbers in problems are 1-based data rows of the source file (the header line is
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from itertools import islice
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
 from spmlib.exceptions import Problem
-from spmlib.io.schema import REQUIRED_TABLES, TABLES, DatasetConfig
+from spmlib.io.schema import REQUIRED_TABLES, SPLIT_TYPES, TABLES, DatasetConfig
+from spmlib.io.validate_stages import (
+    check_history_pipelines,
+    check_opportunity_stages,
+    check_stage_settings,
+    union_of_pipelines,
+)
 
 __all__ = [
     "STALE_OPEN_DAYS",
+    "SHARE_TOLERANCE",
     "MAX_EXAMPLES",
     "check_config",
     "check_columns",
@@ -57,6 +70,8 @@ STALE_OPEN_DAYS = 90
 #: How many offending rows or ids a problem quotes.
 MAX_EXAMPLES = 5
 STATUSES = ("open", "won", "lost")
+#: The revenue shares of a deal must sum to 1 within this tolerance.
+SHARE_TOLERANCE = 1e-6
 
 
 def errors_of(problems: Iterable[Problem]) -> list[Problem]:
@@ -143,6 +158,20 @@ def duplicated(values: pd.Series) -> pd.Series:
     return pd.Series(mask, index=values.index)
 
 
+# pandera's pandas checks import PySpark's pandas API when PySpark is installed (for Spark
+# datasets), which warns about the pandas version although these checks never use it: that one
+# warning is silenced, so it cannot reach a report or a terminal.
+warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+
+
+def _pandera():
+    """pandera, imported on first use (it takes half a second, and clean data never needs it
+    in the engines' validation)."""
+    import pandera.pandas as pa
+
+    return pa
+
+
 def _count(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
@@ -156,7 +185,9 @@ def check_config(
     """Parse ``dataset.yml`` content into a :class:`DatasetConfig`, or explain what is wrong.
 
     Rules: ``open_stages`` is a non-empty list of distinct names; ``won_stage`` and ``lost_stage``
-    differ and are not open stages; ``fiscal_year_start_month`` is 1-12; ``as_of`` is a date.
+    differ and are not open stages; ``fiscal_year_start_month`` is 1-12; ``as_of`` is a date;
+    the stage settings of :func:`spmlib.io.validate_stages.check_stage_settings` (close reasons,
+    pipelines, stage probabilities and forecast categories).
 
     Examples
     --------
@@ -179,8 +210,10 @@ def check_config(
                 hint=f"Create {file}. {hint_stages}",
             )
         ]
-    problems: list[Problem] = []
+    problems: list[Problem] = check_stage_settings(raw, file)
     stages = raw.get("open_stages")
+    if raw.get("pipelines") is not None:  # open stages are the pipelines' (checked above)
+        stages = union_of_pipelines(raw["pipelines"]) or None
     if not isinstance(stages, (list, tuple)) or not stages:
         problems.append(
             Problem(
@@ -301,22 +334,25 @@ def check_parsing(
         else:
             present = _present(raw[col])
         label = _label(columns, col)
-        if kind in ("date", "float", "int"):
+        if kind in ("date", "float", "int", "bool"):
             bad = present & typed[col].isna()
             if bad.any():
                 fmt = (date_formats or {}).get(col)
-                what = "date" if kind == "date" else "number"
-                hint = (
-                    (
+                what = {"date": "date", "bool": "true/false flag"}.get(kind, "number")
+                if kind == "date":
+                    hint = (
                         f"Write dates as {fmt!r}"
                         if fmt
                         else "Write dates as YYYY-MM-DD (or ISO 8601 timestamps), "
                         "or set date_format in the mapping"
                     )
-                    if kind == "date"
-                    else "Write plain numbers such as 1234.5 "
-                    "(no currency signs or thousands separators)"
-                )
+                elif kind == "bool":
+                    hint = "Write true or false (yes/no and 1/0 are read too), or leave it empty"
+                else:
+                    hint = (
+                        "Write plain numbers such as 1234.5 "
+                        "(no currency signs or thousands separators)"
+                    )
                 problems.append(
                     Problem(
                         file,
@@ -343,8 +379,9 @@ def check_parsing(
     return problems
 
 
-def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
+def _schema(name: str, config: DatasetConfig):
     """The pandera schema of the per-table domain rules (missing values are checked elsewhere)."""
+    pa = _pandera()
     spec = TABLES[name]
     checks: dict[str, list[pa.Check]] = {c: [] for c in spec.columns}
     if name == "opportunities":
@@ -363,6 +400,22 @@ def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
         checks["duration_minutes"].append(pa.Check.ge(0, error="duration_minutes must be >= 0"))
     elif name == "quotas":
         checks["quota"].append(pa.Check.gt(0, error="quota must be > 0"))
+    elif name == "accounts":
+        checks["potential"].append(pa.Check.ge(0, error="potential must be >= 0"))
+        checks["workload"].append(pa.Check.ge(0, error="workload must be >= 0"))
+        checks["latitude"].append(
+            pa.Check.in_range(-90, 90, error="latitude must be between -90 and 90")
+        )
+        checks["longitude"].append(
+            pa.Check.in_range(-180, 180, error="longitude must be between -180 and 180")
+        )
+    elif name == "splits":
+        checks["share"].append(
+            pa.Check.in_range(0, 1, include_min=False, error="share must be in (0, 1]")
+        )
+        checks["type"].append(
+            pa.Check.isin(list(SPLIT_TYPES), error="type must be revenue or overlay")
+        )
     cols = {c: pa.Column(nullable=True, required=False, checks=checks[c]) for c in spec.columns}
     return pa.DataFrameSchema(cols, coerce=False, strict=False)
 
@@ -371,10 +424,21 @@ _HINTS = {
     "amount must be >= 0": "Amounts are deal values in the dataset currency; fix the negative ones",
     "duration_minutes must be >= 0": "Fix the negative durations",
     "quota must be > 0": "Give every quota period a positive target (or remove the row)",
+    "potential must be >= 0": "Potential is the account's yearly revenue potential in the dataset "
+    "currency; fix the negative ones (0 is allowed)",
+    "workload must be >= 0": "Workload is the hours a year the account needs; "
+    "fix the negative ones",
+    "latitude must be between -90 and 90": "Write decimal degrees (e.g. 48.85); check for "
+    "swapped latitude and longitude",
+    "longitude must be between -180 and 180": "Write decimal degrees (e.g. 2.35)",
     "stage must be one of dataset.yml's stages": "Add the stage to dataset.yml (open_stages, "
     "won_stage, lost_stage) or map it with `values:` in the mapping",
     "status must be open, won or lost": "Use open, won or lost, or drop the status column "
     "to derive it from the stage",
+    "share must be in (0, 1]": "A share is the fraction of the deal credited to the rep, "
+    "e.g. 0.4 for 40%",
+    "type must be revenue or overlay": "revenue shares divide the deal's amount; overlay "
+    "credit comes on top",
 }
 
 
@@ -410,7 +474,7 @@ def check_table(
             )
     try:
         _schema(name, config).validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except _pandera().errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["column"].isin(list(TABLES[name].columns))]
         for (col, check), group in cases.groupby(["column", "check"], sort=False):
@@ -427,8 +491,12 @@ def check_table(
             if check.startswith("stage must"):
                 examples = _id_examples(pd.unique(group["failure_case"].astype(str)))
                 rule += f"; allowed: {', '.join(config.stages)}"
+                if config.closed_reasons:
+                    rule += f" (or a close reason: {', '.join(config.closed_reasons)})"
             hint = _HINTS.get(check, "")
             problems.append(Problem(file, label, rule, examples, hint))
+    if name == "opportunities":
+        problems += check_opportunity_stages(typed, config, file, columns)
     if name == "opportunities" and {"stage", "status"} <= set(typed.columns):
         expected = pd.Series("open", index=typed.index, dtype="string")
         expected[typed["stage"] == config.won_stage] = "won"
@@ -477,7 +545,7 @@ def check_relations(
 
     # rep_id in reps
     if rep_ids is not None:
-        for name in ("opportunities", "activities", "quotas", "leads"):
+        for name in ("opportunities", "activities", "quotas", "leads", "accounts", "splits"):
             if not has(name, "rep_id"):
                 continue
             frame = tables[name]
@@ -494,6 +562,27 @@ def check_relations(
                         "Add these reps to the reps table, or correct the rep_id",
                     )
                 )
+    # opportunities.account in accounts (only when the dataset has an accounts table)
+    if (
+        has("accounts", "account_id")
+        and len(tables["accounts"])
+        and has("opportunities", "account")
+    ):
+        opp = tables["opportunities"]
+        bad = opp["account"].notna() & ~isin(opp["account"], tables["accounts"]["account_id"])
+        if bad.any():
+            unknown = pd.unique(opp.loc[bad, "account"])
+            problems.append(
+                Problem(
+                    files.get("opportunities", "opportunities"),
+                    _label(columns.get("opportunities"), "account"),
+                    f"{_count(int(bad.sum()), 'row')} with an account that is not an "
+                    f"account_id of accounts ({_count(len(unknown), 'unknown id')})",
+                    _id_examples(unknown),
+                    "Add these accounts to the accounts table, or write the account_id "
+                    "(not the account name) in opportunities.account",
+                )
+            )
     # stage history of unknown opportunities
     if has("stage_history", "opp_id") and has("opportunities", "opp_id"):
         sh = tables["stage_history"]
@@ -510,6 +599,15 @@ def check_relations(
                     "Remove the history of deleted deals, or add the missing opportunities",
                 )
             )
+    if has("stage_history", "opp_id", "stage") and has("opportunities", "opp_id", "stage"):
+        problems += check_history_pipelines(
+            tables["stage_history"],
+            tables["opportunities"],
+            config,
+            files.get("stage_history", "stage_history"),
+        )
+    if has("splits", "opp_id", "rep_id", "share", "type") and has("opportunities", "opp_id"):
+        problems += _check_splits(tables["splits"], tables["opportunities"], files, columns)
     # closed deals: close_date >= created_date
     if has("opportunities", "stage", "created_date", "close_date"):
         opp = tables["opportunities"]
@@ -585,6 +683,59 @@ def check_relations(
                     "Give each rep one quota per period: remove the duplicate or fix the dates",
                 )
             )
+    return problems
+
+
+def _check_splits(
+    splits: pd.DataFrame,
+    opp: pd.DataFrame,
+    files: Mapping[str, str],
+    columns: Mapping[str, Mapping[str, str]],
+) -> list[Problem]:
+    """Splits of unknown deals, revenue shares of a deal not summing to 1, repeated reps."""
+    file, cols = files.get("splits", "splits"), columns.get("splits")
+    problems: list[Problem] = []
+    unknown = splits["opp_id"].notna() & ~isin(splits["opp_id"], opp["opp_id"])
+    if unknown.any():
+        ids = pd.unique(splits.loc[unknown, "opp_id"])
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "opp_id"),
+                f"{_count(int(unknown.sum()), 'split')} of "
+                f"{_count(len(ids), 'opportunity')} not in opportunities",
+                _id_examples(ids),
+                "Remove the splits of deleted deals, or correct the opp_id",
+            )
+        )
+    repeated = splits.duplicated(["opp_id", "rep_id", "type"], keep=False) & splits[
+        ["opp_id", "rep_id", "type"]
+    ].notna().all(axis=1)
+    if repeated.any():
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "rep_id"),
+                f"{_count(int(repeated.sum()), 'split')} repeating a rep with the same type "
+                "on one deal",
+                _row_examples(splits, repeated, "opp_id"),
+                "Give each rep one revenue row and at most one overlay row per deal",
+            )
+        )
+    revenue = splits[(splits["type"] == "revenue").fillna(False)]
+    total = revenue.groupby("opp_id", sort=True)["share"].sum()
+    off = total[(total - 1.0).abs() > SHARE_TOLERANCE]
+    if len(off):
+        problems.append(
+            Problem(
+                file,
+                _label(cols, "share"),
+                f"{_count(len(off), 'deal')} whose revenue shares do not sum to 1",
+                tuple(f"{k!r}: {v:.6g}" for k, v in off.head(MAX_EXAMPLES).items()),
+                "Make the revenue shares of each deal add up to 1 (e.g. 0.6 + 0.4); "
+                "use type overlay for credit on top of the deal's amount",
+            )
+        )
     return problems
 
 

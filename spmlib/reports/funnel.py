@@ -1,291 +1,76 @@
-"""Every table of the funnel report for one scope (company, team or rep), and its narrative.
+"""The funnel report: where deals stall and who converts better, for one scope.
 
-The notebook ``notebooks/funnel.ipynb`` only displays what :func:`build_funnel_report` returns.
-Privacy: for a rep scope, every table holds that rep's own deals only; peers appear only as
-anonymous benchmarks (median and quartiles across the team's reps, the pooled rate of the rest
-of the team). Comparison groups default to reps within their team (company scope) or within the
-team (team scope); a rep is compared with the rest of their team.
+:func:`build_funnel_report` computes the tables (:mod:`spmlib.reports.funnel_tables`), words
+the headline (:func:`funnel_headline`) and lays out the sections; ``notebooks/funnel.ipynb``
+only shows the result. Privacy: a rep's report holds that rep's deals only, and peers appear
+as anonymous team figures (see :mod:`spmlib.reports.funnel_tables`).
 """
 
 from __future__ import annotations
 
-import html
-import logging
-from dataclasses import dataclass, field
-
 import pandas as pd
 
-from spmlib.core.grouping import group_list
-from spmlib.core.periods import period_end, period_start
-from spmlib.exceptions import SpmError
-from spmlib.funnel.conversion import (
-    cohort_funnel,
-    compare_stages,
-    peer_benchmark,
-    stage_funnel,
-    win_rates,
-)
-from spmlib.funnel.flow import pipeline_flow
-from spmlib.funnel.leads import lead_funnel
-from spmlib.funnel.pipeline import (
-    coverage,
-    open_pipeline,
-    pipeline_velocity,
-    stage_win_probability,
-    weighted_pipeline,
-)
-from spmlib.funnel.velocity import (
-    days_in_pipeline,
-    sales_cycle,
-    stage_stays,
-    stale_deals,
-    time_in_stage,
-)
 from spmlib.io.schema import Dataset
+from spmlib.reports import plotting
+from spmlib.reports.columns import Column
+from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
+from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
+from spmlib.reports.params import FunnelParams
+from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, by_name, escape
+from spmlib.reports.scope import Scope
 
-__all__ = [
-    "FunnelReport",
-    "build_funnel_report",
-    "funnel_headline",
-    "headline_markdown",
-    "styled",
-]
+__all__ = ["build_funnel_report", "funnel_headline"]
 
-log = logging.getLogger(__name__)
-
-#: Groupings compared within their team at company scope.
-_WITHIN_TEAM = {"rep", "rep_id", "rep_name", "manager"}
-
-
-@dataclass
-class FunnelReport:
-    """The tables of a funnel report (each documented by the function that computed it)."""
-
-    title: str
-    scope: str
-    as_of: pd.Timestamp
-    period: tuple[pd.Timestamp | None, pd.Timestamp | None]
-    flow_period: tuple[pd.Timestamp, pd.Timestamp]
-    quarter: tuple[pd.Timestamp, pd.Timestamp]
-    currency: str
-    funnel: pd.DataFrame
-    win_rates: pd.DataFrame
-    comparison: pd.DataFrame
-    benchmark: pd.DataFrame | None
-    win_benchmark: pd.DataFrame | None
-    reference_win_rate: float
-    time_in_stage: pd.DataFrame
-    stays: pd.DataFrame
-    cycle: pd.DataFrame
-    pipeline_age: pd.DataFrame
-    open_pipeline: pd.DataFrame
-    stale: pd.DataFrame
-    win_probability: pd.DataFrame
-    weighted: pd.DataFrame
-    flow: pd.DataFrame
-    coverage: pd.DataFrame
-    velocity: pd.DataFrame
-    leads: pd.DataFrame
-    leads_by_rep: pd.DataFrame
-    cohorts: pd.DataFrame
-    headline: list[str] = field(default_factory=list)
+#: Rows shown of long tables (the note says how many there are).
+MAX_ROWS = 20
+#: The flow table: counts on the "count" row, money on the "amount" row.
+_FLOW_ROWS = RowFormat(
+    "measure",
+    {"count": Column("", "count"), "amount": Column("", "money")},
+    ("open_start", "created", "won", "lost", "open_end"),
+)
 
 
-def _ts(value) -> pd.Timestamp | None:
-    return None if value is None or value == "" else pd.Timestamp(value).normalize()
+def _scope_words(scope: Scope) -> str:
+    if scope.is_rep:
+        return f"{scope.rep_name} (team {scope.team})"
+    return scope.label
 
 
-def build_funnel_report(
-    ds: Dataset,
-    *,
-    team: str | None = None,
-    rep_id: str | None = None,
-    start: pd.Timestamp | str | None = None,
-    end: pd.Timestamp | str | None = None,
-    by: str = "rep",
-    cohort_freq: str = "quarter",
-) -> FunnelReport:
-    """Compute the funnel report of one scope of ``ds`` (the whole, unscoped dataset).
+def funnel_headline(t: FunnelTables, scope: Scope, currency: str = "USD") -> list[str]:
+    """The report's answer, one Markdown sentence per finding, built from its numbers.
 
     Parameters
     ----------
-    ds : the loaded dataset (all teams: peers are needed for the benchmarks).
-    team, rep_id : the scope; both None = the whole company.
-    start, end : the period (YYYY-MM-DD or None): the funnel counts transitions in it, the
-        cohorts are those created in it, the pipeline flow spans it (default: from the start of
-        the fiscal quarter containing the reference date to that date).
-    by : grouping compared and ranked (rep, team, manager, region, lead_source, product, ...);
-        ignored for a rep scope, which is compared with the rest of its team.
-    cohort_freq : "month" or "quarter".
-
-    Raises
-    ------
-    SpmError : the team or rep is not in the data.
+    t : the computed tables.
+    scope : who the report is about.
+    currency : ISO code of amounts.
     """
-    cfg = ds.config
-    as_of = ds.as_of
-    if rep_id is not None and str(rep_id) not in set(ds.reps["rep_id"].astype(str)):
-        raise SpmError(f"rep_id {rep_id!r} is not in the reps table; check the spelling.")
-    if team is not None and team not in set(ds.reps["team"].astype(str)):
-        raise SpmError(f"team {team!r} is not in the reps table; check the spelling.")
-    scope_ds = ds.scoped(team=team, rep_id=rep_id)
-    if rep_id is not None:
-        rep_row = ds.reps[ds.reps["rep_id"].astype(str) == str(rep_id)].iloc[0]
-        rep_team = str(rep_row["team"])
-        peer_ds = ds.scoped(team=rep_team)
-        scope = f"rep {rep_row['rep_name']} ({rep_id}, team {rep_team})"
-        title = f"Funnel and pipeline: {rep_row['rep_name']}"
-    elif team is not None:
-        peer_ds = scope_ds
-        scope = f"team {team}"
-        title = f"Funnel and pipeline: team {team}"
-    else:
-        peer_ds = ds
-        scope = "the whole company"
-        title = "Funnel and pipeline: company"
-    lo, hi = _ts(start), _ts(end)
-    opps, hist, reps = scope_ds.opportunities, scope_ds.stage_history, scope_ds.reps
-    funnel = stage_funnel(opps, hist, config=cfg, start=lo, end=hi, as_of=as_of)
 
-    # Comparisons and rankings (shrunken rates), always among peers.
-    if rep_id is not None:
-        keys, parent = ["rep_id", "rep_name"], None
-    else:
-        keys = group_list(by)
-        parent = "team" if (team is None and by in _WITHIN_TEAM) else None
-        if parent:
-            keys = ["team", *[k for k in keys if k != "team"]]
-    p_opps, p_hist, p_reps = peer_ds.opportunities, peer_ds.stage_history, peer_ds.reps
-    rates = win_rates(p_opps, by=keys, reps=p_reps, parent=parent, start=lo, end=hi)
-    by_group = stage_funnel(
-        p_opps, p_hist, config=cfg, by=keys, reps=p_reps, start=lo, end=hi, as_of=as_of
-    )
-    comparison = compare_stages(by_group, parent=parent)
-    benchmark = win_benchmark = None
-    pooled = rates["won"].sum() / rates["closed"].sum() if rates["closed"].sum() else float("nan")
-    if rep_id is not None:
-        benchmark = peer_benchmark(by_group, "conversion")
-        own = funnel[["stage", "conversion", "conversion_low", "conversion_high"]]
-        benchmark = own.merge(benchmark, on="stage", how="left").rename(
-            columns={
-                "groups": "team_reps",
-                "median": "team_median",
-                "p25": "team_p25",
-                "p75": "team_p75",
-            }
-        )
-        benchmark = benchmark[benchmark["stage"] != cfg.won_stage].reset_index(drop=True)
-        win_benchmark = peer_benchmark(by_group, "cumulative_conversion")
-        win_benchmark = win_benchmark[win_benchmark["stage"] == cfg.won_stage]
-        keep = rates["rep_id"].astype(str) == str(rep_id)
-        rates = rates[keep].reset_index(drop=True)
-        comparison = comparison[comparison["rep_id"].astype(str) == str(rep_id)]
-        comparison = comparison.reset_index(drop=True)
+    def pct(x):
+        return "n/a" if pd.isna(x) else format_percent(x)
 
-    # Time.
-    peer_time = time_in_stage(p_opps, p_hist, config=cfg, as_of=as_of)
-    tis = time_in_stage(opps, hist, config=cfg, as_of=as_of)
-    stays = stage_stays(opps, hist, config=cfg, as_of=as_of)
-    stale = stale_deals(opps, hist, config=cfg, as_of=as_of, thresholds=peer_time)
+    def money(x):
+        return format_money(x, currency)
 
-    # Pipeline.
-    fy = cfg.fiscal_year_start_month
-    q_start = period_start(pd.Series([as_of]), "quarter", fy).iloc[0]
-    q_end = period_end(pd.Series([q_start]), "quarter").iloc[0]
-    flow_lo = lo if lo is not None else q_start
-    flow_hi = hi if hi is not None else as_of
-    probs = stage_win_probability(p_opps, p_hist, config=cfg)
-    weighted = weighted_pipeline(opps, hist, config=cfg, probabilities=probs)
-    flow = pipeline_flow(opps, hist, config=cfg, start=flow_lo, end=flow_hi)
-    next_start = q_end + pd.Timedelta(days=1)
-    next_end = period_end(pd.Series([next_start]), "quarter").iloc[0]
-    cov = pd.concat(
-        [
-            coverage(opps, scope_ds.quotas, start=a, end=b, as_of=as_of, by=None)
-            for a, b in ((q_start, q_end), (next_start, next_end))
-        ],
-        ignore_index=True,
-    )
-    cov.insert(0, "quarter", ["current", "next"])
-    velocity = pipeline_velocity(opps, start=lo, end=hi)
-    leads = lead_funnel(scope_ds.leads, ds.opportunities, by="source", start=lo, end=hi)
-    leads_by_rep = lead_funnel(
-        scope_ds.leads, ds.opportunities, by="rep", reps=scope_ds.reps, start=lo, end=hi
-    )
-    closed = opps[(opps["close_date"] >= lo) if lo is not None else opps["close_date"].notna()]
-    if hi is not None:
-        closed = closed[closed["close_date"] <= hi]
-    cycle = sales_cycle(closed)
-    pipeline_age = days_in_pipeline(opps, as_of=as_of)
-    open_pipe = open_pipeline(opps, config=cfg)
-    cohorts = cohort_funnel(opps, hist, config=cfg, freq=cohort_freq, as_of=as_of)
-    if lo is not None:
-        cohorts = cohorts[
-            cohorts["cohort_start"] >= period_start(pd.Series([lo]), cohort_freq, fy).iloc[0]
-        ]
-    if hi is not None:
-        cohorts = cohorts[cohorts["cohort_start"] <= hi]
-    del reps
-    report = FunnelReport(
-        title=title,
-        scope=scope,
-        as_of=as_of,
-        period=(lo, hi),
-        flow_period=(flow_lo, flow_hi),
-        quarter=(q_start, q_end),
-        currency=cfg.currency,
-        funnel=funnel,
-        win_rates=rates,
-        comparison=comparison,
-        benchmark=benchmark,
-        win_benchmark=win_benchmark,
-        reference_win_rate=float(pooled),
-        time_in_stage=tis,
-        stays=stays,
-        cycle=cycle,
-        pipeline_age=pipeline_age,
-        open_pipeline=open_pipe,
-        stale=stale,
-        win_probability=probs,
-        weighted=weighted,
-        flow=flow,
-        coverage=cov,
-        velocity=velocity,
-        leads=leads,
-        leads_by_rep=leads_by_rep,
-        cohorts=cohorts.reset_index(drop=True),
-    )
-    report.headline = funnel_headline(report)
-    return report
-
-
-def _pct(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{x:.0%}"
-
-
-def _money(x: float, currency: str) -> str:
-    return f"{x:,.0f} {currency}"
-
-
-def funnel_headline(report: FunnelReport) -> list[str]:
-    """The report's narrative, one sentence per finding, built from its numbers (Markdown)."""
-    f = report.funnel
+    f = t.funnel
     out: list[str] = []
     first, won = f.iloc[0], f.iloc[-1]
-    in_period = any(p is not None for p in report.period)
+    in_period = any(p is not None for p in t.period)
     period, won_when = ("in the period", " in it") if in_period else ("over all the data", "")
     history = bool(f["losses_known"].all())
+    who = escape(_scope_words(scope))
     rate = (
-        f"the win rate of closed deals is **{_pct(won['cumulative_conversion'])}** (95% interval "
-        f"{_pct(won['cumulative_conversion_low'])}–{_pct(won['cumulative_conversion_high'])})."
+        f"the win rate of closed deals is **{pct(won['cumulative_conversion'])}** (95% interval "
+        f"{pct(won['cumulative_conversion_low'])}–{pct(won['cumulative_conversion_high'])})."
     )
     if history:
         out.append(
-            f"For {report.scope}, {int(first['reached']):,} opportunities entered the funnel "
-            f"{period} and {int(won['reached']):,} were won{won_when}; {rate}"
+            f"For {who}, {format_number(first['reached'], 0)} opportunities entered the funnel "
+            f"{period} and {format_number(won['reached'], 0)} were won{won_when}; {rate}"
         )
     else:
-        out.append(f"For {report.scope}, {int(won['reached']):,} deals were won {period}; {rate}")
+        out.append(f"For {who}, {format_number(won['reached'], 0)} deals were won {period}; {rate}")
     open_rows = f.iloc[:-1]
     if not history:
         out.append(
@@ -296,131 +81,312 @@ def funnel_headline(report: FunnelReport) -> list[str]:
         worst = open_rows.loc[open_rows["lost"].astype("float64").idxmax()]
         weakest = open_rows.loc[open_rows["conversion"].astype("float64").idxmin()]
         text = (
-            f"Most deals are lost at **{worst['stage']}** ({int(worst['lost']):,} lost, "
-            f"{_pct(worst['conversion'])} advance)"
+            f"Most deals are lost at **{escape(worst['stage'])}** "
+            f"({format_number(worst['lost'], 0)} lost, {pct(worst['conversion'])} advance)"
         )
         if weakest["stage"] != worst["stage"]:
             text += (
-                f"; the lowest next-step conversion is at **{weakest['stage']}** "
-                f"({_pct(weakest['conversion'])}, interval {_pct(weakest['conversion_low'])}–"
-                f"{_pct(weakest['conversion_high'])})"
+                f"; the lowest next-step conversion is at **{escape(weakest['stage'])}** "
+                f"({pct(weakest['conversion'])}, interval {pct(weakest['conversion_low'])}–"
+                f"{pct(weakest['conversion_high'])})"
             )
         out.append(text + ".")
-    sig = report.comparison[report.comparison["significant"]]
-    wsig = report.win_rates[report.win_rates["significant"]]
-    if report.benchmark is not None:
-        if len(wsig):
-            r = wsig.iloc[0]
-            out.append(
-                f"The win rate ({_pct(r['win_rate'])}) is significantly **{r['direction']}** the "
-                f"rest of the team ({_pct(r['rest_rate'])}) after correction for multiple tests."
-            )
-        else:
-            out.append("The win rate does not differ significantly from the rest of the team.")
-        if len(sig) and history:
-            stages = ", ".join(f"{s['stage']} ({s['direction']})" for _, s in sig.iterrows())
-            out.append(f"Stages where conversion differs significantly from the team: {stages}.")
-    else:
-        name_cols = [c for c in ("rep_name", "team", "manager") if c in sig.columns]
-        group_cols = list(sig.columns[: list(sig.columns).index("stage")])
-        label_cols = name_cols[:1] or group_cols[-1:]
-        n_groups = len(set(map(tuple, sig[label_cols].astype(str).values))) if len(sig) else 0
-        if n_groups:
-            examples = sig.sort_values("p_adjusted").drop_duplicates(label_cols).head(3)
-            text = ", ".join(
-                f"{r[label_cols[0]]} ({r['direction']} at {r['stage']})"
-                for _, r in examples.iterrows()
-            )
-            out.append(
-                f"{n_groups} group(s) convert significantly differently from their peers at some "
-                f"stage after Holm correction, e.g. {text}."
-            )
-        elif history:
-            out.append("No group converts significantly differently from its peers at any stage.")
-        if len(wsig):
-            best = wsig.sort_values("p_adjusted").head(3)
-            names = (
-                ", ".join(f"{r[label_cols[0]]} ({r['direction']})" for _, r in best.iterrows())
-                if label_cols and label_cols[0] in wsig.columns
-                else ""
-            )
-            out.append(
-                f"{len(wsig)} group(s) have a win rate significantly different from their peers"
-                + (f", e.g. {names}." if names else ".")
-            )
-        else:
-            out.append("No group's win rate differs significantly from its peers.")
-    n_stale = len(report.stale)
+    out += _peer_sentences(t, history, pct)
+    n_stale = len(t.stale)
     if n_stale:
-        amount = _money(report.stale["amount"].sum(), report.currency)
         out.append(
-            f"**{n_stale:,} open deal(s)** ({amount}) have sat in their current stage longer "
-            "than 90% of past deals did."
+            f"**{format_number(n_stale, 0)} open deal(s)** ({money(t.stale['amount'].sum())}) "
+            "have sat in their current stage longer than 90% of past deals did."
         )
     elif history:
         out.append("No open deal has sat in its stage longer than 90% of past deals did.")
-    fl = report.flow.set_index("measure").loc["amount"]
-    lo, hi = report.flow_period
+    fl = t.flow.set_index("measure").loc["amount"]
+    lo, hi = t.flow_period
     out.append(
-        f"From {lo.date()} to {hi.date()} the open pipeline went from "
-        f"{_money(fl['open_start'], report.currency)} to {_money(fl['open_end'], report.currency)} "
-        f"(+{fl['created']:,.0f} created, −{fl['won']:,.0f} won, −{fl['lost']:,.0f} lost)."
+        f"From {lo.date()} to {hi.date()} the open pipeline went from {money(fl['open_start'])} "
+        f"to {money(fl['open_end'])} (+{money(fl['created'])} created, −{money(fl['won'])} won, "
+        f"−{money(fl['lost'])} lost)."
     )
-    for _, cov in report.coverage.iterrows():
+    for _, cov in t.coverage.iterrows():
         when = "this quarter" if cov["quarter"] == "current" else "next quarter"
-        due = _money(cov["open_pipeline"], report.currency)
+        due = money(cov["open_pipeline"])
         if pd.notna(cov["coverage"]):
             out.append(
-                f"Pipeline coverage {when}: **{cov['coverage']:.1f}×** the quota still to be met "
-                f"({due} due against {_money(cov['remaining_quota'], report.currency)})."
+                f"Pipeline coverage {when}: **{format_number(cov['coverage'], 1)}×** the quota "
+                f"still to be met ({due} due against {money(cov['remaining_quota'])})."
             )
         elif cov["quota"] > 0 and cov["remaining_quota"] == 0:
-            booked = _money(cov["booked"], report.currency)
             out.append(
-                f"The quota of {when} is already met ({booked} booked against "
-                f"{_money(cov['quota'], report.currency)})."
+                f"The quota of {when} is already met ({money(cov['booked'])} booked against "
+                f"{money(cov['quota'])})."
             )
         elif cov["quarter"] == "next" and cov["open_pipeline"] > 0:
             out.append(f"No quota is set for {when}, where {due} of open pipeline is due.")
     return out
 
 
-def headline_markdown(report: FunnelReport) -> str:
-    """The narrative as a Markdown bullet list, with text from the data HTML-escaped."""
-    head = f"**Scope:** {html.escape(report.scope)}. **Reference date:** {report.as_of.date()}."
-    return "\n".join([head, "", *(f"- {html.escape(s, quote=False)}" for s in report.headline)])
+def _peer_sentences(t: FunnelTables, history: bool, pct) -> list[str]:
+    """How the scope compares with its peers (tests corrected for multiple comparisons)."""
+    out = []
+    sig = t.comparison[t.comparison["significant"]]
+    wsig = t.win_rates[t.win_rates["significant"]]
+    if t.benchmark is not None:
+        if len(wsig):
+            r = wsig.iloc[0]
+            out.append(
+                f"The win rate ({pct(r['win_rate'])}) is significantly **{r['direction']}** the "
+                f"rest of the team ({pct(r['rest_rate'])}) after correction for multiple tests."
+            )
+        else:
+            out.append("The win rate does not differ significantly from the rest of the team.")
+        if len(sig) and history:
+            stages = ", ".join(
+                f"{escape(s['stage'])} ({s['direction']})" for _, s in sig.iterrows()
+            )
+            out.append(f"Stages where conversion differs significantly from the team: {stages}.")
+        return out
+    name_cols = [c for c in ("rep_name", "team", "manager") if c in sig.columns]
+    group_cols = list(sig.columns[: list(sig.columns).index("stage")])
+    label_cols = name_cols[:1] or group_cols[-1:]
+    n_groups = len(set(map(tuple, sig[label_cols].astype(str).values))) if len(sig) else 0
+    if n_groups:
+        examples = sig.sort_values("p_adjusted").drop_duplicates(label_cols).head(3)
+        text = ", ".join(
+            f"{escape(r[label_cols[0]])} ({r['direction']} at {escape(r['stage'])})"
+            for _, r in examples.iterrows()
+        )
+        out.append(
+            f"{n_groups} group(s) convert significantly differently from their peers at some "
+            f"stage after Holm correction, e.g. {text}."
+        )
+    elif history:
+        out.append("No group converts significantly differently from its peers at any stage.")
+    if len(wsig):
+        best = wsig.sort_values("p_adjusted").head(3)
+        names = (
+            ", ".join(f"{escape(r[label_cols[0]])} ({r['direction']})" for _, r in best.iterrows())
+            if label_cols and label_cols[0] in wsig.columns
+            else ""
+        )
+        out.append(
+            f"{len(wsig)} group(s) have a win rate significantly different from their peers"
+            + (f", e.g. {names}." if names else ".")
+        )
+    else:
+        out.append("No group's win rate differs significantly from its peers.")
+    return out
 
 
-def styled(frame: pd.DataFrame, digits: int = 0):
-    """A display table: rates (columns named like ``*rate*``, ``*conversion*``,
-    ``*probability*``, ``share_*``, ``p25``/``median``/``p75``/``team_*``) as percentages,
-    money and counts with thousands separators, dates as YYYY-MM-DD, text HTML-escaped, no
-    index."""
-    rate_words = ("rate", "conversion", "probability", "share_", "team_", "median", "p25", "p75")
-    fmt = {}
-    for col in frame.columns:
-        name = str(col)
-        kind = frame[col].dtype
-        if pd.api.types.is_bool_dtype(kind):
-            continue
-        if pd.api.types.is_datetime64_any_dtype(kind):
-            fmt[col] = "{:%Y-%m-%d}"
-        elif pd.api.types.is_float_dtype(kind) and any(w in name for w in rate_words):
-            if name == "team_reps":
-                fmt[col] = "{:,.0f}"
-            elif "days" not in name:
-                fmt[col] = "{:.0%}" if digits == 0 else f"{{:.{digits}%}}"
-            else:
-                fmt[col] = "{:,.1f}"
-        elif name.startswith("p_"):
-            fmt[col] = "{:.3g}"
-        elif pd.api.types.is_numeric_dtype(kind):
-            fmt[col] = "{:,.0f}" if "days" not in name else "{:,.1f}"
-    style = frame.style
-    if fmt:
-        style = style.format(fmt, na_rep="—")
-    rest = [c for c in frame.columns if c not in fmt]
-    if rest:
-        # After the numeric formats: a dict format resets the columns it does not name.
-        style = style.format(na_rep="—", escape="html", subset=rest)
-    return style.hide(axis="index")
+def _first(frame: pd.DataFrame, what: str, n: int = MAX_ROWS) -> tuple[pd.DataFrame, str]:
+    """The first ``n`` rows and a note saying how many there are when some are left out."""
+    if len(frame) <= n:
+        return frame, ""
+    return frame.head(n), f"{n} of {len(frame):,} {what} shown."
+
+
+def _with_names(frame: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Put the rep's name in place of the rep id."""
+    if "rep_id" not in frame.columns:
+        return frame
+    names = reps[["rep_id", "rep_name"]].astype({"rep_id": "string"})
+    out = frame.astype({"rep_id": "string"}).merge(names, on="rep_id", how="left")
+    cols = [c if c != "rep_id" else "rep_name" for c in frame.columns]
+    return out[cols]
+
+
+_TESTS = ("p_value", "p_adjusted")
+
+
+def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
+    """The "Compared with peers" section, and the test statistics for the closing section."""
+    intro = (
+        "Each group against the rest of its peers. Rankings use the **shrunken** rate (pulled "
+        "towards the average in proportion to how few deals stand behind it). For one rep, "
+        "peers appear only as anonymous team figures."
+    )
+    tests: list = []
+    if t.benchmark is not None:
+        blocks = (
+            Table(t.benchmark, title="**Next-step conversion against the team's reps "
+                  "(median and quartiles):**"),
+            Table(by_name(t.win_rates.drop(columns=list(_TESTS))),
+                  title="**Win rate against the rest of the team:**"),
+        )  # fmt: skip
+        tests.append(
+            Table(by_name(t.win_rates), title="**Win rate tested against the rest of the team:**")
+        )
+        return Section("Compared with peers", intro, blocks), tests
+    rates = t.win_rates
+    labels = [c for c in ("rep_name", "team", "manager", "region") if c in rates.columns][:1]
+    labels = labels or [rates.columns[0]]
+    ranked = rates[rates["closed"] > 0].sort_values("rank")
+    cols = [c for c in rates.columns if not c.endswith(("_low", "_high")) and c not in _TESTS]
+    top, note = _first(by_name(rates.sort_values("rank")[cols]), "groups", 15)
+    significant = t.comparison[t.comparison["significant"]]
+    blocks = (
+        Figure(
+            plotting.plot_rate_forest,
+            ranked,
+            {"rate": "win_rate", "label": labels, "reference": t.reference_win_rate},
+            alt="Win rate of each group with its 95% interval",
+        ),
+        Table(top, note=note),
+        Text(
+            f"**Stage conversions that differ significantly from peers: {len(significant)}** "
+            "(the tests are in *How this is worked out*)."
+        ),
+    )
+    if len(significant):
+        tests.append(
+            Table(
+                by_name(
+                    significant.drop(columns=["conversion_shrunk_low", "conversion_shrunk_high"])
+                ),
+                title="**Stage conversions that differ significantly from peers:**",
+            )
+        )
+    return Section("Compared with peers", intro, blocks), tests
+
+
+def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Section], list]:
+    peers, tests = _peer_section(t, scope)
+    stale, stale_note = _first(_with_names(t.stale, scope.data.reps), "stale deals")
+    flow_range = f"{t.flow_period[0].date()} to {t.flow_period[1].date()}"
+    won_rows = t.cohorts[t.cohorts["stage"] == won_stage]
+    cohort_table = won_rows[["cohort", "deals", "share_open", "cumulative_conversion"]].rename(
+        columns={"cumulative_conversion": "win_rate"}
+    )
+    leads: tuple = (Text("No leads in the data."),)
+    if len(t.leads):
+        leads = (Table(t.leads, title="**By lead source:**"),)
+        if t.leads["leads"].sum() > 0:
+            leads += (Table(by_name(t.leads_by_rep), title="**By rep:**"),)
+    sections = [
+        Section(
+            "Stage funnel",
+            "For each stage: deals that **reached** it (skipped stages count as passed), "
+            "**advanced** to a later stage, were **lost** at it (their furthest stage) or are "
+            "still **open** in it. Conversion = advanced / (advanced + lost); cumulative "
+            "conversion = share of closed deals that got this far (on the won row, the win rate).",
+            (
+                Figure(plotting.plot_funnel, t.funnel, alt="Deals reaching each stage"),
+                Table(t.funnel.drop(columns="losses_known")),
+            ),
+        ),
+        peers,
+        Section(
+            "Time in stage and stale deals",
+            "Completed days in each stage (median, p75, p90). A deal is **stale** when it has "
+            "sat in its current stage longer than the p90 of its peers' completed stays.",
+            (
+                Figure(plotting.plot_time_in_stage, t.stays, alt="Days spent in each stage"),
+                Table(
+                    t.cycle,
+                    title="**Sales cycle** (created to close) of deals closed in the period:",
+                ),
+                Table(t.pipeline_age, title="**Age of the open deals:**"),
+                Table(t.time_in_stage, title="**Time in each stage:**"),
+                Table(
+                    stale,
+                    title=f"**Stale deals: {len(t.stale):,}** (longest over the p90 first)",
+                    note=stale_note,
+                ),
+            ),  # fmt: skip
+        ),
+        Section(
+            "Pipeline",
+            "Open pipeline weighted by the historical probability of winning from each stage; "
+            f"how it moved from {flow_range} (open at start + created − won − lost = open at "
+            "end); coverage of the quota still to be met; and velocity.",
+            (
+                Table(
+                    t.open_pipeline.drop(columns="close_period_start"),
+                    title="**Open pipeline by stage and expected close month:**",
+                ),
+                Table(t.weighted, title="**Weighted pipeline:**"),
+                Figure(
+                    plotting.plot_pipeline_flow,
+                    t.flow,
+                    {"measure": "amount"},
+                    alt="How the open pipeline moved",
+                ),
+                Table(t.flow, title="**Pipeline flow:**", rows=_FLOW_ROWS),
+                Table(t.coverage, title="**Coverage of the quota still to be met:**"),
+                Table(t.velocity, title="**Velocity:**"),
+            ),  # fmt: skip
+        ),
+        Section(
+            "Leads",
+            "Leads → opportunities → won by lead source and by rep, with the time from lead to "
+            "opportunity.",
+            leads,
+        ),
+        Section(
+            "Cohorts",
+            "Cumulative conversion of the deals created in each period; recent cohorts are "
+            "still maturing (see the share still open).",
+            (
+                *(
+                    (Figure(plotting.plot_cohort_heatmap, t.cohorts, alt="Conversion by cohort"),)
+                    if len(t.cohorts)
+                    else ()
+                ),
+                Table(cohort_table),
+            ),
+        ),
+    ]
+    return sections, tests
+
+
+_METHOD = [
+    "**Intervals**: every rate carries a 95% Wilson score interval.",
+    "**Compared with peers**: each group against the pooled rest of its peers with a "
+    "two-proportion test (Fisher's exact test for small counts), p-values adjusted for the "
+    "number of groups with Holm's method; *significant* means adjusted p < 0.05.",
+    "**Shrunken rates**: empirical-Bayes (beta-binomial) estimates, pulled towards the peers' "
+    "rate in proportion to how few deals stand behind a group; rankings use them.",
+    "**Stale**: open longer in the current stage than the 90th percentile of the peers' "
+    "completed stays in that stage.",
+    "**Coverage**: open pipeline expected to close in the quarter / quota still to be met.",
+    "**Velocity**: open deals × win rate × average deal size / average cycle days.",
+]
+
+
+def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Report:
+    """The funnel report of one scope.
+
+    Parameters
+    ----------
+    ds : the loaded dataset (all teams: peers are needed for the benchmarks).
+    scope : from :func:`spmlib.reports.scope.resolve_scope`.
+    params : see :func:`spmlib.reports.funnel_tables.funnel_tables`.
+
+    Returns
+    -------
+    Report
+        ``values``: ``funnel`` (stage, reached, advanced, lost, open, conversion,
+        cumulative_conversion), ``win_rate`` (won / closed of the scope), ``stale_deals``
+        (count) and ``flow`` (the pipeline flow table).
+    """
+    t = funnel_tables(ds, scope, params)
+    currency = ds.config.currency
+    sections, tests = _sections(t, scope, ds.config.won_stage)
+    method = Section("How this is worked out", bullets(_METHOD), tuple(tests))
+    funnel_cols = ["stage", "reached", "advanced", "lost", "open", "conversion",
+                   "cumulative_conversion"]  # fmt: skip
+    return Report(
+        kind="funnel",
+        title=f"Funnel and pipeline: {scope.name}",
+        scope=scope,
+        headline=funnel_headline(t, scope, currency),
+        sections=sections,
+        method=method,
+        values={
+            "funnel": t.funnel[funnel_cols],
+            "win_rate": t.funnel["cumulative_conversion"].iloc[-1],
+            "stale_deals": len(t.stale),
+            "flow": t.flow,
+        },
+        currency=currency,
+        as_of=t.as_of,
+    )

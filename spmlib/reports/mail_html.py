@@ -20,8 +20,9 @@ are dropped. Cells tagged ``no-email`` are skipped.
 Escaping: markdown (cells and ``Markdown(...)`` outputs) is rendered with raw HTML disabled, so
 text from data shows as text (``O'Neil & <Co>``). HTML outputs are sanitized with nh3: an allow-list
 of tags (no ``<script>``, ``<style>``, ``<img>``, forms or frames), no event-handler attributes, no
-``javascript:`` or ``data:`` URLs. A pandas ``Styler`` does not escape cell text by default; use
-``.format(escape="html")`` so such text renders as text rather than being removed.
+``javascript:`` or ``data:`` URLs. Report tables come from the one formatter
+(:mod:`spmlib.reports.formatter`): escaped, formatted and aligned already, so they pass as they
+are; bare numbers in other HTML tables get thousands separators here.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import base64
 import hashlib
 import io
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ import nh3
 from markupsafe import Markup
 
 from spmlib.exceptions import SpmError
+from spmlib.reports.formatter import format_number
 from spmlib.reports.jinja import environment
 from spmlib.reports.notebook import GLUE_MIME
 
@@ -52,9 +54,6 @@ __all__ = [
     "RenderedEmail",
     "render_email",
     "html_with_files",
-    "format_number",
-    "format_money",
-    "format_percent",
     "markdown_to_text",
 ]
 
@@ -140,62 +139,7 @@ class RenderedEmail:
         return max(len(self.html.encode("utf-8")), encoded)
 
 
-# --- number formatting ---------------------------------------------------------------------------
-
-
-def format_number(value: float | int | None, decimals: int | None = None) -> str:
-    """A number for reading: thousands separators, sensible decimals, ``—`` for missing.
-
-    Without ``decimals``: whole numbers have none, numbers of 100 or more have none, 1 to 100
-    have two, smaller ones three significant digits.
-
-    Examples
-    --------
-    >>> format_number(1234567.891), format_number(42.3456), format_number(0.012345)
-    ('1,234,568', '42.35', '0.0123')
-    >>> format_number(12000), format_number(None), format_number(3.14159, decimals=1)
-    ('12,000', '—', '3.1')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if decimals is not None:
-        return f"{value:,.{decimals}f}"
-    if float(value).is_integer() or abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
-
-
-def format_money(value: float | None, currency: str = "USD", decimals: int = 0) -> str:
-    """An amount with its currency: ``$1,234`` for USD/EUR/GBP/JPY symbols, else ``1,234 CHF``.
-
-    Examples
-    --------
-    >>> format_money(1234.5), format_money(-20000, "EUR"), format_money(99.5, "CHF", decimals=2)
-    ('$1,234', '-€20,000', '99.50 CHF')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    symbols = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-    text = f"{abs(value):,.{decimals}f}"
-    sign = "-" if value < 0 else ""
-    if currency.upper() in symbols:
-        return f"{sign}{symbols[currency.upper()]}{text}"
-    return f"{sign}{text} {currency.upper()}"
-
-
-def format_percent(value: float | None, decimals: int = 1) -> str:
-    """A share (0-1) as a percentage.
-
-    Examples
-    --------
-    >>> format_percent(0.3125), format_percent(1.0, decimals=0), format_percent(None)
-    ('31.2%', '100%', '—')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{100 * value:.{decimals}f}%"
+# --- number formatting (bare numbers of foreign HTML outputs) -----------------------------------
 
 
 def _readable_cell(text: str) -> str | None:
@@ -237,6 +181,8 @@ def _shape_tables(html: str, max_rows: int) -> str:
     """Give tables the email classes, right-align and format numeric cells, cap body rows."""
 
     def cell(m: re.Match) -> str:
+        if "align=" in m.group(1):  # formatted and aligned by spmlib's table formatter
+            return m.group(0)
         readable = _readable_cell(m.group(2))
         if readable is None:
             if _FORMATTED.match(m.group(2)) is None:
@@ -323,10 +269,12 @@ def markdown_to_text(text: str) -> str:
     --------
     >>> markdown_to_text("**2 reps** closed `3` deals, _well_ done")
     '2 reps closed 3 deals, well done'
+    >>> markdown_to_text("O'Neil &amp; Co")  # text from data is escaped in report sentences
+    "O'Neil & Co"
     """
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])", r"\2", text)
-    return text.replace("`", "")
+    return unescape(text.replace("`", ""))
 
 
 # --- images --------------------------------------------------------------------------------------
@@ -420,7 +368,11 @@ def _blocks(nb: nbformat.NotebookNode, max_rows: int):
                 html = _sanitize(_joined(data["text/html"]))
                 blocks.append(("html", _close_tables(_shape_tables(html, max_rows))))
             elif "text/markdown" in data:
-                html = _markdown_html(_joined(data["text/markdown"]))
+                source = _joined(data["text/markdown"])
+                for line in source.splitlines():
+                    if line.startswith("#"):
+                        heading = line.lstrip("#").strip()
+                html = _markdown_html(source)
                 blocks.append(("html", _close_tables(_shape_tables(html, max_rows))))
     return blocks, glued
 

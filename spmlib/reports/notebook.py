@@ -1,9 +1,11 @@
-"""Helpers for report notebooks: one-line set-up, and recording headline values for tests and mail.
+"""Helpers for report notebooks: one-line set-up, showing a report, recording its values.
 
-A notebook calls :func:`setup` once, then :func:`glue` for every number it wants to expose:
-tests read them back with :func:`read_glued` and the mail renderer uses the ``headline`` entries
-for the plain-text part. Glued values travel as a display output of their own MIME type, which
-HTML exporters ignore, so they never show in a report.
+A report notebook calls :func:`setup` once, builds its report with one builder and calls
+:func:`show`, which displays the report (scope line, summary, sections, the closing "how this is
+worked out") and records its values with :func:`glue`: tests read them back with
+:func:`read_glued` and the mail renderer uses ``title`` and ``headline`` for the plain-text part.
+Glued values travel as a display output of their own MIME type, which HTML exporters ignore, so
+they never show in a report.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import nbformat
 
-__all__ = ["GLUE_MIME", "setup", "glue", "read_glued"]
+__all__ = ["GLUE_MIME", "setup", "show", "glue", "read_glued"]
 
 GLUE_MIME = "application/vnd.spm.glue+json"
 log = logging.getLogger(__name__)
@@ -76,6 +78,39 @@ def glue(name: str, value: Any) -> None:
     from IPython.display import display
 
     display({GLUE_MIME: {"name": name, "value": _jsonable(value)}}, raw=True)
+
+
+def show(report) -> None:
+    """Display a :class:`spmlib.reports.report.Report` in a notebook and record its values.
+
+    Shows the scope line and the headline under "Summary", then each section (title, intro,
+    its tables, figures and text in order), then the closing section; records
+    :meth:`~spmlib.reports.report.Report.recorded` with :func:`glue`. Figures are drawn here,
+    shown at once and closed, so they appear in order.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, Markdown, display
+
+    from spmlib.reports.report import Figure, Table, Text, bullets
+
+    for name, value in report.recorded().items():
+        glue(name, value)
+    display(Markdown(f"{report.scope_line()}\n\n## Summary\n\n{bullets(report.headline)}"))
+    for section in report.all_sections:
+        display(Markdown(f"## {section.title}\n\n{section.intro}".strip()))
+        for block in section.blocks:
+            if isinstance(block, Text):
+                display(Markdown(block.markdown))
+            elif isinstance(block, Table):
+                if block.title:
+                    display(Markdown(block.title))
+                display(HTML(block.to_html(report.currency)))
+                if block.note:
+                    display(Markdown(block.note))
+            elif isinstance(block, Figure):
+                fig = block.draw()
+                display(fig)
+                plt.close(fig)
 
 
 def read_glued(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:

@@ -22,10 +22,13 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from spmlib.core.periods import period_kind
-from spmlib.core.ranges import day_range
+from spmlib.core.ranges import day_range, parse_day
 from spmlib.exceptions import ParameterError, UnknownNameError
 from spmlib.forecast.methods import METHODS
 from spmlib.forecast.series import normalize_freq
+from spmlib.planning.allocation import METHODS as QUOTA_METHODS
+from spmlib.planning.allocation import QUOTA_PERIODS, WEIGHTS
+from spmlib.planning.quota_plan import parse_over_assign
 from spmlib.productivity.leaderboard import METRICS
 from spmlib.productivity.ramp import RAMP_METRICS
 
@@ -36,6 +39,9 @@ __all__ = [
     "ProductivityParams",
     "ScorecardParams",
     "ForecastParams",
+    "QuotaPlanParams",
+    "CompStatementParams",
+    "CompPlanParams",
     "REPORT_PARAMS",
     "SCOPE_PARAMETERS",
     "DATA_PARAMETERS",
@@ -150,10 +156,13 @@ class FunnelParams(ReportParams):
     by : the grouping compared and ranked: a name of :data:`spmlib.core.grouping.GROUPINGS`,
         or a column of the opportunities (``lead_source``, ``product``).
     cohort_freq : creation cohorts by ``month`` or ``quarter`` (fiscal).
+    pipeline : the pipeline reported when the data has several (``pipelines:`` in
+        dataset.yml); None for data with one pipeline.
     """
 
     by: str = "rep"
     cohort_freq: str = "quarter"
+    pipeline: str | None = None
 
     kind: ClassVar[str] = "funnel"
 
@@ -162,6 +171,8 @@ class FunnelParams(ReportParams):
         if not isinstance(self.by, str) or not self.by.strip():
             raise ParameterError(f"by must be a grouping name or a column, got {self.by!r}.")
         period_kind(self.cohort_freq, ("month", "quarter"))
+        if self.pipeline is not None and not isinstance(self.pipeline, str):
+            raise ParameterError(f"pipeline must be a pipeline name, got {self.pipeline!r}.")
 
 
 @dataclass(frozen=True)
@@ -265,10 +276,144 @@ class ForecastParams(ReportParams):
         return [m.strip() for m in self.methods.split(",") if m.strip()]
 
 
+def _number(value: Any, key: str, low: float, high: float = float("inf")) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        bound = f"between {low:g} and {high:g}" if high < float("inf") else f"at least {low:g}"
+        raise ParameterError(f"{key} must be a number {bound}, got {value!r}.")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class QuotaPlanParams(ReportParams):
+    """Parameters of the quota plan report (formulas: ``docs/planning.md``).
+
+    Attributes
+    ----------
+    start : any day of the fiscal year to plan (``YYYY-MM-DD``); None = the fiscal year after
+        the one holding the data's reference date.
+    end : None, or the last day of that fiscal year (a plan covers one whole fiscal year).
+    target : the company's bookings target for the year; None = the bookings of the last four
+        complete quarters x (1 + their growth), rounded to the thousand.
+    method : ``top-down``, ``capacity`` or ``blend`` (:data:`spmlib.planning.allocation.METHODS`).
+    weights : ``history``, ``potential`` or ``blend`` (``beta`` x history + the rest potential).
+    beta : the history weight of the blend weighting, 0-1.
+    over_assign : over-assignment per level, ``team=1.05,rep=1.10`` (teams together carry 5%
+        more than the company target, each team's reps 10% more than the team); None = none.
+    period : quota rows per ``month`` or ``quarter`` (or M / Q).
+    hires : planned hires and leavers (YAML or CSV, a path relative to the project or absolute);
+        None = none.
+    band : the allowed deviation of each rep's potential from the team mean (0.10 = +-10%)
+        when balancing territories.
+    time_limit : seconds given to each territory solve (the report states the gap reached).
+    """
+
+    target: float | None = None
+    method: str = "top-down"
+    weights: str = "blend"
+    beta: float = 0.5
+    over_assign: str | None = None
+    period: str = "month"
+    hires: str | None = None
+    band: float = 0.10
+    time_limit: float = 5.0
+
+    kind: ClassVar[str] = "quota_plan"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.target is not None:
+            _number(self.target, "target", 0.01)
+        _name(self.method, "method", QUOTA_METHODS)
+        _name(self.weights, "weights", WEIGHTS)
+        _number(self.beta, "beta", 0.0, 1.0)
+        if self.over_assign is not None and not isinstance(self.over_assign, str):
+            raise ParameterError(
+                f"over_assign must read like team=1.05,rep=1.10, got {self.over_assign!r}."
+            )
+        parse_over_assign(self.over_assign)
+        period_kind(self.period, QUOTA_PERIODS)
+        if self.hires is not None and not isinstance(self.hires, str):
+            raise ParameterError(f"hires must be a file path, got {self.hires!r}.")
+        _number(self.band, "band", 0.0)
+        _number(self.time_limit, "time_limit", 1.0)
+
+    @property
+    def over_assignment(self) -> dict[str, float]:
+        """``over_assign`` as {"team": factor, "rep": factor}."""
+        return parse_over_assign(self.over_assign)
+
+    @property
+    def plan_day(self) -> pd.Timestamp | None:
+        """``start`` as a day (None when not set)."""
+        return parse_day(self.start, "start")
+
+
+@dataclass(frozen=True)
+class CompStatementParams(ReportParams):
+    """Parameters of the pay statement (a rep's, or a team summary).
+
+    Attributes
+    ----------
+    period : the run's target period (``FY2027-Q3``, ``2026-08``); None = the fiscal quarter
+        holding the data's as-of date. Ignored when ``run`` is given.
+    run : a stored run (id, unique prefix or ``latest``) to show; None = work the run out now
+        (a draft, not stored).
+    plans : the plans folder; None = ``params/comp``.
+    outputs : the folder of stored runs; None = ``outputs/comp``.
+    """
+
+    period: str | None = None
+    run: str | None = None
+    plans: str | None = None
+    outputs: str | None = None
+
+    kind: ClassVar[str] = "comp_statement"
+
+    def _check(self) -> None:
+        super()._check()
+        for key in ("period", "run", "plans", "outputs"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise ParameterError(f"{key} must be text or None, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class CompPlanParams(ReportParams):
+    """Parameters of the plan comparison.
+
+    Attributes
+    ----------
+    plans : comma-separated plan files or folders; None = ``params/comp`` and
+        ``params/comp/designs``.
+    history_year : the fiscal year costed on real results (``FY2026``); None = the fiscal year
+        before the one holding the as-of date.
+    n_sims : pipeline Monte Carlo simulations.
+    """
+
+    plans: str | None = None
+    history_year: str | None = None
+    n_sims: int = 2000
+
+    kind: ClassVar[str] = "comp_plan"
+
+    def _check(self) -> None:
+        super()._check()
+        _positive_int(self.n_sims, "n_sims")
+
+
 #: The parameter class of each report kind (the notebook's name).
 REPORT_PARAMS: dict[str, type[ReportParams]] = {
     c.kind: c
-    for c in (OverviewParams, FunnelParams, ProductivityParams, ScorecardParams, ForecastParams)
+    for c in (
+        OverviewParams,
+        FunnelParams,
+        ProductivityParams,
+        ScorecardParams,
+        ForecastParams,
+        QuotaPlanParams,
+        CompStatementParams,
+        CompPlanParams,
+    )
 }
 
 

@@ -55,6 +55,16 @@ class Scope:
     def is_rep(self) -> bool:
         return self.kind == "rep"
 
+    @property
+    def name(self) -> str:
+        """The scope in a title: "company", "team Atlas", "Ann Lee's team", "Ann Lee"."""
+        return "company" if self.kind == "company" else self.label
+
+    @property
+    def subject(self) -> str:
+        """The label as the subject of a sentence: "The whole company", "Team Atlas"."""
+        return self.label[:1].upper() + self.label[1:]
+
     def parameters(self) -> dict[str, str]:
         """The scope as report parameters (``team``, ``manager``, ``rep_id``)."""
         keys = {"team": self.team, "manager": self.manager, "rep_id": self.rep_id}

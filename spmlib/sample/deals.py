@@ -16,6 +16,8 @@ Model
 * About ``SKIP_RATE`` of deals skip Qualification or Discovery in the history, about
   ``BACKWARD_RATE`` go back one stage and forward again; neither changes the outcome.
 * Everything after ``end`` is cut: those deals are open, with an expected close date in the future.
+* The CRM columns are deterministic: ``probability`` is the stage's ``CRM_PROBABILITY``,
+  ``close_reason`` the closed stage, ``pipeline`` the one ``PIPELINE``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ log = logging.getLogger(__name__)
 
 OPEN_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
 WON_STAGE, LOST_STAGE = "Closed Won", "Closed Lost"
+#: The win probability the sample's CRM shows for a deal in each stage (open stages, won, lost),
+#: as a CRM's stage defaults do; deterministic, so the random draws are unchanged.
+CRM_PROBABILITY = np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 0.0])
+#: The sample's one pipeline.
+PIPELINE = "New Business"
 #: Base probability that a deal in each open stage advances (average rep, average source).
 BASE_ADVANCE = np.array([0.80, 0.72, 0.75, 0.68, 0.82])
 STAGE_MEDIAN_DAYS = np.array([6.0, 9.0, 14.0, 12.0, 10.0])
@@ -66,16 +73,10 @@ QUARTER_PUSH = (0.2, 0.1)
 BASE_DEALS_PER_MONTH = 8.0
 GROWTH_PER_YEAR = 0.15
 DAYS_PER_MONTH = 30.44
-_COMPANY_A = (
-    "Acme Aster Beacon Bluefin Brightway Cobalt Crescent Driftwood Elmstone Everline Foxglove "
-    "Granite Harbor Ironleaf Juniper Keystone Lakeside Larkspur Meridian Northwind Oakridge "
-    "Pinecrest Quarry Redwood Riverbend Sagebrush Silverline Summit Tidewater Trailhead Upland "
-    "Vantage Westfield Willow Yellowstone Zephyr"
-).split()
-_COMPANY_B = (
-    "Analytics Bank Biotech Capital Consulting Dynamics Energy Foods Health Industries "
-    "Insurance Labs Logistics Manufacturing Media Partners Retail Robotics Software Systems"
-).split()
+#: Levels of the uniform draw that picks each deal's account (spmlib.sample.accounts); kept at
+#: the 720 company names the generator drew from before accounts existed, so the random stream,
+#: and every table drawn after it, stay as they were.
+ACCOUNT_DRAW_LEVELS = 720
 
 
 def _logit(p):
@@ -164,6 +165,7 @@ class Deals:
     product: np.ndarray
     amount: np.ndarray
     cell_lambda: np.ndarray  # expected deals per (rep, month), for quotas and activities
+    account_u: np.ndarray  # uniform draw in (0, 1) that picks the deal's account
     opp_ids: pa.Array  # O000001... in deal order
     opportunities: pd.DataFrame
     stage_history: pd.DataFrame
@@ -253,14 +255,15 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
 
     opp_ids = make_ids("O", n, 6)
     history, current = _stage_history(rng, entry, n_open, won, end_day, opp_ids)
-    opp = _opportunities_frame(
+    opp, account_u = _opportunities_frame(
         rng, reps, rep, created, close, current, amount, source, product, end_day, opp_ids
     )
     return Deals(
         rep=rep, created=created, entry=entry, n_open=n_open, won=won, accepted=accepted,
         p_stage=p_stage, p_win=p_win, p_proposal=np.stack([p_acc, p_rej], axis=1),
         source=source, product=product, amount=amount,
-        cell_lambda=lam, opp_ids=opp_ids, opportunities=opp, stage_history=history,
+        cell_lambda=lam, account_u=account_u, opp_ids=opp_ids, opportunities=opp,
+        stage_history=history,
     )  # fmt: skip
 
 
@@ -357,10 +360,8 @@ def _opportunities_frame(
     future = end + 1 + rng.integers(0, 46, n)
     close_date = np.where(is_closed, close, np.where(expected > end, expected, future))
     fc = np.select([is_closed, current == 4, current == 3], [0, 1, 2], 3)
-    n_a, n_b = len(_COMPANY_A), len(_COMPANY_B)
-    accounts = [f"{a} {b}" for a in _COMPANY_A for b in _COMPANY_B]
-    account = rng.integers(0, n_a * n_b, n)
-    return pd.DataFrame(
+    account_u = (rng.integers(0, ACCOUNT_DRAW_LEVELS, n) + 0.5) / ACCOUNT_DRAW_LEVELS
+    frame = pd.DataFrame(
         {
             "opp_id": str_series(opp_ids),
             "rep_id": take_labels(reps["rep_id"], rep),
@@ -368,10 +369,16 @@ def _opportunities_frame(
             "close_date": days_to_datetime(close_date),
             "stage": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), current),
             "amount": amount.astype("float64"),
-            "account": take_labels(accounts, account),
+            "account": pd.Series(pd.NA, index=range(n), dtype="string"),  # set by the generator
             "status": take_labels(("open", "won", "lost"), np.where(is_closed, current - 4, 0)),
             "lead_source": take_labels(SOURCES, source),
             "product": take_labels(PRODUCTS, product),
             "forecast_category": take_labels(("Closed", "Commit", "Best Case", "Pipeline"), fc),
+            "probability": CRM_PROBABILITY[current],
+            "close_reason": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), current).where(
+                is_closed
+            ),
+            "pipeline": pd.Series(PIPELINE, index=range(n), dtype="string"),
         }
     )
+    return frame, account_u

@@ -1,20 +1,22 @@
 """The embedded sample dataset: a deterministic, realistic synthetic CRM extract.
 
 ``generate`` builds every table of the data model (reps with managers, opportunities with
-stage history, activities, monthly quotas, leads) from a seed; ``write_sample`` writes them as a
-dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's true parameters,
-so tests can check that analyses recover them); ``ensure_sample`` does that once for the default
-sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal year starting in
-February (so fiscal quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan).
+stage history, activities, monthly quotas, leads, accounts, credit splits) from a seed;
+``write_sample``
+writes them as a dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's
+true parameters, so tests can check that analyses recover them); ``ensure_sample`` does that
+once for the default sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal
+year starting in February (so fiscal quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan).
 
 What makes it realistic (the model is documented in :mod:`spmlib.sample.reps`,
-:mod:`spmlib.sample.deals` and :mod:`spmlib.sample.activities`): reps differ in win skill, deal
-size, activity level, proposal acceptance and sales-cycle speed; about a third of reps get a
-deliberate, detectable strength and/or weakness (listed in ``ground_truth.yml``); one rep per
-team is a new hire ramping up; deal creation grows 15% a year; won deals bunch up at fiscal
-quarter end; deals walk the stages with losses at every stage; deals are also created in the 3
-months before the window so it opens with a pipeline in flight; deals still open at the end
-form the open pipeline.
+:mod:`spmlib.sample.deals`, :mod:`spmlib.sample.activities` and :mod:`spmlib.sample.accounts`):
+reps differ in win skill, deal size, activity level, proposal acceptance and sales-cycle speed;
+about a third of reps get a deliberate, detectable strength and/or weakness (listed in
+``ground_truth.yml``); one rep per team is a new hire ramping up; deal creation grows 15% a
+year; won deals bunch up at fiscal quarter end; deals walk the stages with losses at every
+stage; deals are also created in the 3 months before the window so it opens with a pipeline in
+flight; deals still open at the end form the open pipeline; each rep owns accounts whose
+potential explains part of the rep's bookings, and every deal belongs to one of them.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from spmlib.config import SAMPLE_DATA_DIR
 from spmlib.core.periods import period_end, period_start
 from spmlib.exceptions import SpmError, UnknownNameError
 from spmlib.io.schema import DatasetConfig
+from spmlib.sample import accounts as sa
 from spmlib.sample import activities as acts
 from spmlib.sample import deals as sd
 from spmlib.sample import reps as sr
 from spmlib.sample.reps import KPI_NAMES, STRENGTH, WEAKNESS
+from spmlib.sample.splits import generate_splits
 
 __all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES"]
 
@@ -47,7 +51,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 7
 
 
 @dataclass
@@ -100,7 +104,8 @@ def generate(
     Returns
     -------
     SampleData
-        ``tables``: reps, opportunities, stage_history, activities, quotas, leads, with the
+        ``tables``: reps, opportunities, stage_history, activities, quotas, leads, accounts,
+        splits (:mod:`spmlib.sample.splits`), with the
         columns of :data:`spmlib.io.schema.TABLES` (ids and text as ``string``, dates as
         datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``).
 
@@ -113,7 +118,8 @@ def generate(
     --------
     >>> s = generate(teams=1, reps_per_team=2, months=3, seed=1)
     >>> sorted(s.tables)
-    ['activities', 'leads', 'opportunities', 'quotas', 'reps', 'stage_history']
+    ['accounts', 'activities', 'leads', 'opportunities', 'quotas', 'reps', 'splits',
+     'stage_history']
     >>> s.tables["reps"]["rep_id"].tolist()
     ['R001', 'R002']
     """
@@ -154,14 +160,17 @@ def generate(
     quotas = acts.generate_quotas(reps, deals, span, first_day, end_day, fy, all_win)
     quotas = quotas[quotas["period_start"] >= start_ts].reset_index(drop=True)
     quotas = _with_planned_quotas(quotas, end_ts, fy)
+    accounts = sa.generate_accounts(seed, reps, deals, end_day)
     tables = {
         "reps": sr.reps_frame(reps),
-        "opportunities": deals.opportunities,
+        "opportunities": deals.opportunities.assign(account=accounts.deal_account),
         "stage_history": deals.stage_history,
         "activities": activity_table,
         "quotas": quotas,
         "leads": acts.generate_leads(rng, deals, reps, first_day, end_day),
+        "accounts": accounts.table,
     }
+    tables["splits"] = generate_splits(seed, deals.opportunities, tables["reps"])
     config = DatasetConfig(
         open_stages=sd.OPEN_STAGES,
         won_stage=sd.WON_STAGE,
@@ -172,6 +181,9 @@ def generate(
     )
     truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
                           true_win, end_day, win)  # fmt: skip
+    truth["accounts"] = accounts.truth
+    for rid, potential in zip(reps["rep_id"], accounts.rep_potential, strict=True):
+        truth["reps"][rid]["potential"] = _r(potential, 0)
     truth["parameters"]["warmup_months"] = int(warmup_months)
     truth["parameters"]["first_created"] = first_ts.date().isoformat()
     return SampleData(tables=tables, config=config, ground_truth=truth)
@@ -300,7 +312,14 @@ TRUTH_NOTES = """\
 #   proposal_acceptance = probability a proposal is accepted; cycle_factor = multiplier on
 #   time in stage; strengths / weaknesses = KPIs built to stand out from the team (the KPI's
 #   driver set to the effects.strength / effects.weakness value); new_hire = hired in the last
-#   6-9 months, ramping up over ramp_months (fewer deals, lower win odds, ramped quota).
+#   6-9 months, ramping up over ramp_months (fewer deals, lower win odds, ramped quota);
+#   potential = the yearly potential of the accounts the rep owns.
+# accounts: a tenured rep's potential = potential_ratio x B^s x B_team^(1-s) x exp(N(0,
+#   potential_noise)), B = the rep's bookings over the data's last 12 months, B_team the
+#   team's median, s = bookings_elasticity; log_potential_log_bookings_correlation and r_squared
+#   say how much of the spread of log bookings between tenured reps potential explains
+#   (within_team_correlation: the same after removing each team's mean).
+#   locked_share: share of accounts locked to their owner.
 """
 
 

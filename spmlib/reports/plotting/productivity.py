@@ -19,7 +19,12 @@ __all__ = [
     "plot_leaderboard",
     "plot_scorecard",
     "plot_scorecard_trend",
+    "plot_scorecard_trends",
+    "SCORECARD_TREND_KPIS",
 ]
+
+#: The KPIs of the scorecard's "recent results" panels.
+SCORECARD_TREND_KPIS = ("bookings", "win_rate", "avg_deal_size", "activity_volume")
 
 _ASSESSMENT_COLOURS = {
     "strength": "#2a9d8f",
@@ -159,3 +164,20 @@ def plot_scorecard_trend(
     ax.set_title(str(rows["label"].iloc[0]) if len(rows) else kpi)
     ax.legend(loc="best")
     return ax
+
+
+def plot_scorecard_trends(
+    trend: pd.DataFrame, kpis: tuple[str, ...] = SCORECARD_TREND_KPIS, axes=None
+) -> np.ndarray:
+    """Several KPIs of :func:`spmlib.productivity.scorecard.scorecard_trend`, one panel each
+    (two columns); returns the array of Axes."""
+    if axes is None:
+        rows = (len(kpis) + 1) // 2
+        _, axes = plt.subplots(rows, 2, figsize=(10, 3 * rows), squeeze=False)
+    axes = np.asarray(axes)
+    for name, ax in zip(kpis, axes.ravel(), strict=False):
+        plot_scorecard_trend(trend, name, ax=ax)
+    for ax in axes.ravel()[len(kpis) :]:
+        ax.set_visible(False)
+    axes.ravel()[0].figure.tight_layout()
+    return axes

@@ -1,0 +1,276 @@
+"""The computation of pay over a chain of plan periods: inputs in, lines and statements out.
+
+:func:`compute` works out every segment (:mod:`spmlib.comp.segments`) of the plan periods ending
+in [chain_start, end]: credits (:mod:`.credit`) attached to the segment holding their won date,
+earnings and cap (:mod:`.rates`), SPIFs, clawbacks (:mod:`.clawback`), manual adjustments, then
+draws in time order (:mod:`.draws`). Periods ending up to the longest clawback window before
+``chain_start`` are worked out too, but only to know what a deal reversed later paid.
+
+A **statement** is one row per segment: ``credited`` (sum of its credit lines), ``quota``,
+``attainment`` = credited / quota, ``earnings`` (earnings + cap lines), ``spifs``, ``clawbacks``,
+``draw_paid``, ``draw_recovered``, ``draw_balance`` (after the period), ``adjustments`` (manual and
+prior-period) and ``payout`` = earnings + spifs + clawbacks + draw_paid - draw_recovered +
+adjustments, computed from the rule outcomes and checked against the sum of its paying lines
+(:mod:`spmlib.comp.checks`). Money columns are int64 cents (``*_cents``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spmlib.comp.clawback import clawback_lines
+from spmlib.comp.credit import credit_deals, split_conservation, won_deals
+from spmlib.comp.draws import apply_draws
+from spmlib.comp.inputs import (
+    ADJUSTMENTS_FILE,
+    ASSIGNMENTS_FILE,
+    read_adjustments,
+    read_assignments,
+)
+from spmlib.comp.lines import (
+    adjustment_lines,
+    attach_to_segments,
+    credit_lines,
+    earnings_lines,
+    make_lines,
+    seg_keys,
+    spif_lines,
+)
+from spmlib.comp.money import to_cents
+from spmlib.comp.plan import Plan, load_plans, plans_hash
+from spmlib.comp.segments import build_segments
+from spmlib.exceptions import PlanError
+from spmlib.io.schema import Dataset
+from spmlib.io.validate import isin
+
+__all__ = ["CompInputs", "Computation", "load_inputs", "compute", "STATEMENT_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+STATEMENT_COLUMNS = [
+    "seg_key",
+    "rep_id",
+    "rep_name",
+    "team",
+    "manager",
+    "plan",
+    "period",
+    "period_start",
+    "period_end",
+    "active_start",
+    "active_end",
+    "active_days",
+    "period_days",
+    "currency",
+    "target_incentive_cents",
+    "quota_cents",
+    "credited_cents",
+    "attainment",
+    "earnings_cents",
+    "spifs_cents",
+    "clawbacks_cents",
+    "draw_cents",
+    "draw_paid_cents",
+    "draw_recovered_cents",
+    "draw_balance_cents",
+    "adjustments_cents",
+    "payout_cents",
+]
+
+
+@dataclass(frozen=True)
+class CompInputs:
+    """Everything a run reads: the dataset, the plans, assignments and manual adjustments, and
+    the hashes that identify them."""
+
+    dataset: Dataset
+    plans: dict[str, Plan]
+    assignments: pd.DataFrame
+    adjustments: pd.DataFrame
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def currency(self) -> str:
+        return self.dataset.config.currency
+
+
+def _sha(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def load_inputs(ds: Dataset, plans_dir: str | Path) -> CompInputs:
+    """Read and check the plans, ``assignments.csv`` and ``adjustments.csv`` of ``plans_dir``.
+
+    Raises
+    ------
+    PlanError
+        On a schema problem in any of them, or a plan whose currency is not the dataset's.
+    MissingFileError
+        When the folder, a plan file or the assignments are missing.
+    """
+    folder = Path(plans_dir)
+    plans = load_plans(folder)
+    for plan in plans.values():
+        if plan.currency != ds.config.currency:
+            msg = f"{plan.currency} is not the dataset's currency {ds.config.currency}"
+            raise PlanError(plan.file, [("currency", msg)])
+    rep_ids = ds.reps["rep_id"].astype(str)
+    assignments = read_assignments(folder / ASSIGNMENTS_FILE, plans, rep_ids)
+    adjustments = read_adjustments(
+        folder / ADJUSTMENTS_FILE, ds.config.fiscal_year_start_month, rep_ids
+    )
+    hashes = {
+        "plans": plans_hash(plans),
+        "assignments": _sha(folder / ASSIGNMENTS_FILE),
+        "adjustments": _sha(folder / ADJUSTMENTS_FILE),
+    }
+    return CompInputs(ds, plans, assignments, adjustments, hashes)
+
+
+@dataclass
+class Computation:
+    """The outcome of :func:`compute`: statements (one row per segment of the chain), their
+    lines, and the deals whose revenue credits do not add up (empty when conserved)."""
+
+    statements: pd.DataFrame
+    lines: pd.DataFrame
+    conservation: pd.DataFrame
+
+
+def compute(
+    inputs: CompInputs,
+    chain_start: pd.Timestamp,
+    end: pd.Timestamp,
+    paid_periods: list[str] | tuple[str, ...] = (),
+) -> Computation:
+    """Work out pay for the plan periods ending in [chain_start, end] (module docstring).
+
+    Draw balances start at zero at ``chain_start``. Credit lines (information only) are left out
+    for ``paid_periods`` (their statements were sent already; only their paying lines are
+    compared).
+    """
+    ds, plans = inputs.dataset, inputs.plans
+    fy = ds.config.fiscal_year_start_month
+    windows = [p.clawback.window_days for p in plans.values() if p.clawback is not None]
+    context_start = chain_start - pd.Timedelta(days=max(windows, default=0))
+    segs = build_segments(inputs.assignments, plans, ds.quotas, context_start, end, fy)
+    segs["seg_key"] = seg_keys(segs) if len(segs) else pd.Series(dtype="string")
+    in_chain = (segs["period_end"] >= chain_start).to_numpy(dtype=bool)
+    won = won_deals(ds)
+    first = segs["active_start"].min() if len(segs) else end
+    won = won[(won["won_date"] >= first) & (won["won_date"] <= end)].reset_index(drop=True)
+    credits = credit_deals(won, ds.splits)
+    credits = credits.merge(won[["opp_id", "amount_cents"]], on="opp_id", how="left")
+    credits["seg"] = attach_to_segments(credits, segs, "won_date")
+    rev = attach_to_segments(credits, segs, "reversed_date")
+    credits["rev_seg"] = np.where((rev >= 0) & in_chain[np.maximum(rev, 0)], rev, -1)
+    _log_unassigned(credits)
+    ok = credits["seg"] >= 0
+    segs["credited_cents"] = (
+        np.bincount(
+            credits.loc[ok, "seg"], weights=credits.loc[ok, "credit_cents"], minlength=len(segs)
+        ).astype("int64")
+        if len(segs)
+        else np.zeros(0, "int64")
+    )
+    chain_keys = segs.loc[in_chain, "seg_key"]
+    detailed = ~isin(segs["period"], list(paid_periods)).to_numpy(dtype=bool)
+    credit = credit_lines(credits[detailed[np.maximum(credits["seg"], 0)]], segs)
+    earned = earnings_lines(segs, plans)
+    spifs = spif_lines(credits, won, segs, plans)
+    claws = clawback_lines(credits, segs, pd.concat([earned, spifs]), plans)
+    adjust = _adjustments(inputs, segs[in_chain])
+    chain = segs[in_chain].reset_index(drop=True)
+    lines = pd.concat(
+        [f[isin(f["seg_key"], chain_keys)] for f in (credit, earned, spifs, claws, adjust)],
+        ignore_index=True,
+    )
+    sums = _sums(lines, chain["seg_key"])
+    e = sums["earnings"] + sums["cap"] + sums["spif"] + sums["clawback"]
+    draw_lines, draws = apply_draws(chain, e.to_numpy(), plans)
+    lines = pd.concat([lines, draw_lines], ignore_index=True)
+    statements = _statements(inputs, chain, sums, draws)
+    return Computation(statements, make_lines(lines), split_conservation(credits, won))
+
+
+def _log_unassigned(credits: pd.DataFrame) -> None:
+    lost = credits[credits["seg"] < 0]
+    if len(lost):
+        log.info(
+            "%d credit(s) of %d rep(s) fall on days without a plan assignment and pay nothing",
+            len(lost),
+            lost["rep_id"].nunique(),
+        )
+
+
+def _adjustments(inputs: CompInputs, chain: pd.DataFrame) -> pd.DataFrame:
+    adj = inputs.adjustments
+    adj = adj[isin(adj["period"], chain["period"])]
+    try:
+        return adjustment_lines(adj, chain)
+    except ValueError as exc:
+        raise PlanError(ADJUSTMENTS_FILE, [("rep_id", str(exc))]) from None
+
+
+def _sums(lines: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """Cents per segment and line kind (0 where none), aligned with ``keys``."""
+    table = lines.pivot_table(
+        index="seg_key", columns="kind", values="amount_cents", aggfunc="sum", fill_value=0
+    )
+    kinds = ["credit", "earnings", "cap", "spif", "clawback", "adjustment"]
+    table = table.reindex(index=keys.to_numpy(), columns=kinds, fill_value=0).fillna(0)
+    return table.astype("int64").reset_index(drop=True)
+
+
+def _statements(
+    inputs: CompInputs, chain: pd.DataFrame, sums: pd.DataFrame, draws: pd.DataFrame
+) -> pd.DataFrame:
+    reps = inputs.dataset.reps.set_index("rep_id")
+    st = chain[
+        [
+            "seg_key",
+            "rep_id",
+            "plan",
+            "period",
+            "period_start",
+            "period_end",
+            "active_start",
+            "active_end",
+            "active_days",
+            "period_days",
+        ]
+    ].copy()
+    for col in ("rep_name", "team", "manager"):
+        values = reps[col] if col in reps.columns else pd.Series(dtype="string")
+        st[col] = st["rep_id"].map(values).astype("string")
+    st["currency"] = inputs.currency
+    st["target_incentive_cents"] = [to_cents(t) for t in chain["ti"]]
+    st["quota_cents"] = [to_cents(q) for q in chain["quota"]]
+    st["credited_cents"] = chain["credited_cents"].to_numpy()
+    st["attainment"] = [
+        float(c / 100 / q) for c, q in zip(st["credited_cents"], chain["quota"], strict=True)
+    ]
+    st["earnings_cents"] = (sums["earnings"] + sums["cap"]).to_numpy()
+    st["spifs_cents"] = sums["spif"].to_numpy()
+    st["clawbacks_cents"] = sums["clawback"].to_numpy()
+    for col in draws.columns:
+        st[col] = draws[col].to_numpy()
+    st["adjustments_cents"] = sums["adjustment"].to_numpy()
+    st["payout_cents"] = (
+        st["earnings_cents"]
+        + st["spifs_cents"]
+        + st["clawbacks_cents"]
+        + st["draw_paid_cents"]
+        - st["draw_recovered_cents"]
+        + st["adjustments_cents"]
+    )
+    for col in STATEMENT_COLUMNS:
+        if col.endswith("_cents") or col in ("active_days", "period_days"):
+            st[col] = st[col].astype("int64")
+    return st[STATEMENT_COLUMNS].reset_index(drop=True)
