@@ -294,8 +294,15 @@ def test_batch_on_a_real_local_dask_cluster(tmp_path):
     assert _wait_no_strays() == []
 
 
-def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
+def test_kernel_start_is_retried_and_the_kernel_imports_this_spmlib(tmp_path, monkeypatch):
+    import spmlib
     from spmlib.run import kernels
+
+    # started from another checkout's folder, the kernel still imports this spmlib
+    fake = tmp_path / "other_checkout" / "spmlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('the spmlib of another checkout')\n")
+    monkeypatch.chdir(fake.parent)
 
     calls = []
     real = kernels.WarmKernel._start_once
@@ -310,7 +317,8 @@ def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
     kernel = kernels.WarmKernel(warm_imports=()).start()
     try:
         assert len(calls) == 2 and kernel.alive()
-        assert kernel.run_code("x = 1")["status"] == "ok"
+        code = f"import spmlib\nassert spmlib.__file__ == {spmlib.__file__!r}, spmlib.__file__"
+        assert kernel.run_code(code)["status"] == "ok"
     finally:
         kernel.shutdown()
     assert _wait_no_strays() == []

@@ -43,7 +43,8 @@ __all__ = [
 ENGINE_NAME = "spm"
 
 #: Seconds to wait, after a cell's reply, for the rest of its outputs. papermill fails the cell
-#: when they do not come (nbclient's default, 4 s, fails whole batches on a loaded machine).
+#: when they do not come in time (``raise_on_iopub_timeout``); nbclient's default of 4 s leaves
+#: little room on a machine whose cores are busy with other reports.
 IOPUB_TIMEOUT = 30
 
 
