@@ -294,8 +294,15 @@ def test_batch_on_a_real_local_dask_cluster(tmp_path):
     assert _wait_no_strays() == []
 
 
-def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
+def test_kernel_start_is_retried_and_the_kernel_imports_this_spmlib(tmp_path, monkeypatch):
+    import spmlib
     from spmlib.run import kernels
+
+    # started from another checkout's folder, the kernel still imports this spmlib
+    fake = tmp_path / "other_checkout" / "spmlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('the spmlib of another checkout')\n")
+    monkeypatch.chdir(fake.parent)
 
     calls = []
     real = kernels.WarmKernel._start_once
@@ -310,7 +317,8 @@ def test_kernel_start_is_retried_when_it_never_becomes_ready(monkeypatch):
     kernel = kernels.WarmKernel(warm_imports=()).start()
     try:
         assert len(calls) == 2 and kernel.alive()
-        assert kernel.run_code("x = 1")["status"] == "ok"
+        code = f"import spmlib\nassert spmlib.__file__ == {spmlib.__file__!r}, spmlib.__file__"
+        assert kernel.run_code(code)["status"] == "ok"
     finally:
         kernel.shutdown()
     assert _wait_no_strays() == []
@@ -371,3 +379,25 @@ def test_no_file_or_message_of_a_batch_shows_the_data_password(tmp_path):
     bad = CliRunner().invoke(app, ["run", str(TEST_NB / "ok.ipynb"), "-p", "repeat", url])
     assert bad.exit_code == 1 and "ann:***@" in bad.output and secret not in bad.output
     assert _wait_no_strays() == []
+
+
+def test_workers_that_die_before_they_are_ready_fail_the_reports_instead_of_looping(
+    tmp_path, monkeypatch
+):
+    from spmlib.run import runner
+
+    # a "worker" that dies at once (os._exit called with the worker's five arguments raises)
+    monkeypatch.setattr(runner, "worker_main", os._exit)
+    spec = tmp_path / "batch.yml"
+    spec.write_text(f"notebooks_dir: {TEST_NB}\nreports:\n  - notebook: ok\n    for_each: rep\n")
+    result = run_batch(
+        spec, data=MINI, options=BatchOptions(workers=2), outputs_dir=tmp_path / "out"
+    )
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    errors = {r["error"]["ename"] for r in manifest["reports"]}
+    assert errors == {"WorkerStartError"}
+    assert (
+        "4 worker processes died before they were ready"
+        in manifest["reports"][0]["error"]["evalue"]
+    )

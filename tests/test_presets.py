@@ -478,7 +478,7 @@ def test_mapping_init_lists_the_errors_and_exits_1(tmp_path):
 
 @pytest.mark.parametrize("name", ["sf", "hs"])
 def test_batch_snapshot_keeps_reasons_and_pipelines(name, request, tmp_path):
-    from spmlib.run.batch import data_fingerprint, snapshot_dataset
+    from spmlib.io.snapshot import data_fingerprint, snapshot_dataset
 
     ds = request.getfixturevalue(name)
     # the snapshot (Parquet + dataset.yml, no mapping) reloads to the same data: stages already

@@ -30,10 +30,22 @@ import nbformat
 
 from spmlib.run.kernels import WarmKernel
 
-__all__ = ["ENGINE_NAME", "Execution", "WarmKernelEngine", "register_engine", "mark_failed_cell"]
+__all__ = [
+    "ENGINE_NAME",
+    "IOPUB_TIMEOUT",
+    "Execution",
+    "WarmKernelEngine",
+    "register_engine",
+    "mark_failed_cell",
+]
 
 #: The engine's name for ``papermill.execute_notebook(engine_name=...)`` and ``--engine``.
 ENGINE_NAME = "spm"
+
+#: Seconds to wait, after a cell's reply, for the rest of its outputs. papermill fails the cell
+#: when they do not come in time (``raise_on_iopub_timeout``); nbclient's default of 4 s leaves
+#: little room on a machine whose cores are busy with other reports.
+IOPUB_TIMEOUT = 30
 
 
 @dataclass
@@ -113,6 +125,7 @@ def _execute_managed(
             kernel_name=kernel_name,
             timeout_func=time_left,
             interrupt_on_timeout=False,
+            iopub_timeout=IOPUB_TIMEOUT,
             record_timing=True,
             on_cell_start=on_cell_start,
             startup_timeout=start_timeout,

@@ -19,6 +19,9 @@ Known failure modes handled here:
   (``ZMQError``, a kernel that dies at start) is retried with backoff.
 * **kernels that never become ready**: ``wait_for_ready`` has a timeout; the half-started
   kernel is killed and the start retried (bounded).
+* **another checkout's code**: a kernel imports from its working folder first, so it is
+  started in this spmlib's project folder and never picks up the ``spmlib`` of the folder the
+  batch was started from.
 * **a shared IPython history database**: kernels start with the history manager disabled
   (:data:`KERNEL_ARGUMENTS`), so no report shows "Session/line number was not unique".
 * **leftover kernel processes**: :meth:`WarmKernel.shutdown` kills the kernel and reaps it,
@@ -46,7 +49,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 
-from spmlib.config import KERNEL_NAME
+from spmlib.config import KERNEL_NAME, PROJ_ROOT
 from spmlib.exceptions import KernelStartError
 
 __all__ = [
@@ -126,7 +129,8 @@ class WarmKernel:
 
     Parameters
     ----------
-    warm_imports : modules imported right after start (a missing module is skipped).
+    warm_imports : modules imported right after start (a missing module is skipped); spmlib
+        itself is always imported first.
     startup_timeout : seconds to wait for the kernel to answer before retrying.
     retries : how many times a failed start is retried (with 0.5 s, 1 s, 2 s … backoff).
 
@@ -190,7 +194,11 @@ class WarmKernel:
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         # ipykernel exits within a second once this process is gone (killed worker: no orphan)
         env["JPY_PARENT_PID"] = str(os.getpid())
-        run_sync(km.start_kernel)(env=env, extra_arguments=list(KERNEL_ARGUMENTS))
+        # started in the project folder: a kernel imports from its working folder first ('' on
+        # sys.path), so it imports this spmlib even when started from another checkout's folder
+        run_sync(km.start_kernel)(
+            env=env, extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(PROJ_ROOT)
+        )
         self.pid = _kernel_pid(km)
         kc = km.client()
         kc.start_channels()
@@ -200,6 +208,7 @@ class WarmKernel:
     def _warm(self) -> None:
         lines = [
             "import importlib as _il",
+            "import spmlib",  # from the project folder the kernel started in (see _start_once)
             f"for _m in {list(self.warm_imports)!r}:",
             "    try:",
             "        _il.import_module(_m)",

@@ -38,7 +38,9 @@ class LocalPool:
     kernel_reuse : reports per kernel before it is replaced.
 
     The workers start warming their kernels at once; :meth:`run` hands them jobs, :meth:`close`
-    stops every worker (their kernels are shut down) and kills the ones that do not stop.
+    stops every worker (their kernels are shut down) and kills the ones that do not stop. A
+    worker that dies is replaced, unless workers keep dying before they are ready (twice as
+    many as were asked for): the reports left then fail with ``WorkerStartError``.
     """
 
     def __init__(self, workers: int, warm_imports: Sequence[str], kernel_reuse: int):
@@ -54,7 +56,10 @@ class LocalPool:
             "log_level": logging.getLogger("spmlib").getEffectiveLevel(),
         }
         self.procs: dict[int, Any] = {}
+        self.ready: set[int] = set()
         self._next_id = 0
+        self._deaths_before_ready = 0
+        self._max_deaths_before_ready = 2 * max(1, workers)
         for _ in range(max(1, workers)):
             self._spawn()
 
@@ -99,10 +104,28 @@ class LocalPool:
                                 "while running this report",
                             )
                         )
-                    if remaining:
+                    if wid not in self.ready:
+                        self._deaths_before_ready += 1
+                    if self._deaths_before_ready >= self._max_deaths_before_ready:
+                        # workers that cannot even start would be replaced forever
+                        self.stop.set()
+                        for rid in sorted(remaining - set(running.values())):
+                            remaining.discard(rid)
+                            on_done(
+                                Outcome.failure(
+                                    rid,
+                                    "WorkerStartError",
+                                    f"{self._deaths_before_ready} worker processes died before "
+                                    f"they were ready (last exit code {proc.exitcode}); see the "
+                                    "log above",
+                                )
+                            )
+                    elif remaining:
                         self._spawn()
                 continue
-            if kind == "start":
+            if kind == "ready":
+                self.ready.add(wid)
+            elif kind == "start":
                 running[wid] = payload
                 on_start(payload)
             elif kind == "done":

@@ -42,7 +42,13 @@ from spmlib.exceptions import KernelStartError
 from spmlib.forecast.threads import limit_native_threads
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.browser import atomic_write_notebook, write_report
-from spmlib.run.engine import ENGINE_NAME, Execution, mark_failed_cell, register_engine
+from spmlib.run.engine import (
+    ENGINE_NAME,
+    IOPUB_TIMEOUT,
+    Execution,
+    mark_failed_cell,
+    register_engine,
+)
 from spmlib.run.job import Job, Outcome, Output, ReportError, Status
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
 
@@ -173,8 +179,15 @@ class Runner:
                 kernel.reports_run += 1
         except PapermillExecutionError as exc:  # papermill marked the failing cell already
             return execution.nb, status, ReportError(exc.cell_index, exc.ename, exc.evalue)
-        except CellTimeoutError:
-            status, error = Status.TIMEOUT, ReportError(execution.cell, "TimeoutError", too_long)
+        except CellTimeoutError as exc:
+            if "IOPub" in str(exc):  # the cell ended, some of its outputs never came
+                evalue = f"the cell's outputs did not all arrive within {IOPUB_TIMEOUT} s"
+                error = ReportError(execution.cell, "IOPubTimeout", evalue)
+            else:
+                status, error = (
+                    Status.TIMEOUT,
+                    ReportError(execution.cell, "TimeoutError", too_long),
+                )
         except DeadKernelError:
             if watchdog_fired.is_set():
                 status, evalue = Status.TIMEOUT, too_long
