@@ -151,7 +151,13 @@ class SampleFormat(StrEnum):
 
 @app.command("sample")
 def sample_command(
-    out: Annotated[str, typer.Argument(help="Folder to write the dataset to (replaced).")],
+    out: Annotated[
+        str,
+        typer.Argument(
+            help="Folder to write the dataset to: a new or empty folder, or a sample folder "
+            "written before (its files are replaced; other files are never touched)."
+        ),
+    ],
     teams: Annotated[int, typer.Option("--teams", min=1, help="Number of teams.")] = 6,
     reps_per_team: Annotated[
         int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
@@ -165,10 +171,20 @@ def sample_command(
     fmt: Annotated[
         SampleFormat, typer.Option("--format", help="csv (readable) or parquet (large data).")
     ] = SampleFormat.csv,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a non-empty folder that is not a sample: files named like the "
+            "sample's (its tables, dataset.yml, ground_truth.yml) are replaced, others kept.",
+        ),
+    ] = False,
 ) -> None:
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
+    OUT is never deleted: a file, or a non-empty folder that is not a sample (without --force),
+    is refused with nothing written.
     """
     from spmlib.io.schema import TABLES
     from spmlib.sample.generator import write_sample
@@ -182,6 +198,7 @@ def sample_command(
             months=months,
             seed=seed,
             opportunities=opportunities,
+            force=force,
         )
     except SpmError as exc:
         fail(str(exc))
