@@ -381,7 +381,7 @@ def write_sample(
     if format not in _FORMATS:
         raise UnknownNameError("sample format", format, _FORMATS)
     out = Path(os.path.abspath(out_dir))
-    existing = _check_target(out, force)
+    existing = check_output_folder(out, force)
     sample = generate(**generate_kwargs)
     if existing:
         _write_into(out, sample, format)
@@ -395,11 +395,18 @@ def write_sample(
 _META_FILES = ("dataset.yml", "ground_truth.yml")
 
 
-def _own_names() -> set[str]:
-    """Names of the files :func:`write_sample` writes (every table in either format)."""
+def _own_files() -> set[str]:
+    """Names of the files the sample writers write (every table in either format)."""
     from spmlib.io.schema import TABLES
 
     return {f"{t}.{ext}" for t in TABLES for ext in _FORMATS} | set(_META_FILES)
+
+
+def _own_folders() -> set[str]:
+    """Names of the folders of Parquet parts a chunked sample writes (one per table)."""
+    from spmlib.io.schema import TABLES
+
+    return set(TABLES)
 
 
 def is_sample_folder(path: str | Path) -> bool:
@@ -412,8 +419,24 @@ def is_sample_folder(path: str | Path) -> bool:
     return isinstance(truth, dict) and "generator_version" in truth
 
 
-def _check_target(out: Path, force: bool) -> bool:
-    """Refuse an unsafe ``out`` (see :func:`write_sample`); True when it is an existing folder."""
+def _is_parts_folder(path: Path) -> bool:
+    return path.is_dir() and all(p.is_file() and p.suffix == ".parquet" for p in path.iterdir())
+
+
+def check_output_folder(out: Path, force: bool) -> bool:
+    """Refuse an unsafe sample folder ``out`` (the rules of :func:`write_sample`).
+
+    Returns True when ``out`` is an existing folder the sample may be written into, False
+    when nothing is there.
+
+    Raises
+    ------
+    UnsafeOutputError
+        ``out`` is a file; it holds an entry named like the sample's that is not of the
+        sample's kind (a folder ``reps.csv``, a file ``opportunities``, a folder
+        ``opportunities`` holding more than Parquet parts); or it is a non-empty folder that is
+        not a sample and ``force`` is False.
+    """
     if not out.exists() and not out.is_symlink():
         return False
     if not out.is_dir():
@@ -421,27 +444,52 @@ def _check_target(out: Path, force: bool) -> bool:
             f"{out} is a file, not a folder; the sample is a folder of tables. Nothing was "
             "written: give the path of a new or empty folder."
         )
-    own = _own_names()
+    files, folders = _own_files(), _own_folders()
     entries = sorted(p.name for p in out.iterdir())
-    folders = [name for name in entries if name in own and not (out / name).is_file()]
-    if folders:
-        raise UnsafeOutputError(
-            f"{out / folders[0]} is a folder, where the sample writes a file of that name; "
-            "nothing was written: rename or move it, or give another folder."
+    for name in entries:
+        path = out / name
+        clash = (name in files and not path.is_file()) or (
+            name in folders and not _is_parts_folder(path)
         )
+        if clash:
+            want = "a file" if name in files else "a folder of Parquet parts"
+            raise UnsafeOutputError(
+                f"{path} is not what the sample writes under that name ({want}); nothing was "
+                "written: rename or move it, or give another folder."
+            )
     if entries and not force and not is_sample_folder(out):
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
         raise UnsafeOutputError(
-            f"{out} is not empty (it holds {shown}) and is not a sample dataset "
-            "written by `spm sample`; nothing was written. Give a new or empty folder, or "
-            "--force to write the sample's files (its tables, dataset.yml, ground_truth.yml) "
-            "into it: files with those names are replaced, other files are left as they are."
+            f"{out} is not empty (it holds {shown}) and is not a sample dataset written by "
+            "`spm sample`; nothing was written. Give a new or empty folder, or --force to write "
+            "the sample's files (its tables, dataset.yml, ground_truth.yml) into it: entries "
+            "with those names are replaced, everything else is left as it is."
         )
     return True
 
 
+def move_into(tmp: Path, out: Path, written: list[str]) -> None:
+    """Put the sample entries ``written`` in ``tmp`` into the existing folder ``out``: entries
+    of the sample's names that were not written (the other format) are removed first, then each
+    written entry replaces its namesake, ``ground_truth.yml`` last; nothing else is touched."""
+    stale = (_own_files() | _own_folders()) - set(written)
+    for name in sorted(stale):
+        _remove(out / name)
+    for name in sorted(written, key=lambda n: n == "ground_truth.yml"):
+        if (out / name).is_dir():
+            _remove(out / name)
+        os.replace(tmp / name, out / name)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _write_files(folder: Path, sample: SampleData, format: str) -> list[str]:
-    """Write every file of the sample into ``folder``; returns their names, ground truth last."""
+    """Write every file of the sample into ``folder``; returns their names."""
     names = []
     for name, frame in sample.tables.items():
         if format == "csv":
@@ -473,14 +521,10 @@ def _write_new(out: Path, sample: SampleData, format: str) -> None:
 
 def _write_into(out: Path, sample: SampleData, format: str) -> None:
     """An existing folder: the sample's files are written aside (a hidden folder inside
-    ``out``), stale ones of the sample's names removed, then each renamed into place."""
+    ``out``), then moved into place (:func:`move_into`)."""
     tmp = Path(tempfile.mkdtemp(prefix=".spm-sample.tmp-", dir=out))
     try:
-        written = _write_files(tmp, sample, format)
-        for name in sorted(_own_names() - set(written)):
-            (out / name).unlink(missing_ok=True)
-        for name in written:
-            os.replace(tmp / name, out / name)
+        move_into(tmp, out, _write_files(tmp, sample, format))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
