@@ -29,6 +29,7 @@ from spmlib.cli.common import (
     parse_date,
 )
 from spmlib.exceptions import SpmError
+from spmlib.io.sources import mask_secrets
 from spmlib.reports.formatter import format_value
 
 
@@ -55,13 +56,15 @@ def validate_command(
     if summary is None:
         n = sum(p.severity == "error" for p in problems)
         console.print(
-            f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and run "
-            "`spm validate` again.",
+            f"[bold red]{n} error(s)[/] in {escape(mask_secrets(path))}. Fix them (or the "
+            "mapping) and run `spm validate` again.",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold green]OK[/] {escape(mask_secrets(path))}", highlight=False, soft_wrap=True
+    )
     for row in summary.itertuples(index=False):
         span = (
             f", {row.date_column} {format_value(row.first_date, 'first_date')} .. "

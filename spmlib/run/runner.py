@@ -17,8 +17,8 @@ Each :class:`Runner` keeps one :class:`~spmlib.run.kernels.WarmKernel` and reuse
 dead kernel the kernel is replaced. Outputs are written aside and renamed into place only when
 complete: ``reports/<id>.html`` then ``reports/<id>.ipynb``; a failed report's partial notebook
 goes to ``failed/<id>.ipynb`` and never under ``reports/``. Every parameter value written (the
-injected cell, ``metadata.papermill.parameters``, the HTML header) has its secrets masked
-(:func:`spmlib.io.sources.mask_secrets`).
+injected cell, ``metadata.papermill.parameters``, the HTML header) and every cell output (text,
+HTML, errors) has its secrets masked (:func:`spmlib.io.sources.mask_secrets`).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class Runner:
         nb, status, error = self._execute(job, execution)
         if status is not Status.OK:
             self._drop_kernel()  # never reuse a kernel after a failure, a timeout or a death
-        _mask_parameters(nb)
+        _mask_notebook(nb)
         nb.metadata["kernelspec"] = dict(_KERNELSPEC)
         nb.metadata["spm"] = {
             "report_id": job.id,
@@ -228,14 +228,36 @@ def _quiet_papermill() -> None:
         logging.getLogger(name).addFilter(_papermill_noise)
 
 
-def _mask_parameters(nb: nbformat.NotebookNode) -> None:
-    """Mask secrets in the parameters a notebook records (injected cell, papermill metadata)."""
+def _mask_notebook(nb: nbformat.NotebookNode) -> None:
+    """Mask secrets in everything a notebook records: the injected parameters, papermill's
+    metadata, and every cell's outputs (streams, HTML and text, errors and their tracebacks),
+    so a report that prints its ``data`` URL or fails to reach the database shows no password.
+    Images are left as they are."""
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = mask_secrets(cell.source)
+        for output in cell.get("outputs", []):
+            for key, value in output.items():
+                if key == "data":
+                    for mime, content in value.items():
+                        if not mime.startswith("image/"):
+                            value[mime] = _masked_value(content)
+                elif key in ("text", "evalue", "traceback"):
+                    output[key] = _masked_value(value)
     recorded = nb.metadata.get("papermill", {}).get("parameters")
     if recorded:
         nb.metadata.papermill["parameters"] = _masked(recorded)
+
+
+def _masked_value(value: Any) -> Any:
+    """``value`` with :func:`mask_secrets` applied to every string in it (lists and dicts too)."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, list):
+        return [_masked_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked_value(v) for k, v in value.items()}
+    return value
 
 
 def _masked(parameters: dict[str, Any]) -> dict[str, Any]:
