@@ -245,15 +245,19 @@ def prepare_run(
         }
         sender = render_line(settings.sender, values)
         mid = message_id_for(run_id, delivery, domain)
-        message = build_message(
-            r,
-            delivery,
-            sender=sender,
-            subject=render_line(settings.subject, values),
-            message_id=mid,
-            reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
-            headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},
-        )
+        try:
+            message = build_message(
+                r,
+                delivery,
+                sender=sender,
+                subject=render_line(settings.subject, values),
+                message_id=mid,
+                reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
+                headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},
+            )
+        except (ValueError, TypeError) as exc:  # a header the email package refuses
+            skipped.append({"report_id": delivery.report_id, "reason": f"message not built: {exc}"})
+            continue
         outgoing.append(Outgoing(delivery, message, mid, sender, r))
     return outgoing, skipped
 
