@@ -39,8 +39,20 @@ def email_command(
     use_ssl: Annotated[bool, typer.Option("--ssl", help="Connect with implicit TLS.")] = False,
     user: Annotated[
         str | None,
-        typer.Option("--user", help="SMTP login; the password is read from SPM_SMTP_PASSWORD."),
+        typer.Option(
+            "--user",
+            help="SMTP login; the password is read from SPM_SMTP_PASSWORD. Needs --starttls or "
+            "--ssl unless the server is on this machine or --insecure is given.",
+        ),
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow a --user login over an unencrypted connection (the password travels "
+            "in clear text).",
+        ),
+    ] = False,
     cafile: Annotated[
         str | None,
         typer.Option(
@@ -92,6 +104,7 @@ def email_command(
                 "ssl" if use_ssl else "starttls" if starttls else "none",
                 user,
                 cafile,
+                insecure=insecure,
             )
             if smtp_host
             else None
