@@ -19,6 +19,7 @@ from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
 from spmlib.engine.base import ENGINES
 from spmlib.exceptions import DataValidationError, SpmError
+from spmlib.io.files import csv_text
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
 from spmlib.reports.formatter import format_frame
@@ -226,10 +227,13 @@ def emit(
     ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
     labels for people, money in ``currency``, percentages, separators, fixed decimals
     (``columns``: definitions overriding the vocabulary). ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings);
+    in ``csv`` a text cell starting with ``= + - @`` (or a tab or carriage return) gets a
+    leading ``'`` so no spreadsheet runs it as a formula (:func:`spmlib.io.files.csv_text`);
+    numbers stay numbers.
     """
     if fmt is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_text(frame))
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")

@@ -12,7 +12,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "atomic_write_json", "csv_text"]
+__all__ = [
+    "atomic_write_text",
+    "atomic_write_json",
+    "FORMULA_START",
+    "escape_cell",
+    "unescape_cell",
+    "csv_text",
+]
 
 
 def _temp_path(path: Path) -> Path:
@@ -41,30 +48,65 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=1, default=str) + "\n")
 
 
-#: First characters that make a spreadsheet read a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP's list for CSV
+#: injection: ``=``, ``+``, ``-``, ``@``, tab and carriage return).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: Any) -> Any:
+    """A value for a CSV cell that no spreadsheet runs as a formula: text that starts with one
+    of :data:`FORMULA_START` gets a leading ``'`` (which Excel, LibreOffice and Google Sheets
+    show as text and hide); anything else, numbers included, is returned as it is.
+
+    Examples
+    --------
+    >>> print(escape_cell('=HYPERLINK("http://x")'), escape_cell("Ann"), escape_cell("-1+2"))
+    '=HYPERLINK("http://x") Ann '-1+2
+    >>> escape_cell(-1.5), escape_cell(None)
+    (-1.5, None)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value: str) -> str:
+    """The text :func:`escape_cell` was given (for reading a file it wrote back).
+
+    >>> unescape_cell("'=1+1"), unescape_cell("'quoted"), unescape_cell("Ann")
+    ('=1+1', "'quoted", 'Ann')
+    """
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
 
 
 def csv_text(frame, **to_csv) -> str:
-    """``frame`` as CSV text for people to open in a spreadsheet: a text cell that starts with
-    ``= + - @`` (or a tab or carriage return) is prefixed with ``'`` so it is never run as a
-    formula (CSV injection). Numbers, dates and booleans are written as they are.
+    """``frame`` as CSV text for people to open in a spreadsheet, every text cell escaped with
+    :func:`escape_cell` (CSV injection). Numbers, dates and booleans are written as they are,
+    also in a column that mixes them with text.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> print(csv_text(pd.DataFrame({"name": ["=1+1", "Ann"], "x": [-1.5, 2.0]})), end="")
-    name,x
-    '=1+1,-1.5
-    Ann,2.0
+    >>> frame = pd.DataFrame({"name": ["=1+1", "Ann"], "x": [-1.5, 2.0], "mixed": ["-x", -3]})
+    >>> print(csv_text(frame), end="")
+    name,x,mixed
+    '=1+1,-1.5,'-x
+    Ann,2.0,-3
     """
     import pandas as pd
+    from pandas.api import types
 
     out = frame.copy()
     for col in out.columns:
-        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
-            text = out[col].astype("string")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-            if risky.any():
-                out[col] = text.mask(risky, "'" + text)
+        column = out[col]
+        kind = column.dtype
+        if types.is_numeric_dtype(kind) or types.is_datetime64_any_dtype(kind):
+            continue
+        if types.is_bool_dtype(kind) or types.is_timedelta64_dtype(kind):
+            continue
+        if isinstance(kind, pd.CategoricalDtype):
+            column = column.astype(object)
+        out[col] = column.map(escape_cell)
     return out.to_csv(index=False, **to_csv)
