@@ -79,8 +79,7 @@ def email_command(
     A send ledger (RUN-DIR/mail/ledger.jsonl) makes reruns send only what the server has not
     accepted yet. Exit code 1 if a recipient was refused or a message could not be delivered.
     """
-    from pathlib import Path
-
+    from spmlib.io.files import follow_pointer
     from spmlib.mail.message import (
         CANNOT_EMAIL,
         Ledger,
@@ -95,7 +94,7 @@ def email_command(
         fail("say either --dry-run (write .eml files) or --smtp-host HOST (send), not both.")
     if starttls and use_ssl:
         fail("--starttls and --ssl exclude each other; pick one.")
-    run = Path(run_dir).resolve()
+    run = follow_pointer(run_dir).resolve()  # outputs/latest: a symlink or a pointer file
     try:
         config = (
             SmtpConfig.from_env(

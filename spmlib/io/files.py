@@ -19,6 +19,8 @@ __all__ = [
     "escape_cell",
     "unescape_cell",
     "csv_text",
+    "point_to",
+    "follow_pointer",
 ]
 
 
@@ -46,6 +48,53 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     return atomic_write_text(path, json.dumps(data, indent=1, default=str) + "\n")
+
+
+def point_to(link: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Make ``link`` point at the folder ``target`` (a sibling of ``link``), atomically: a
+    relative symlink, or, on a filesystem without symlinks (some network and Windows shares), a
+    small text file holding the target's name, which :func:`follow_pointer` understands.
+
+    Raises
+    ------
+    IsADirectoryError
+        When ``link`` is a real folder (never replaced).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()).resolve()
+    >>> (root / "run-1").mkdir()
+    >>> follow_pointer(point_to(root / "latest", root / "run-1")).resolve() == root / "run-1"
+    True
+    """
+    link, target = Path(link), Path(target)
+    if link.is_dir() and not link.is_symlink():
+        raise IsADirectoryError(f"{link} is a folder; it is not replaced by a link to {target}")
+    name = os.path.relpath(target, link.parent)
+    tmp = link.parent / f".{link.name}.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(name, tmp)
+    except (OSError, NotImplementedError):
+        tmp.write_text(name + "\n", encoding="utf-8")
+    os.replace(tmp, link)
+    return link
+
+
+def follow_pointer(path: str | os.PathLike[str]) -> Path:
+    """Where ``path`` leads: a pointer file written by :func:`point_to` on a filesystem without
+    symlinks leads to the folder it names (a plain name beside it, nothing else is followed);
+    any other path (a symlink, a folder) is returned as it is."""
+    path = Path(path)
+    if path.is_file() and not path.is_symlink() and path.stat().st_size < 4096:
+        try:
+            name = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return path
+        if name and name == Path(name).name and name not in (".", ".."):
+            return path.parent / name
+    return path
 
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP's list for CSV

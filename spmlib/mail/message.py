@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from spmlib.exceptions import SpmError
+from spmlib.io.files import follow_pointer
 from spmlib.mail.recipients import Delivery, EmailSettings, plan_deliveries, read_reps
 from spmlib.reports.jinja import environment, render_line
 from spmlib.reports.mail_html import RenderedEmail, html_with_files, render_email
@@ -101,7 +102,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     SpmError
         If the folder or its manifest is missing, or the batch is still running.
     """
-    run = Path(run_dir)
+    run = follow_pointer(run_dir)
     path = run / "manifest.json"
     if not path.exists():
         raise SpmError(
@@ -202,7 +203,7 @@ def prepare_run(
     -------
     (outgoing, skipped)
     """
-    run = Path(run_dir).resolve()
+    run = follow_pointer(run_dir).resolve()
     manifest = read_manifest(run)
     run_id = str(manifest.get("run_id") or run.name)
     stamp = manifest.get("ended") or manifest.get("started") or ""
