@@ -338,14 +338,18 @@ def build_comp_plan_report(dataset: Dataset, scope: Scope, params) -> CompReport
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     plt.close(fig)  # shown by CompReport.display, not when built
-    cheapest = past.sort_values("cost_share").iloc[0]
+    shares = past["cost_share"].dropna()
+    reps = int(past["reps"].max()) if len(past) and pd.notna(past["reps"].max()) else 0
     nxt = ahead.iloc[0] if len(ahead) else None
-    headline = [
-        f"{len(plans)} plans on {html.escape(year)}'s results ({int(past['reps'].max())} reps): "
-        "cost "
-        f"from {_pct(past['cost_share'].min())} to {_pct(past['cost_share'].max())} of bookings; "
-        f"cheapest: {html.escape(str(cheapest['plan']))}.",
-    ]
+    if len(shares):
+        cheapest = past.loc[shares.idxmin(), "plan"]
+        cost = (
+            f"cost from {_pct(shares.min())} to {_pct(shares.max())} of bookings; "
+            f"cheapest: {html.escape(str(cheapest))}."
+        )
+    else:
+        cost = "no bookings in that year, so no cost as a share of bookings to compare."
+    headline = [f"{len(plans)} plans on {html.escape(year)}'s results ({reps} reps): {cost}"]
     if nxt is not None:
         headline.append(
             f"Next period ({nxt['period_start'].date()} to {nxt['period_end'].date()}): "
