@@ -44,6 +44,7 @@ from spmlib.reports.browser import atomic_write_notebook, write_report
 from spmlib.run.engine import ENGINE_NAME, Execution, mark_failed_cell, register_engine
 from spmlib.run.job import Job, Outcome, Output, ReportError, Status
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
+from spmlib.run.lifeline import die_with_parent
 
 __all__ = [
     "Runner",
@@ -325,10 +326,13 @@ def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=No
     """Loop of a local worker process: take ``(job, output)`` pairs from ``tasks`` until ``None``
     (or until the ``stop`` event is set), report ``("start", worker_id, job.id)`` then
     ``("done", worker_id, outcome)`` to ``results``. Its kernel is shut down on exit, also on
-    SIGTERM."""
+    SIGTERM, which it gets when the batch's process (``options["parent_pid"]``) dies
+    (:func:`spmlib.run.lifeline.die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: no stray kernel
     logging.basicConfig(level=options.get("log_level", logging.WARNING))
+    if options.get("parent_pid"):  # the batch was killed outright: stop, kernel shut down
+        die_with_parent(int(options["parent_pid"]), signal.SIGTERM)
     runner = Runner(
         warm_imports=options.get("warm_imports") or DEFAULT_WARM_IMPORTS,
         kernel_reuse=options.get("kernel_reuse", DEFAULT_KERNEL_REUSE),
