@@ -30,7 +30,7 @@ from spmlib.engine.base import ENGINES, Engine
 from spmlib.engine.tables import TableInfo, Tables
 from spmlib.exceptions import MissingFileError, UnknownNameError
 from spmlib.io.schema import TABLES
-from spmlib.io.sources import mask_secrets, is_url
+from spmlib.io.sources import is_url, mask_secrets
 
 __all__ = ["open_tables", "engine_class", "table_files", "SPARK_PREFIX"]
 

@@ -147,7 +147,7 @@ def prepared_tables(eng, location: str, mapping):
     """A mapped export or a database, read through pandas into typed copies (see module)."""
     from spmlib.engine.tables import Tables
     from spmlib.io.load import read_raw
-    from spmlib.io.sources import mask_secrets, is_url
+    from spmlib.io.sources import is_url, mask_secrets
     from spmlib.io.validate import check_config
 
     if is_url(location):

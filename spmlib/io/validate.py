@@ -28,6 +28,7 @@ numbers in problems are 1-based data rows of the source file (the header line is
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from itertools import islice
 
@@ -157,15 +158,17 @@ def duplicated(values: pd.Series) -> pd.Series:
     return pd.Series(mask, index=values.index)
 
 
+# pandera's pandas checks import PySpark's pandas API when PySpark is installed (for Spark
+# datasets), which warns about the pandas version although these checks never use it: that one
+# warning is silenced, so it cannot reach a report or a terminal.
+warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+
+
 def _pandera():
     """pandera, imported on first use (it takes half a second, and clean data never needs it
-    in the engines' validation). pandera imports PySpark's pandas API when PySpark is installed,
-    which warns about the pandas version although pandera's pandas checks do not use it."""
-    import warnings
+    in the engines' validation)."""
+    import pandera.pandas as pa
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        import pandera.pandas as pa
     return pa
 
 
