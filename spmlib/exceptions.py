@@ -16,6 +16,7 @@ __all__ = [
     "MissingFileError",
     "PlanError",
     "ExpressionError",
+    "UnsafeOutputError",
 ]
 
 
@@ -145,3 +146,8 @@ class ExpressionError(SpmError, ValueError):
         self.text, self.position, self.message = text, position, message
         pointer = f"{text}\n{' ' * position}^"
         super().__init__(f"{message} at character {position + 1} of:\n{pointer}")
+
+
+class UnsafeOutputError(SpmError, FileExistsError):
+    """An output path holds something spmlib did not write (a file, or a folder of other files):
+    it is neither overwritten nor deleted; the message says what is there and what to do."""

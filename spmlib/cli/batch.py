@@ -33,37 +33,47 @@ def run_command(
         float, typer.Option("--timeout", min=1, help="Seconds for the whole report.")
     ] = 600,
 ) -> None:
-    """Run one report: NOTEBOOK [-p KEY VALUE]... [-f PARAMS.yml]... [--out DIR].
+    """Run one report: NOTEBOOK [-p KEY VALUE]... [-r KEY VALUE]... [-f PARAMS.yml]... [--out DIR].
 
-    -p KEY VALUE sets one parameter (repeatable; None, true/false and numbers are typed, the
-    rest is text). Files are applied in order, then -p values; later wins. Every key is checked
-    against the notebook's parameters cell first. Writes DIR/<report>.ipynb and .html; a failed
-    report's partial notebook goes to DIR/failed/ and the command exits 1.
+    -p KEY VALUE sets one parameter (repeatable), typed by the notebook's default: for a
+    parameter whose default is text or None (ids such as rep_id and team, dates, names) the
+    value is the text as written (-p rep_id 007 stays "007"; None means None); for the others
+    None, true/false and numbers are typed, the rest is text. -r KEY VALUE sets a parameter to
+    the raw text, always. Files are applied in order, then -p/-r values; later wins. Every key
+    is checked against the notebook's parameters cell first. Writes DIR/<report>.ipynb and
+    .html; a failed report's partial notebook goes to DIR/failed/ and the command exits 1.
     """
     from pathlib import Path
 
     from spmlib.config import OUTPUTS_DIR
+    from spmlib.run.check import declared_parameters
     from spmlib.run.params import Layer, parse_cli_value, read_layer
-    from spmlib.run.single import run_report
+    from spmlib.run.single import resolve_notebook, run_report
 
     layers = []
     try:
-        kind = notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
-        for path in files or []:
-            layer = read_layer(path, kind)
+        path = resolve_notebook(notebook)
+        declared = declared_parameters(path)
+        for file in files or []:
+            layer = read_layer(file, path.stem)
             if layer is None:
-                fail(f"parameters file {path!r} does not exist")
+                fail(f"parameters file {file!r} does not exist")
             layers.append(layer)
-        cli_values = {}
         args = list(ctx.args)
         while args:
             token = args.pop(0)
-            if token not in ("-p", "--parameter") or len(args) < 2:
-                fail(f"unexpected argument {token!r}; set parameters with -p KEY VALUE")
+            options = ("-p", "--parameter", "-r", "--parameter-raw")
+            if token not in options or len(args) < 2:
+                fail(
+                    f"unexpected argument {token!r}; set parameters with -p KEY VALUE "
+                    "(typed) or -r KEY VALUE (text)"
+                )
             key, value = args.pop(0), args.pop(0)
-            cli_values[key] = parse_cli_value(value)
-        layers.append(Layer("-p", cli_values))
-        job = run_report(notebook, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
+            if token in ("-r", "--parameter-raw"):
+                layers.append(Layer("-r", {key: value}))
+            else:
+                layers.append(Layer("-p", {key: parse_cli_value(value, declared.get(key))}))
+        job = run_report(path, layers, out or OUTPUTS_DIR / "single", timeout=timeout)
     except SpmError as exc:
         fail(str(exc))
     folder = Path(out or OUTPUTS_DIR / "single").resolve()

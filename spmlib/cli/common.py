@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -18,6 +19,7 @@ from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
 from spmlib.engine.base import ENGINES
 from spmlib.exceptions import DataValidationError, SpmError
+from spmlib.io.files import csv_text
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
 from spmlib.reports.formatter import format_frame
@@ -46,16 +48,55 @@ app = typer.Typer(
 )
 
 
-console = Console()
+class _MaskedStream:
+    """``sys.stdout`` or ``sys.stderr`` (looked up at every write, since tests swap them) with
+    every URL password masked (:func:`spmlib.io.sources.mask_secrets`): the last guard for any
+    text a command prints, beside the masking of each message where it is built."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    @property
+    def _stream(self):
+        return getattr(sys, self._name)
+
+    def write(self, text: str) -> int:
+        return self._stream.write(mask_secrets(text))
+
+    def __getattr__(self, name: str):  # flush, isatty, fileno, encoding ...
+        return getattr(self._stream, name)
 
 
-err_console = Console(stderr=True)
+console = Console(file=_MaskedStream("stdout"))
+
+
+err_console = Console(file=_MaskedStream("stderr"))
+
+
+class _MaskedLogHandler(logging.Handler):
+    """Log records of spmlib on stderr (warnings and above, as Python's last-resort handler
+    shows them), their text masked."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(mask_secrets(self.format(record)) + "\n")
+        except Exception:  # pragma: no cover - logging must never break a command
+            self.handleError(record)
+
+
+def _log_masked() -> None:
+    """Send spmlib's log records through :class:`_MaskedLogHandler` (once per process)."""
+    logger = logging.getLogger("spmlib")
+    if not any(isinstance(h, _MaskedLogHandler) for h in logger.handlers):
+        handler = _MaskedLogHandler(logging.WARNING)
+        logger.addHandler(handler)
 
 
 @app.callback()
 def main() -> None:
     """Sales performance management workbench: validate CRM data, compute KPIs, render and
     email reports. Run `spm COMMAND --help` for the options of a command."""
+    _log_masked()
 
 
 class OutputFormat(StrEnum):
@@ -138,7 +179,8 @@ def load_or_exit(path: str, mapping: str | None = None):
     if ds.inferences:
         err_console.print(
             f"note: mapping {mapping} inferred the stages from the export "
-            f"({len(ds.inferences)} decisions); `spm validate {path} --mapping {mapping}` "
+            f"({len(ds.inferences)} decisions); `spm validate {mask_secrets(path)} --mapping "
+            f"{mapping}` "
             "lists them with their evidence.",
             highlight=False,
             markup=False,
@@ -185,10 +227,13 @@ def emit(
     ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
     labels for people, money in ``currency``, percentages, separators, fixed decimals
     (``columns``: definitions overriding the vocabulary). ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings);
+    in ``csv`` a text cell starting with ``= + - @`` (or a tab or carriage return) gets a
+    leading ``'`` so no spreadsheet runs it as a formula (:func:`spmlib.io.files.csv_text`);
+    numbers stay numbers.
     """
     if fmt is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_text(frame))
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
@@ -204,4 +249,4 @@ def emit(
         for row in shown.itertuples(index=False):
             table.add_row(*(escape(v) for v in row))
         # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
-        Console(width=max(console.width, sum(widths) + 1)).print(table)
+        Console(file=console.file, width=max(console.width, sum(widths) + 1)).print(table)

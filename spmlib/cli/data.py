@@ -29,6 +29,7 @@ from spmlib.cli.common import (
     parse_date,
 )
 from spmlib.exceptions import SpmError
+from spmlib.io.sources import mask_secrets
 from spmlib.reports.formatter import format_value
 
 
@@ -55,13 +56,15 @@ def validate_command(
     if summary is None:
         n = sum(p.severity == "error" for p in problems)
         console.print(
-            f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and run "
-            "`spm validate` again.",
+            f"[bold red]{n} error(s)[/] in {escape(mask_secrets(path))}. Fix them (or the "
+            "mapping) and run `spm validate` again.",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold green]OK[/] {escape(mask_secrets(path))}", highlight=False, soft_wrap=True
+    )
     for row in summary.itertuples(index=False):
         span = (
             f", {row.date_column} {format_value(row.first_date, 'first_date')} .. "
@@ -189,7 +192,13 @@ class SampleFormat(StrEnum):
 
 @app.command("sample")
 def sample_command(
-    out: Annotated[str, typer.Argument(help="Folder to write the dataset to (replaced).")],
+    out: Annotated[
+        str,
+        typer.Argument(
+            help="Folder to write the dataset to: a new or empty folder, or a sample folder "
+            "written before (its files are replaced; other files are never touched)."
+        ),
+    ],
     teams: Annotated[int, typer.Option("--teams", min=1, help="Number of teams.")] = 6,
     reps_per_team: Annotated[
         int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
@@ -203,13 +212,22 @@ def sample_command(
     fmt: Annotated[
         SampleFormat, typer.Option("--format", help="csv (readable) or parquet (large data).")
     ] = SampleFormat.csv,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a non-empty folder that is not a sample: files named like the "
+            "sample's (its tables, dataset.yml, ground_truth.yml) are replaced, others kept.",
+        ),
+    ] = False,
 ) -> None:
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
     In Parquet, more opportunities than fit one chunk (500,000) are written chunk by chunk as
     folders of Parquet parts (100,000,000 take minutes and little memory; see
-    spmlib.sample.chunked).
+    spmlib.sample.chunked). OUT is never deleted: a file, or a non-empty folder that is not a
+    sample (without --force), is refused with nothing written.
     """
     from spmlib.io.schema import TABLES
     from spmlib.sample.chunked import CHUNK, write_chunked_sample
@@ -218,9 +236,11 @@ def sample_command(
     size = {"teams": teams, "reps_per_team": reps_per_team, "months": months, "seed": seed}
     try:
         if fmt is SampleFormat.parquet and opportunities is not None and opportunities > CHUNK:
-            folder = write_chunked_sample(out, opportunities=opportunities, **size)
+            folder = write_chunked_sample(out, opportunities=opportunities, force=force, **size)
         else:
-            folder = write_sample(out, format=fmt.value, opportunities=opportunities, **size)
+            folder = write_sample(
+                out, format=fmt.value, opportunities=opportunities, force=force, **size
+            )
     except SpmError as exc:
         fail(str(exc))
     counts = {name: _count_rows(folder, name, fmt.value) for name in TABLES}

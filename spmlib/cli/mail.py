@@ -39,8 +39,20 @@ def email_command(
     use_ssl: Annotated[bool, typer.Option("--ssl", help="Connect with implicit TLS.")] = False,
     user: Annotated[
         str | None,
-        typer.Option("--user", help="SMTP login; the password is read from SPM_SMTP_PASSWORD."),
+        typer.Option(
+            "--user",
+            help="SMTP login; the password is read from SPM_SMTP_PASSWORD. Needs --starttls or "
+            "--ssl unless the server is on this machine or --insecure is given.",
+        ),
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow a --user login over an unencrypted connection (the password travels "
+            "in clear text).",
+        ),
+    ] = False,
     cafile: Annotated[
         str | None,
         typer.Option(
@@ -67,8 +79,7 @@ def email_command(
     A send ledger (RUN-DIR/mail/ledger.jsonl) makes reruns send only what the server has not
     accepted yet. Exit code 1 if a recipient was refused or a message could not be delivered.
     """
-    from pathlib import Path
-
+    from spmlib.io.files import follow_pointer
     from spmlib.mail.message import (
         CANNOT_EMAIL,
         Ledger,
@@ -77,13 +88,13 @@ def email_command(
         send_all,
         write_outbox,
     )
-    from spmlib.mail.recipients import deliveries_table, load_settings
+    from spmlib.mail.recipients import UNUSABLE, deliveries_table, load_settings
 
     if dry_run == (smtp_host is not None):
         fail("say either --dry-run (write .eml files) or --smtp-host HOST (send), not both.")
     if starttls and use_ssl:
         fail("--starttls and --ssl exclude each other; pick one.")
-    run = Path(run_dir).resolve()
+    run = follow_pointer(run_dir).resolve()  # outputs/latest: a symlink or a pointer file
     try:
         config = (
             SmtpConfig.from_env(
@@ -92,6 +103,7 @@ def email_command(
                 "ssl" if use_ssl else "starttls" if starttls else "none",
                 user,
                 cafile,
+                insecure=insecure,
             )
             if smtp_host
             else None
@@ -101,9 +113,13 @@ def email_command(
         fail(str(exc))
     for s in skipped:
         err_console.print(
-            f"not sent: {s['report_id']} ({s['reason']})", highlight=False, markup=False
+            f"not sent: {s['report_id']} ({s['reason']})",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
     unrenderable = [s["report_id"] for s in skipped if s["reason"].startswith(CANNOT_EMAIL)]
+    unusable = sorted({s["report_id"] for s in skipped if s["reason"].startswith(UNUSABLE)})
     if config is None:
         paths = write_outbox(outgoing, run / "mail")
         emit(deliveries_table([o.delivery for o in outgoing]), OutputFormat.table, "Messages")
@@ -112,8 +128,7 @@ def email_command(
             f"{run / 'mail' / 'preview.html'}",
             highlight=False,
         )
-        if unrenderable:
-            fail(f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}.")
+        _fail_if_left_out(unrenderable, unusable)
         return
     try:
         results = send_all(
@@ -134,5 +149,20 @@ def email_command(
             f"{len(bad)} recipient(s) did not get their message (refused: permanent, deferred: "
             "retried by the next run); see the table above and RUN-DIR/mail/ledger.jsonl."
         )
+    _fail_if_left_out(unrenderable, unusable)
+
+
+def _fail_if_left_out(unrenderable: list[str], unusable: list[str]) -> None:
+    """Exit 1 (after everyone else's mail) when a report or a recipient was left out."""
+    problems = []
     if unrenderable:
-        fail(f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}.")
+        problems.append(
+            f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}"
+        )
+    if unusable:
+        problems.append(
+            f"{len(unusable)} report(s) left out a recipient whose email or name is unusable "
+            f"({', '.join(unusable)}); fix reps.email, reps.manager_email or the names"
+        )
+    if problems:
+        fail("; ".join(problems) + ". Everyone else's messages were written or sent.")

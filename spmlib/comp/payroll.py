@@ -17,13 +17,12 @@ import pandas as pd
 from spmlib.comp.checks import check_row
 from spmlib.comp.money import format_money
 from spmlib.exceptions import SpmError
-from spmlib.io.files import atomic_write_text
+from spmlib.io.files import atomic_write_text, escape_cell, unescape_cell
 
 __all__ = [
     "PAYROLL_COLUMNS",
     "FORMATS",
     "payroll_table",
-    "escape_cell",
     "write_payroll",
     "read_payroll",
     "check_payroll",
@@ -31,17 +30,11 @@ __all__ = [
 
 PAYROLL_COLUMNS = ["rep_id", "rep_name", "period", "payout", "currency"]
 FORMATS = ("csv", "xlsx")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def escape_cell(text: object) -> str:
-    """Text for a CSV cell that no spreadsheet runs as a formula.
-
-    >>> escape_cell("=HYPERLINK(\\"http://x\\")"), escape_cell("Ann"), escape_cell("-1+2")
-    ('\\'=HYPERLINK("http://x")', 'Ann', "'-1+2")
-    """
-    s = "" if text is None or text is pd.NA else str(text)
-    return "'" + s if s.startswith(_DANGEROUS) else s
+def _cell(value: object) -> str:
+    """Text for a payroll CSV cell: missing as "", formulas escaped (:func:`escape_cell`)."""
+    return escape_cell("" if value is None or value is pd.NA else str(value))
 
 
 def payroll_table(statements: pd.DataFrame) -> pd.DataFrame:
@@ -73,11 +66,11 @@ def write_payroll(statements: pd.DataFrame, path: str | Path) -> Path:
     if kind == "csv":
         out = pd.DataFrame(
             {
-                "rep_id": table["rep_id"].map(escape_cell),
-                "rep_name": table["rep_name"].map(escape_cell),
-                "period": table["period"].map(escape_cell),
+                "rep_id": table["rep_id"].map(_cell),
+                "rep_name": table["rep_name"].map(_cell),
+                "period": table["period"].map(_cell),
                 "payout": table["payout_cents"].map(_money),
-                "currency": table["currency"].map(escape_cell),
+                "currency": table["currency"].map(_cell),
             }
         )
         return atomic_write_text(path, out.to_csv(index=False, lineterminator="\n"))
@@ -111,8 +104,7 @@ def read_payroll(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() == ".csv":
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        unescape = lambda s: s[1:] if s.startswith("'") and s[1:].startswith(_DANGEROUS) else s  # noqa: E731
-        rep, period, payout = raw["rep_id"].map(unescape), raw["period"], raw["payout"]
+        rep, period, payout = raw["rep_id"].map(unescape_cell), raw["period"], raw["payout"]
     else:
         from openpyxl import load_workbook
 

@@ -136,6 +136,8 @@ def _snapshots(ds: Dataset, as_of: pd.Timestamp, code: str) -> list[tuple]:
     start, _ = current_period(as_of, code, fy)
     offset = (pd.Timestamp(as_of) - start).days  # -1 on the day before the period starts
     first = ds.opportunities["created_date"].min()
+    if pd.isna(first):  # no deals: no past period to learn from
+        return []
     out = []
     p = start - period_step(code)
     while True:

@@ -93,15 +93,12 @@ def lead_funnel(
         else pd.Series(pd.NaT, index=data.index, dtype="datetime64[ns]")
     )
     converted = linked | conv_date.notna().to_numpy()
-    status = np.where(linked, labels(opportunities["status"])[np.maximum(pos, 0)], "")
-    opp_created = pd.Series(
-        np.where(
-            linked,
-            opportunities["created_date"].to_numpy()[np.maximum(pos, 0)],
-            np.datetime64("NaT"),
-        ),
-        index=data.index,
-    ).astype("datetime64[ns]")
+    status = np.full(len(data), "", dtype=object)
+    opp_created = pd.Series(pd.NaT, index=data.index, dtype="datetime64[ns]")
+    if linked.any():  # (nothing is linked when there is no opportunity at all)
+        take = pos[linked]
+        status[linked] = labels(opportunities["status"])[take]
+        opp_created[linked] = opportunities["created_date"].to_numpy()[take]
     when = conv_date.where(conv_date.notna(), opp_created)
     days = (when - data["created_date"]).dt.days.astype("float64")
 

@@ -161,7 +161,7 @@ def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None
         log.warning(
             "%d data warning(s) in %s; see Dataset.warnings or run `spm validate`",
             len(warnings),
-            location,
+            mask_secrets(location),
         )
     return LoadResult(replace(ds, warnings=tuple(warnings)), warnings, list(raw.inferences))
 

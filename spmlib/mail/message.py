@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from spmlib.exceptions import SpmError
+from spmlib.io.files import follow_pointer
 from spmlib.mail.recipients import Delivery, EmailSettings, plan_deliveries, read_reps
 from spmlib.reports.jinja import environment, render_line
 from spmlib.reports.mail_html import RenderedEmail, html_with_files, render_email
@@ -52,6 +53,7 @@ __all__ = [
     "CANNOT_EMAIL",
     "Outgoing",
     "SmtpConfig",
+    "is_loopback",
     "read_manifest",
     "build_message",
     "message_id_for",
@@ -103,7 +105,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     SpmError
         If the folder or its manifest is missing, or the batch is still running.
     """
-    run = Path(run_dir)
+    run = follow_pointer(run_dir)
     path = run / "manifest.json"
     if not path.exists():
         raise SpmError(
@@ -204,7 +206,7 @@ def prepare_run(
     -------
     (outgoing, skipped)
     """
-    run = Path(run_dir).resolve()
+    run = follow_pointer(run_dir).resolve()
     manifest = read_manifest(run)
     run_id = str(manifest.get("run_id") or run.name)
     stamp = manifest.get("ended") or manifest.get("started") or ""
@@ -248,15 +250,19 @@ def prepare_run(
         }
         sender = render_line(settings.sender, values)
         mid = message_id_for(run_id, delivery, domain)
-        message = build_message(
-            r,
-            delivery,
-            sender=sender,
-            subject=render_line(settings.subject, values),
-            message_id=mid,
-            reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
-            headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},
-        )
+        try:
+            message = build_message(
+                r,
+                delivery,
+                sender=sender,
+                subject=render_line(settings.subject, values),
+                message_id=mid,
+                reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
+                headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},
+            )
+        except (ValueError, TypeError) as exc:  # a header the email package refuses
+            skipped.append({"report_id": delivery.report_id, "reason": f"message not built: {exc}"})
+            continue
         outgoing.append(Outgoing(delivery, message, mid, sender, r))
     return outgoing, skipped
 
@@ -406,11 +412,16 @@ class SmtpConfig:
         security: str,
         user: str | None,
         cafile: str | None = None,
+        insecure: bool = False,
     ) -> SmtpConfig:
         """Take the password from ``SPM_SMTP_PASSWORD``; a user without it is an error.
 
         ``cafile``: a PEM file of the certificates to trust instead of the system's CA store
         (a company CA or a self-signed server); certificates are always verified.
+
+        A login (``user``) over an unencrypted connection (``security="none"``) would send the
+        password in clear text: it is refused unless the server is on this machine (a loopback
+        address, :func:`is_loopback`) or ``insecure`` is True.
         """
         if cafile and not Path(cafile).is_file():
             raise SpmError(f"--cafile {cafile}: no such file (a PEM file of CA certificates).")
@@ -422,6 +433,12 @@ class SmtpConfig:
             )
         if security not in ("none", "starttls", "ssl"):
             raise SpmError(f"unknown SMTP security {security!r}; valid: none, ssl, starttls.")
+        if user and security == "none" and not insecure and not is_loopback(host):
+            raise SpmError(
+                f"--user {user} would send the SMTP password in clear text to {host}: add "
+                "--starttls (port 587) or --ssl (port 465) to encrypt the connection, or "
+                "--insecure if the network to the server is trusted. Nothing was sent."
+            )
         return cls(host, port, security, user, password, cafile=cafile or None)
 
     def connect(self) -> smtplib.SMTP:
@@ -452,6 +469,33 @@ class SmtpConfig:
                     f"on this connection{hint}."
                 ) from None
         return conn
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is this machine: ``localhost`` or an address (given, or every address
+    the name resolves to) in 127.0.0.0/8 or ``::1``.
+
+    Examples
+    --------
+    >>> [is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "10.0.0.5")]
+    [True, True, True, False]
+    """
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses
+    )
 
 
 _TRANSIENT_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout, OSError)

@@ -36,12 +36,17 @@ __all__ = [
     "Delivery",
     "load_settings",
     "read_reps",
+    "parse_email",
     "plan_deliveries",
+    "UNUSABLE",
     "deliveries_table",
 ]
 
 log = logging.getLogger(__name__)
 
+#: Start of the reason of a recipient left out because of their data (a malformed email, a
+#: line break in a name, an email shared by two reps); ``spm email`` then exits 1.
+UNUSABLE = "unusable recipient"
 _KIND_KEYS = {"to", "cc", "bcc", "send"}
 _SETTING_KEYS = {
     "sender",
@@ -95,25 +100,59 @@ def load_settings(path: str | Path | None = None) -> EmailSettings:
             raise SpmError(f"email settings {p} not found; pass an existing YAML file.")
         log.info("no %s; using the default email settings", p)
         return EmailSettings()
-    raw = yaml.safe_load(p.read_text()) or {}
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpmError(f"{p}: not valid YAML ({' '.join(str(exc).split())}).") from None
+    if not isinstance(raw, dict):
+        raise SpmError(f"{p}: must be a mapping of settings (sender: ..., kinds: ...).")
     unknown = set(raw) - _SETTING_KEYS
     if unknown:
         raise SpmError(
             f"{p}: unknown setting(s) {', '.join(sorted(unknown))}; "
             f"valid: {', '.join(sorted(_SETTING_KEYS))}."
         )
+    for key in ("sender", "reply_to", "subject"):
+        _typed(raw.get(key), str, p, key, "text")
+    for key in ("rep_reports_to_rep", "rep_reports_to_manager", "team_reports_to_manager"):
+        _typed(raw.get(key), bool, p, key, "true or false")
+    _addresses(raw.get("company_recipients"), p, "company_recipients")
     kinds = raw.get("kinds") or {}
+    if not isinstance(kinds, dict):
+        raise SpmError(f"{p}: 'kinds' must map report kinds to their settings.")
     for kind, conf in kinds.items():
+        if not isinstance(conf or {}, dict):
+            raise SpmError(f"{p}: 'kinds.{kind}' must be a mapping (to, cc, bcc, send).")
         bad = set(conf or {}) - _KIND_KEYS
         if bad:
             raise SpmError(
                 f"{p}: kinds.{kind} has unknown key(s) {', '.join(sorted(bad))}; "
                 f"valid: {', '.join(sorted(_KIND_KEYS))}."
             )
+        for key in ("to", "cc", "bcc"):
+            _addresses((conf or {}).get(key), p, f"kinds.{kind}.{key}")
+        _typed((conf or {}).get("send"), bool, p, f"kinds.{kind}.send", "true or false")
     values = {k: v for k, v in raw.items() if v is not None and k != "kinds"}
     if "company_recipients" in values:
         values["company_recipients"] = tuple(values["company_recipients"])
     return EmailSettings(**values, kinds={str(k): dict(v or {}) for k, v in kinds.items()})
+
+
+def _typed(value: Any, kind: type, path: Path, key: str, what: str) -> None:
+    """Refuse a setting of the wrong type (``send: "false"`` would otherwise mean true)."""
+    if value is not None and not isinstance(value, kind):
+        raise SpmError(f"{path}: '{key}' must be {what}, got {type(value).__name__} {value!r}.")
+
+
+def _addresses(value: Any, path: Path, key: str) -> None:
+    """Refuse an address list that is not a list of text."""
+    if value is not None and (
+        not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+    ):
+        raise SpmError(
+            f"{path}: '{key}' must be a list of addresses (e.g. [\"Ann <ann@example.com>\"]), "
+            f"got {value!r}."
+        )
 
 
 @dataclass(frozen=True)
@@ -175,25 +214,90 @@ class Delivery:
         return tuple(seen)
 
 
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+#: One mailbox as servers without SMTPUTF8 accept it: a dot-atom local part (ASCII), ``@``, and
+#: a domain of at least two labels (an internationalised domain is first encoded with IDNA).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value))
+
+
+def parse_email(value: Any) -> tuple[str | None, str]:
+    """One email address from the data or the settings, checked: ``(address, "")``, or
+    ``(None, why)`` when it is missing or not one usable address.
+
+    Accepted: ``ann@example.com`` or ``Ann <ann@example.com>``; the address is lower-cased and
+    an internationalised domain is IDNA-encoded. Refused (with the reason): empty; a line break
+    or other control character (header injection); more than one address; non-ASCII characters
+    before the ``@`` (most servers refuse them); anything else that is not ``local@domain.tld``.
+
+    Examples
+    --------
+    >>> parse_email(" Ann <Ann@Example.com> ")
+    ('ann@example.com', '')
+    >>> parse_email("zoe@exämple.com")
+    ('zoe@xn--exmple-cua.com', '')
+    >>> parse_email("")
+    (None, 'no email')
+    >>> parse_email("a@b.com\\r\\nBcc: x@y.com")[1]
+    'the email has a line break or control character'
+    >>> parse_email("a@b.com, c@d.com")[1]
+    "the email 'a@b.com, c@d.com' is not one address like name@example.com"
+    """
+    if _missing(value) or not str(value).strip():
+        return None, "no email"
+    text = str(value).strip()
+    if _CONTROL.search(text):
+        return None, "the email has a line break or control character"
+    if "<" in text or ">" in text:
+        _, addr = parseaddr(text)
+        if not addr or text.count("<") != 1 or not text.endswith(">"):
+            return None, f"the email {text!r} is not one address like name@example.com"
+    else:
+        addr = text
+    local, at, domain = addr.rpartition("@")
+    if at and not local.isascii():
+        return None, f"the email {text!r} has non-ASCII characters before the @"
+    if at and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None, f"the email {text!r} has a domain that is not valid"
+    addr = f"{local}@{domain}".lower() if at else addr
+    if not _EMAIL.match(addr):
+        return None, f"the email {text!r} is not one address like name@example.com"
+    return addr, ""
 
 
 def _clean_email(value: Any) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    _, addr = parseaddr(str(value).strip())
-    addr = addr.strip().lower()
-    return addr if _EMAIL.match(addr) else None
+    return parse_email(value)[0]
+
+
+def _name_problem(value: Any) -> str:
+    """Why a display name cannot go into a header ("" when it can: missing is fine)."""
+    if _missing(value):
+        return ""
+    return "the name has a line break or control character" if _CONTROL.search(str(value)) else ""
+
+
+def _text(value: Any) -> str:
+    return "" if _missing(value) else str(value)
 
 
 def _extra(values: tuple[str, ...], role: str = "extra") -> list[Recipient]:
     out = []
     for value in values:
-        name, addr = parseaddr(str(value))
-        email = _clean_email(addr)
-        if email is None:
-            raise SpmError(f"{value!r} in the email settings is not an email address; fix it.")
-        out.append(Recipient(email, name, role))
+        email, why = parse_email(value)
+        if email is None or _name_problem(value):
+            raise SpmError(
+                f"{value!r} in the email settings is not an email address "
+                f"({why or _name_problem(value)}); fix it."
+            )
+        out.append(Recipient(email, parseaddr(str(value))[0], role))
     return out
 
 
@@ -217,14 +321,27 @@ def read_reps(data_dir: str | Path) -> pd.DataFrame:
     )
 
 
-def _managers(reps: pd.DataFrame) -> list[Recipient]:
+def _managers(reps: pd.DataFrame, skipped: list[dict[str, str]], rid: str) -> list[Recipient]:
+    """The managers of ``reps`` as recipients; a manager whose email is malformed or whose name
+    has a line break is left out, with the reason added to ``skipped`` for report ``rid``."""
     out: dict[str, Recipient] = {}
     for row in reps.itertuples(index=False):
-        email = _clean_email(row.manager_email)
-        if email and email not in out:
-            name = "" if pd.isna(row.manager) else str(row.manager)
-            out[email] = Recipient(email, name, "manager")
+        if _missing(row.manager_email) or not str(row.manager_email).strip():
+            continue
+        email, why = parse_email(row.manager_email)
+        why = why or _name_problem(row.manager)
+        if why:
+            reason = f"{UNUSABLE} (manager {_one_line(row.manager) or '(no name)'}): {why}"
+            if not any(s["report_id"] == rid and s["reason"] == reason for s in skipped):
+                skipped.append({"report_id": rid, "reason": reason})
+            continue
+        if email not in out:
+            out[email] = Recipient(email, _text(row.manager), "manager")
     return list(out.values())
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(_CONTROL.sub(" ", _text(value)).split())
 
 
 def _dedupe(
@@ -267,7 +384,13 @@ def plan_deliveries(
     deliveries: list[Delivery] = []
     skipped: list[dict[str, str]] = []
     reps = reps.copy()
-    reps["_email"] = [_clean_email(v) for v in reps["email"]]
+    parsed = [parse_email(v) for v in reps["email"]]
+    reps["_email"] = pd.Series([e for e, _ in parsed], index=reps.index, dtype=object)
+    reps["_why"] = pd.Series(
+        [why or _name_problem(n) for (_, why), n in zip(parsed, reps["rep_name"], strict=True)],
+        index=reps.index,
+        dtype=object,
+    )
     for report in reports:
         rid, kind = str(report["id"]), str(report.get("kind") or report.get("notebook", ""))
         scope = report.get("scope") or {}
@@ -287,17 +410,21 @@ def plan_deliveries(
                 skipped.append({"report_id": rid, "reason": f"rep {scope['rep_id']} not in data"})
                 continue
             rep = row.iloc[0]
-            context.update(rep_name=str(rep["rep_name"]), team=str(rep["team"]))
-            if not pd.isna(rep["manager"]):
-                context["manager"] = str(rep["manager"])
+            context.update(rep_name=_one_line(rep["rep_name"]), team=_text(rep["team"]))
+            if not _missing(rep["manager"]):
+                context["manager"] = _one_line(rep["manager"])
             if settings.rep_reports_to_rep:
-                if rep["_email"]:
-                    own = Recipient(rep["_email"], str(rep["rep_name"]), "rep")
-                    planned.append(Delivery(rid, kind, "rep", *_dedupe([own, *extra_to], cc, bcc)))
-                else:
+                shared = _shared_email(rep, reps)
+                why = rep["_why"] or shared
+                if why == "no email":
                     skipped.append({"report_id": rid, "reason": "the rep has no email"})
+                elif why:
+                    skipped.append({"report_id": rid, "reason": f"{UNUSABLE} (the rep): {why}"})
+                else:
+                    own = Recipient(rep["_email"], _text(rep["rep_name"]), "rep")
+                    planned.append(Delivery(rid, kind, "rep", *_dedupe([own, *extra_to], cc, bcc)))
             if settings.rep_reports_to_manager:
-                managers = _managers(row)
+                managers = _managers(row, skipped, rid)
                 if managers:
                     planned.append(
                         Delivery(rid, kind, "manager", *_dedupe([*managers, *extra_to], cc, bcc))
@@ -308,7 +435,7 @@ def plan_deliveries(
                 members = reps[reps["team"] == str(scope["team"])]
             else:
                 members = reps[reps["manager"] == str(scope["manager"])]
-            managers = _managers(members) if settings.team_reports_to_manager else []
+            managers = _managers(members, skipped, rid) if settings.team_reports_to_manager else []
             if managers or extra_to:
                 planned.append(
                     Delivery(rid, kind, "manager", *_dedupe([*managers, *extra_to], cc, bcc))
@@ -328,6 +455,16 @@ def plan_deliveries(
             for d in planned
         ]
     return deliveries, skipped
+
+
+def _shared_email(rep: pd.Series, reps: pd.DataFrame) -> str:
+    """Why a rep's own email cannot receive their report: it is also another rep's ("" when
+    it is theirs alone). Sending would show one rep's report to another."""
+    others = reps.loc[(reps["rep_id"] != rep["rep_id"]) & (reps["_email"] == rep["_email"])]
+    if rep["_email"] is None or others.empty:
+        return ""
+    ids = ", ".join(sorted(others["rep_id"].astype(str)))
+    return f"the email {rep['_email']} is also the email of rep(s) {ids}; fix reps.email"
 
 
 def _checked_rep_message(delivery: Delivery, rep: pd.Series, reps: pd.DataFrame) -> Delivery:

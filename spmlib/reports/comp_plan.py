@@ -118,12 +118,19 @@ def build_comp_plan_report(ds: Dataset, scope: Scope, params: CompPlanParams) ->
             "reps_paid_over_ti": past["reps_paid_over_ti"],
         }
     )
-    cheapest = past.sort_values("cost_share", kind="stable").iloc[0]
+    shares = past["cost_share"].dropna()
+    reps = int(past["reps"].max()) if len(past) and pd.notna(past["reps"].max()) else 0
+    if len(shares):
+        cheapest = past.loc[shares.idxmin(), "plan"]
+        cost = (
+            f"from {format_percent(shares.min(), 1)} to {format_percent(shares.max(), 1)} of "
+            f"bookings; the cheapest is **{escape(cheapest)}**."
+        )
+    else:
+        cost = "no bookings in that year, so no cost as a share of bookings to compare."
     headline = [
         f"{len(plans)} plans costed on {escape(scope.label)}'s results of {escape(year)} "
-        f"({int(past['reps'].max())} reps): from {format_percent(past['cost_share'].min(), 1)} "
-        f"to {format_percent(past['cost_share'].max(), 1)} of bookings; the cheapest is "
-        f"**{escape(cheapest['plan'])}**.",
+        f"({reps} reps): {cost}",
     ]
     sections = [
         Section(

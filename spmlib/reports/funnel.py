@@ -223,13 +223,18 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
     cols = [c for c in rates.columns if not c.endswith(("_low", "_high")) and c not in _TESTS]
     top, note = _first(by_name(rates.sort_values("rank")[cols]), "groups", 15)
     significant = t.comparison[t.comparison["significant"]]
-    blocks = (
+    forest = (
         Figure(
             plotting.plot_rate_forest,
             ranked,
             {"rate": "win_rate", "label": labels, "reference": t.reference_win_rate},
             alt="Win rate of each group with its 95% interval",
-        ),
+        )
+        if len(ranked)
+        else Text("No group has a closed deal yet, so there is no win rate to compare.")
+    )
+    blocks = (
+        forest,
         Table(top, note=note),
         Text(
             f"**Stage conversions that differ significantly from peers: {len(significant)}** "

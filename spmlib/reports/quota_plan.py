@@ -113,8 +113,8 @@ def work_out_quota_plan(ds: Dataset, scope: Scope, params: QuotaPlanParams) -> Q
 
     Raises
     ------
-    ParameterError : a rep or manager scope, or an ``end`` that is not the last day of the
-        planned fiscal year.
+    ParameterError : a rep or manager scope, an ``end`` that is not the last day of the
+        planned fiscal year, or no ``target`` when the data have no bookings to derive one.
     """
     if scope.kind not in ("company", "team"):
         raise ParameterError(
@@ -126,6 +126,12 @@ def work_out_quota_plan(ds: Dataset, scope: Scope, params: QuotaPlanParams) -> Q
         fy0 = ds.config.fiscal_year_start_month
         year = int(fiscal_year(pd.Series([params.plan_day]), fy0).iloc[0])
     target = float(params.target) if params.target is not None else default_target(ds, year)
+    if params.target is None and target <= 0:
+        raise ParameterError(
+            "the data have no won deals in the year before the plan, so there is no default "
+            "target (last year's bookings x their growth) to plan quotas from; give the "
+            "company's target as the parameter target (e.g. target: 24000000)."
+        )
     weights, notes = params.weights, []
     if ds.accounts.empty and weights != "history":
         weights = "history"
@@ -380,7 +386,7 @@ def build_quota_plan_report(ds: Dataset, scope: Scope, params: QuotaPlanParams) 
 
     Raises
     ------
-    ParameterError : a rep or manager scope, or an ``end`` that is not the last day of the
-        planned fiscal year.
+    ParameterError : a rep or manager scope, an ``end`` that is not the last day of the
+        planned fiscal year, or no ``target`` when the data have no bookings to derive one.
     """
     return quota_plan_report(work_out_quota_plan(ds, scope, params), ds, scope, params)

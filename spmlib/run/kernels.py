@@ -26,7 +26,9 @@ Known failure modes handled here:
   (:data:`KERNEL_ARGUMENTS`), so no report shows "Session/line number was not unique".
 * **leftover kernel processes**: :meth:`WarmKernel.shutdown` kills the kernel and reaps it,
   every kernel still alive at interpreter exit is killed by an ``atexit`` hook, and a kernel
-  whose parent process dies (a killed worker) exits by itself (``JPY_PARENT_PID``).
+  whose parent process dies (a killed worker) ends by itself: its parent-death signal is
+  SIGKILL and a watchdog thread checks its parent (:func:`spmlib.run.lifeline.die_with_parent`,
+  set when it warms up), and ipykernel's own poller watches ``JPY_PARENT_PID``.
 """
 
 from __future__ import annotations
@@ -207,6 +209,11 @@ class WarmKernel:
 
     def _warm(self) -> None:
         lines = [
+            # end with this process, also when it is killed outright (spmlib.run.lifeline)
+            "import signal as _sig",
+            "from spmlib.run.lifeline import die_with_parent as _dwp",
+            f"_dwp({os.getpid()}, _sig.SIGKILL)",
+            "del _sig, _dwp",
             "import importlib as _il",
             "import spmlib",  # from the project folder the kernel started in (see _start_once)
             f"for _m in {list(self.warm_imports)!r}:",

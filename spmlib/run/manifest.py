@@ -10,7 +10,7 @@ scheduler, and the retries; per report, its :meth:`~spmlib.run.job.Job.to_manife
 from __future__ import annotations
 
 import json
-import os
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from typing import Any
 
 from spmlib.config import OUTPUTS_DIR
 from spmlib.exceptions import SpecError
-from spmlib.io.files import atomic_write_json, atomic_write_text
+from spmlib.io.files import atomic_write_json, atomic_write_text, follow_pointer, point_to
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.jinja import environment
 from spmlib.run.job import Job, Status
@@ -35,6 +35,9 @@ __all__ = [
     "resolve_run",
     "summarize_failures",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 class RunStatus(StrEnum):
@@ -170,25 +173,25 @@ def finish_run(run_dir: Path, manifest: Manifest, outputs_dir: Path) -> None:
 
 
 def _point_latest(outputs_dir: Path, run_dir: Path) -> None:
-    """Make ``outputs/latest`` a relative symlink to ``run_dir`` (atomically)."""
-    link = outputs_dir / "latest"
-    tmp = outputs_dir / f".latest.tmp-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(run_dir, outputs_dir), tmp)
-    os.replace(tmp, link)
+    """Point ``outputs/latest`` at ``run_dir``: a relative symlink, or a text file naming the run
+    where the filesystem has no symlinks (:func:`spmlib.io.files.point_to`)."""
+    try:
+        point_to(outputs_dir / "latest", run_dir)
+    except OSError as exc:
+        log.warning("outputs/latest was not updated: %s", exc)
 
 
 def resolve_run(run: str | Path, outputs_dir: str | Path = OUTPUTS_DIR) -> Path:
-    """The folder of a run given its id, ``latest`` or a path.
+    """The folder of a run given its id, ``latest`` or a path (``latest`` as a symlink or as the
+    pointer file written where symlinks are missing).
 
     Raises
     ------
     SpecError : no ``manifest.json`` there.
     """
-    path = Path(run)
+    path = follow_pointer(run)
     if not (path / "manifest.json").exists():
-        path = Path(outputs_dir) / str(run)
+        path = follow_pointer(Path(outputs_dir) / str(run))
     if not (path / "manifest.json").exists():
         raise SpecError(f"run {str(run)!r} not found: no manifest.json in {path}")
     return path.resolve()

@@ -290,16 +290,29 @@ def check_parameters(
     return problems
 
 
-def parse_cli_value(text: str) -> Any:
-    """A ``-p KEY VALUE`` value, typed like papermill's CLI does: None, bools, ints, floats, or
-    the text itself (so ``2025-01-01`` stays a string).
+def parse_cli_value(text: str, declared: NotebookParameter | None = None) -> Any:
+    """A ``-p KEY VALUE`` value, typed by the parameter it sets.
+
+    A parameter whose default is text or None (ids, dates, names: ``rep_id``, ``team``,
+    ``start``) takes the text as written, so ``-p rep_id 007`` stays ``"007"``; only ``None`` /
+    ``null`` mean None there. Any other parameter (or one the notebook does not declare) is typed
+    like papermill's CLI does: None, bools, ints, floats, or the text itself.
 
     Examples
     --------
     >>> [parse_cli_value(v) for v in ["None", "true", "12", "0.5", "2025-01-01", "Atlas"]]
     [None, True, 12, 0.5, '2025-01-01', 'Atlas']
+    >>> rep_id = NotebookParameter("rep_id", None, "NoneType")
+    >>> parse_cli_value("007", rep_id), parse_cli_value("None", rep_id)
+    ('007', None)
+    >>> parse_cli_value("1e3", NotebookParameter("label", "hello", "str"))
+    '1e3'
     """
     lowered = text.strip().lower()
+    if declared is not None and declared.type_name in ("str", "NoneType"):
+        if declared.type_name == "NoneType" and lowered in ("none", "null"):
+            return None
+        return text
     if lowered in ("none", "null"):
         return None
     if lowered in ("true", "false"):

@@ -6,13 +6,22 @@ whose parameters are layered as described in :mod:`spmlib.run.params` and checke
 :class:`spmlib.run.check.ReportCheck` before anything runs.
 
 Report ids are ``<kind>__company``, ``<kind>__team-<team>``, ``<kind>__rep-<rep_id>`` and
-``<kind>__manager-<manager>`` (unsafe characters replaced by ``-``).
+``<kind>__manager-<manager>`` (unsafe characters replaced by ``-``, long names cut), so any id
+in the data makes a file name, and a report id is never a path.
+
+The per-team and per-rep parameter layers are found by listing ``params/teams/`` and
+``params/reps/`` (:func:`layer_files`) and matching each file's name to the id exactly: a value
+from the data is never joined into a path, so an id such as ``../../secrets`` or ``/etc/x``
+matches no file (and its reports still run, with no layer of their own).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,11 +34,29 @@ from spmlib.run.job import Job, path_label
 from spmlib.run.params import Layer, merge_layers, read_layer
 from spmlib.run.spec import Spec, SpecEntry
 
-__all__ = ["report_id", "entry_scopes", "plan_reports", "filter_reports"]
+__all__ = ["report_id", "entry_scopes", "layer_files", "plan_reports", "filter_reports"]
+
+#: Longest slug of a name in a report id (file names are limited to 255 bytes).
+_MAX_SLUG = 80
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
+    """A file-name-safe form of ``text``: runs of other characters become ``-``; a name longer
+    than :data:`_MAX_SLUG` is cut and gets 8 hex digits of its hash, so two long names that
+    share a start stay distinct.
+
+    Examples
+    --------
+    >>> _slug("Ann O'Neil"), _slug("../../etc"), _slug("/abs/path"), _slug("")
+    ('Ann-O-Neil', '..-..-etc', 'abs-path', 'x')
+    >>> len(_slug("n" * 300))
+    89
+    """
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
+    if len(slug) > _MAX_SLUG:
+        digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        slug = f"{slug[:_MAX_SLUG]}-{digest}"
+    return slug
 
 
 def report_id(kind: str, scope: dict[str, Any]) -> str:
@@ -95,6 +122,33 @@ def entry_scopes(entry: SpecEntry, reps: pd.DataFrame) -> list[dict[str, str]]:
     return [{"manager": str(m)} for m in sorted(chosen["manager"].dropna().unique())]
 
 
+def layer_files(folder: str | Path) -> dict[str, Path]:
+    """The parameter layer files of a folder (``params/teams/``, ``params/reps/``) by the id
+    they are for: each ``<id>.yml`` regular file directly in it (none when it does not exist).
+    Names are in Unicode NFC form (as :func:`_layer_key` makes ids), so ``Zoë.yml`` saved by a
+    system that decomposes accents still matches the team ``Zoë``.
+
+    Ids are matched against these names exactly; nothing from the data is joined into a path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "Atlas.yml").write_text("start: 2025-01-01")
+    >>> _ = (folder / "notes.txt").write_text("")
+    >>> sorted(layer_files(folder)), layer_files(folder / "missing")
+    (['Atlas'], {})
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {_layer_key(p.stem): p for p in folder.iterdir() if p.suffix == ".yml" and p.is_file()}
+
+
+def _layer_key(name: Any) -> str:
+    return unicodedata.normalize("NFC", str(name))
+
+
 def _scope_parameters(entry: SpecEntry, scope: dict[str, str]) -> dict[str, str]:
     """The parameters a scope sets: an explicit scope as written; from ``for_each``, ``rep_id``
     for a rep (the notebook finds the team), ``team`` for a team, ``manager`` for a manager."""
@@ -129,6 +183,7 @@ def plan_reports(
     jobs: list[Job] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    own_layers = {"team": layer_files(spec.teams_dir), "rep_id": layer_files(spec.reps_dir)}
     for entry in spec.entries:
         kind = entry.kind
         if "data" not in declared_parameters(entry.notebook_path):
@@ -140,9 +195,9 @@ def plan_reports(
         entry_layer = Layer(f"{spec.label}, report entry {entry.number}", entry.parameters)
         for scope in entry_scopes(entry, data.reps):
             layers = [defaults, entry_layer]
-            for key, folder in (("team", spec.teams_dir), ("rep_id", spec.reps_dir)):
-                if scope.get(key) is not None:
-                    path = folder / f"{scope[key]}.yml"
+            for key in ("team", "rep_id"):
+                path = own_layers[key].get(_layer_key(scope.get(key)))
+                if scope.get(key) is not None and path is not None:
                     layers.append(read_layer(path, kind, path_label(path)))
             layers.append(
                 Layer(f"{spec.label}: the report's scope", _scope_parameters(entry, scope))

@@ -40,7 +40,9 @@ class LocalPool:
     The workers start warming their kernels at once; :meth:`run` hands them jobs, :meth:`close`
     stops every worker (their kernels are shut down) and kills the ones that do not stop. A
     worker that dies is replaced, unless workers keep dying before they are ready (twice as
-    many as were asked for): the reports left then fail with ``WorkerStartError``.
+    many as were asked for): the reports left then fail with ``WorkerStartError``. When this
+    process is killed outright, its workers and their kernels end by themselves
+    (:mod:`spmlib.run.lifeline`); create the pool on the thread that keeps it (the main thread).
     """
 
     def __init__(self, workers: int, warm_imports: Sequence[str], kernel_reuse: int):
@@ -54,6 +56,7 @@ class LocalPool:
             "warm_imports": list(warm_imports),
             "kernel_reuse": kernel_reuse,
             "log_level": logging.getLogger("spmlib").getEffectiveLevel(),
+            "parent_pid": os.getpid(),  # a worker ends when this process dies (lifeline)
         }
         self.procs: dict[int, Any] = {}
         self.ready: set[int] = set()

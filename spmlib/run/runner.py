@@ -17,8 +17,8 @@ Each :class:`Runner` keeps one :class:`~spmlib.run.kernels.WarmKernel` and reuse
 dead kernel the kernel is replaced. Outputs are written aside and renamed into place only when
 complete: ``reports/<id>.html`` then ``reports/<id>.ipynb``; a failed report's partial notebook
 goes to ``failed/<id>.ipynb`` and never under ``reports/``. Every parameter value written (the
-injected cell, ``metadata.papermill.parameters``, the HTML header) has its secrets masked
-(:func:`spmlib.io.sources.mask_secrets`).
+injected cell, ``metadata.papermill.parameters``, the HTML header) and every cell output (text,
+HTML, errors) has its secrets masked (:func:`spmlib.io.sources.mask_secrets`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from spmlib.run.engine import (
 )
 from spmlib.run.job import Job, Outcome, Output, ReportError, Status
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
+from spmlib.run.lifeline import die_with_parent
 
 __all__ = [
     "Runner",
@@ -119,7 +120,7 @@ class Runner:
         nb, status, error = self._execute(job, execution)
         if status is not Status.OK:
             self._drop_kernel()  # never reuse a kernel after a failure, a timeout or a death
-        _mask_parameters(nb)
+        _mask_notebook(nb)
         nb.metadata["kernelspec"] = dict(_KERNELSPEC)
         nb.metadata["spm"] = {
             "report_id": job.id,
@@ -242,14 +243,36 @@ def _quiet_papermill() -> None:
         logging.getLogger(name).addFilter(_papermill_noise)
 
 
-def _mask_parameters(nb: nbformat.NotebookNode) -> None:
-    """Mask secrets in the parameters a notebook records (injected cell, papermill metadata)."""
+def _mask_notebook(nb: nbformat.NotebookNode) -> None:
+    """Mask secrets in everything a notebook records: the injected parameters, papermill's
+    metadata, and every cell's outputs (streams, HTML and text, errors and their tracebacks),
+    so a report that prints its ``data`` URL or fails to reach the database shows no password.
+    Images are left as they are."""
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = mask_secrets(cell.source)
+        for output in cell.get("outputs", []):
+            for key, value in output.items():
+                if key == "data":
+                    for mime, content in value.items():
+                        if not mime.startswith("image/"):
+                            value[mime] = _masked_value(content)
+                elif key in ("text", "evalue", "traceback"):
+                    output[key] = _masked_value(value)
     recorded = nb.metadata.get("papermill", {}).get("parameters")
     if recorded:
         nb.metadata.papermill["parameters"] = _masked(recorded)
+
+
+def _masked_value(value: Any) -> Any:
+    """``value`` with :func:`mask_secrets` applied to every string in it (lists and dicts too)."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, list):
+        return [_masked_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked_value(v) for k, v in value.items()}
+    return value
 
 
 def _masked(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -317,10 +340,13 @@ def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=No
     """Loop of a local worker process: take ``(job, output)`` pairs from ``tasks`` until ``None``
     (or until the ``stop`` event is set), report ``("start", worker_id, job.id)`` then
     ``("done", worker_id, outcome)`` to ``results``. Its kernel is shut down on exit, also on
-    SIGTERM."""
+    SIGTERM, which it gets when the batch's process (``options["parent_pid"]``) dies
+    (:func:`spmlib.run.lifeline.die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: no stray kernel
     logging.basicConfig(level=options.get("log_level", logging.WARNING))
+    if options.get("parent_pid"):  # the batch was killed outright: stop, kernel shut down
+        die_with_parent(int(options["parent_pid"]), signal.SIGTERM)
     # One native thread per worker and per kernel it starts: parallel workers must not
     # oversubscribe the cores with BLAS/OpenMP pools (spmlib.forecast.threads).
     limit_native_threads(options.get("native_threads", 1))

@@ -12,9 +12,11 @@ A spec lists report entries; each names a notebook and its scopes::
         parameters: {start: 2025-01-01}
 
 Optional top-level keys: ``defaults`` (default ``defaults.yml``), ``teams_dir`` (``teams``),
-``reps_dir`` (``reps``), ``notebooks_dir`` (the project's ``notebooks/``), all relative to the
-spec's folder, and ``timeout`` (seconds per report, default 600). :func:`load_spec` checks the
-structure only; the parameters are checked when the reports are planned
+``reps_dir`` (``reps``), ``notebooks_dir`` (the project's ``notebooks/``), all paths as text
+relative to the spec's folder, and ``timeout`` (a number of seconds per report, default 600; an
+entry may set its own). :func:`load_spec` checks the structure and the type of every key (a
+``timeout: "ten minutes"`` or a ``defaults: 5`` is a :class:`SpecError` naming the file and the
+key); the parameters are checked when the reports are planned
 (:func:`spmlib.run.plan.plan_reports`).
 """
 
@@ -106,18 +108,44 @@ def load_spec(path: str | Path | None = None) -> Spec:
     entries = raw.get("reports")
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"{label}: 'reports' must be a non-empty list of report entries")
-    notebooks_dir = base / raw["notebooks_dir"] if "notebooks_dir" in raw else NOTEBOOKS_DIR
+    notebooks_dir = (
+        base / _text(raw, "notebooks_dir", label) if "notebooks_dir" in raw else NOTEBOOKS_DIR
+    )
     return Spec(
         path=str(spec_path.resolve()),
         label=label,
-        defaults=base / raw.get("defaults", "defaults.yml"),
-        teams_dir=base / raw.get("teams_dir", "teams"),
-        reps_dir=base / raw.get("reps_dir", "reps"),
-        timeout=float(raw.get("timeout", 600)),
+        defaults=base / _text(raw, "defaults", label, "defaults.yml"),
+        teams_dir=base / _text(raw, "teams_dir", label, "teams"),
+        reps_dir=base / _text(raw, "reps_dir", label, "reps"),
+        timeout=_seconds(raw, "timeout", label, 600.0),
         entries=tuple(
             _entry(entry, i, label, base, notebooks_dir) for i, entry in enumerate(entries, 1)
         ),
     )
+
+
+def _text(raw: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    """The text value of ``key`` (a path or a name), or ``default`` when it is absent."""
+    value = raw.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(
+            f"{where}: '{key}' must be a path or name written as text, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _seconds(raw: dict[str, Any], key: str, where: str, default: float | None) -> float | None:
+    """The positive number of seconds of ``key``, or ``default`` when it is absent."""
+    if key not in raw or (raw[key] is None and default is None):
+        return default
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise SpecError(
+            f"{where}: '{key}' must be a positive number of seconds (e.g. {key}: 600), got "
+            f"{type(value).__name__} {value!r}"
+        )
+    return float(value)
 
 
 def _no_unknown(raw: dict[str, Any], valid: set[str], where: str) -> None:
@@ -132,7 +160,8 @@ def _entry(entry: Any, number: int, label: str, base: Path, notebooks_dir: Path)
     where = f"{label}, report entry {number}"
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise SpecError(f"{where}: each entry needs a 'notebook' (e.g. notebook: funnel)")
-    where += f" (notebook: {entry['notebook']})"
+    notebook = _text(entry, "notebook", where)
+    where += f" (notebook: {notebook})"
     _no_unknown(entry, _ENTRY_KEYS, where)
     if "for_each" in entry and "scopes" in entry:
         raise SpecError(f"{where}: give either 'for_each' or 'scopes', not both")
@@ -152,7 +181,15 @@ def _entry(entry: Any, number: int, label: str, base: Path, notebooks_dir: Path)
     for key in ("where", "exclude", "parameters"):
         if key in entry and not isinstance(entry[key] or {}, dict):
             raise SpecError(f"{where}: '{key}' must be a mapping")
-    nb_path = _notebook_path(str(entry["notebook"]), base, notebooks_dir)
+    for key in ("where", "exclude"):
+        for column, wanted in (entry.get(key) or {}).items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if not all(isinstance(v, str | int | float) for v in values):
+                raise SpecError(
+                    f"{where}: '{key}.{column}' must be a value or a list of values, got {wanted!r}"
+                )
+    timeout = _seconds(entry, "timeout", where, None)
+    nb_path = _notebook_path(notebook, base, notebooks_dir)
     if not nb_path.exists():
         raise SpecError(f"{where}: notebook file {path_label(nb_path)} not found")
     return SpecEntry(
@@ -165,7 +202,7 @@ def _entry(entry: Any, number: int, label: str, base: Path, notebooks_dir: Path)
         where=dict(entry.get("where") or {}),
         exclude=dict(entry.get("exclude") or {}),
         parameters=dict(entry.get("parameters") or {}),
-        timeout=float(entry["timeout"]) if entry.get("timeout") else None,
+        timeout=timeout,
     )
 
 

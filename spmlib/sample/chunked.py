@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from spmlib.exceptions import SpmError
-from spmlib.sample.generator import TRUTH_NOTES, generate
+from spmlib.sample.generator import TRUTH_NOTES, check_output_folder, generate, move_into
 
 __all__ = ["write_chunked_sample", "CHUNK"]
 
@@ -79,29 +79,43 @@ def write_chunked_sample(
     chunk: int = CHUNK,
     workers: int | None = None,
     seed: int = 42,
+    force: bool = False,
     **generate_kwargs,
 ) -> Path:
     """Write a large sample as Parquet folders, chunk by chunk (see the module docstring).
 
     Parameters
     ----------
-    out_dir : the dataset folder (replaced when it exists; written beside it, then renamed).
+    out_dir : the dataset folder: new (written beside it, then renamed), empty, or a sample
+        folder (its own entries are replaced; see :func:`spmlib.sample.generator.write_sample`
+        for what is refused).
     opportunities : total deals.
     chunk : deals per chunk.
     workers : processes generating chunks side by side (default: the CPU count, at most 2).
     seed : chunk i uses ``seed + i``.
+    force : write into a non-empty folder that is not a sample (only the sample's entries are
+        replaced).
     **generate_kwargs : teams, reps_per_team, months... passed to :func:`generate`.
 
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir`` (absolute).
+
+    Raises
+    ------
+    UnsafeOutputError
+        As :func:`spmlib.sample.generator.write_sample`; nothing is written then.
     """
     if opportunities < 1 or chunk < 1:
         raise SpmError(f"opportunities and chunk must be positive, got {opportunities}, {chunk}.")
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    out = Path(os.path.abspath(out_dir))
+    existing = check_output_folder(out, force)
+    if existing:
+        tmp = Path(tempfile.mkdtemp(prefix=".spm-sample.tmp-", dir=out))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     sizes = [chunk] * (opportunities // chunk)
     if opportunities % chunk:
         sizes.append(opportunities % chunk)
@@ -114,10 +128,10 @@ def write_chunked_sample(
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for i, _rows in enumerate(pool.map(_write_chunk, jobs[1:]), start=1):
                 log.info("chunk %d/%d written", i + 1, len(jobs))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
+        if existing:
+            move_into(tmp, out, sorted(p.name for p in tmp.iterdir()))
+        else:
+            os.replace(tmp, out)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -36,7 +36,7 @@ import yaml
 
 from spmlib.config import SAMPLE_DATA_DIR
 from spmlib.core.periods import period_end, period_start
-from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.exceptions import SpmError, UnknownNameError, UnsafeOutputError
 from spmlib.io.schema import DatasetConfig
 from spmlib.sample import accounts as sa
 from spmlib.sample import activities as acts
@@ -45,7 +45,14 @@ from spmlib.sample import reps as sr
 from spmlib.sample.reps import KPI_NAMES, STRENGTH, WEAKNESS
 from spmlib.sample.splits import generate_splits
 
-__all__ = ["SampleData", "generate", "write_sample", "ensure_sample", "KPI_NAMES"]
+__all__ = [
+    "SampleData",
+    "generate",
+    "write_sample",
+    "ensure_sample",
+    "is_sample_folder",
+    "KPI_NAMES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -323,30 +330,45 @@ TRUTH_NOTES = """\
 """
 
 
-def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: Any) -> Path:
-    """Generate the sample and write it as a dataset folder, atomically.
+def write_sample(
+    out_dir: str | Path, format: str = "csv", force: bool = False, **generate_kwargs: Any
+) -> Path:
+    """Generate the sample and write it as a dataset folder, never deleting what it did not write.
 
     The tables go to ``<table>.csv`` (or ``.parquet``), with ``dataset.yml`` (stages, currency,
     fiscal year, ``as_of`` = the data's end) and ``ground_truth.yml`` (the generator's true
-    parameters). Everything is written into a temporary sibling folder first and renamed into
-    place, so a half-written dataset never exists at ``out_dir``; an existing ``out_dir`` is
-    replaced.
+    parameters). Where they go depends on what is at ``out_dir``:
+
+    - nothing: everything is written into a temporary sibling folder first and renamed into
+      place, so a half-written dataset never exists at ``out_dir``;
+    - an empty folder, or a sample folder this generator wrote (its ``ground_truth.yml`` has a
+      ``generator_version``): the sample's own files are replaced one by one (each written
+      aside, then renamed; ``ground_truth.yml`` last); any other file in it is left as it is,
+      and a table file of the other format (``reps.parquet`` when writing CSV) is removed so it
+      cannot shadow the new one;
+    - a folder holding anything else: refused, unless ``force``; then the same as above (only
+      files named like the sample's are replaced);
+    - a file (or anything that is not a folder): always refused.
 
     Parameters
     ----------
-    out_dir : the dataset folder to create.
+    out_dir : the dataset folder to create or refresh (``.`` is the current folder).
     format : "csv" (readable by hand) or "parquet" (for large datasets).
+    force : write into a non-empty folder that is not a sample.
     **generate_kwargs : passed to :func:`generate`.
 
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir`` (absolute).
 
     Raises
     ------
     UnknownNameError
         When ``format`` is not csv or parquet.
+    UnsafeOutputError
+        When ``out_dir`` is a file, holds a folder named like one of the sample's files, or is
+        a non-empty folder that is not a sample (without ``force``); nothing is written then.
 
     Notes
     -----
@@ -358,35 +380,153 @@ def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: An
     """
     if format not in _FORMATS:
         raise UnknownNameError("sample format", format, _FORMATS)
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))
+    existing = check_output_folder(out, force)
     sample = generate(**generate_kwargs)
+    if existing:
+        _write_into(out, sample, format)
+    else:
+        _write_new(out, sample, format)
+    log.info("wrote sample dataset to %s", out)
+    return out
+
+
+#: The files a sample folder holds besides its tables.
+_META_FILES = ("dataset.yml", "ground_truth.yml")
+
+
+def _own_files() -> set[str]:
+    """Names of the files the sample writers write (every table in either format)."""
+    from spmlib.io.schema import TABLES
+
+    return {f"{t}.{ext}" for t in TABLES for ext in _FORMATS} | set(_META_FILES)
+
+
+def _own_folders() -> set[str]:
+    """Names of the folders of Parquet parts a chunked sample writes (one per table)."""
+    from spmlib.io.schema import TABLES
+
+    return set(TABLES)
+
+
+def is_sample_folder(path: str | Path) -> bool:
+    """True when ``path`` is a folder whose ``ground_truth.yml`` was written by this generator
+    (any version): :func:`write_sample` may refresh it without ``force``."""
+    try:
+        truth = yaml.safe_load((Path(path) / "ground_truth.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(truth, dict) and "generator_version" in truth
+
+
+def _is_parts_folder(path: Path) -> bool:
+    return path.is_dir() and all(p.is_file() and p.suffix == ".parquet" for p in path.iterdir())
+
+
+def check_output_folder(out: Path, force: bool) -> bool:
+    """Refuse an unsafe sample folder ``out`` (the rules of :func:`write_sample`).
+
+    Returns True when ``out`` is an existing folder the sample may be written into, False
+    when nothing is there.
+
+    Raises
+    ------
+    UnsafeOutputError
+        ``out`` is a file; it holds an entry named like the sample's that is not of the
+        sample's kind (a folder ``reps.csv``, a file ``opportunities``, a folder
+        ``opportunities`` holding more than Parquet parts); or it is a non-empty folder that is
+        not a sample and ``force`` is False.
+    """
+    if not out.exists() and not out.is_symlink():
+        return False
+    if not out.is_dir():
+        raise UnsafeOutputError(
+            f"{out} is a file, not a folder; the sample is a folder of tables. Nothing was "
+            "written: give the path of a new or empty folder."
+        )
+    files, folders = _own_files(), _own_folders()
+    entries = sorted(p.name for p in out.iterdir())
+    for name in entries:
+        path = out / name
+        clash = (name in files and not path.is_file()) or (
+            name in folders and not _is_parts_folder(path)
+        )
+        if clash:
+            want = "a file" if name in files else "a folder of Parquet parts"
+            raise UnsafeOutputError(
+                f"{path} is not what the sample writes under that name ({want}); nothing was "
+                "written: rename or move it, or give another folder."
+            )
+    if entries and not force and not is_sample_folder(out):
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        raise UnsafeOutputError(
+            f"{out} is not empty (it holds {shown}) and is not a sample dataset written by "
+            "`spm sample`; nothing was written. Give a new or empty folder, or --force to write "
+            "the sample's files (its tables, dataset.yml, ground_truth.yml) into it: entries "
+            "with those names are replaced, everything else is left as it is."
+        )
+    return True
+
+
+def move_into(tmp: Path, out: Path, written: list[str]) -> None:
+    """Put the sample entries ``written`` in ``tmp`` into the existing folder ``out``: entries
+    of the sample's names that were not written (the other format) are removed first, then each
+    written entry replaces its namesake, ``ground_truth.yml`` last; nothing else is touched."""
+    stale = (_own_files() | _own_folders()) - set(written)
+    for name in sorted(stale):
+        _remove(out / name)
+    for name in sorted(written, key=lambda n: n == "ground_truth.yml"):
+        if (out / name).is_dir():
+            _remove(out / name)
+        os.replace(tmp / name, out / name)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _write_files(folder: Path, sample: SampleData, format: str) -> list[str]:
+    """Write every file of the sample into ``folder``; returns their names."""
+    names = []
+    for name, frame in sample.tables.items():
+        if format == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+        else:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        names.append(f"{name}.{format}")
+    (folder / "dataset.yml").write_text(yaml.safe_dump(sample.config.to_dict(), sort_keys=False))
+    (folder / "ground_truth.yml").write_text(
+        TRUTH_NOTES + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
+    )
+    return [*names, *_META_FILES]
+
+
+def _write_new(out: Path, sample: SampleData, format: str) -> None:
+    """A new folder: written as a temporary sibling, then renamed into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
     try:
-        for name, frame in sample.tables.items():
-            if format == "csv":
-                frame.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d")
-            else:
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "dataset.yml").write_text(yaml.safe_dump(sample.config.to_dict(), sort_keys=False))
-        (tmp / "ground_truth.yml").write_text(
-            TRUTH_NOTES + yaml.safe_dump(sample.ground_truth, sort_keys=False, allow_unicode=True)
-        )
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "data")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        _write_files(tmp, sample, format)
+        os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("wrote sample dataset to %s", out)
-    return out
+
+
+def _write_into(out: Path, sample: SampleData, format: str) -> None:
+    """An existing folder: the sample's files are written aside (a hidden folder inside
+    ``out``), then moved into place (:func:`move_into`)."""
+    tmp = Path(tempfile.mkdtemp(prefix=".spm-sample.tmp-", dir=out))
+    try:
+        move_into(tmp, out, _write_files(tmp, sample, format))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:

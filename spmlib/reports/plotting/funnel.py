@@ -90,10 +90,8 @@ def plot_rate_forest(
         )
     if reference is not None and pd.notna(reference):
         ax.axvline(reference, ls="--", color="grey", label=f"reference {_pct(reference)}")
-    names = (
-        rates[labels].astype(str).agg(" ".join, axis=1) if labels else pd.Series([""] * len(rates))
-    )
-    ax.set_yticks(y, names.tolist())
+    names = [" ".join(map(str, row)) for row in rates[labels].itertuples(index=False)]
+    ax.set_yticks(y, names if labels else [""] * len(rates))
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
