@@ -34,7 +34,8 @@ class Problem:
     rule : a short sentence naming the broken rule.
     rows : the first offending row numbers (1-based data lines) or ids, as text.
     hint : what to fix.
-    severity : "error" or "warning".
+    severity : "error", "warning" (suspicious but legal) or "note" (how the data was read,
+        e.g. the encoding or delimiter detected).
     """
 
     file: str

@@ -66,6 +66,8 @@ class Tables:
     warnings: tuple[Problem, ...] = ()
     files: dict[str, str] = field(default_factory=dict)
     mapped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Tables whose file exists but cannot be read (their problem is in ``config_problems``).
+    unreadable: tuple[str, ...] = ()
 
     def has(self, name: str, *columns: str) -> bool:
         """True when table ``name`` is present (with these columns)."""

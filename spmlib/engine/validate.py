@@ -72,7 +72,7 @@ def engine_problems(tables) -> list[Problem]:
     """Every problem (errors first in the order of ``load_checked``, then warnings when there
     is no error) of a dataset opened in an engine."""
     problems: list[Problem] = list(tables.config_problems)
-    problems += v.missing_tables(tables.info, tables.source)
+    problems += v.missing_tables([*tables.info, *tables.unreadable], tables.source)
     config = tables.config
     for name, info in tables.info.items():
         file, cols = info.file, tables.mapped_columns.get(name)
