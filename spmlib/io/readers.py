@@ -641,7 +641,7 @@ def _read_csv_as(path, file, head, encoding, options, detected):
             raise _NotUtf8 from None
         raise _problem(
             file,
-            f"the file cannot be read as {DELIMITERS[delimiter]}-delimited text ({_short(exc)})",
+            f"the file cannot be read as CSV ({DELIMITERS[delimiter]}-delimited): {_short(exc)}",
             "Give every line the same number of fields as the header (quote fields that "
             "contain the delimiter or line breaks), or set `delimiter:` in dataset.yml or "
             "the mapping",
