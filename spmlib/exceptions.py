@@ -45,8 +45,14 @@ class Problem:
     hint: str = ""
     severity: str = "error"
 
+    @property
+    def where_kind(self) -> str:
+        """What ``column`` names: a ``key`` of a settings file, else a ``column``."""
+        settings = self.file.endswith((".yml", ".yaml")) or self.file == "dataset_config"
+        return "key" if settings else "column"
+
     def __str__(self) -> str:
-        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        where = f"{self.file}" + (f", {self.where_kind} '{self.column}'" if self.column else "")
         text = f"{where}: {self.rule}"
         if self.rows:
             text += f" (e.g. {', '.join(self.rows)})"

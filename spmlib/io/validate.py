@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from itertools import islice
 
@@ -170,8 +171,6 @@ def _pandera():
     """pandera, imported on first use (it takes half a second, and clean data never needs it
     in the engines' validation). pandera imports PySpark's pandas API when PySpark is installed,
     which warns about the pandas version although pandera's pandas checks do not use it."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
         import pandera.pandas as pa
@@ -591,7 +590,9 @@ def check_table(
                 )
             )
     try:
-        _schema(name, config).validate(typed, lazy=True)
+        with warnings.catch_warnings():  # pandera imports PySpark's pandas API on first use
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+            _schema(name, config).validate(typed, lazy=True)
     except _pandera().errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["column"].isin(list(TABLES[name].columns))]
