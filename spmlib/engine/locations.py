@@ -136,10 +136,11 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
         raw_config, read_problems = _read_config(folder)
     if remote:
         read_problems = []
-    if read_problems:  # dataset.yml cannot be read: say why, not that it is missing
+    if any(p.severity == "error" for p in read_problems):  # say why, not that it is missing
         config, problems = None, list(read_problems)
     else:
         config, problems = check_config(raw_config, "dataset.yml")
+        problems = read_problems + problems
     timezone = str((raw_config or {}).get("timezone", "UTC"))
     options = ReadOptions.from_settings(raw_config if isinstance(raw_config, dict) else None)
     digest = hashlib.sha256(repr(sorted((raw_config or {}).items())).encode())
@@ -175,15 +176,17 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
 
 
 def _read_config(folder: Path) -> tuple[dict | None, list]:
-    """``dataset.yml`` (None when absent) and the problem when it cannot be read."""
+    """``dataset.yml`` (None when absent), and the problem when it cannot be read or the note
+    on how it was read (an encoding other than UTF-8)."""
     from spmlib.exceptions import DataValidationError
     from spmlib.io.sources import Source
 
+    source = Source(folder)
     try:
-        raw, _file = Source(folder).config()
+        raw, _file = source.config()
     except DataValidationError as exc:
         return None, list(exc.problems)
-    return raw, []
+    return raw, list(source.problems)
 
 
 def _create_views(tables: Tables) -> None:

@@ -555,7 +555,9 @@ def apply_mapping(mapping, source, settings: tuple | None = None):
             config_file = f"mapping {mapping.file} (inferred)"
         config = {**inferred.config, **(config or {})}
     unreadable = {n for n, tm in mapping.tables.items() if tm.file in source.unreadable}
-    if "dataset.yml" in source.unreadable:
+    if "dataset.yml" in source.unreadable or (
+        config is None and mapping.infer is not None and "opportunities" in unreadable
+    ):  # the settings cannot be read (or inferred from an unreadable file): not "missing"
         unreadable.add("dataset.yml")
     return RawData(
         location=source.location,
