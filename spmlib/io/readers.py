@@ -338,8 +338,18 @@ def read_file(
 
 def unique_columns(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Column names made unique (``amount (2)`` for the second ``amount``), with an error per
-    repeated name; a byte-order mark or surrounding spaces are taken off the names."""
+    repeated name; a byte-order mark or surrounding spaces are taken off the names, and an
+    empty name becomes ``(unnamed column N)`` (an extra column).
+
+    Examples
+    --------
+    >>> frame, problems = unique_columns(pd.DataFrame(columns=["a", " b", "a", ""]), "x.csv")
+    >>> list(frame.columns), [p.rule for p in problems]  # doctest: +NORMALIZE_WHITESPACE
+    (['a', 'b', 'a (2)', '(unnamed column 4)'],
+     ["column 'a' appears 2 times (columns 1, 3); only the first is read as it"])
+    """
     names = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    names = [n or f"(unnamed column {i + 1})" for i, n in enumerate(names)]
     seen: dict[str, list[int]] = {}
     for i, n in enumerate(names):
         seen.setdefault(n, []).append(i)
@@ -349,12 +359,11 @@ def unique_columns(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[P
             continue
         for k, i in enumerate(where[1:], start=2):
             out[i] = f"{n} ({k})"
-        shown = repr(n) if n else "(an empty name)"
         problems.append(
             Problem(
                 file,
-                n or None,
-                f"column {shown} appears {len(where)} times (columns "
+                n,
+                f"column {n!r} appears {len(where)} times (columns "
                 + ", ".join(str(i + 1) for i in where)
                 + "); only the first is read as it",
                 hint="Give each column its own name (rename or delete the others)",
@@ -434,9 +443,6 @@ def _read_excel(path: Path, file: str, options: ReadOptions) -> tuple[pd.DataFra
     frame.columns = header
     keep = [i for i, h in enumerate(header) if h or frame.iloc[:, i].notna().any()]
     frame = frame.iloc[:, keep]
-    frame.columns = [
-        h or f"(unnamed column {i + 1})" for i, h in zip(keep, frame.columns, strict=True)
-    ]
     detected = ("sheet",) if options.sheet is None and len(names) > 1 else ()
     fmt = FileFormat(
         file,
