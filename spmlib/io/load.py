@@ -6,8 +6,10 @@ onto the model by a mapping (:mod:`spmlib.io.mappings`).
 
 Sources
 -------
-* **Folder**: for each table ``X`` a file ``X.parquet`` or ``X.csv`` (Parquet wins), and
-  ``dataset.yml``. CSV files are read as text so that an unparseable value is reported with its
+* **Folder**: for each table ``X`` a file ``X.parquet``, a folder ``X/`` of Parquet parts,
+  ``X.csv`` or an Excel workbook ``X.xlsx`` (in that order; :mod:`spmlib.io.readers` reads them
+  all, detecting a CSV file's encoding, delimiter and decimal comma), and ``dataset.yml``. CSV
+  and Excel files are read as text so that an unparseable value is reported with its
   row, never silently turned into a missing value; only an empty field counts as missing.
 * **Database** (any SQLAlchemy URL, e.g. ``sqlite:///crm.db``): tables with the model's names, and
   the ``dataset.yml`` content in a table ``dataset_config`` with columns ``key`` and ``value``
@@ -57,7 +59,8 @@ def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict, dict[s
     """Read the raw tables of a dataset folder (or database URL), without typing or validation.
 
     Returns (tables by name, the parsed dataset.yml, the file each table came from).
-    For each table ``X`` the folder may hold ``X.parquet`` or ``X.csv`` (Parquet wins).
+    For each table ``X`` the folder may hold ``X.parquet``, ``X/``, ``X.csv`` or ``X.xlsx``
+    (:func:`spmlib.io.readers.find_table`).
     """
     raw = read_raw(path)
     return raw.tables, raw.config or {}, raw.files
