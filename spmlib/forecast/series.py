@@ -30,6 +30,7 @@ from spmlib.exceptions import (
     Problem,
     UnknownNameError,
 )
+from spmlib.io.readers import read_file
 from spmlib.io.schema import Dataset
 
 __all__ = [
@@ -274,7 +275,8 @@ def series_from_frame(
 
 
 def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.DataFrame:
-    """Read a CSV (or Parquet) file and build a series from ``spec`` = ``"DATE,VALUE"``.
+    """Read a CSV, Excel or Parquet file (:func:`spmlib.io.readers.read_file`) and build a
+    series from ``spec`` = ``"DATE,VALUE"``.
 
     A third name (``"DATE,VALUE,GROUP"``) adds a group column.
     """
@@ -284,7 +286,7 @@ def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.Data
     p = Path(path)
     if not p.exists():
         raise MissingFileError(f"series file not found: {p}")
-    frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    frame, _fmt, _problems = read_file(p)  # CSV in any encoding or delimiter, Excel, Parquet
     return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None)
 
 
