@@ -496,3 +496,21 @@ def test_a_mapped_file_that_cannot_be_read_is_reported_with_the_rest(tmp_path):
     out = spm("validate", str(export), "--mapping", "hubspot", folder=export, code=1)
     assert "deals.csv" in out and "cannot be read as CSV" in out
     assert "is missing" not in out  # unreadable, not absent
+
+
+def test_series_files_in_excel_or_windows_csv_give_the_same_forecast(tmp_path):
+    """`spm forecast --series` reads what the dataset loader reads."""
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    frame = pd.DataFrame({"Month": months.strftime("%Y-%m-%d"), "Bookings": range(100, 124)})
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.assign(Région="Zürich").to_csv(tmp_path / "euro.csv", index=False, sep=";",
+                                          encoding="cp1252")  # fmt: skip
+    frame.to_excel(tmp_path / "book.xlsx", index=False)
+    outputs = []
+    for name in ("plain.csv", "euro.csv", "book.xlsx"):
+        args = ["forecast", str(tmp_path / name), "--series", "Month,Bookings", "--method", "naive"]
+        args += ["--format", "csv"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
