@@ -167,13 +167,17 @@ def duplicated(values: pd.Series) -> pd.Series:
     return pd.Series(mask, index=values.index)
 
 
+# pandera's pandas checks import PySpark's pandas API when PySpark is installed (for Spark
+# datasets), which warns about the pandas version although these checks never use it: that one
+# warning is silenced, so it cannot reach a report or a terminal.
+warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+
+
 def _pandera():
     """pandera, imported on first use (it takes half a second, and clean data never needs it
-    in the engines' validation). pandera imports PySpark's pandas API when PySpark is installed,
-    which warns about the pandas version although pandera's pandas checks do not use it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        import pandera.pandas as pa
+    in the engines' validation)."""
+    import pandera.pandas as pa
+
     return pa
 
 
@@ -590,9 +594,7 @@ def check_table(
                 )
             )
     try:
-        with warnings.catch_warnings():  # pandera imports PySpark's pandas API on first use
-            warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-            _schema(name, config).validate(typed, lazy=True)
+        _schema(name, config).validate(typed, lazy=True)
     except _pandera().errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["column"].isin(list(TABLES[name].columns))]
