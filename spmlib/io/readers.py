@@ -30,10 +30,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,9 @@ class FileFormat:
     file : the file's name (as shown in problems).
     kind : ``csv``, ``excel`` or ``parquet``.
     encoding, delimiter, decimal : for CSV (``decimal`` for Excel text numbers too).
-    sheet : the Excel sheet read.
-    detected : which of encoding, delimiter and decimal were detected rather than given.
+    sheet : the Excel sheet read; ``other_sheets`` the workbook's other sheets.
+    detected : which of encoding, delimiter, decimal (and sheet) were detected rather than
+        given.
     """
 
     file: str
@@ -175,7 +177,7 @@ class FileFormat:
     decimal: str = "."
     sheet: str | None = None
     detected: tuple[str, ...] = ()
-    extra: tuple[str, ...] = field(default=(), compare=False)
+    other_sheets: tuple[str, ...] = ()
 
     def notes(self) -> list[Problem]:
         """What the user should know about how the file was read: an encoding other than
@@ -241,8 +243,8 @@ class FileFormat:
                 Problem(
                     self.file,
                     None,
-                    f"read the first sheet, {self.sheet!r}, of {len(self.extra) + 1} sheets "
-                    f"(the others: {', '.join(map(repr, self.extra))})",
+                    f"read the first sheet, {self.sheet!r}, of {len(self.other_sheets) + 1} sheets "
+                    f"(the others: {', '.join(map(repr, self.other_sheets))})",
                     hint="Set `sheet:` in dataset.yml or the mapping to read another",
                     severity="note",
                 )
@@ -326,12 +328,15 @@ def read_file(
         )
     if not path.exists():
         raise _problem(file, f"{path.name} does not exist", "Put the file there")
-    if suffix == ".parquet" or path.is_dir():
-        frame, fmt = _read_parquet(path, file), FileFormat(file, "parquet")
-    elif suffix in EXCEL_SUFFIXES:
-        frame, fmt = _read_excel(path, file, options)
-    else:
-        frame, fmt = _read_csv(path, file, options)
+    try:
+        if suffix == ".parquet" or path.is_dir():
+            frame, fmt = _read_parquet(path, file), FileFormat(file, "parquet")
+        elif suffix in EXCEL_SUFFIXES:
+            frame, fmt = _read_excel(path, file, options)
+        else:
+            frame, fmt = _read_csv(path, file, options)
+    except OSError as exc:  # permissions, a file removed while read, a network share gone
+        raise _problem(file, f"the file cannot be read ({exc.strerror or exc})", "") from None
     frame, problems = unique_columns(frame, file)
     return frame, fmt, problems
 
@@ -450,7 +455,7 @@ def _read_excel(path: Path, file: str, options: ReadOptions) -> tuple[pd.DataFra
         decimal=options.decimal or ".",
         sheet=sheet,
         detected=detected,
-        extra=tuple(n for n in names if n != sheet),
+        other_sheets=tuple(n for n in names if n != sheet),
     )
     return frame, fmt
 
@@ -614,14 +619,14 @@ def _read_csv_as(path, file, head, encoding, options, detected):
     import pyarrow.csv as pacsv
 
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
-    lines = text.splitlines()
+    lines = re.split(r"\r\n|\n|\r", text)  # as Arrow splits lines (not str.splitlines)
     lines = lines[:-1] if len(head) == _HEAD_BYTES and len(lines) > 1 else lines
     lines = lines[:_HEAD_LINES]
     delimiter = options.delimiter
     if delimiter is None:
         delimiter = _sniff_delimiter(lines)
         detected = [*detected, "delimiter"] if delimiter != "," else detected
-    rows = list(csv.reader(lines, delimiter=delimiter))
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
     header = rows[0] if rows else []
     decimal = options.decimal
     if decimal is None:
@@ -707,7 +712,7 @@ def align_headers(
         if len(near) == 1:
             rename[near[0]] = want
             problems.append(
-                Problem(file, want, f"column {near[0]!r} read as {want!r}", severity="note")
+                Problem(file, None, f"column {near[0]!r} read as {want!r}", severity="note")
             )
         elif len(near) > 1:
             problems.append(

@@ -91,6 +91,8 @@ class Source:
         self.unreadable: set[str] = set()
         #: Read options of particular files (a mapping's per-table ``encoding:``...).
         self.file_options: dict[str, ReadOptions] = {}
+        #: How each file read so far was read (by the name asked for).
+        self.formats: dict[str, FileFormat] = {}
         if not self.url and not Path(location).is_dir():
             what = "is a file, not a folder" if Path(location).exists() else "does not exist"
             raise MissingFileError(
@@ -167,13 +169,6 @@ class Source:
         self._keep(problems + fmt.notes())
         self.formats[name] = fmt
         return frame
-
-    @property
-    def formats(self) -> dict[str, FileFormat]:
-        """How each file read so far was read (by the name asked for)."""
-        if not hasattr(self, "_formats"):
-            self._formats: dict[str, FileFormat] = {}
-        return self._formats
 
     def decimal(self, name: str) -> str:
         """The decimal mark of the numbers in ``name`` (``.`` unless read with a comma)."""
