@@ -82,6 +82,9 @@ def test_windows_1252_file_is_read_and_said(ds):
     out = spm("validate", str(ds), folder=ds, code=0)
     assert "reps.csv" in out and "read as cp1252 (Windows Western European), not UTF-8" in out
     assert kpis(ds)["R1"]["rep_name"] == "Adà Lovelace-Müller"
+    result = runner.invoke(app, ["kpis", str(ds), "--format", "csv"])
+    assert "note: reps.csv: read as cp1252" in result.stderr  # said, outside the data
+    assert "note" not in result.stdout
 
 
 def test_encoding_set_in_dataset_yml_and_a_wrong_one_named(ds):
