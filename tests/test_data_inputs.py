@@ -517,3 +517,27 @@ def test_series_files_in_excel_or_windows_csv_give_the_same_forecast(tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_distinct_known_answer_with_missing_keys():
+    """Four rows, key (rep_id, team): row 2 repeats row 1's key with another rep_name (a
+    conflict: warning), row 4 repeats row 1 exactly (a note); a missing team is a key value."""
+    from spmlib.io.mapping_apply import _distinct
+    from spmlib.io.mappings import TableMapping
+
+    out = pd.DataFrame(
+        {
+            "rep_id": pd.array(["a", "a", "b", "a"], dtype="string"),
+            "team": pd.array([None, None, "N", None], dtype="string"),
+            "rep_name": pd.array(["A", "Z", "B", "A"], dtype="string"),
+        }
+    )
+    problems: list = []
+    kept = _distinct(
+        TableMapping(file="x.csv", distinct=("rep_id", "team")), out, "x.csv", problems
+    )
+    assert kept.index.tolist() == [0, 2]
+    warning, note = problems
+    assert (warning.severity, note.severity) == ("warning", "note")
+    assert warning.rows == ("row 2 (rep_name 'Z', kept 'A'; row 1 kept)",)
+    assert note.rule.startswith("1 row merged into the first row with the same rep_id, team")

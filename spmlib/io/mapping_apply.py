@@ -405,15 +405,21 @@ def _distinct(tm, out: pd.DataFrame, file: str, problems: list) -> pd.DataFrame:
         conflict = dropped & (rows != kept)
     keys = ", ".join(key)
     if conflict.any():
-        first = out[~dropped].assign(_pos=out.index[~dropped]).set_index(key)
+        keyed = [
+            tuple("\x00" if pd.isna(v) else str(v) for v in r)
+            for r in out[key].itertuples(index=False)
+        ]
+        kept_at: dict[tuple, int] = {}
+        for pos, (i, k) in enumerate(zip(out.index, keyed, strict=True)):
+            if not dropped.iloc[pos]:
+                kept_at.setdefault(k, i)
         examples = []
-        for i in conflict[conflict].index[:5]:
-            row = out.loc[i]
-            at = tuple(row[k] for k in key)
-            kept_row = first.loc[at if len(key) > 1 else at[0]]
+        for pos in [p for p, c in enumerate(conflict) if c][:5]:
+            i, j = out.index[pos], kept_at[keyed[pos]]
+            row, kept_row = out.loc[i], out.loc[j]
             diff = [c for c in others if str(row[c]) != str(kept_row[c])][:2]
             shown = "; ".join(f"{c} {row[c]!r}, kept {kept_row[c]!r}" for c in diff)
-            examples.append(f"row {int(i) + 1} ({shown}; row {int(kept_row['_pos']) + 1} kept)")
+            examples.append(f"row {int(i) + 1} ({shown}; row {int(j) + 1} kept)")
         _warn(
             problems,
             file,
