@@ -35,7 +35,8 @@ class Problem:
     rule : a short sentence naming the broken rule.
     rows : the first offending row numbers (1-based data lines) or ids, as text.
     hint : what to fix.
-    severity : "error" or "warning".
+    severity : "error", "warning" (suspicious but legal) or "note" (how the data was read,
+        e.g. the encoding or delimiter detected).
     """
 
     file: str
@@ -45,8 +46,14 @@ class Problem:
     hint: str = ""
     severity: str = "error"
 
+    @property
+    def where_kind(self) -> str:
+        """What ``column`` names: a ``key`` of a settings file, else a ``column``."""
+        settings = self.file.endswith((".yml", ".yaml")) or self.file == "dataset_config"
+        return "key" if settings else "column"
+
     def __str__(self) -> str:
-        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        where = f"{self.file}" + (f", {self.where_kind} '{self.column}'" if self.column else "")
         text = f"{where}: {self.rule}"
         if self.rows:
             text += f" (e.g. {', '.join(self.rows)})"

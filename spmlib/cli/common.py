@@ -191,13 +191,16 @@ def load_or_exit(path: str, mapping: str | None = None):
 
 def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
     """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
-    ``path`` is empty), validated once per fingerprint; on a data problem print every problem
-    and exit 1."""
+    ``path`` is empty), validated once per fingerprint; print how files were read where it
+    matters (notes); on a data problem print every problem and exit 1."""
     from spmlib.engine.locations import open_tables
     from spmlib.sample.resolve import resolve_data
 
     try:
-        return open_tables(resolve_data(path), mapping=mapping, engine=engine)
+        tables = open_tables(resolve_data(path), mapping=mapping, engine=engine)
+        for note in tables.notes:  # e.g. the encoding a file was read in
+            err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+        return tables
     except DataValidationError as exc:
         err_console.print(str(exc), highlight=False, markup=False)
         err_console.print("Fix the data (or the mapping) and run `spm validate` again.")

@@ -131,17 +131,22 @@ def _print_inferences(inferences, mapping: str | None, out: Console) -> None:
         out.print(f"  {escape(str(note))}", highlight=False, soft_wrap=True)
 
 
+_TAGS = {"error": "[red]error[/]", "warning": "[yellow]warning[/]", "note": "[cyan]note[/]"}
+_ORDER = {"error": 0, "warning": 1, "note": 2}
+
+
 def _print_problems(problems, out: Console) -> None:
-    """Every problem, grouped by file (errors first in each group), without markup from data."""
+    """Every problem, grouped by file (errors, then warnings, then notes on how the file was
+    read), without markup from data."""
 
     by_file: dict[str, list] = {}
     for p in problems:
         by_file.setdefault(p.file, []).append(p)
     for file, group in by_file.items():
         out.print(f"[bold]{escape(file)}[/]", highlight=False, soft_wrap=True)
-        for p in sorted(group, key=lambda p: p.severity != "error"):
-            tag = "[red]error[/]" if p.severity == "error" else "[yellow]warning[/]"
-            where = f"column '{p.column}': " if p.column else ""
+        for p in sorted(group, key=lambda p: _ORDER.get(p.severity, 1)):
+            tag = _TAGS.get(p.severity, "[yellow]warning[/]")
+            where = f"{p.where_kind} '{p.column}': " if p.column else ""
             text = f"{where}{p.rule}"
             if p.rows:
                 text += f" (e.g. {', '.join(p.rows)})"

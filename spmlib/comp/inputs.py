@@ -38,6 +38,7 @@ import pandas as pd
 from spmlib.comp.money import to_cents
 from spmlib.core.periods import parse_period
 from spmlib.exceptions import MissingFileError, PlanError
+from spmlib.io.readers import read_file
 
 __all__ = [
     "ASSIGNMENTS_FILE",
@@ -52,8 +53,8 @@ ADJUSTMENTS_FILE = "adjustments.csv"
 
 
 def _read(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_file(path)[0].fillna("")  # any encoding or delimiter
+    frame = frame.apply(lambda col: col.str.lstrip(" "))
     missing = [c for c in required if c not in frame.columns]
     unknown = [c for c in frame.columns if c not in (*required, *optional)]
     problems = [(f"column {c}", "is required") for c in missing]

@@ -29,6 +29,7 @@ from spmlib.engine import prepare
 from spmlib.engine.base import ENGINES, Engine
 from spmlib.engine.tables import TableInfo, Tables
 from spmlib.exceptions import MissingFileError, UnknownNameError
+from spmlib.io.readers import ReadOptions, find_table
 from spmlib.io.schema import TABLES
 from spmlib.io.sources import is_url, mask_secrets
 
@@ -54,20 +55,15 @@ def engine_class(name: str) -> type[Engine]:
 
 
 def table_files(folder: Path, name: str) -> tuple[str, list[Path]] | None:
-    """The files of table ``name`` in a dataset folder: ``X.parquet``, else the Parquet files of
-    a folder ``X/``, else ``X.csv``; with the name shown in problems. None when absent."""
-    single = folder / f"{name}.parquet"
-    if single.is_file():
-        return single.name, [single]
-    parts = folder / name
-    if parts.is_dir():
-        files = sorted(p for p in parts.rglob("*.parquet") if p.is_file())
-        if files:
-            return f"{name}/", files
-    csv = folder / f"{name}.csv"
-    if csv.is_file():
-        return csv.name, [csv]
-    return None
+    """The files of table ``name`` in a dataset folder, found as the pandas loader finds them
+    (:func:`spmlib.io.readers.find_table`: ``X.parquet``, a folder ``X/`` of Parquet parts,
+    ``X.csv``, ``X.xlsx``...), with the name shown in problems. None when absent."""
+    path = find_table(folder, name)
+    if path is None:
+        return None
+    if path.is_dir() and not path.suffix:
+        return f"{name}/", sorted(p for p in path.rglob("*.parquet") if p.is_file())
+    return path.name, [path]
 
 
 def open_tables(
@@ -137,11 +133,19 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
                 "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )
         found = {n: f for n in TABLES if (f := table_files(folder, n)) is not None}
-        raw_config = _read_config(folder)
-    config, problems = check_config(raw_config, "dataset.yml")
+        raw_config, read_problems = _read_config(folder)
+    if remote:
+        read_problems = []
+    if any(p.severity == "error" for p in read_problems):  # say why, not that it is missing
+        config, problems = None, list(read_problems)
+    else:
+        config, problems = check_config(raw_config, "dataset.yml")
+        problems = read_problems + problems
     timezone = str((raw_config or {}).get("timezone", "UTC"))
+    options = ReadOptions.from_settings(raw_config if isinstance(raw_config, dict) else None)
     digest = hashlib.sha256(repr(sorted((raw_config or {}).items())).encode())
     info: dict[str, TableInfo] = {}
+    unreadable = []
     for name, (file, paths) in found.items():
         if remote:  # read in place; no cheap fingerprint, so validated on every run
             types = eng.column_types(eng.parquet_source(paths))
@@ -153,7 +157,12 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
             columns = prepare.parquet_columns(paths)
             info[name] = TableInfo(file, [str(p) for p in paths], columns)
         else:
-            info[name] = prepare.prepared_table(name, file, paths, timezone)
+            table = prepare.prepared_table(name, file, paths, timezone, options)
+            if table.paths:
+                info[name] = table
+            else:  # the file cannot be read: its problem is reported with the others
+                problems += table.problems
+                unreadable.append(name)
     return Tables(
         eng,
         config,
@@ -162,14 +171,22 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
         "" if remote else f"sha256:{digest.hexdigest()}",
         problems,
         files={n: i.file for n, i in info.items()},
+        unreadable=tuple(unreadable),
     )
 
 
-def _read_config(folder: Path) -> dict | None:
+def _read_config(folder: Path) -> tuple[dict | None, list]:
+    """``dataset.yml`` (None when absent), and the problem when it cannot be read or the note
+    on how it was read (an encoding other than UTF-8)."""
+    from spmlib.exceptions import DataValidationError
     from spmlib.io.sources import Source
 
-    raw, _file = Source(folder).config()
-    return raw
+    source = Source(folder)
+    try:
+        raw, _file = source.config()
+    except DataValidationError as exc:
+        return None, list(exc.problems)
+    return raw, list(source.problems)
 
 
 def _create_views(tables: Tables) -> None:

@@ -118,6 +118,8 @@ class SparkEngine(Engine):
         import yaml
         from pyspark.errors import AnalysisException
 
+        from spmlib.io.yamltext import read_yaml
+
         base = location.rstrip("/")
         found = {}
         for name in TABLES:
@@ -130,7 +132,7 @@ class SparkEngine(Engine):
                 break
         try:
             lines = self._spark.read.text(f"{base}/dataset.yml").collect()
-            config = yaml.safe_load("\n".join(r.value for r in lines))
-        except AnalysisException:
+            config = read_yaml("\n".join(r.value for r in lines))
+        except (AnalysisException, yaml.YAMLError):
             config = None
         return found, config

@@ -66,6 +66,17 @@ class Tables:
     warnings: tuple[Problem, ...] = ()
     files: dict[str, str] = field(default_factory=dict)
     mapped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Tables whose file exists but cannot be read (their problem is in ``config_problems``).
+    unreadable: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> list[Problem]:
+        """How the source was read, where the user should know it (an encoding other than
+        UTF-8, a delimiter or decimal comma detected, a header matched, the mapping used)."""
+        found = [p for p in self.config_problems if p.severity == "note"]
+        for info in self.info.values():
+            found += [p for p in info.problems if p.severity == "note" and p not in found]
+        return found
 
     def has(self, name: str, *columns: str) -> bool:
         """True when table ``name`` is present (with these columns)."""

@@ -28,7 +28,7 @@ __all__ = ["VALIDATION_VERSION", "validate_once", "check_now", "engine_problems"
 log = logging.getLogger(__name__)
 
 #: Part of the validation fingerprint: bumped when the rules change, so data is checked again.
-VALIDATION_VERSION = 1
+VALIDATION_VERSION = 2
 
 
 def _key(tables) -> str:
@@ -72,7 +72,7 @@ def engine_problems(tables) -> list[Problem]:
     """Every problem (errors first in the order of ``load_checked``, then warnings when there
     is no error) of a dataset opened in an engine."""
     problems: list[Problem] = list(tables.config_problems)
-    problems += v.missing_tables(tables.info, tables.source)
+    problems += v.missing_tables([*tables.info, *tables.unreadable], tables.source)
     config = tables.config
     for name, info in tables.info.items():
         file, cols = info.file, tables.mapped_columns.get(name)
@@ -84,7 +84,7 @@ def engine_problems(tables) -> list[Problem]:
             problems += v.check_columns(name, pd.DataFrame(columns=info.columns), file, cols)
             required = [c for c in TABLES[name].required if c in info.columns]
             if required:
-                empty = " OR ".join(f"{c} IS NULL" for c in required)
+                empty = " OR ".join(_empty(name, c) for c in required)
                 rows = tables.frame(name, where=empty)
                 if len(rows):
                     problems += v.check_parsing(name, rows, rows, file, cols)
@@ -110,10 +110,21 @@ def _in(tables, values) -> str:
     return "(" + ", ".join(tables.engine.literal(s) for s in values) + ")"
 
 
+def _empty(name: str, col: str) -> str:
+    """A missing value: NULL, or NaN in a number column (pandas reads NaN as missing)."""
+    if TABLES[name].columns.get(col) == "float":
+        return f"({col} IS NULL OR {col} = CAST('NaN' AS DOUBLE))"
+    return f"{col} IS NULL"
+
+
 def _table_rule_rows(tables, name: str) -> str:
     """The condition selecting the rows that break a rule of :func:`check_table`."""
     config, has = tables.config, tables.info[name].columns
-    conds = []
+    conds = [
+        f"abs({c}) = CAST('Infinity' AS DOUBLE)"
+        for c, kind in TABLES[name].columns.items()
+        if kind == "float" and c in has
+    ]
     key = TABLES[name].key
     if key is not None and key in has:
         conds.append(

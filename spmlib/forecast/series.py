@@ -30,6 +30,7 @@ from spmlib.exceptions import (
     Problem,
     UnknownNameError,
 )
+from spmlib.io.readers import read_file
 from spmlib.io.schema import Dataset
 
 __all__ = [
@@ -358,7 +359,8 @@ def _infer_freq_groups(df: pd.DataFrame, keys: list[str]) -> str:
 def read_series(
     path: str | Path, spec: str, freq: str | None = None, fill: str | None = None
 ) -> pd.DataFrame:
-    """Read a CSV (or Parquet) file and build a series from ``spec`` = ``"DATE,VALUE"``.
+    """Read a CSV, Excel or Parquet file (:func:`spmlib.io.readers.read_file`) and build a
+    series from ``spec`` = ``"DATE,VALUE"``.
 
     A third name (``"DATE,VALUE,GROUP"``) adds a group column; each group keeps its own
     calendar. ``fill`` is the gap rule of :func:`series_from_frame`.
@@ -369,7 +371,9 @@ def read_series(
     p = Path(path)
     if not p.exists():
         raise MissingFileError(f"series file not found: {p}")
-    frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    frame, _fmt, problems = read_file(p)  # CSV in any encoding or delimiter, Excel, Parquet
+    if problems:  # duplicate column names
+        raise DataValidationError(problems, source=p.name)
     return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None, fill=fill)
 
 

@@ -3,18 +3,61 @@ CRM's close reasons folded into the won and lost stages, and the stages' default
 forecast category given to deals without their own.
 
 Dates become datetime64[ns] at midnight (ISO 8601 unless a ``date_format`` is given; timestamps
-with an offset are reduced to their date in the dataset's time zone), amounts float64, ids and
-text pandas ``string`` (stripped; blank text counts as missing). Unparseable values become
-missing here; :func:`spmlib.io.validate.check_parsing` reports them with their rows.
+with an offset are reduced to their date in the dataset's time zone), amounts float64 (written
+with a decimal point, or a decimal comma in a file read with one), ids and text pandas
+``string`` (stripped; blank text counts as missing; a whole number stored as a float, as
+databases and Parquet store integers with missing values, is written without ``.0``).
+Unparseable values, and dates outside the range pandas handles (:data:`DATE_RANGE`, e.g. the
+"no end" marker 9999-12-31), become missing here; :func:`spmlib.io.validate.check_parsing`
+reports them with their rows.
 """
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 
 from spmlib.io.schema import TABLES, DatasetConfig
 
-__all__ = ["coerce_table", "derive_status", "fold_close_reasons", "fill_stage_defaults"]
+__all__ = [
+    "DATE_RANGE",
+    "coerce_table",
+    "dates_out_of_range",
+    "derive_status",
+    "fold_close_reasons",
+    "fill_stage_defaults",
+]
+
+#: The first and last day a date can be (pandas' nanosecond timestamps).
+DATE_RANGE = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))
+_YEAR = re.compile(r"^\s*([-+]?\d{4,})-\d")
+
+
+def dates_out_of_range(values: pd.Series) -> pd.Series:
+    """True where a raw date lies outside :data:`DATE_RANGE` (1677-09-22 .. 2262-04-11), such as
+    9999-12-31 or 0001-01-01, which CRMs write for "no end" or "no start".
+
+    Examples
+    --------
+    >>> dates_out_of_range(pd.Series(["9999-12-31", "2024-01-05", None, "0001-01-01T00:00Z"])
+    ...     ).tolist()
+    [True, False, False, True]
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize(None)
+        ns = np.datetime_data(values.dtype)[0] == "ns"
+        if ns:
+            return pd.Series(False, index=values.index)
+        raw = values.to_numpy()
+        lo, hi = (np.datetime64(d.date()) for d in DATE_RANGE)
+        return pd.Series(((raw < lo) | (raw > hi)) & ~np.isnat(raw), index=values.index)
+    year = values.astype("string").str.extract(_YEAR, expand=False)
+    year = pd.to_numeric(year, errors="coerce")
+    out = (year < DATE_RANGE[0].year) | (year > DATE_RANGE[1].year)
+    return out.fillna(False).astype(bool)
 
 
 def _iso_dates_fast(text: pd.Series) -> pd.Series:
@@ -31,12 +74,16 @@ def _iso_dates_fast(text: pd.Series) -> pd.Series:
         pc.equal(pc.utf8_length(arr), 10), pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
     )
     parsed = pc.if_else(exact.fill_null(False), parsed, pa.scalar(None, parsed.type))
-    values = parsed.to_numpy(zero_copy_only=False)
+    values = parsed.to_numpy(zero_copy_only=False).copy()
+    lo, hi = (np.datetime64(d.date()) for d in DATE_RANGE)
+    values[(values < lo) | (values > hi)] = np.datetime64("NaT")  # reported by check_parsing
     return pd.Series(values, index=text.index).astype("datetime64[ns]")
 
 
 def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") -> pd.Series:
     """Dates at midnight (datetime64[ns]); unparseable values become NaT (callers report them)."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype) and dates_out_of_range(s).any():
+        s = s.where(~dates_out_of_range(s))  # reported by check_parsing
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         out = s.dt.tz_convert(timezone).dt.tz_localize(None)
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -45,7 +92,7 @@ def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") ->
         text = s.astype("string").str.strip()
         if fmt is None:  # plain dates first (the common case), timestamps and the rest after
             out = _iso_dates_fast(text)
-            rest = out.isna() & text.notna()
+            rest = out.isna() & text.notna() & ~dates_out_of_range(text)
             if rest.any():
                 out[rest] = _parse_dates(text[rest], "ISO8601", timezone)
             return out
@@ -64,6 +111,8 @@ def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") ->
                 out[aware] = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
             if (~aware).any():
                 out[~aware] = pd.to_datetime(text[~aware], **kw)
+    if dates_out_of_range(out).any():
+        out = out.where(~dates_out_of_range(out))
     return out.dt.normalize().astype("datetime64[ns]")
 
 
@@ -72,10 +121,12 @@ def coerce_table(
     frame: pd.DataFrame,
     timezone: str = "UTC",
     date_formats: dict[str, str] | None = None,
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """Give each known column of table ``name`` its model dtype (ids and text as stripped
-    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float;
-    flags as nullable booleans from true/false, yes/no or 1/0, any case).
+    strings, blank = missing; dates as datetime64 at midnight in ``timezone``; amounts as float,
+    with ``decimal`` as the decimal mark of text numbers; flags as nullable booleans from
+    true/false, yes/no or 1/0, any case).
     Unknown columns are kept as they are. Unparseable values become missing: compare with the
     input (:func:`spmlib.io.validate.check_parsing`) to report them.
 
@@ -95,14 +146,14 @@ def coerce_table(
             continue
         s = out[col]
         if kind in ("id", "str"):
-            text = s.astype("string").str.strip()
+            text = _as_text(s).str.strip()
             out[col] = text.mask(text == "")
         elif kind == "date":
             out[col] = _parse_dates(s, formats.get(col), timezone)
         elif kind == "float":
-            out[col] = _to_number(s).astype("float64")
+            out[col] = _to_number(s, decimal).astype("float64")
         elif kind == "int":
-            out[col] = _to_number(s).astype("Int64")
+            out[col] = _to_number(s, decimal).astype("Int64")
         elif kind == "bool":
             out[col] = _to_bool(s)
     return out
@@ -126,10 +177,40 @@ def _to_bool(s: pd.Series) -> pd.Series:
     return text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
 
 
-def _to_number(s: pd.Series) -> pd.Series:
+def _as_text(s: pd.Series) -> pd.Series:
+    """Values as text; whole numbers stored as floats without ``.0`` (an id 7 stays ``7``).
+
+    >>> _as_text(pd.Series([7.0, None, 2.5])).tolist()
+    ['7', <NA>, '2.5']
+    """
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return s.astype("string")
+    values = s.astype("float64")
+    whole = values.notna() & np.isfinite(values) & (values % 1 == 0) & (values.abs() < 1e15)
+    text = values.astype("string")
+    text[whole] = values[whole].astype("int64").astype("string")
+    return text
+
+
+_COMMA_DECIMAL = r"[-+]?(?:\d{1,3}(?:[.\s\u00a0\u202f]\d{3})+|\d+)(?:,\d+)?"
+
+
+def _to_number(s: pd.Series, decimal: str = ".") -> pd.Series:
+    """Numbers from text (or numbers as they are). With ``decimal=","`` a number is written
+    ``1234,56`` or ``1.234,56`` (points or spaces group thousands). ``inf`` stays infinite
+    (check_table reports it); text that is no number becomes missing (check_parsing reports it).
+
+    >>> _to_number(pd.Series(["1.234,5", "12", "7,25", "x"]), ",").astype("float64").tolist()
+    [1234.5, 12.0, 7.25, nan]
+    """
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s
-    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
+    text = s.astype("string").str.strip()
+    if decimal == ",":
+        ok = text.str.fullmatch(_COMMA_DECIMAL).fillna(False)
+        fixed = text.str.replace(r"[.\s\u00a0\u202f]", "", regex=True).str.replace(",", ".")
+        text = text.where(~ok, fixed)
+    return pd.to_numeric(text, errors="coerce")
 
 
 def derive_status(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:

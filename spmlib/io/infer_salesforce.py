@@ -38,7 +38,7 @@ from spmlib.io.infer import (
     stage_precedence,
     text_values,
 )
-from spmlib.io.mappings import parse_flag
+from spmlib.io.mapping_apply import parse_flag
 
 __all__ = ["infer", "META_FILE", "ORG_FILE", "DEFAULT_OPEN_STAGES"]
 

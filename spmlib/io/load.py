@@ -6,8 +6,10 @@ onto the model by a mapping (:mod:`spmlib.io.mappings`).
 
 Sources
 -------
-* **Folder**: for each table ``X`` a file ``X.parquet`` or ``X.csv`` (Parquet wins), and
-  ``dataset.yml``. CSV files are read as text so that an unparseable value is reported with its
+* **Folder**: for each table ``X`` a file ``X.parquet``, a folder ``X/`` of Parquet parts,
+  ``X.csv`` or an Excel workbook ``X.xlsx`` (in that order; :mod:`spmlib.io.readers` reads them
+  all, detecting a CSV file's encoding, delimiter and decimal comma), and ``dataset.yml``. CSV
+  and Excel files are read as text so that an unparseable value is reported with its
   row, never silently turned into a missing value; only an empty field counts as missing.
 * **Database** (any SQLAlchemy URL, e.g. ``sqlite:///crm.db``): tables with the model's names, and
   the ``dataset.yml`` content in a table ``dataset_config`` with columns ``key`` and ``value``
@@ -35,6 +37,7 @@ import pandas as pd
 
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io.coerce import coerce_table, derive_status, fill_stage_defaults, fold_close_reasons
+from spmlib.io.readers import align_headers
 from spmlib.io.schema import TABLES, Dataset, empty_table
 from spmlib.io.sources import RawData, Source, mask_secrets
 
@@ -56,7 +59,8 @@ def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict, dict[s
     """Read the raw tables of a dataset folder (or database URL), without typing or validation.
 
     Returns (tables by name, the parsed dataset.yml, the file each table came from).
-    For each table ``X`` the folder may hold ``X.parquet`` or ``X.csv`` (Parquet wins).
+    For each table ``X`` the folder may hold ``X.parquet``, ``X/``, ``X.csv`` or ``X.xlsx``
+    (:func:`spmlib.io.readers.find_table`).
     """
     raw = read_raw(path)
     return raw.tables, raw.config or {}, raw.files
@@ -69,24 +73,66 @@ def read_sql_tables(url: str) -> tuple[dict[str, pd.DataFrame], dict, dict[str, 
 
 def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> RawData:
     """Read a dataset's raw tables, through ``mapping`` when given (a name, a path or a
-    :class:`spmlib.io.mappings.Mapping`)."""
-    source = Source(location)
-    try:
-        if mapping is not None:
-            from spmlib.io.mappings import apply_mapping, load_mapping
+    :class:`spmlib.io.mappings.Mapping`).
 
-            return apply_mapping(load_mapping(mapping), source)
-        tables, files = {}, {}
+    Files are read by :func:`spmlib.io.readers.read_file` with the read settings of the
+    mapping and ``dataset.yml`` (``encoding``, ``delimiter``, ``decimal``, ``sheet``; detected
+    when absent). A file that cannot be read, or an unreadable ``dataset.yml``, is a problem in
+    ``RawData.problems`` beside all the others, never an exception that hides them. Headers that
+    differ from the model's column names only by case, spaces, hyphens or underscores are read as
+    those columns (with a note).
+    """
+    if mapping is not None:
+        from spmlib.io.mappings import load_mapping
+
+        mapping = load_mapping(mapping)
+    source = Source(location, mapping.read_options if mapping is not None else None)
+    try:
+        config, config_file, config_problems = _read_config(source)
+        if mapping is not None:
+            from spmlib.io.mapping_apply import apply_mapping
+
+            raw = apply_mapping(mapping, source, (config, config_file, config_problems))
+            return raw
+        tables, files, decimals = {}, {}, {}
+        header_problems: list[Problem] = []
         for name in TABLES:
             frame = source.read(name)
             if frame is not None:
+                label = source.label(name)
+                frame, found = align_headers(frame, TABLES[name].columns, label)
+                header_problems += found
                 tables[name] = frame
+                files[name] = label
+                if source.decimal(name) != ".":
+                    decimals[name] = source.decimal(name)
+            elif name in source.unreadable:
                 files[name] = source.label(name)
-        config, config_file = source.config()
         timezone = str((config or {}).get("timezone", "UTC"))
-        return RawData(source.location, tables, config, config_file, files, timezone=timezone)
+        return RawData(
+            source.location,
+            tables,
+            config,
+            config_file,
+            files,
+            timezone=timezone,
+            problems=config_problems + source.problems + header_problems,
+            decimals=decimals,
+            unreadable=set(source.unreadable),
+        )
     finally:
         source.close()
+
+
+def _read_config(source: Source) -> tuple[dict | None, str, list[Problem]]:
+    """The dataset settings, where they came from, and the problem when they cannot be read
+    (reported with the others; the settings are then None and ``dataset.yml`` unreadable)."""
+    try:
+        config, file = source.config()
+    except DataValidationError as exc:
+        source.unreadable.add("dataset.yml")
+        return None, "dataset.yml", list(exc.problems)
+    return config, file, []
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -95,7 +141,8 @@ def read_raw(location: str | Path, mapping: str | Path | Any | None = None) -> R
 @dataclass(frozen=True)
 class LoadResult:
     """What loading found: the dataset (None when it has errors), every problem (errors first,
-    then warnings) and the decisions a preset inferred from the export, with their evidence."""
+    then warnings, then notes on how files were read) and the decisions a preset inferred from
+    the export, with their evidence."""
 
     dataset: Dataset | None
     problems: list[Problem] = field(default_factory=list)
@@ -107,7 +154,8 @@ def load_checked(
 ) -> tuple[Dataset | None, list[Problem]]:
     """Read, type and validate a dataset; return it (None if it has errors) and every problem.
 
-    The problems list holds errors first, then warnings. ``load`` raises on errors instead.
+    The problems list holds errors first, then warnings, then notes (severity ``note``: how
+    files were read, e.g. an encoding other than UTF-8). ``load`` raises on errors instead.
     """
     result = load_result(path_or_url, mapping)
     return result.dataset, result.problems
@@ -124,17 +172,21 @@ def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None
     for note in raw.inferences:
         log.info("inferred: %s", note)
     problems: list[Problem] = list(raw.problems)
-    config, config_problems = v.check_config(raw.config, raw.config_file)
+    if raw.config is None and "dataset.yml" in raw.unreadable:
+        config, config_problems = None, []  # why it cannot be read is among the problems
+    else:
+        config, config_problems = v.check_config(raw.config, raw.config_file)
     problems += config_problems
-    problems += v.missing_tables(raw.tables, raw.location)
+    problems += v.missing_tables([*raw.tables, *raw.unreadable], raw.location)
     typed: dict[str, pd.DataFrame] = {}
     timezone = raw.timezone if _known_zone(raw.timezone) else "UTC"  # else reported above
     for name, frame in raw.tables.items():
         file, cols = raw.files.get(name, name), raw.columns.get(name)
         formats = raw.date_formats.get(name)
+        decimal = raw.decimals.get(name, ".")
         problems += v.check_columns(name, frame, file, cols)
-        typed[name] = coerce_table(name, frame, timezone, formats)
-        problems += v.check_parsing(name, frame, typed[name], file, cols, formats)
+        typed[name] = coerce_table(name, frame, timezone, formats, decimal)
+        problems += v.check_parsing(name, frame, typed[name], file, cols, formats, decimal)
         if config is None:
             continue
         if "stage" in typed[name].columns and name in ("opportunities", "stage_history"):
@@ -144,9 +196,9 @@ def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None
         problems += v.check_table(name, typed[name], config, file, cols)
     if config is not None:
         problems += v.check_relations(typed, config, raw.files, raw.columns)
-    errors = v.errors_of(problems)
+    errors, notes = v.errors_of(problems), v.notes_of(problems)
     if errors:
-        return LoadResult(None, errors + v.warnings_of(problems), list(raw.inferences))
+        return LoadResult(None, errors + v.warnings_of(problems) + notes, list(raw.inferences))
     for name in TABLES:
         if name in typed:
             typed[name] = _in_model_order(name, typed[name])
@@ -163,7 +215,9 @@ def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None
             len(warnings),
             mask_secrets(location),
         )
-    return LoadResult(replace(ds, warnings=tuple(warnings)), warnings, list(raw.inferences))
+    for n in notes:
+        log.info("data note: %s", n)
+    return LoadResult(replace(ds, warnings=tuple(warnings)), warnings + notes, list(raw.inferences))
 
 
 def _known_zone(name: str) -> bool:

@@ -31,20 +31,20 @@ and the inference, key by key.
 
 from __future__ import annotations
 
+import difflib
 import logging
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
 import yaml
 
-from spmlib.exceptions import Problem, SpmError, UnknownNameError
-from spmlib.io.infer import INFERENCES, get_inference
+from spmlib.exceptions import SpmError, UnknownNameError
+from spmlib.io.infer import INFERENCES
+from spmlib.io.readers import READ_KEYS, ReadOptions
 from spmlib.io.schema import TABLES
+from spmlib.io.yamltext import read_yaml
 
 __all__ = [
     "Mapping",
@@ -52,9 +52,7 @@ __all__ = [
     "list_mappings",
     "load_mapping",
     "mapping_text",
-    "apply_mapping",
-    "slugify",
-    "parse_flag",
+    "parse_mapping",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,8 +73,9 @@ _TABLE_KEYS = {
     "distinct",
     "date_format",
     "scale",
+    *READ_KEYS,
 }
-_TOP_KEYS = {"name", "description", "dataset", "timezone", "tables", "infer"}
+_TOP_KEYS = {"name", "description", "dataset", "timezone", "tables", "infer", *READ_KEYS}
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -100,6 +99,9 @@ class TableMapping:
     distinct: tuple[str, ...] = ()
     date_format: dict[str, str] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
+    #: How to read this table's file (``encoding``, ``delimiter``, ``decimal``, ``sheet``),
+    #: over the mapping's own; None to use the mapping's.
+    read: ReadOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,12 @@ class Mapping:
     description: str = ""
     file: str = ""
     infer: str | None = None
+    #: How to read the export's files (top-level ``encoding``, ``delimiter``, ``decimal``,
+    #: ``sheet``); what is not given is detected.
+    read_options: ReadOptions = field(default_factory=ReadOptions)
+    #: What the user should know about how the mapping was found (a path that looked like
+    #: a preset name, or the reverse).
+    notes: tuple[str, ...] = ()
 
 
 def _preset_dir() -> Path:
@@ -166,48 +174,59 @@ def mapping_text(name_or_path: str | Path) -> str:
 def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
     """A mapping from a preset name or a YAML file path.
 
+    A name that is both a mapping name and an existing path is read from the path only when the
+    path is a mapping *file*; a folder (e.g. an export folder called ``hubspot`` in the working
+    directory) never hides the preset. Either way the other candidate is named in
+    ``Mapping.notes``, which ``spm validate`` prints.
+
     Raises
     ------
     UnknownNameError
         For a name that is neither a preset nor an existing file (lists the presets).
     SpmError
-        For a mapping file with unknown keys or tables, or a missing ``file``.
+        For a mapping file with unknown keys or tables, a rule of the wrong shape, or a missing
+        ``file``.
     """
     if isinstance(name_or_path, Mapping):
         return name_or_path
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix.lower() in (".yml", ".yaml") or path.exists():
-        if not path.is_file():
-            raise SpmError(
-                f"mapping file {text!r} does not exist; give a preset name or a YAML file"
-            )
-        return parse_mapping(_read_yaml(path.read_text(), f"mapping {path}"), file=str(path))
     named = _named()
-    if text not in named:
-        raise UnknownNameError("mapping", text, list(named))
-    return parse_mapping(_read_yaml(named[text].read_text(), f"mapping {text}"), file=text)
+    if path.is_file():
+        notes = ()
+        if text in named:
+            notes = (f"mapping {text!r} read from the file {path.resolve()}, not the preset of "
+                     "that name (rename the file to use the preset)",)  # fmt: skip
+        return replace(_parse_file(path), notes=notes)
+    if text in named:
+        notes = ()
+        if path.exists():
+            notes = (f"mapping {text!r} is the preset; {path.resolve()} is a folder, not a "
+                     "mapping file, so it was not used",)  # fmt: skip
+        mapping = parse_mapping(_read_yaml(named[text].read_text(), f"mapping {text}"), file=text)
+        return replace(mapping, notes=notes)
+    if path.suffix.lower() in (".yml", ".yaml") or path.exists():
+        what = "is a folder, not a mapping file" if path.is_dir() else "does not exist"
+        raise SpmError(
+            f"mapping file {text!r} {what}; give a preset name ({', '.join(sorted(named))}) "
+            "or a YAML mapping file"
+        )
+    raise UnknownNameError("mapping", text, list(named))
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML without the 1.1 surprises: only true/false are booleans (``on``, ``yes``, ``No``
-    stay text, so ``keep: {Active: [Yes]}`` and a lookup's keys mean what they say)."""
+def _parse_file(path: Path) -> Mapping:
+    from spmlib.io.readers import decode_text
 
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+    try:
+        text, _encoding = decode_text(path.read_bytes())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpmError(f"mapping {path} cannot be read: {exc}") from None
+    return parse_mapping(_read_yaml(text, f"mapping {path}"), file=str(path))
 
 
 def _read_yaml(text: str, where: str) -> dict:
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
         raise SpmError(f"{where} is not valid YAML: {exc}") from None
     if raw is None:
@@ -217,16 +236,115 @@ def _read_yaml(text: str, where: str) -> dict:
     return raw
 
 
-def _typed(spec: dict, key: str, kind: type, where: str, default):
-    value = spec.get(key)
-    if value is None:
-        return default
-    if kind is list and isinstance(value, str):
-        return [value]
-    if not isinstance(value, kind):
-        name = {dict: "a mapping {a: b}", list: "a list [a, b]", str: "a text"}[kind]
-        raise SpmError(f"{where}: `{key}` must be {name}, got {value!r}")
+_SCALAR = (str, int, float, bool)
+_SHAPES = {
+    "columns": "a mapping {model column: source column}",
+    "constants": "a mapping {model column: value}",
+    "keep": "a mapping {source column: [values to keep]}",
+    "flags": "a mapping {closed: source column, won: source column, optional: true|false}",
+    "values": "a mapping {model column: {source value: model value}}",
+    "lookups": "a mapping {model column: {file: F, key: K, value: V}}",
+    "fill": "a mapping {model column: {value: V | column: C | lookup: {...}, reason: R}}",
+    "ids_from_names": "a list [model columns]",
+    "drop_missing": "a mapping {model column: reason}",
+    "order_by": "a model column name",
+    "distinct": "a list [model columns]",
+    "date_format": "a strptime format, or a mapping {model column: format}",
+    "scale": "a mapping {model column: number}",
+    "optional": "true or false",
+    "file": "a file name",
+}
+
+
+def _check_shape(key: str, value: Any, here: str) -> Any:
+    """``value`` of rule ``key`` if it has the rule's shape (:data:`_SHAPES`); else SpmError
+    naming the table, the rule (and the entry) and what it should look like."""
+
+    def wrong(shown, entry=None):
+        of = f" of {entry!r}" if entry is not None else ""
+        return SpmError(
+            f"{here}: `{key}`{of} has the wrong shape: {shown!r}; `{key}` must be {_SHAPES[key]}"
+        )
+
+    def scalar(v):
+        return isinstance(v, _SCALAR)
+
+    whole = {
+        "file": lambda v: isinstance(v, str) and v.strip() != "",
+        "optional": lambda v: isinstance(v, bool),
+        "ids_from_names": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "distinct": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "order_by": lambda v: isinstance(v, str),
+        "date_format": lambda v: isinstance(v, (str, dict)),
+        "flags": lambda v: (
+            isinstance(v, dict)
+            and set(v) <= {"closed", "won", "optional"}
+            and isinstance(v.get("closed"), str)
+            and isinstance(v.get("won"), str)
+            and isinstance(v.get("optional", False), bool)
+        ),
+    }
+    entry = {
+        "columns": lambda v: isinstance(v, (str, int)) and not isinstance(v, bool),
+        "constants": scalar,
+        "keep": lambda v: isinstance(v, list) and all(scalar(y) for y in v),
+        "values": lambda v: isinstance(v, dict) and all(scalar(y) for y in v.values()),
+        "lookups": _is_lookup,
+        "fill": _is_fill,
+        "drop_missing": scalar,
+        "date_format": lambda v: isinstance(v, str),
+        "scale": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    }
+    if key in whole and not whole[key](value):
+        raise wrong(value)
+    if key in entry:
+        if not isinstance(value, dict) and key != "date_format":
+            raise wrong(value)
+        for col, rule in value.items() if isinstance(value, dict) else ():
+            if not entry[key](rule):
+                raise wrong(rule, col)
     return value
+
+
+def _is_lookup(spec: Any, match: bool = False) -> bool:
+    need = {"file", "key", "value"} | ({"match"} if match else set())
+    return (
+        isinstance(spec, dict)
+        and need <= set(spec)
+        and set(spec) <= need | {"match"}
+        and all(isinstance(spec[k], str) for k in need)
+    )
+
+
+def _is_fill(spec: Any) -> bool:
+    if not isinstance(spec, dict) or not set(spec) <= {"value", "column", "lookup", "reason"}:
+        return False
+    how = [k for k in ("value", "column", "lookup") if k in spec]
+    if len(how) != 1:
+        return False
+    if how == ["value"]:
+        return isinstance(spec["value"], _SCALAR)
+    if how == ["column"]:
+        return isinstance(spec["column"], str)
+    return _is_lookup(spec["lookup"], match=True)
+
+
+def _read_options(spec: dict, where: str, base: ReadOptions | None = None) -> ReadOptions:
+    bad = ReadOptions.check(spec)
+    if bad:
+        raise SpmError(f"{where}: " + "; ".join(bad.values()))
+    return ReadOptions.from_settings(spec, base)
+
+
+def _unknown(keys, valid, where: str, what: str) -> None:
+    bad = sorted(str(k) for k in set(keys) - set(valid))
+    if not bad:
+        return
+    hints = []
+    for key in bad:
+        close = difflib.get_close_matches(key, sorted(valid), n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise SpmError(f"{where}: unknown {what} {', '.join(hints)}; valid: {sorted(valid)}")
 
 
 def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
@@ -235,49 +353,53 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
     Raises
     ------
     SpmError
-        For an unknown key or table, a missing ``file``, or a rule of the wrong shape.
+        For an unknown key or table, a missing ``file``, or a rule of the wrong shape (naming
+        the table, the rule and the shape it needs).
     """
     where = f"mapping {file}"
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise SpmError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(_TOP_KEYS)}")
+    _unknown(raw, _TOP_KEYS, where, "key(s)")
+    top_read = _read_options(raw, where)
+    tables_raw = raw.get("tables") or {}
+    if not isinstance(tables_raw, dict):
+        raise SpmError(f"{where}: `tables` must be a mapping {{model table: rules}}")
+    dataset = raw.get("dataset")
+    if dataset is not None and not isinstance(dataset, dict):
+        raise SpmError(f"{where}: `dataset` must be a mapping of dataset.yml settings")
     tables = {}
-    for name, spec in _typed(raw, "tables", dict, where, {}).items():
+    for name, spec in tables_raw.items():
         if name not in TABLES:
-            raise SpmError(f"{where}: unknown table {name!r}; valid: {', '.join(TABLES)}")
+            _unknown([name], TABLES, where, "table")
         here = f"{where}, table {name}"
         if not isinstance(spec, dict):
             raise SpmError(f"{here}: give its rules as a mapping with at least `file:`")
-        bad = set(spec) - _TABLE_KEYS
-        if bad:
-            raise SpmError(f"{here}: unknown key(s) {sorted(bad)}; valid: {sorted(_TABLE_KEYS)}")
+        _unknown(spec, _TABLE_KEYS, here, "key(s)")
         if "file" not in spec:
             raise SpmError(f"{here}: say which source file it comes from (`file:`)")
-        fmt = spec.get("date_format") or {}
+        rules = {k: _check_shape(k, v, here) for k, v in spec.items() if k not in READ_KEYS}
+        fmt = rules.get("date_format") or {}
         if isinstance(fmt, str):
             fmt = {c: fmt for c, k in TABLES[name].columns.items() if k == "date"}
-        keep = _typed(spec, "keep", dict, here, {})
-        values = _typed(spec, "values", dict, here, {})
-        for key, rules in (("keep", keep), ("values", values)):
-            for col, rule in rules.items():
-                if not isinstance(rule, list if key == "keep" else dict):
-                    raise SpmError(f"{here}: `{key}` of {col!r} has the wrong shape: {rule!r}")
+        read = _read_options(spec, here, top_read) if set(spec) & set(READ_KEYS) else None
         tables[name] = TableMapping(
             file=str(spec["file"]),
-            optional=bool(spec.get("optional", False)),
-            columns={str(k): str(v) for k, v in _typed(spec, "columns", dict, here, {}).items()},
-            constants=dict(_typed(spec, "constants", dict, here, {})),
-            keep={str(k): [str(x) for x in v] for k, v in keep.items()},
-            flags=dict(_typed(spec, "flags", dict, here, {})),
-            values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
-            lookups=dict(_typed(spec, "lookups", dict, here, {})),
-            fill=dict(_typed(spec, "fill", dict, here, {})),
-            ids_from_names=tuple(_typed(spec, "ids_from_names", list, here, [])),
-            drop_missing=dict(_typed(spec, "drop_missing", dict, here, {})),
-            order_by=spec.get("order_by"),
-            distinct=tuple(_typed(spec, "distinct", list, here, [])),
+            optional=bool(rules.get("optional", False)),
+            columns={str(k): str(v) for k, v in (rules.get("columns") or {}).items()},
+            constants=dict(rules.get("constants") or {}),
+            keep={str(k): [str(x) for x in v] for k, v in (rules.get("keep") or {}).items()},
+            flags=dict(rules.get("flags") or {}),
+            values={
+                k: {str(a): str(b) for a, b in v.items()}
+                for k, v in (rules.get("values") or {}).items()
+            },
+            lookups=dict(rules.get("lookups") or {}),
+            fill=dict(rules.get("fill") or {}),
+            ids_from_names=tuple(rules.get("ids_from_names") or ()),
+            drop_missing={str(k): str(v) for k, v in (rules.get("drop_missing") or {}).items()},
+            order_by=rules.get("order_by"),
+            distinct=tuple(rules.get("distinct") or ()),
             date_format=dict(fmt),
-            scale=_scale(spec, here),
+            scale={str(k): float(v) for k, v in (rules.get("scale") or {}).items()},
+            read=read,
         )
     for req in ("reps", "opportunities"):
         if req not in tables:
@@ -297,380 +419,9 @@ def parse_mapping(raw: dict, file: str = "<mapping>") -> Mapping:
         infer=None if infer is None else str(infer),
         name=str(raw.get("name", file)),
         tables=tables,
-        dataset=raw.get("dataset"),
+        dataset=dataset,
         timezone=timezone,
         description=str(raw.get("description", "")),
         file=file,
-    )
-
-
-def _scale(spec: dict, where: str) -> dict[str, float]:
-    scale = _typed(spec, "scale", dict, where, {})
-    bad = {k: v for k, v in scale.items() if isinstance(v, bool) or not isinstance(v, (int, float))}
-    if bad:
-        raise SpmError(f"{where}: `scale` factors must be numbers, got {bad!r}")
-    return {str(k): float(v) for k, v in scale.items()}
-
-
-# --- applying -----------------------------------------------------------------------------------
-
-
-def slugify(names: pd.Series) -> pd.Series:
-    """Deterministic ids from names: ASCII, lower case, runs of other characters as ``-``.
-
-    Examples
-    --------
-    >>> slugify(pd.Series(["Ada Lovelace", " José  Núñez ", None], dtype="string")).tolist()
-    ['ada-lovelace', 'jose-nunez', <NA>]
-    """
-
-    def one(name: str) -> str:
-        text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-    text = names.astype("string")
-    uniques = text.dropna().unique()
-    return text.map(dict(zip(uniques, (one(str(u)) for u in uniques), strict=False))).astype(
-        "string"
-    )
-
-
-def parse_flag(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(boolean flags, mask of unreadable values) from true/false text such as Salesforce's.
-
-    Examples
-    --------
-    >>> flags, bad = parse_flag(pd.Series(["true", "FALSE", "1", "maybe"]))
-    >>> flags.tolist(), bad.tolist()
-    ([True, False, True, False], [False, False, False, True])
-    """
-    text = values.astype("string").str.strip().str.lower()
-    true, false = text.isin(list(_TRUE)).fillna(False), text.isin(list(_FALSE)).fillna(False)
-    bad = text.notna() & ~true & ~false
-    return true.astype(bool), bad.astype(bool)
-
-
-def _text(s: pd.Series) -> pd.Series:
-    out = s.astype("string").str.strip()
-    return out.mask(out == "")
-
-
-def _lookup_table(source, spec: dict, problems: list) -> dict:
-    """``{key: value}`` from the lookup file; a missing file or column is an error (and {})."""
-    for part in ("file", "key", "value"):
-        if part not in spec:
-            raise SpmError(f"mapping: a lookup needs file, key and value; {part!r} is missing")
-    frame = source.read(spec["file"])
-    label = source.label(spec["file"])
-    if frame is None:
-        problems.append(
-            Problem(
-                label,
-                None,
-                f"lookup file {spec['file']!r} is missing",
-                hint=f"Put it in {source.location}, or change the mapping's lookup",
-            )
-        )
-        return {}
-    table = {}
-    for col in (spec["key"], spec["value"]):
-        if col not in frame.columns:
-            problems.append(
-                Problem(
-                    label,
-                    col,
-                    f"lookup column {col!r} is missing",
-                    hint="Export it, or change the mapping's lookup",
-                )
-            )
-            return table
-    return dict(zip(_text(frame[spec["key"]]), frame[spec["value"]], strict=False))
-
-
-def _warn(
-    problems: list, file: str, column: str | None, rule: str, rows: tuple = (), hint: str = ""
-):
-    problems.append(Problem(file, column, rule, rows, hint, "warning"))
-
-
-def _col(tm: TableMapping, target: str) -> str:
-    """The column as the user knows it: ``Source (model)``."""
-    src = tm.columns.get(target)
-    return f"{src} ({target})" if src and src != target else target
-
-
-def _n(mask: pd.Series) -> str:
-    n = int(mask.sum())
-    return f"{n:,} row{'' if n == 1 else 's'}"
-
-
-def _rows(mask: pd.Series) -> tuple[str, ...]:
-    return tuple(f"row {int(i) + 1}" for i in mask[mask].index[:5])
-
-
-def _build_table(name: str, tm: TableMapping, source, problems: list) -> pd.DataFrame | None:
-    """The raw model table ``name`` built from its source file (index = source row positions)."""
-    src = source.read(tm.file)
-    file = source.label(tm.file)
-    where = f"{file} (mapped to {name})"
-    if src is None:
-        if not tm.optional:
-            problems.append(
-                Problem(
-                    file,
-                    None,
-                    f"source file {tm.file!r} for table {name} is missing",
-                    hint=f"Put {tm.file} in {source.location}, or check the mapping's `file:`",
-                )
-            )
-        return None
-    src = src.reset_index(drop=True)
-    # 1. keep
-    for col, allowed in tm.keep.items():
-        if col not in src.columns:
-            log.info("%s: no column %r; keep rule not applied", where, col)
-            continue
-        out_rows = ~_text(src[col]).isin(allowed).fillna(False)
-        if out_rows.any():
-            _warn(
-                problems,
-                file,
-                col,
-                f"{_n(out_rows)} excluded: {col} not in {allowed} (mapping rule `keep`)",
-                _rows(out_rows),
-                "Map the other values, or remove the keep rule, to include them",
-            )
-            src = src[~out_rows]
-    # 2. columns and constants
-    out = pd.DataFrame(index=src.index)
-    for target, col in tm.columns.items():
-        if col in src.columns:
-            out[target] = src[col]
-        elif target not in TABLES[name].required:
-            log.info("%s: optional column %r (%s) absent", where, col, target)
-    for target, value in tm.constants.items():
-        out[target] = pd.Series(str(value), index=src.index, dtype="string")
-    # 3. flags -> status
-    closed_col, won_col = tm.flags.get("closed"), tm.flags.get("won")
-    if tm.flags and tm.flags.get("optional") and not {closed_col, won_col} & set(src.columns):
-        log.info("%s: no flag columns %r, %r; status not from flags", where, closed_col, won_col)
-    elif tm.flags:
-        for col in (closed_col, won_col):
-            if col not in src.columns:
-                problems.append(
-                    Problem(
-                        file,
-                        col,
-                        f"flag column {col!r} is missing",
-                        hint="Export it, or remove `flags:` from the mapping",
-                    )
-                )
-        if closed_col in src.columns and won_col in src.columns:
-            closed, bad_c = parse_flag(src[closed_col])
-            won, bad_w = parse_flag(src[won_col])
-            for col, bad in ((closed_col, bad_c), (won_col, bad_w)):
-                if bad.any():
-                    problems.append(
-                        Problem(
-                            file,
-                            col,
-                            f"{int(bad.sum()):,} values are not true/false",
-                            _rows(bad),
-                            "Use true or false",
-                        )
-                    )
-            contra = won & ~closed
-            if contra.any():
-                problems.append(
-                    Problem(
-                        file,
-                        won_col,
-                        f"{int(contra.sum()):,} deals won but not closed",
-                        _rows(contra),
-                        f"Correct {closed_col} or {won_col}",
-                    )
-                )
-            status = pd.Series("open", index=src.index, dtype="string")
-            status[closed & ~won] = "lost"
-            status[won] = "won"
-            status[bad_c | bad_w] = pd.NA
-            out["status"] = status
-    # 4. values
-    for target, recode in tm.values.items():
-        if target in out.columns:
-            text = _text(out[target])
-            out[target] = text.where(~text.isin(list(recode)), text.map(recode))
-    for target, factor in tm.scale.items():
-        if target in out.columns:
-            out[target] = _scaled(out[target], factor)
-    # 5. lookups
-    for target, spec in tm.lookups.items():
-        if target not in out.columns:
-            continue
-        table = _lookup_table(source, spec, problems)
-        if not table:
-            continue
-        keys = _text(out[target])
-        found = keys.map(table)
-        unmatched = keys.notna() & found.isna()
-        if unmatched.any():
-            _warn(
-                problems,
-                file,
-                _col(tm, target),
-                f"{int(unmatched.sum()):,} values of {target} not found in {spec['file']} "
-                f"({spec['key']} -> {spec['value']}); left empty",
-                _rows(unmatched),
-                f"Add them to {spec['file']}",
-            )
-        out[target] = found
-    # 6. fill
-    for target, spec in tm.fill.items():
-        current = (
-            _text(out[target])
-            if target in out.columns
-            else pd.Series(pd.NA, index=src.index, dtype="string")
-        )
-        missing = current.isna()
-        if "value" in spec:
-            filler = pd.Series(str(spec["value"]), index=src.index, dtype="string")
-            how = f"with {str(spec['value'])!r}"
-        elif "column" in spec:
-            filler = _text(src[spec["column"]]) if spec["column"] in src.columns else current
-            how = f"from column {spec['column']!r}"
-        elif "lookup" in spec:
-            lk = spec["lookup"]
-            if lk.get("match") not in out.columns:
-                raise SpmError(
-                    f"mapping, table {name}: the lookup filling {target} needs `match:` naming "
-                    f"a mapped column (one of {', '.join(out.columns)})"
-                )
-            filler = _text(out[lk["match"]]).map(_lookup_table(source, lk, problems))
-            filler = filler.astype("string")
-            how = f"from {lk['file']} ({lk['key']} -> {lk['value']}, matched on {lk['match']})"
-        else:
-            raise SpmError(f"mapping, table {name}: fill of {target} needs value, column or lookup")
-        filled = missing & filler.notna()
-        if filled.any():
-            _warn(
-                problems,
-                file,
-                _col(tm, target),
-                f"{int(filled.sum()):,} empty {target} values filled {how}: "
-                + str(spec.get("reason", "mapping rule")),
-                _rows(filled),
-                "Change `fill:` in the mapping to treat them otherwise",
-            )
-        out[target] = current.astype("string").where(~filled, filler)
-    # 7. ids from names
-    for target in tm.ids_from_names:
-        if target in out.columns:
-            out[target] = slugify(_text(out[target]))
-    # 8. drop_missing
-    for target, reason in tm.drop_missing.items():
-        if target not in out.columns:
-            continue
-        gone = _text(out[target]).isna()
-        if gone.any():
-            _warn(
-                problems,
-                file,
-                _col(tm, target),
-                f"{_n(gone)} excluded because {target} is empty: {reason}",
-                _rows(gone),
-                "Give them a value, or change `drop_missing:` in the mapping",
-            )
-            out = out[~gone]
-    # 9. order and distinct
-    if tm.order_by and tm.order_by in out.columns:
-        key = pd.to_datetime(_text(out[tm.order_by]), errors="coerce", utc=True, format="ISO8601")
-        out = out.loc[key.sort_values(kind="stable").index]
-    if tm.distinct:
-        before = len(out)
-        out = out.drop_duplicates(subset=[c for c in tm.distinct if c in out.columns])
-        log.info("%s: %d rows, %d distinct by %s", where, before, len(out), list(tm.distinct))
-    return out
-
-
-def _scaled(values: pd.Series, factor: float) -> pd.Series:
-    """Numbers times ``factor``; other text is kept as it is (and reported when typed).
-
-    Examples
-    --------
-    >>> _scaled(pd.Series(["20", " 7.5", "n/a", None], dtype="string"), 0.01).tolist()
-    [0.2, 0.075, 'n/a', <NA>]
-    """
-    number = pd.to_numeric(_text(values), errors="coerce")
-    out = values.astype(object).copy()
-    out[number.notna()] = (number[number.notna()] * factor).to_numpy()
-    return out
-
-
-def _dataset_settings(mapping: Mapping, source) -> tuple[dict | None, str]:
-    """The user's dataset settings: the mapping's ``dataset:`` with the folder's ``dataset.yml``
-    (or a database's ``dataset_config``) over it, key by key; and where they came from."""
-    folder, folder_file = source.config()
-    if mapping.dataset is None:
-        return folder, folder_file
-    if not folder:
-        return dict(mapping.dataset), f"mapping {mapping.file} (dataset:)"
-    return {**mapping.dataset, **folder}, f"{folder_file} (over mapping {mapping.file})"
-
-
-def _recode(tables: dict, recodes: dict) -> None:
-    for name, columns in recodes.items():
-        frame = tables.get(name)
-        for col, recode in columns.items():
-            if frame is not None and col in frame.columns and recode:
-                text = _text(frame[col])
-                frame[col] = text.where(~text.isin(list(recode)), text.map(recode))
-
-
-def apply_mapping(mapping: Mapping, source):
-    """Build the raw model tables from ``source`` (a :class:`spmlib.io.load.Source`) with
-    ``mapping``.
-
-    Returns a :class:`spmlib.io.load.RawData` whose ``problems`` hold the mapping's errors (missing
-    files or flag columns) and warnings (every fill, exclusion and unmatched lookup, counted).
-    With ``infer:``, the stage settings come from the export (:mod:`spmlib.io.infer`); the
-    decisions are in ``inferences``.
-    """
-    from spmlib.io.sources import RawData
-
-    problems: list[Problem] = []
-    tables, files, columns, formats = {}, {}, {}, {}
-    for name, tm in mapping.tables.items():
-        frame = _build_table(name, tm, source, problems)
-        files[name] = source.label(tm.file)
-        if frame is None:
-            continue
-        tables[name] = frame
-        columns[name] = dict(tm.columns)
-        if tm.date_format:
-            formats[name] = dict(tm.date_format)
-    unique = list(dict.fromkeys(problems))  # two tables from one file repeat their file's rules
-    problems = unique
-    config, config_file = _dataset_settings(mapping, source)
-    inferences = []
-    if mapping.infer is not None and "opportunities" in tables:
-        inferred = get_inference(mapping.infer)(tables, source, config or {}, mapping)
-        _recode(tables, inferred.recodes)
-        problems += inferred.problems
-        inferences = inferred.inferences
-        if config:
-            config_file = f"{config_file}, over the {mapping.infer} inference"
-        else:
-            config_file = f"mapping {mapping.file} (inferred)"
-        config = {**inferred.config, **(config or {})}
-    return RawData(
-        location=source.location,
-        tables=tables,
-        config=config,
-        config_file=config_file,
-        files=files,
-        columns=columns,
-        timezone=mapping.timezone,
-        date_formats=formats,
-        problems=problems,
-        inferences=inferences,
+        read_options=top_read,
     )

@@ -1,6 +1,7 @@
-"""Where raw tables come from: a folder of CSV/Parquet files, or a database (SQLAlchemy URL).
+"""Where raw tables come from: a folder of CSV/Excel/Parquet files, or a database (SQLAlchemy URL).
 
-A :class:`Source` reads raw frames (CSV as text, so every value can be checked with its row);
+A :class:`Source` reads raw frames (CSV and Excel as text, so every value can be checked with its
+row; :mod:`spmlib.io.readers`);
 :class:`RawData` holds what was read before typing and validation. A database password is masked
 wherever a location is shown (:func:`mask_secrets`).
 """
@@ -17,14 +18,19 @@ import pandas as pd
 import yaml
 
 from spmlib.exceptions import DataValidationError, MissingFileError, Problem, SpmError
+from spmlib.io.readers import (
+    FileFormat,
+    ReadOptions,
+    decode_text,
+    find_table,
+    read_file,
+    unique_columns,
+)
+from spmlib.io.yamltext import read_yaml
 
 __all__ = ["Source", "RawData", "is_url", "mask_secrets"]
 
 log = logging.getLogger(__name__)
-
-#: Only an empty field is missing; "NA", "null" and the like are values (and then errors if
-#: they are not valid for the column).
-_NA_VALUES = [""]
 
 
 def is_url(location: str | Path) -> bool:
@@ -58,36 +64,47 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 class Source:
     """Where raw tables come from: a folder of files or a database.
 
-    ``read(name)`` returns a raw frame (text columns for CSV) or None when absent; ``name`` is a
-    file name (``Opportunity.csv``), a stem (``opportunities``: ``.parquet`` then ``.csv``) or,
-    for a database, a table name.
+    ``read(name)`` returns a raw frame (text columns for CSV and Excel) or None when absent or
+    unreadable; ``name`` is a file name (``Opportunity.csv``), a stem (``opportunities``:
+    ``.parquet``, a folder of parts, ``.csv``, ``.xlsx``...; :func:`spmlib.io.readers.find_table`)
+    or, for a database, a table name. A file that cannot be read is not an exception: its
+    problem is kept in ``problems`` (with the notes on how other files were read: encoding,
+    delimiter, decimal mark), so it is reported with every other problem of the dataset.
+
+    Parameters
+    ----------
+    location : a folder, or an SQLAlchemy URL (a SQLite file is opened read-only and must exist).
+    options : how to read files when it should not be detected (``encoding``, ``delimiter``,
+        ``decimal``, ``sheet``); ``dataset.yml``'s read settings are added to them.
     """
 
-    def __init__(self, location: str | Path):
+    def __init__(self, location: str | Path, options: ReadOptions | None = None):
         self.url = is_url(location)
         self._target = str(location)
         #: How the source is shown (a database password is masked).
         self.location = mask_secrets(location)
         self._engine = None
-        self._cache: dict[str, pd.DataFrame | None] = {}
+        self._cache: dict[tuple, pd.DataFrame | None] = {}
+        #: Problems met while reading (unreadable files, duplicate columns) and notes.
+        self.problems: list[Problem] = []
+        #: Names whose file exists but could not be read.
+        self.unreadable: set[str] = set()
+        #: Read options of particular files (a mapping's per-table ``encoding:``...).
+        self.file_options: dict[str, ReadOptions] = {}
+        #: How each file read so far was read (by the name asked for).
+        self.formats: dict[str, FileFormat] = {}
         if not self.url and not Path(location).is_dir():
             what = "is a file, not a folder" if Path(location).exists() else "does not exist"
             raise MissingFileError(
-                f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet "
+                f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet/Excel "
                 "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
             )
+        if self.url:
+            _check_sqlite(self._target, self.location)
+        self.options = options or ReadOptions()
 
     def _path(self, name: str) -> Path | None:
-        folder = Path(self._target)
-        if Path(name).suffix.lower() in (".csv", ".parquet", ".txt"):
-            return folder / name if (folder / name).exists() else None
-        if (folder / f"{name}.parquet").exists():
-            return folder / f"{name}.parquet"
-        if (folder / name).is_dir() and any((folder / name).rglob("*.parquet")):
-            return folder / name  # a folder of Parquet parts (a large or partitioned table)
-        if (folder / f"{name}.csv").exists():
-            return folder / f"{name}.csv"
-        return None
+        return find_table(Path(self._target), name)
 
     def label(self, name: str) -> str:
         """The file name (or table name) shown in problems."""
@@ -96,19 +113,32 @@ class Source:
         path = self._path(name)
         if path is None:
             return name
-        return f"{path.name}/" if path.is_dir() else path.name
+        return f"{path.name}/" if path.is_dir() and not path.suffix else path.name
 
     def exists(self, name: str) -> bool:
         if self.url:
             return name in self._tables()
         return self._path(name) is not None
 
-    def read(self, name: str) -> pd.DataFrame | None:
-        if name not in self._cache:
-            self._cache[name] = self._read(name)
-        return self._cache[name]  # pandas copy-on-write keeps the cached frame safe
+    def read(self, name: str, options: ReadOptions | None = None) -> pd.DataFrame | None:
+        """The raw frame of ``name`` (None when absent or unreadable; see the class notes)."""
+        options = options or self.file_options.get(name) or self.options
+        key = (name, options)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self._read(name, options)
+            except DataValidationError as exc:
+                self._keep(exc.problems)
+                self.unreadable.add(name)
+                self._cache[key] = None
+        return self._cache[key]  # pandas copy-on-write keeps the cached frame safe
 
-    def _read(self, name: str) -> pd.DataFrame | None:
+    def _keep(self, problems) -> None:
+        for p in problems:
+            if p not in self.problems:
+                self.problems.append(p)
+
+    def _read(self, name: str, options: ReadOptions) -> pd.DataFrame | None:
         if self.url:
             if name not in self._tables():
                 return None
@@ -116,25 +146,41 @@ class Source:
 
             try:
                 with self._get_engine().connect() as conn:
-                    return pd.read_sql_table(name, conn)
-            except sqlalchemy.exc.SQLAlchemyError as exc:
-                raise SpmError(
-                    f"cannot read table {name!r} from {self.location!r}: "
-                    + " ".join(str(exc).split())[:300]
+                    frame = pd.read_sql_table(name, conn, dtype_backend="numpy_nullable")
+            except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
+                raise DataValidationError(
+                    problems=[
+                        Problem(
+                            name,
+                            None,
+                            f"cannot read table {name!r}: " + " ".join(str(exc).split())[:300],
+                            hint="Check the table in the database",
+                        )
+                    ],
+                    source=self.location,
                 ) from None
+            frame, problems = unique_columns(frame, name)
+            self._keep(problems)
+            return frame
         path = self._path(name)
         if path is None:
             return None
-        if path.suffix.lower() == ".parquet" or path.is_dir():
-            return pd.read_parquet(path)
-        return _read_csv(path)
+        frame, fmt, problems = read_file(path, options, self.label(name))
+        self._keep(problems + fmt.notes())
+        self.formats[name] = fmt
+        return frame
+
+    def decimal(self, name: str) -> str:
+        """The decimal mark of the numbers in ``name`` (``.`` unless read with a comma)."""
+        fmt = self.formats.get(name)
+        return fmt.decimal if fmt is not None else (self.options.decimal or ".")
 
     def _get_engine(self):
         if self._engine is None:
             import sqlalchemy
 
             try:
-                self._engine = sqlalchemy.create_engine(self._target)
+                self._engine = _create_engine(self._target)
             except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
                 raise SpmError(f"cannot use database URL {self.location!r}: {exc}") from None
         return self._engine
@@ -157,7 +203,18 @@ class Source:
             self._engine.dispose()
 
     def config(self) -> tuple[dict | None, str]:
-        """The ``dataset.yml`` content (or the ``dataset_config`` table) and where it came from."""
+        """The ``dataset.yml`` content (or the ``dataset_config`` table) and where it came from.
+
+        Dates stay text (:mod:`spmlib.io.yamltext`), so a wrong one is reported by the checks of
+        :func:`spmlib.io.validate.check_config`. The read settings it gives (``encoding``,
+        ``delimiter``, ``decimal``, ``sheet``) become this source's options.
+        """
+        raw, file = self._config()
+        if isinstance(raw, dict):
+            self.options = ReadOptions.from_settings(raw, self.options)
+        return raw, file
+
+    def _config(self) -> tuple[dict | None, str]:
         if self.url:
             frame = self.read("dataset_config")
             if frame is None:
@@ -177,7 +234,7 @@ class Source:
             raw: dict[str, Any] = {}
             for key, value in zip(frame["key"], frame["value"], strict=False):
                 try:
-                    parsed = yaml.safe_load(str(value)) if value is not None else None
+                    parsed = read_yaml(str(value)) if not pd.isna(value) else None
                 except yaml.YAMLError:
                     parsed = str(value)  # plain text; check_config reports it if it matters
                 if key == "open_stages" and isinstance(parsed, str):
@@ -187,21 +244,68 @@ class Source:
         path = Path(self._target) / "dataset.yml"
         if not path.exists():
             return None, "dataset.yml"
+
+        def bad(rule: str, hint: str):
+            return DataValidationError(
+                problems=[Problem("dataset.yml", None, rule, hint=hint)], source=self.location
+            )
+
+        if not path.is_file():
+            raise bad("dataset.yml is a folder, not a file", "Replace it by the settings file")
         try:
-            raw = yaml.safe_load(path.read_text())
+            text, encoding = decode_text(path.read_bytes())
+            raw = read_yaml(text)
         except yaml.YAMLError as exc:
-            raise DataValidationError(
-                problems=[
-                    Problem(
-                        "dataset.yml",
-                        None,
-                        f"dataset.yml is not valid YAML ({' '.join(str(exc).split())})",
-                        hint="Fix the syntax; see the README for an example",
-                    )
-                ],
-                source=self.location,
+            raise bad(
+                f"dataset.yml is not valid YAML ({' '.join(str(exc).split())})",
+                "Fix the syntax; see docs/data.md for an example",
             ) from None
-        return (raw if isinstance(raw, dict) else {}), "dataset.yml"
+        except (UnicodeDecodeError, OSError) as exc:
+            raise bad(f"dataset.yml cannot be read ({exc})", "Save it as UTF-8 text") from None
+        if encoding not in ("utf-8", "utf-8-sig"):
+            self._keep([Problem("dataset.yml", None, f"read as {encoding}, not UTF-8 (detected)",
+                                severity="note")])  # fmt: skip
+        if raw is not None and not isinstance(raw, dict):
+            raise bad(
+                "dataset.yml must hold settings (key: value lines), not " + type(raw).__name__,
+                "Write e.g. `open_stages: [Prospecting, Proposal]`",
+            )
+        return ({str(k): v for k, v in raw.items()} if raw else {}), "dataset.yml"
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a ``sqlite:///file`` URL (None for other databases or in-memory SQLite)."""
+    head, _, rest = url.partition("://")
+    if not head.split("+")[0] == "sqlite":
+        return None
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    return None if path in ("", ":memory:") else path
+
+
+def _check_sqlite(url: str, shown: str) -> None:
+    path = _sqlite_file(url)
+    if path is not None and not Path(path).is_file():
+        what = "is a folder" if Path(path).exists() else "does not exist"
+        raise MissingFileError(
+            f"SQLite database file {path!r} {what} (from {shown}); check the path "
+            "(sqlite:///relative/path.db or sqlite:////absolute/path.db)"
+        )
+
+
+def _create_engine(url: str):
+    """An SQLAlchemy engine; a SQLite file is opened read-only (never created or changed)."""
+    import sqlalchemy
+
+    path = _sqlite_file(url)
+    if path is None:
+        return sqlalchemy.create_engine(url)
+    import sqlite3
+
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    return sqlalchemy.create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+    )
 
 
 @dataclass
@@ -216,8 +320,11 @@ class RawData:
     columns : table name -> {model column: source column} for mapped tables.
     timezone : time zone in which timestamps are reduced to dates.
     date_formats : table name -> {column: strptime format}.
-    problems : problems found while reading or mapping (missing files, counted fills/exclusions).
+    problems : problems found while reading or mapping (unreadable or missing files, counted
+        fills and exclusions) and notes on how files were read.
     inferences : the decisions a preset took from the export (:class:`spmlib.io.infer.Inference`).
+    decimals : table name -> the decimal mark of its numbers, when it is a comma.
+    unreadable : tables whose file exists but could not be read (reported in ``problems``).
     """
 
     location: str
@@ -230,43 +337,5 @@ class RawData:
     date_formats: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     inferences: list[Any] = field(default_factory=list)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV file with every column as text (pandas ``string``); only empty fields are missing.
-
-    Read with Arrow's multithreaded reader (a 10-million-row file in seconds).
-    """
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        header = next(csv.reader(fh), [])
-    try:
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header},
-                null_values=_NA_VALUES,
-                strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise DataValidationError(
-            problems=[
-                Problem(
-                    path.name,
-                    None,
-                    f"the file cannot be read as CSV ({exc})".replace("\n", " "),
-                    hint="Save it as UTF-8 CSV with a header line and the same number of "
-                    "fields on every line (quote fields that contain commas)",
-                )
-            ],
-            source=str(path),
-        ) from None
-    text = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
-    frame = table.to_pandas(types_mapper=text.get)
-    frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
-    return frame
+    decimals: dict[str, str] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)

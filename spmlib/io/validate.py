@@ -27,6 +27,7 @@ numbers in problems are 1-based data rows of the source file (the header line is
 
 from __future__ import annotations
 
+import difflib
 import logging
 import warnings
 from collections.abc import Iterable, Mapping
@@ -38,6 +39,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from spmlib.exceptions import Problem
+from spmlib.io.readers import READ_KEYS, ReadOptions
 from spmlib.io.schema import REQUIRED_TABLES, SPLIT_TYPES, TABLES, DatasetConfig
 from spmlib.io.validate_stages import (
     check_history_pipelines,
@@ -48,6 +50,7 @@ from spmlib.io.validate_stages import (
 
 __all__ = [
     "STALE_OPEN_DAYS",
+    "CONFIG_KEYS",
     "SHARE_TOLERANCE",
     "MAX_EXAMPLES",
     "check_config",
@@ -61,6 +64,7 @@ __all__ = [
     "duplicated",
     "errors_of",
     "warnings_of",
+    "notes_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,11 @@ def errors_of(problems: Iterable[Problem]) -> list[Problem]:
 def warnings_of(problems: Iterable[Problem]) -> list[Problem]:
     """The problems of severity ``warning``."""
     return [p for p in problems if p.severity == "warning"]
+
+
+def notes_of(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems of severity ``note``: how the data was read (not a fault in it)."""
+    return [p for p in problems if p.severity == "note"]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -271,13 +280,66 @@ def check_config(
     if as_of is not None:
         try:
             pd.Timestamp(str(as_of))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError) as exc:
+            beyond = isinstance(exc, pd.errors.OutOfBoundsDatetime)
             problems.append(
-                Problem(file, "as_of", f"as_of {as_of!r} is not a date", hint="Use YYYY-MM-DD")
+                Problem(
+                    file,
+                    "as_of",
+                    f"as_of {as_of!r} is "
+                    + ("outside the dates this tool handles" if beyond else "not a date"),
+                    hint="Use the data's extraction date as YYYY-MM-DD (or leave as_of out)",
+                )
             )
+    problems += _unknown_keys(raw, file)
+    for key, rule in ReadOptions.check(raw).items():
+        problems.append(Problem(file, key, rule))
     if problems:
         return None, problems
     return DatasetConfig.from_dict(dict(raw)), []
+
+
+#: The settings ``dataset.yml`` (and a mapping's ``dataset:``) may hold.
+CONFIG_KEYS = (
+    "open_stages",
+    "won_stage",
+    "lost_stage",
+    "currency",
+    "fiscal_year_start_month",
+    "as_of",
+    "timezone",
+    "won_reasons",
+    "lost_reasons",
+    "pipelines",
+    "stage_probabilities",
+    "stage_forecast_categories",
+    *READ_KEYS,
+)
+
+
+def _unknown_keys(raw: Mapping, file: str) -> list[Problem]:
+    """A problem per key that is not a setting, with the closest valid one.
+
+    Examples
+    --------
+    >>> [p.rule for p in _unknown_keys({"curency": "EUR", "won_stage": "Won"}, "dataset.yml")]
+    ["unknown setting 'curency' (did you mean 'currency'?)"]
+    """
+    out = []
+    for key in raw:
+        if key in CONFIG_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1, cutoff=0.6)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        out.append(
+            Problem(
+                file,
+                str(key),
+                f"unknown setting {str(key)!r}{guess}",
+                hint="Valid settings: " + ", ".join(CONFIG_KEYS),
+            )
+        )
+    return out
 
 
 # --- per table -----------------------------------------------------------------------------------
@@ -286,18 +348,25 @@ def check_config(
 def check_columns(
     name: str, frame: pd.DataFrame, file: str, columns: Mapping[str, str] | None = None
 ) -> list[Problem]:
-    """A problem per required column of table ``name`` that ``frame`` lacks."""
+    """A problem per required column of table ``name`` that ``frame`` lacks, naming the
+    file's column closest to it (a near miss such as ``rep_nme``) when there is one."""
     missing = [c for c in TABLES[name].required if c not in frame.columns]
-    return [
-        Problem(
-            file,
-            _label(columns, c),
-            f"required column '{_label(columns, c)}' is missing from table {name}",
-            hint=f"Add the column (or map it with --mapping); {name} needs: "
-            + ", ".join(TABLES[name].required),
+    have = [str(c) for c in frame.columns if c not in TABLES[name].columns]
+    out = []
+    for c in missing:
+        near = difflib.get_close_matches(c, have, n=1, cutoff=0.75) if not columns else []
+        out.append(
+            Problem(
+                file,
+                _label(columns, c),
+                f"required column '{_label(columns, c)}' is missing from table {name}"
+                + (f" (the file has {near[0]!r})" if near else ""),
+                hint=(f"Rename {near[0]!r} to {c!r}" if near else "Add the column")
+                + f" (or map it with --mapping); {name} needs: "
+                + ", ".join(TABLES[name].required),
+            )
         )
-        for c in missing
-    ]
+    return out
 
 
 def _present(raw: pd.Series) -> pd.Series:
@@ -315,13 +384,19 @@ def check_parsing(
     file: str,
     columns: Mapping[str, str] | None = None,
     date_formats: Mapping[str, str] | None = None,
+    decimal: str = ".",
 ) -> list[Problem]:
     """Empty required values and present-but-unparseable dates or numbers of table ``name``.
 
     ``raw`` is the table as read (text), ``typed`` the result of
     :func:`spmlib.io.load.coerce_table`;
     a value present in ``raw`` but missing in ``typed`` could not be parsed. Nothing is dropped.
+    A date outside the range pandas handles (:data:`spmlib.io.coerce.DATE_RANGE`, e.g. the "no
+    end" marker 9999-12-31) is an error in a required column; in an optional one (a hire date,
+    a lead's conversion date) it is read as no date, with a warning.
     """
+    from spmlib.io.coerce import DATE_RANGE, dates_out_of_range
+
     spec = TABLES[name]
     problems: list[Problem] = []
     for col, kind in spec.columns.items():
@@ -334,6 +409,28 @@ def check_parsing(
         else:
             present = _present(raw[col])
         label = _label(columns, col)
+        if kind == "date":
+            beyond = present & dates_out_of_range(raw[col])
+            if beyond.any():
+                lo, hi = (d.date() for d in DATE_RANGE)
+                required = col in spec.required
+                problems.append(
+                    Problem(
+                        file,
+                        label,
+                        f"{_count(int(beyond.sum()), 'date')} outside the dates this tool "
+                        f"handles ({lo} to {hi})" + ("" if required else "; read as no date"),
+                        _row_examples(raw, beyond, col),
+                        (
+                            f"Write the real {col}: a far-future 'no end' date such as "
+                            "9999-12-31 cannot stand for it"
+                            if required
+                            else f"Leave {col} empty where there is none"
+                        ),
+                        "error" if required else "warning",
+                    )
+                )
+                present = present & ~beyond  # reported once, not again as empty or unreadable
         if kind in ("date", "float", "int", "bool"):
             bad = present & typed[col].isna()
             if bad.any():
@@ -348,10 +445,16 @@ def check_parsing(
                     )
                 elif kind == "bool":
                     hint = "Write true or false (yes/no and 1/0 are read too), or leave it empty"
+                elif decimal == ",":
+                    hint = (
+                        "Write numbers such as 1234,56 or 1.234,56 (the file was read with a "
+                        "decimal comma; set `decimal:` in dataset.yml or the mapping if not)"
+                    )
                 else:
                     hint = (
-                        "Write plain numbers such as 1234.5 "
-                        "(no currency signs or thousands separators)"
+                        "Write plain numbers such as 1234.5 (no currency signs or thousands "
+                        "separators; NaN is not a number: leave the field empty); for a decimal "
+                        "comma set `decimal: ','` in dataset.yml or the mapping"
                     )
                 problems.append(
                     Problem(
@@ -364,6 +467,8 @@ def check_parsing(
                 )
         if col in spec.required:
             empty = ~present
+            if kind == "date":
+                empty &= ~dates_out_of_range(raw[col])
             if empty.any():
                 extra = " (for open deals, the expected close date)" if col == "close_date" else ""
                 problems.append(
@@ -449,9 +554,9 @@ def check_table(
     file: str,
     columns: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """Domain rules of one typed table (pandera, every failure collected): unique ids,
-    non-negative amounts and durations, positive quotas, known stages and statuses; for
-    opportunities also ``status`` agreeing with ``stage``."""
+    """Domain rules of one typed table (pandera, every failure collected): unique ids, finite
+    numbers, non-negative amounts and durations, positive quotas, known stages and statuses;
+    for opportunities also ``status`` agreeing with ``stage``."""
     problems: list[Problem] = []
     key = TABLES[name].key
     if key is not None and key in typed.columns:
@@ -470,6 +575,22 @@ def check_table(
                         for v, idx in islice(rows, MAX_EXAMPLES)
                     ),
                     f"Each {key} must appear once; remove or renumber the duplicates",
+                )
+            )
+    for col, kind in TABLES[name].columns.items():
+        if kind != "float" or col not in typed.columns:
+            continue
+        values = typed[col].astype("float64")
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=typed.index)
+        if infinite.any():
+            problems.append(
+                Problem(
+                    file,
+                    _label(columns, col),
+                    f"{_count(int(infinite.sum()), 'value')} not a finite number "
+                    "(inf, Infinity or too large, such as 1e309)",
+                    _row_examples(typed, infinite, col),
+                    "Write the real number, or leave the field empty where there is none",
                 )
             )
     try:

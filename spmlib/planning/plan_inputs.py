@@ -28,6 +28,7 @@ import yaml
 from spmlib.core.periods import period_start
 from spmlib.core.ranges import parse_day
 from spmlib.exceptions import MissingFileError, ParameterError
+from spmlib.io.readers import CSV_SUFFIXES, EXCEL_SUFFIXES, read_file
 from spmlib.io.schema import Dataset
 from spmlib.productivity.ramp import ramp, ramp_curve
 
@@ -108,8 +109,8 @@ def read_hires(path: str | Path | None, ds: Dataset) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise MissingFileError(f"hires file {str(path)!r} does not exist")
-    if path.suffix.lower() == ".csv":
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if path.suffix.lower() in (*CSV_SUFFIXES, *EXCEL_SUFFIXES):
+        raw = read_file(path)[0].fillna("")  # any encoding or delimiter, or Excel
         entries = raw.to_dict("records")
         for e in entries:
             e["kind"] = "hire" if e.get("start_date") else "leaver"
