@@ -90,8 +90,8 @@ def test_every_reason_on_hand_made_deals():
     # d4: closes 01-31 < 02-10 and 31 days in C > 30; large (950 >= 800) and late (C) but its
     # close date is past, which is before the quarter end, so it is large-late too.
     assert got == {
-        "d4": "past close date, stale, large, late stage",
-        "d2": "large, late stage",
+        "d4": "past close date, stale, large and late-stage",
+        "d2": "large and late-stage",
         "d3": "past close date",
         "d1": "stale",
         "d6": "slipped",
@@ -117,7 +117,7 @@ def test_late_stages_and_quarter_end_decide_large_late():
         opps, hist, config=CFG, as_of=AS_OF, thresholds=P90, large_amount=800.0, late_stages=2,
         quarter_end="2026-04-30",
     )  # fmt: skip
-    assert later.set_index("opp_id").loc["d5", "reasons"] == "large, late stage"
+    assert later.set_index("opp_id").loc["d5", "reasons"] == "large and late-stage"
 
 
 def test_without_stage_history_only_dates_and_amounts_count():

@@ -41,7 +41,7 @@ REASONS = {
     "past_close": "past close date",
     "slipped": "slipped",
     "stale": "stale",
-    "large_late": "large, late stage",
+    "large_late": "large and late-stage",
 }
 _COLUMNS = [
     "opp_id",
@@ -139,10 +139,10 @@ def deals_needing_attention(
     >>> p90 = pd.DataFrame({"stage": ["A", "B"], "p90_days": [10.0, 40.0]})
     >>> deals_needing_attention(opps, hist, config=cfg, as_of="2026-01-31", thresholds=p90,
     ...     large_amount=100.0, late_stages=1)[["opp_id", "days_in_stage", "reasons"]]
-      opp_id  days_in_stage             reasons
-    0      2           11.0   large, late stage
-    1      3            6.0     past close date
-    2      1           30.0               stale
+      opp_id  days_in_stage               reasons
+    0      2           11.0  large and late-stage
+    1      3            6.0       past close date
+    2      1           30.0                 stale
     """
     require_columns(
         opportunities, ["opp_id", "rep_id", "stage", "status", "amount", "close_date"],

@@ -24,6 +24,7 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import yaml
@@ -51,6 +52,7 @@ _SETTING_KEYS = {
     "rep_reports_to_manager",
     "team_reports_to_manager",
     "company_recipients",
+    "report_base_url",
     "kinds",
 }
 
@@ -66,7 +68,24 @@ class EmailSettings:
     rep_reports_to_manager: bool = False
     team_reports_to_manager: bool = True
     company_recipients: tuple[str, ...] = ()
+    report_base_url: str | None = None
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def report_url(self, run_id: str, path: str) -> str | None:
+        """The link to a report of a run: ``<report_base_url>/<run_id>/<path>`` (``path``
+        relative to the run folder, e.g. ``reports/team_brief__team-Atlas.html``); None when
+        no base URL is set.
+
+        Examples
+        --------
+        >>> s = EmailSettings(report_base_url="https://reports.example.com/spm/")
+        >>> s.report_url("20261124T0912Z-3f2a", "reports/team_brief__company.html")
+        'https://reports.example.com/spm/20261124T0912Z-3f2a/reports/team_brief__company.html'
+        """
+        if not self.report_base_url:
+            return None
+        parts = [quote(p) for p in f"{run_id}/{path}".split("/")]
+        return f"{self.report_base_url.rstrip('/')}/{'/'.join(parts)}"
 
     def kind(self, kind: str) -> dict[str, Any]:
         """The settings of one report kind, with defaults (no extra recipients, sent)."""
@@ -110,6 +129,12 @@ def load_settings(path: str | Path | None = None) -> EmailSettings:
                 f"{p}: kinds.{kind} has unknown key(s) {', '.join(sorted(bad))}; "
                 f"valid: {', '.join(sorted(_KIND_KEYS))}."
             )
+    base = raw.get("report_base_url")
+    if base is not None and not re.match(r"^https?://[^\s/]+", str(base)):
+        raise SpmError(
+            f"{p}: report_base_url must be an http(s) address such as "
+            f"https://reports.example.com/spm, got {base!r}."
+        )
     values = {k: v for k, v in raw.items() if v is not None and k != "kinds"}
     if "company_recipients" in values:
         values["company_recipients"] = tuple(values["company_recipients"])

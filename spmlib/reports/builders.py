@@ -20,6 +20,7 @@ from spmlib.reports.productivity import build_productivity_report
 from spmlib.reports.rep_scorecard import build_rep_scorecard_report
 from spmlib.reports.report import Report
 from spmlib.reports.scope import Scope
+from spmlib.reports.team_brief import build_team_brief_report
 
 __all__ = ["BUILDERS", "build_report"]
 
@@ -30,6 +31,7 @@ BUILDERS: dict[str, Callable[[Dataset, Scope, ReportParams], Report]] = {
     "productivity": build_productivity_report,
     "rep_scorecard": build_rep_scorecard_report,
     "forecast": build_forecast_report,
+    "team_brief": build_team_brief_report,
 }
 
 

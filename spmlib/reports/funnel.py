@@ -15,6 +15,7 @@ from spmlib.reports import plotting
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
 from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
+from spmlib.reports.names import with_rep_names
 from spmlib.reports.params import FunnelParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, by_name, escape
 from spmlib.reports.scope import Scope
@@ -184,16 +185,6 @@ def _first(frame: pd.DataFrame, what: str, n: int = MAX_ROWS) -> tuple[pd.DataFr
     return frame.head(n), f"{n} of {len(frame):,} {what} shown."
 
 
-def _with_names(frame: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Put the rep's name in place of the rep id."""
-    if "rep_id" not in frame.columns:
-        return frame
-    names = reps[["rep_id", "rep_name"]].astype({"rep_id": "string"})
-    out = frame.astype({"rep_id": "string"}).merge(names, on="rep_id", how="left")
-    cols = [c if c != "rep_id" else "rep_name" for c in frame.columns]
-    return out[cols]
-
-
 _TESTS = ("p_value", "p_adjusted")
 
 
@@ -250,7 +241,7 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
 
 def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Section], list]:
     peers, tests = _peer_section(t, scope)
-    stale, stale_note = _first(_with_names(t.stale, scope.data.reps), "stale deals")
+    stale, stale_note = _first(with_rep_names(t.stale, scope.data.reps), "stale deals")
     flow_range = f"{t.flow_period[0].date()} to {t.flow_period[1].date()}"
     won_rows = t.cohorts[t.cohorts["stage"] == won_stage]
     cohort_table = won_rows[["cohort", "deals", "share_open", "cumulative_conversion"]].rename(

@@ -42,6 +42,7 @@ __all__ = [
     "QuotaPlanParams",
     "CompStatementParams",
     "CompPlanParams",
+    "TeamBriefParams",
     "REPORT_PARAMS",
     "SCOPE_PARAMETERS",
     "DATA_PARAMETERS",
@@ -401,6 +402,41 @@ class CompPlanParams(ReportParams):
         _positive_int(self.n_sims, "n_sims")
 
 
+@dataclass(frozen=True)
+class TeamBriefParams(ReportParams):
+    """Parameters of the team brief (rules: :mod:`spmlib.funnel.attention`).
+
+    ``start`` and ``end`` are not used: the brief's frame is the quarter in progress.
+
+    Attributes
+    ----------
+    compare_to : the previous extract of the same CRM (a dataset folder or URL), for the
+        "Since last week" section; None = no comparison.
+    large_amount : the amount from which an open deal is large; None = the company's 90th
+        percentile of open deal amounts.
+    late_stages : how many of the last open stages count as late.
+    max_deals : deals listed in the full brief (the email lists 5).
+    """
+
+    compare_to: str | None = None
+    large_amount: float | None = None
+    late_stages: int = 2
+    max_deals: int = 20
+
+    kind: ClassVar[str] = "team_brief"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.compare_to is not None and not isinstance(self.compare_to, str):
+            raise ParameterError(
+                f"compare_to must be a dataset folder or URL, got {self.compare_to!r}."
+            )
+        if self.large_amount is not None:
+            _number(self.large_amount, "large_amount", 0.0)
+        _positive_int(self.late_stages, "late_stages")
+        _positive_int(self.max_deals, "max_deals")
+
+
 #: The parameter class of each report kind (the notebook's name).
 REPORT_PARAMS: dict[str, type[ReportParams]] = {
     c.kind: c
@@ -413,6 +449,7 @@ REPORT_PARAMS: dict[str, type[ReportParams]] = {
         QuotaPlanParams,
         CompStatementParams,
         CompPlanParams,
+        TeamBriefParams,
     )
 }
 

@@ -5,13 +5,11 @@ Each spec entry expands into scopes (``for_each`` enumerates the reps table, fil
 whose parameters are layered as described in :mod:`spmlib.run.params` and checked by
 :class:`spmlib.run.check.ReportCheck` before anything runs.
 
-Report ids are ``<kind>__company``, ``<kind>__team-<team>``, ``<kind>__rep-<rep_id>`` and
-``<kind>__manager-<manager>`` (unsafe characters replaced by ``-``).
+Report ids: :func:`spmlib.reports.links.report_id`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +17,7 @@ import pandas as pd
 
 from spmlib.exceptions import MissingParameterError, ParameterError, SpecError
 from spmlib.io.schema import Dataset
+from spmlib.reports.links import report_id
 from spmlib.reports.params import SCOPE_PARAMETERS
 from spmlib.run.check import ReportCheck, declared_parameters
 from spmlib.run.job import Job, path_label
@@ -26,31 +25,6 @@ from spmlib.run.params import Layer, merge_layers, read_layer
 from spmlib.run.spec import Spec, SpecEntry
 
 __all__ = ["report_id", "entry_scopes", "plan_reports", "filter_reports"]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
-
-
-def report_id(kind: str, scope: dict[str, Any]) -> str:
-    """The report's id (also its file name) from its kind and scope.
-
-    Examples
-    --------
-    >>> report_id("funnel", {"team": "Atlas"})
-    'funnel__team-Atlas'
-    >>> report_id("rep_scorecard", {"rep_id": "R001", "team": "Atlas"})
-    'rep_scorecard__rep-R001'
-    >>> report_id("productivity", {}), report_id("funnel", {"manager": "Ann O'Neil"})
-    ('productivity__company', 'funnel__manager-Ann-O-Neil')
-    """
-    if scope.get("rep_id") is not None:
-        return f"{kind}__rep-{_slug(scope['rep_id'])}"
-    if scope.get("manager") is not None:
-        return f"{kind}__manager-{_slug(scope['manager'])}"
-    if scope.get("team") is not None:
-        return f"{kind}__team-{_slug(scope['team'])}"
-    return f"{kind}__company"
 
 
 def _select(reps: pd.DataFrame, rules: dict[str, Any], keep: bool, where: str) -> pd.DataFrame:
