@@ -53,7 +53,7 @@ def test_company_reports(ds):
     scope = resolve_scope(ds)
     reports = {
         kind: build_report(kind, ds, scope, REPORT_PARAMS[kind]())
-        for kind in ("data_overview", "funnel", "productivity")
+        for kind in ("data_overview", "funnel", "productivity", "team_brief")
     }
     for kind, report in reports.items():
         _check_report(report, kind)
@@ -74,7 +74,7 @@ def test_each_team_and_each_of_its_reps(ds, index):
     # The team: funnel, overview and productivity cover its reps only.
     scope = resolve_scope(ds, team=team)
     team_row = kpis(ds, by="team").set_index("team").loc[team]
-    for kind in ("data_overview", "funnel", "productivity"):
+    for kind in ("data_overview", "funnel", "productivity", "team_brief"):
         report = build_report(kind, ds, scope, REPORT_PARAMS[kind]())
         text = _check_report(report, kind)
         assert leaks(text, ds.reps, set(members["rep_id"])) == [], kind
