@@ -21,8 +21,8 @@ from mail_support import (
     REPS,
     RecordingHandler,
     SmtpServer,
-    synthetic_notebook,
     build_synthetic_run,
+    synthetic_notebook,
     write_dataset,
 )
 from typer.testing import CliRunner
