@@ -30,7 +30,7 @@ from spmlib.config import PARAMS_DIR
 from spmlib.core.periods import parse_period, period_label, period_start
 from spmlib.io.schema import Dataset
 from spmlib.reports.plotting.comp import plot_payout_curve
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["Section", "CompReport", "build_comp_statement_report", "build_comp_plan_report"]
 
@@ -190,6 +190,7 @@ def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompR
     says whose statement it is; ``params`` is a
     :class:`spmlib.reports.params.CompStatementParams`.
     """
+    dataset, scope = scope_as_of(dataset, scope, params.as_of)
     currency = dataset.config.currency
     inputs, st, lines, run_id, checks = _run(dataset, params)
     ids = set(scope.data.reps["rep_id"].astype(str))
@@ -293,6 +294,7 @@ def build_comp_plan_report(dataset: Dataset, scope: Scope, params) -> CompReport
     """Plans side by side: cost last fiscal year (everyone on each plan, the engine's rules)
     and next period's cost from the pipeline Monte Carlo (P10/P50/P90), as a share of bookings.
     ``params`` is a :class:`spmlib.reports.params.CompPlanParams`."""
+    dataset, scope = scope_as_of(dataset, scope, params.as_of)
     ds = scope.data
     currency = ds.config.currency
     plans = _plans(params.plans)

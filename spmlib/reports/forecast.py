@@ -26,7 +26,7 @@ from spmlib.reports.columns import plain_amounts
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.params import ForecastParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_forecast_report", "forecast_sentences"]
 
@@ -158,6 +158,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
         ``forecast`` and ``backtest`` (tables); with a dataset also ``pipeline_p10``,
         ``pipeline_p50``, ``pipeline_p90``, ``p_quota`` and ``replay_coverage_80``.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     p = params
     start, end = p.range
     if p.series_file:

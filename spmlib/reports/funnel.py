@@ -18,7 +18,7 @@ from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
 from spmlib.reports.names import with_rep_names
 from spmlib.reports.params import FunnelParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, by_name, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_funnel_report", "funnel_headline"]
 
@@ -359,6 +359,7 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
         cumulative_conversion), ``win_rate`` (won / closed of the scope), ``stale_deals``
         (count) and ``flow`` (the pipeline flow table).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     t = funnel_tables(ds, scope, params)
     currency = ds.config.currency
     sections, tests = _sections(t, scope, ds.config.won_stage)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from spmlib.core.grouping import group_list
-from spmlib.core.periods import period_end, period_start
+from spmlib.core.periods import period_end, period_frame, period_start
 from spmlib.exceptions import ParameterError
 from spmlib.funnel.conversion import (
     cohort_funnel,
@@ -174,8 +174,8 @@ def funnel_tables(ds: Dataset, scope: Scope, params: FunnelParams) -> FunnelTabl
 
     # Pipeline.
     fy = cfg.fiscal_year_start_month
-    q_start = period_start(pd.Series([as_of]), "quarter", fy).iloc[0]
-    q_end = period_end(pd.Series([q_start]), "quarter").iloc[0]
+    this = period_frame(as_of, "quarter", fy)  # this quarter: the one containing as_of
+    q_start, q_end = this.start, this.end
     flow_lo = lo if lo is not None else q_start
     flow_hi = hi if hi is not None else as_of
     probs = stage_win_probability(p_opps, p_hist, config=cfg)

@@ -70,16 +70,21 @@ def _name(value: Any, key: str, valid) -> str:
 
 @dataclass(frozen=True)
 class ReportParams:
-    """Parameters every report takes: the analysed range.
+    """Parameters every report takes: the analysed range and the reference date.
 
     Attributes
     ----------
     start, end : first and last day of the analysed range (``YYYY-MM-DD``); None = the data's
         own range. Stored as given; :attr:`range` holds them parsed.
+    as_of : the report's reference date (``YYYY-MM-DD``): "this quarter" is the fiscal quarter
+        containing it (:func:`spmlib.core.periods.period_frame`), and the data is read as it
+        stood that day (:func:`spmlib.io.as_of.dataset_as_of`). None = the dataset's ``as_of``
+        (``dataset.yml``), else its last date. Never after the data's own reference date.
     """
 
     start: str | None = None
     end: str | None = None
+    as_of: str | None = None
 
     #: The notebook of this kind (``notebooks/<kind>.ipynb``).
     kind: ClassVar[str] = ""
@@ -89,6 +94,12 @@ class ReportParams:
 
     def _check(self) -> None:
         day_range(self.start, self.end)
+        parse_day(self.as_of, "as_of")
+
+    @property
+    def as_of_day(self) -> pd.Timestamp | None:
+        """``as_of`` as a day (None when not set)."""
+        return parse_day(self.as_of, "as_of")
 
     @property
     def range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -26,7 +26,7 @@ from spmlib.reports.columns import Column
 from spmlib.reports.formatter import format_number, format_percent
 from spmlib.reports.params import ProductivityParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = [
     "build_productivity_report",
@@ -206,6 +206,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
         attainment in it, None without quota), ``share_at_quota`` (latest period),
         ``activities`` (count over the range), ``leader`` (rep id at the top of the board).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     d, p = scope.data, params
     start, end = p.range
     metric = METRICS[p.metric]

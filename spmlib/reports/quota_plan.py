@@ -29,7 +29,7 @@ from spmlib.planning.quota_plan import check_plan, default_target, plan_quotas
 from spmlib.planning.territory import TerritoryPlan, balance_territories, tradeoff_curve
 from spmlib.reports import plotting
 from spmlib.reports.params import QuotaPlanParams
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = [
     "PlanTable",
@@ -357,6 +357,7 @@ def build_quota_plan_report(ds: Dataset, scope: Scope, params: QuotaPlanParams) 
     ParameterError : a rep or manager scope, or an ``end`` that is not the last day of the
         planned fiscal year.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     if scope.kind not in ("company", "team"):
         raise ParameterError(
             "the quota plan report covers the company or one team; leave rep_id and manager "

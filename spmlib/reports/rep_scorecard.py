@@ -22,7 +22,7 @@ from spmlib.reports.columns import Column, column
 from spmlib.reports.formatter import RowFormat, format_percent
 from spmlib.reports.params import ScorecardParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope, resolve_scope
+from spmlib.reports.scope import Scope, resolve_scope, scope_as_of
 
 __all__ = ["build_rep_scorecard_report", "scorecard_narrative", "SCORECARD_COLUMNS"]
 
@@ -110,6 +110,7 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
         ``values``: ``rating``, ``strengths`` and ``areas_to_improve`` (KPI names), ``kpis``
         (KPI name to the rep's value).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     scope = _rep_scope(ds, scope)
     rep_id, name = str(scope.rep_id), str(scope.rep_name)
     team_ds, start, end = scope.peers, *params.range
