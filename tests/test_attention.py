@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from spmlib.funnel.attention import deals_needing_attention, large_deal_amount, quarter_end_after
+from spmlib.funnel.attention import deals_needing_attention, large_deal_amount
 from spmlib.funnel.velocity import current_stays
 from spmlib.io.schema import DatasetConfig
 
@@ -136,9 +136,11 @@ def test_without_stage_history_only_dates_and_amounts_count():
 
 
 def test_default_large_amount_and_quarter_end():
-    opps, _ = _deals()
+    opps, hist = _deals()
     # open amounts 10, 50, 100, 850, 900, 950: p90 by linear interpolation = 900 + 0.5 * 50
     assert large_deal_amount(opps) == pytest.approx(925.0)
-    # fiscal year from February: Nov-Jan is a quarter; on its last day the next one counts
-    assert quarter_end_after(pd.Timestamp("2027-01-31"), 2) == pd.Timestamp("2027-04-30")
-    assert quarter_end_after(AS_OF) == pd.Timestamp("2026-03-31")
+    # by default the quarter ends 03-31: d5 (closes 04-15) is not large-late
+    out = deals_needing_attention(
+        opps, hist, config=CFG, as_of=AS_OF, thresholds=P90, large_amount=800.0
+    )
+    assert "d5" not in set(out["opp_id"]) and "d2" in set(out["opp_id"])

@@ -13,7 +13,8 @@ An open deal needs attention for any of these reasons (a deal can have several):
 - **large, late stage**: it is in one of the last ``late_stages`` open stages of the funnel,
   its amount is at or above ``large_amount`` (by default the 90th percentile of the open deals'
   amounts) and it is expected to close by the end of the current quarter: the deals the
-  quarter depends on.
+  quarter depends on. The current quarter is the one in progress at the end of ``as_of``
+  (:func:`spmlib.core.periods.current_period`).
 
 Deals are listed most reasons first, then largest amount first.
 """
@@ -27,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from spmlib.core.codes import require_columns
-from spmlib.core.periods import period_end, period_start
+from spmlib.core.periods import current_period
 from spmlib.core.pipelines import per_pipeline
 from spmlib.funnel.velocity import current_stays, time_in_stage
 from spmlib.io.schema import DatasetConfig
 
-__all__ = ["REASONS", "quarter_end_after", "large_deal_amount", "deals_needing_attention"]
+__all__ = ["REASONS", "large_deal_amount", "deals_needing_attention"]
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +55,6 @@ _COLUMNS = [
     *REASONS,
     "reasons",
 ]
-
-
-def quarter_end_after(as_of: pd.Timestamp, fiscal_year_start_month: int = 1) -> pd.Timestamp:
-    """Last day of the fiscal quarter still to play for at the end of day ``as_of``: the one
-    containing the day after ``as_of``.
-
-    Examples
-    --------
-    >>> quarter_end_after(pd.Timestamp("2026-12-14"), 2).date()
-    datetime.date(2027, 1, 31)
-    >>> quarter_end_after(pd.Timestamp("2026-10-31"), 2).date()  # a quarter's last day
-    datetime.date(2027, 1, 31)
-    """
-    nxt = pd.Series([pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)])
-    start = period_start(nxt, "quarter", fiscal_year_start_month)
-    return period_end(start, "quarter").iloc[0]
 
 
 def large_deal_amount(opportunities: pd.DataFrame, quantile: float = 0.9) -> float:
@@ -109,7 +94,8 @@ def deals_needing_attention(
     as_of : the reference date.
     thresholds : :func:`spmlib.funnel.velocity.time_in_stage` of the peers (``stage``,
         ``p90_days``); None = computed from the deals given.
-    quarter_end : last day of the current quarter; None = :func:`quarter_end_after`.
+    quarter_end : last day of the current quarter; None = that of the quarter in progress
+        (:func:`spmlib.core.periods.current_period`).
     large_amount : amount from which a deal is large; None = :func:`large_deal_amount` of the
         deals given.
     late_stages : how many of the last open stages count as late.
@@ -150,7 +136,7 @@ def deals_needing_attention(
     )  # fmt: skip
     as_of = pd.Timestamp(as_of)
     if quarter_end is None:
-        quarter_end = quarter_end_after(as_of, config.fiscal_year_start_month)
+        quarter_end = current_period(as_of, "quarter", config.fiscal_year_start_month)[1]
     quarter_end = pd.Timestamp(quarter_end)
     open_ = opportunities[opportunities["status"] == "open"]
     if large_amount is None:

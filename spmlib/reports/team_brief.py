@@ -27,7 +27,7 @@ from spmlib.reports.links import report_href
 from spmlib.reports.names import with_account_names, with_rep_names
 from spmlib.reports.params import TeamBriefParams
 from spmlib.reports.report import Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["EMAIL_DEALS", "LINKED_KINDS", "build_team_brief_report", "attention_lines"]
 
@@ -183,6 +183,7 @@ def build_team_brief_report(ds: Dataset, scope: Scope, params: TeamBriefParams) 
             "the team brief covers a team, a manager's reps or the company; a rep's quarter "
             "opens their scorecard (rep_scorecard)."
         )
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     currency = ds.config.currency
     own = scope.data
     reps = _people(_quarter_rows(own, "rep"), "rep_name")
