@@ -16,7 +16,8 @@ from report_support import examine, leaks
 import spmlib
 from spmlib.productivity.activity import activity_outcomes
 from spmlib.productivity.kpis import kpis
-from spmlib.productivity.scorecard import overall_rating, team_scorecards
+from spmlib.productivity.rating import rep_ratings
+from spmlib.productivity.scorecard import team_scorecards
 from spmlib.reports.builders import BUILDERS, build_report
 from spmlib.reports.params import REPORT_PARAMS, ForecastParams
 from spmlib.reports.report import Report
@@ -81,6 +82,7 @@ def test_each_team_and_each_of_its_reps(ds, index):
         if kind == "funnel":
             assert report.values["win_rate"] == pytest.approx(_win_rate(team_row))
     cards = team_scorecards(ds, team)
+    ratings = rep_ratings(ds, team=team).set_index("rep_id")["rating"]
 
     # Each rep: funnel, overview and scorecard show that rep only, peers anonymously.
     for rep in members.itertuples(index=False):
@@ -94,7 +96,7 @@ def test_each_team_and_each_of_its_reps(ds, index):
                 assert report.values["win_rate"] == pytest.approx(_win_rate(by_rep.loc[rep.rep_id]))
             if kind == "rep_scorecard":
                 card = cards[cards["rep_id"] == rep.rep_id]
-                assert report.values["rating"] == overall_rating(card)["rating"].iloc[0]
+                assert report.values["rating"] == ratings[rep.rep_id]
                 assert (
                     report.values["strengths"]
                     == card.loc[card["assessment"] == "strength", "kpi"].tolist()
@@ -124,7 +126,7 @@ def test_scorecard_of_a_team_scope_reviews_its_first_rep(ds):
     report = build_report("rep_scorecard", ds, resolve_scope(ds, team=team),
                           REPORT_PARAMS["rep_scorecard"]())  # fmt: skip
     assert report.scope.rep_id == first["rep_id"]
-    assert report.title == f"Performance review: {first['rep_name']}"
+    assert report.title == f"Your quarter: {first['rep_name']}"
 
 
 def test_every_kind_has_a_builder_and_parameters():

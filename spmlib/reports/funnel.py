@@ -132,14 +132,25 @@ def _peer_sentences(t: FunnelTables, history: bool, pct) -> list[str]:
     sig = t.comparison[t.comparison["significant"]]
     wsig = t.win_rates[t.win_rates["significant"]]
     if t.benchmark is not None:
+        win = t.win_benchmark.iloc[0] if len(t.win_benchmark) else None
+        if win is None or pd.isna(win["team_median"]):
+            out.append(
+                "The win rate is not compared with the team: fewer than five other reps have one, "
+                "and a comparison would reveal a colleague's."
+            )
+            return out
         if len(wsig):
             r = wsig.iloc[0]
             out.append(
                 f"The win rate ({pct(r['win_rate'])}) is significantly **{r['direction']}** the "
-                f"rest of the team ({pct(r['rest_rate'])}) after correction for multiple tests."
+                f"rest of the team after correction for multiple tests (team median about "
+                f"{pct(win['team_median'])}; you are in the {win['band']})."
             )
         else:
-            out.append("The win rate does not differ significantly from the rest of the team.")
+            out.append(
+                "The win rate does not differ significantly from the rest of the team (team "
+                f"median about {pct(win['team_median'])}; you are in the {win['band']})."
+            )
         if len(sig) and history:
             stages = ", ".join(
                 f"{escape(s['stage'])} ({s['direction']})" for _, s in sig.iterrows()
@@ -188,25 +199,48 @@ def _first(frame: pd.DataFrame, what: str, n: int = MAX_ROWS) -> tuple[pd.DataFr
 _TESTS = ("p_value", "p_adjusted")
 
 
+_REP_RATE_COLUMNS = ["won", "lost", "closed", "win_rate", "win_rate_low", "win_rate_high"]
+
+
+def _rep_peer_section(t: FunnelTables, intro: str) -> tuple[Section, list]:
+    """A rep's conversions and win rate beside the team, by the rule that never reveals a
+    colleague (the other reps' median, two significant figures, and the rep's band, over at
+    least five of them); the tests against the rest of the team for the closing section."""
+    shown = t.benchmark[t.benchmark["others"] > 0]
+    notes = sorted({str(n) for n in t.benchmark["benchmark_note"].dropna() if str(n)})
+    win = t.win_rates[_REP_RATE_COLUMNS]
+    if len(t.win_benchmark):
+        win = win.assign(
+            team_median=t.win_benchmark["team_median"].iloc[0], band=t.win_benchmark["band"].iloc[0]
+        )
+    blocks: list = [
+        Table(shown.drop(columns=["others", "benchmark_note"]),
+              title="**Next-step conversion beside the team** (the other reps' median and your "
+              "place in the team):"),
+        Table(win, title="**Win rate:**"),
+    ]  # fmt: skip
+    if notes:
+        blocks.append(Text(notes[0]))
+    tests = []
+    if t.win_rates["p_value"].notna().any():
+        tests.append(
+            Table(t.win_rates[[*_REP_RATE_COLUMNS, "p_value", "p_adjusted", "significant"]],
+                  title="**Win rate tested against the rest of the team:**")
+        )  # fmt: skip
+    return Section("Compared with peers", intro, tuple(blocks)), tests
+
+
 def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
     """The "Compared with peers" section, and the test statistics for the closing section."""
     intro = (
         "Each group against the rest of its peers. Rankings use the **shrunken** rate (pulled "
         "towards the average in proportion to how few deals stand behind it). For one rep, "
-        "peers appear only as anonymous team figures."
+        "the team appears only as the other reps' median and the rep's place, and only when "
+        "at least five other reps stand behind it."
     )
     tests: list = []
     if t.benchmark is not None:
-        blocks = (
-            Table(t.benchmark, title="**Next-step conversion against the team's reps "
-                  "(median and quartiles):**"),
-            Table(by_name(t.win_rates.drop(columns=list(_TESTS))),
-                  title="**Win rate against the rest of the team:**"),
-        )  # fmt: skip
-        tests.append(
-            Table(by_name(t.win_rates), title="**Win rate tested against the rest of the team:**")
-        )
-        return Section("Compared with peers", intro, blocks), tests
+        return _rep_peer_section(t, intro)
     rates = t.win_rates
     labels = [c for c in ("rep_name", "team", "manager", "region") if c in rates.columns][:1]
     labels = labels or [rates.columns[0]]

@@ -220,12 +220,16 @@ class ScorecardParams(ReportParams):
 
     Attributes
     ----------
-    period : the trend and attainment period, a name of :data:`spmlib.core.periods.PERIODS`.
+    start, end : the range of the KPIs compared with the team; None = the rating's review
+        window (the two complete quarters before this one).
+    period : the trend period, a name of :data:`spmlib.core.periods.PERIODS`.
     trend_periods : how many recent periods the trend shows.
+    ramp_months : months in role before a rep is rated (:mod:`spmlib.productivity.rating`).
     """
 
     period: str = "quarter"
     trend_periods: int = 4
+    ramp_months: int = 6
 
     kind: ClassVar[str] = "rep_scorecard"
 
@@ -233,6 +237,7 @@ class ScorecardParams(ReportParams):
         super()._check()
         period_kind(self.period)
         _positive_int(self.trend_periods, "trend_periods")
+        _positive_int(self.ramp_months, "ramp_months")
 
 
 @dataclass(frozen=True)
