@@ -218,8 +218,9 @@ def rep_ratings(
     )
     hired = pd.Series(hired, index=ids.to_numpy())
     start = hired.where(hired > lo, lo).fillna(lo)
-    months = (hi.year - hired.dt.year) * 12 + (hi.month - hired.dt.month)
-    months = months - (hired.dt.day > hi.day).astype(int)
+    after = hi + pd.Timedelta(days=1)  # whole months from the hire to the end of the window
+    months = (after.year - hired.dt.year) * 12 + (after.month - hired.dt.month)
+    months = months - (hired.dt.day > after.day).astype(int)
     frame = period_frame(as_of, "quarter", fy)
     q_start = pd.Series(frame.start, index=ids.to_numpy())
     opps = ds.opportunities

@@ -1,9 +1,10 @@
 """Rep scorecards: each KPI beside the team, and the strengths and areas to improve found.
 
 A scorecard compares one rep with the other reps of the same team over a range (default: the
-review window of the rating, the two complete fiscal quarters before the one holding ``as_of``,
-:func:`spmlib.productivity.rating.review_window`). The rating itself is in
-:mod:`spmlib.productivity.rating`: attainment leads it; the KPIs here are for coaching.
+last four complete fiscal quarters before the one holding ``as_of``,
+:func:`scorecard_range`: a year of deals gives the tests enough to go on, and a recent one).
+The rating itself is in :mod:`spmlib.productivity.rating`: attainment over the last two
+complete quarters leads it; the KPIs here are for coaching.
 
 KPIs (``better`` says which way is good):
 
@@ -62,6 +63,7 @@ __all__ = [
     "ScorecardKpi",
     "SCORECARD_KPIS",
     "ASSESSMENTS",
+    "KPI_QUARTERS",
     "scorecard_range",
     "team_scorecards",
     "scorecard",
@@ -69,6 +71,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Complete quarters the KPIs cover by default.
+KPI_QUARTERS = 4
 #: What a KPI can be found to be.
 ASSESSMENTS = ("strength", "area to improve", "in line", "not enough data", "no comparison")
 
@@ -148,9 +152,9 @@ _FROM_ACTIVITIES = ("activity_volume", "proposal_acceptance")
 def scorecard_range(
     ds: Dataset, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The range a scorecard covers: ``start``/``end`` as given, else the rating's review
-    window (the two complete quarters before the one holding ``as_of``)."""
-    lo, hi, _ = review_window(ds.as_of, ds.config.fiscal_year_start_month)
+    """The range a scorecard covers: ``start``/``end`` as given, else the last
+    :data:`KPI_QUARTERS` complete fiscal quarters before the one holding ``as_of``."""
+    lo, hi, _ = review_window(ds.as_of, ds.config.fiscal_year_start_month, KPI_QUARTERS)
     return day_range(start, end, lo, hi)
 
 

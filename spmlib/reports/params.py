@@ -220,8 +220,8 @@ class ScorecardParams(ReportParams):
 
     Attributes
     ----------
-    start, end : the range of the KPIs compared with the team; None = the rating's review
-        window (the two complete quarters before this one).
+    start, end : the range of the KPIs compared with the team; None = the last four complete
+        quarters before this one (the rating always covers the last two).
     period : the trend period, a name of :data:`spmlib.core.periods.PERIODS`.
     trend_periods : how many recent periods the trend shows.
     ramp_months : months in role before a rep is rated (:mod:`spmlib.productivity.rating`).

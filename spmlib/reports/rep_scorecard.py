@@ -24,8 +24,13 @@ from spmlib.funnel.attention import REASONS, deals_needing_attention, large_deal
 from spmlib.funnel.pipeline import stage_win_probability
 from spmlib.funnel.velocity import current_stays, time_in_stage
 from spmlib.io.schema import Dataset
-from spmlib.productivity.rating import RATING_RULE, rep_ratings
-from spmlib.productivity.scorecard import SCORECARD_KPIS, scorecard, scorecard_range
+from spmlib.productivity.rating import RATING_RULE, rep_ratings, review_window
+from spmlib.productivity.scorecard import (
+    KPI_QUARTERS,
+    SCORECARD_KPIS,
+    scorecard,
+    scorecard_range,
+)
 from spmlib.productivity.scorecard_trend import scorecard_trend
 from spmlib.reports import plotting
 from spmlib.reports.columns import Column, column
@@ -348,7 +353,11 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
     steps, attention = next_steps(ds, scope, currency)
     start, end = params.range
     lo, hi = scorecard_range(ds, start, end)
-    span = f"{lo.date()} to {hi.date()}" if start or end else str(r["window"])
+    span = (
+        f"{lo.date()} to {hi.date()}"
+        if start or end
+        else review_window(ds.as_of, ds.config.fiscal_year_start_month, KPI_QUARTERS)[2]
+    )
     card = scorecard(scope.peers, rep_id, start=lo, end=hi)
     trend = scorecard_trend(scope.peers, rep_id, params.period, params.trend_periods, ds.as_of)
     compare, method_tables = _compare_section(card, span, currency)
