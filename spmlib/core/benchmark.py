@@ -103,10 +103,13 @@ def why_no_benchmark(others: int, minimum: int = MIN_OTHER_REPS) -> str:
     >>> print(why_no_benchmark(1)[:64])
     No team benchmark: only 1 other rep has a value, and a benchmark
     """
-    reps = "other rep has" if others == 1 else "other reps have"
+    if others == 0:
+        who = "no other rep of the team has a value"
+    else:
+        who = f"only {others} other rep{' has' if others == 1 else 's have'} a value"
     return (
-        f"No team benchmark: only {others} {reps} a value, and a benchmark is shown only over "
-        f"at least {minimum}, so that it never reveals a colleague."
+        f"No team benchmark: {who}, and a benchmark is shown only over at least {minimum}, so "
+        "that it never reveals a colleague."
     )
 
 

@@ -206,7 +206,7 @@ def _rep_peer_section(t: FunnelTables, intro: str) -> tuple[Section, list]:
     """A rep's conversions and win rate beside the team, by the rule that never reveals a
     colleague (the other reps' median, two significant figures, and the rep's band, over at
     least five of them); the tests against the rest of the team for the closing section."""
-    shown = t.benchmark[t.benchmark["others"] > 0]
+    shown = t.benchmark
     notes = sorted({str(n) for n in t.benchmark["benchmark_note"].dropna() if str(n)})
     win = t.win_rates[_REP_RATE_COLUMNS]
     if len(t.win_benchmark):
