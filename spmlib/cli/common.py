@@ -140,6 +140,18 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(str(exc))
 
 
+def _formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells escaped for spreadsheets (missing values kept)."""
+    from spmlib.comp.payroll import escape_cell
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+            text = out[col].notna() & out[col].map(lambda v: isinstance(v, str))
+            out.loc[text, col] = out.loc[text, col].map(escape_cell)
+    return out
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: OutputFormat,
@@ -152,10 +164,12 @@ def emit(
     ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
     labels for people, money in ``currency``, percentages, separators, fixed decimals
     (``columns``: definitions overriding the vocabulary). ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings);
+    in CSV a text cell that a spreadsheet would run as a formula (starting with = + - @) gets
+    a leading ``'`` (:func:`spmlib.comp.payroll.escape_cell`).
     """
     if fmt is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False)
+        _formula_safe(frame).to_csv(sys.stdout, index=False)
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")

@@ -156,7 +156,7 @@ def sample_command(
     reps_per_team: Annotated[
         int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
     ] = 8,
-    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 36,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 38,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 42,
     opportunities: Annotated[
         int | None,
@@ -165,10 +165,23 @@ def sample_command(
     fmt: Annotated[
         SampleFormat, typer.Option("--format", help="csv (readable) or parquet (large data).")
     ] = SampleFormat.csv,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Write the same world as an extract taken that day would hold it: later deals, "
+            "stage moves and closes not yet happened, open deals with the expected close date "
+            "they had then (default: the data's last day, 2026-12-14).",
+        ),
+    ] = None,
 ) -> None:
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
+    The data ends on Monday 2026-12-14, six weeks into fiscal quarter FY2027-Q4; with --as-of
+    the same world is written as it stood on an earlier day (e.g. the week before, to compare
+    two extracts with `spm changes`).
     """
     from spmlib.io.schema import TABLES
     from spmlib.sample.generator import write_sample
@@ -182,6 +195,7 @@ def sample_command(
             months=months,
             seed=seed,
             opportunities=opportunities,
+            as_of=None if as_of is None else str(parse_date(as_of, "--as-of").date()),
         )
     except SpmError as exc:
         fail(str(exc))
