@@ -16,6 +16,7 @@ from rich.table import Table
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
+from spmlib.engine.base import ENGINES
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
@@ -31,6 +32,9 @@ __all__ = [
     "OutputFormat",
     "By",
     "Period",
+    "Engine",
+    "EngineOpt",
+    "open_or_exit",
 ]
 
 app = typer.Typer(
@@ -68,6 +72,8 @@ def choices(name: str, values) -> type[StrEnum]:
 
 #: ``--by``: the named groupings of :data:`spmlib.core.grouping.GROUPINGS` (``all`` = company).
 By = choices("By", [*GROUPINGS, "all"])
+#: ``--engine``: the engines of :data:`spmlib.engine.base.ENGINES`.
+Engine = choices("Engine", ENGINES)
 #: ``--period``: the period kinds of :data:`spmlib.core.periods.PERIODS`.
 Period = choices("Period", PERIODS)
 
@@ -82,6 +88,16 @@ MappingOpt = Annotated[
     str | None,
     typer.Option(
         "--mapping", "-m", help="CRM mapping: a preset (salesforce, hubspot) or a YAML file."
+    ),
+]
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="Where the data is aggregated: duckdb (embedded, default) or spark "
+        "(a PATH of the form spark:LOCATION always uses Spark). See docs/data.md.",
     ),
 ]
 
@@ -129,6 +145,23 @@ def load_or_exit(path: str, mapping: str | None = None):
             soft_wrap=True,
         )
     return ds
+
+
+def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
+    """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
+    ``path`` is empty), validated once per fingerprint; on a data problem print every problem
+    and exit 1."""
+    from spmlib.engine.locations import open_tables
+    from spmlib.sample.resolve import resolve_data
+
+    try:
+        return open_tables(resolve_data(path), mapping=mapping, engine=engine)
+    except DataValidationError as exc:
+        err_console.print(str(exc), highlight=False, markup=False)
+        err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
+        raise typer.Exit(1) from None
+    except SpmError as exc:
+        fail(str(exc))
 
 
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
