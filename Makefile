@@ -42,7 +42,7 @@ test-fast: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-## Write the sample dataset to data/sample (6 teams x 8 reps x 36 months)
+## Write the sample dataset to data/sample (6 teams x 8 reps x 38 months to 2026-12-14)
 sample: $(STAMP)
 	$(BIN)/spm sample data/sample
 

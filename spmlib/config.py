@@ -17,6 +17,7 @@ __all__ = [
     "SAMPLE_DATA_DIR",
     "SHARED_DATA_DIR",
     "KERNEL_NAME",
+    "CACHE_DIR",
 ]
 
 PROJ_ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +31,9 @@ SAMPLE_DATA_DIR = Path(os.environ.get("SPM_SAMPLE_DATA", DATA_DIR / "sample"))
 SHARED_DATA_DIR = Path(os.environ.get("SPM_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data"))
 #: The Jupyter kernel that `make setup` registers inside .venv; papermill always runs this one.
 KERNEL_NAME = "spm"
+#: Typed Parquet copies of CSV sources and validation results, keyed by source fingerprint
+#: (``SPM_CACHE_DIR``; default ``$XDG_CACHE_HOME/spm`` or ``~/.cache/spm``). Safe to delete.
+CACHE_DIR = Path(
+    os.environ.get("SPM_CACHE_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spm"
+)

@@ -11,7 +11,6 @@ from spmlib.forecast.backtest import (
     accuracy,
     backtest,
     backtest_errors,
-    select_method,
     skill_vs_snaive,
 )
 from spmlib.forecast.series import series_from_frame
@@ -41,8 +40,6 @@ def test_zero_series_and_too_short():
     assert a["bias"].isna().all()
     short = accuracy(backtest_errors(np.ones(4), 12, 3, 3, ["naive"]), ["naive"])
     assert short["origins"].tolist() == [0] and short["mase"].isna().all()
-    table, chosen = select_method(np.ones(4), 12, 3, 3)
-    assert chosen == "snaive"
 
 
 def test_auto_beats_snaive_on_seasonal_data():
@@ -58,7 +55,7 @@ def test_auto_beats_snaive_on_seasonal_data():
             "complete": True,
         }
     )
-    b = backtest(s, horizon=3, origins=6, methods=["snaive", "ets", "auto"]).set_index("method")
+    b = backtest(s, horizon=3, origins=3, methods=["snaive", "ets", "auto"]).set_index("method")
     assert b.loc["auto", "mase"] < b.loc["snaive", "mase"]
     assert list(b.reset_index().columns) == [
         "method",
@@ -96,16 +93,11 @@ def _tsdl() -> dict[str, pd.DataFrame]:
 
 @pytest.mark.slow
 def test_auto_beats_snaive_on_real_monthly_sales():
-    # Nested backtest (auto re-selected at each origin on its own training data), h = 6, 4 origins.
+    # Nested backtest (auto re-selected, intervals calibrated at each origin on its own training
+    # data only), h = 6, 4 origins.
     pooled = []
     for name, s in _tsdl().items():
-        e = backtest_errors(
-            s["value"].to_numpy(),
-            12,
-            6,
-            4,
-            ["naive", "snaive", "drift", "ets", "theta", "arima", "combo", "auto"],
-        )
+        e = backtest_errors(s["value"].to_numpy(), 12, 6, 4, ["snaive", "auto"])
         a = accuracy(e).set_index("method")
         assert a.loc["auto", "mase"] < a.loc["snaive", "mase"], name
         pooled.append(e[e["method"] == "auto"])
@@ -118,13 +110,13 @@ def test_auto_beats_snaive_on_real_monthly_sales():
 def test_auto_beats_snaive_on_sample_bookings():
     # The sample generator builds quarter-end seasonality (ground_truth.yml:
     # seasonality.month_of_quarter) and yearly growth into company bookings. Nested backtest,
-    # h = 6 months, 12 origins: auto (re-selected at each origin) must beat seasonal naive.
+    # h = 6 months, 4 origins: auto (re-selected at each origin) must beat seasonal naive.
     from spmlib.forecast.series import bookings_series
     from spmlib.sample.resolve import load
 
     s = bookings_series(load(None), "M")
     y = s.loc[s["complete"], "value"].to_numpy()
-    e = backtest_errors(y, 12, 6, 12, ["snaive", "ets", "theta", "arima", "combo", "auto"])
+    e = backtest_errors(y, 12, 6, 4, ["snaive", "auto"])
     a = accuracy(e).set_index("method")
     assert a.loc["auto", "mase"] < a.loc["snaive", "mase"]
     assert a.loc["auto", "coverage_95"] >= 0.8

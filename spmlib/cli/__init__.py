@@ -4,6 +4,7 @@ with exit code 1, never as a traceback. Imports every layer below."""
 
 from spmlib.cli import (  # noqa: F401 (commands)
     batch,
+    changes,
     comp,
     data,
     forecast,

@@ -16,6 +16,7 @@ from rich.table import Table
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
+from spmlib.engine.base import ENGINES
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
@@ -31,6 +32,9 @@ __all__ = [
     "OutputFormat",
     "By",
     "Period",
+    "Engine",
+    "EngineOpt",
+    "open_or_exit",
 ]
 
 app = typer.Typer(
@@ -68,6 +72,8 @@ def choices(name: str, values) -> type[StrEnum]:
 
 #: ``--by``: the named groupings of :data:`spmlib.core.grouping.GROUPINGS` (``all`` = company).
 By = choices("By", [*GROUPINGS, "all"])
+#: ``--engine``: the engines of :data:`spmlib.engine.base.ENGINES`.
+Engine = choices("Engine", ENGINES)
 #: ``--period``: the period kinds of :data:`spmlib.core.periods.PERIODS`.
 Period = choices("Period", PERIODS)
 
@@ -82,6 +88,16 @@ MappingOpt = Annotated[
     str | None,
     typer.Option(
         "--mapping", "-m", help="CRM mapping: a preset (salesforce, hubspot) or a YAML file."
+    ),
+]
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="Where the data is aggregated: duckdb (embedded, default) or spark "
+        "(a PATH of the form spark:LOCATION always uses Spark). See docs/data.md.",
     ),
 ]
 
@@ -131,6 +147,23 @@ def load_or_exit(path: str, mapping: str | None = None):
     return ds
 
 
+def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
+    """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
+    ``path`` is empty), validated once per fingerprint; on a data problem print every problem
+    and exit 1."""
+    from spmlib.engine.locations import open_tables
+    from spmlib.sample.resolve import resolve_data
+
+    try:
+        return open_tables(resolve_data(path), mapping=mapping, engine=engine)
+    except DataValidationError as exc:
+        err_console.print(str(exc), highlight=False, markup=False)
+        err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
+        raise typer.Exit(1) from None
+    except SpmError as exc:
+        fail(str(exc))
+
+
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
     """Parse a --start/--end value (:func:`spmlib.core.ranges.parse_day`), or exit with a
     message naming the option."""
@@ -138,6 +171,18 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         return parse_day(value, option)
     except SpmError as exc:
         fail(str(exc))
+
+
+def _formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells escaped for spreadsheets (missing values kept)."""
+    from spmlib.comp.payroll import escape_cell
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+            text = out[col].notna() & out[col].map(lambda v: isinstance(v, str))
+            out.loc[text, col] = out.loc[text, col].map(escape_cell)
+    return out
 
 
 def emit(
@@ -152,10 +197,12 @@ def emit(
     ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
     labels for people, money in ``currency``, percentages, separators, fixed decimals
     (``columns``: definitions overriding the vocabulary). ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings);
+    in CSV a text cell that a spreadsheet would run as a formula (starting with = + - @) gets
+    a leading ``'`` (:func:`spmlib.comp.payroll.escape_cell`).
     """
     if fmt is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False)
+        _formula_safe(frame).to_csv(sys.stdout, index=False)
     elif fmt is OutputFormat.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")

@@ -13,6 +13,8 @@ from rich.markup import escape
 from spmlib.cli.common import (
     By,
     EndOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MappingOpt,
     OutputFormat,
@@ -23,7 +25,7 @@ from spmlib.cli.common import (
     console,
     emit,
     fail,
-    load_or_exit,
+    open_or_exit,
     parse_date,
 )
 from spmlib.exceptions import SpmError
@@ -31,32 +33,26 @@ from spmlib.reports.formatter import format_value
 
 
 @app.command("validate")
-def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
+def validate_command(
+    path: PathArg, mapping: MappingOpt = None, engine: EngineOpt = Engine.duckdb
+) -> None:
     """Check a dataset against the data model and report every problem at once.
 
     Exit code 0 when it is clean (one summary line per table: rows and date range; warnings
     listed too), 1 when it has errors (each naming the file, column, rule, first offending rows
-    and what to fix).
+    and what to fix). A native dataset is checked in the engine, and a clean result is
+    remembered for these exact files, so other commands trust them without checking again; a
+    CRM export read through a mapping is loaded whole, and what its preset inferred is listed.
     """
-    import logging
-
-    from spmlib.io.load import load_result
-    from spmlib.io.overview import table_summary
     from spmlib.sample.resolve import resolve_data
 
-    data_log = logging.getLogger("spmlib.io.load")
-    level = data_log.level
-    data_log.setLevel(logging.ERROR)  # the warnings are printed below, not logged
-    try:
-        result = load_result(resolve_data(path), mapping=mapping)
-    except SpmError as exc:
-        fail(str(exc))
-    finally:
-        data_log.setLevel(level)
-    ds, problems = result.dataset, result.problems
-    _print_inferences(result.inferences, mapping, console)
+    location = resolve_data(path)
+    if mapping is None:
+        problems, summary = _check_in_engine(location, engine.value)
+    else:
+        problems, summary = _check_loaded(location, mapping)
     _print_problems(problems, console)
-    if ds is None:
+    if summary is None:
         n = sum(p.severity == "error" for p in problems)
         console.print(
             f"[bold red]{n} error(s)[/] in {escape(path)}. Fix them (or the mapping) and run "
@@ -66,7 +62,7 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
         )
         raise typer.Exit(1)
     console.print(f"[bold green]OK[/] {escape(path)}", highlight=False, soft_wrap=True)
-    for row in table_summary(ds).itertuples(index=False):
+    for row in summary.itertuples(index=False):
         span = (
             f", {row.date_column} {format_value(row.first_date, 'first_date')} .. "
             f"{format_value(row.last_date, 'last_date')}"
@@ -76,6 +72,46 @@ def validate_command(path: PathArg, mapping: MappingOpt = None) -> None:
         console.print(
             f"  {row.table}: {row.rows:,} rows{span}", highlight=False, markup=False, soft_wrap=True
         )
+
+
+def _check_in_engine(location: str, engine: str):
+    """Problems of a native dataset checked in the engine, and its table summary (None when it
+    has errors)."""
+    from spmlib.engine.locations import open_tables
+    from spmlib.engine.validate import check_now
+
+    try:
+        tables = open_tables(location, engine=engine, validate=False)
+    except SpmError as exc:
+        fail(str(exc))
+    try:
+        problems = check_now(tables)
+        clean = not any(p.severity == "error" for p in problems)
+        return problems, (tables.summary() if clean else None)
+    finally:
+        tables.close()
+
+
+def _check_loaded(location: str, mapping: str):
+    """Problems of an export loaded through a mapping (after printing what its preset
+    inferred), and its table summary (None when it has errors)."""
+    import logging
+
+    from spmlib.io.load import load_result
+    from spmlib.io.overview import table_summary
+
+    data_log = logging.getLogger("spmlib.io.load")
+    level = data_log.level
+    data_log.setLevel(logging.ERROR)  # the warnings are printed with the problems, not logged
+    try:
+        result = load_result(location, mapping=mapping)
+    except SpmError as exc:
+        fail(str(exc))
+    finally:
+        data_log.setLevel(level)
+    _print_inferences(result.inferences, mapping, console)
+    ds = result.dataset
+    return result.problems, (table_summary(ds) if ds is not None else None)
 
 
 def _print_inferences(inferences, mapping: str | None, out: Console) -> None:
@@ -123,14 +159,16 @@ def kpis_command(
         typer.Option("--period", help="One row per group and period (fiscal quarters and years)."),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Win rate (with Wilson 95% interval), bookings, deal size, cycle and attainment per group.
 
     Every rep and team appears, even with no deals. Definitions: README, section "The KPIs".
+    Aggregated in the engine: only the columns the KPIs need are read.
     """
     from spmlib.productivity.kpis import kpis
 
-    ds = load_or_exit(path, mapping)
+    ds = open_or_exit(path, mapping, engine.value)
     try:
         table = kpis(
             ds,
@@ -156,7 +194,7 @@ def sample_command(
     reps_per_team: Annotated[
         int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
     ] = 8,
-    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 36,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 38,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 42,
     opportunities: Annotated[
         int | None,
@@ -165,36 +203,55 @@ def sample_command(
     fmt: Annotated[
         SampleFormat, typer.Option("--format", help="csv (readable) or parquet (large data).")
     ] = SampleFormat.csv,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Write the same world as an extract taken that day would hold it: later deals, "
+            "stage moves and closes not yet happened, open deals with the expected close date "
+            "they had then (default: the data's last day, 2026-12-14).",
+        ),
+    ] = None,
 ) -> None:
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
+    The data ends on Monday 2026-12-14, six weeks into fiscal quarter FY2027-Q4; with --as-of
+    the same world is written as it stood on an earlier day (e.g. the week before, to compare
+    two extracts with `spm changes`). In Parquet, more opportunities than fit one chunk
+    (500,000) are written chunk by chunk as folders of Parquet parts (100,000,000 take minutes
+    and little memory; see spmlib.sample.chunked).
     """
     from spmlib.io.schema import TABLES
+    from spmlib.sample.chunked import CHUNK, write_chunked_sample
     from spmlib.sample.generator import write_sample
 
+    size = {"teams": teams, "reps_per_team": reps_per_team, "months": months, "seed": seed}
     try:
-        folder = write_sample(
-            out,
-            format=fmt.value,
-            teams=teams,
-            reps_per_team=reps_per_team,
-            months=months,
-            seed=seed,
-            opportunities=opportunities,
-        )
+        if as_of is not None:
+            size["as_of"] = str(parse_date(as_of, "--as-of").date())
+        if fmt is SampleFormat.parquet and opportunities is not None and opportunities > CHUNK:
+            folder = write_chunked_sample(out, opportunities=opportunities, **size)
+        else:
+            folder = write_sample(out, format=fmt.value, opportunities=opportunities, **size)
     except SpmError as exc:
         fail(str(exc))
-    counts = {name: _count_rows(folder / f"{name}.{fmt.value}") for name in TABLES}
+    counts = {name: _count_rows(folder, name, fmt.value) for name in TABLES}
     summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     console.print(f"Wrote {folder}: {summary}", highlight=False, markup=False, soft_wrap=True)
 
 
-def _count_rows(path) -> int:
-    """Data rows of a written CSV (lines - 1; generated text has no line breaks) or Parquet."""
-    if path.suffix == ".parquet":
+def _count_rows(folder, name: str, fmt: str) -> int:
+    """Data rows of a written table: CSV lines - 1 (generated text has no line breaks), or the
+    Parquet metadata of the file or of every part of its folder."""
+    path = folder / f"{name}.{fmt}"
+    if not path.exists() and not (folder / name).is_dir():
+        return 0
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_metadata(path).num_rows
+        parts = [path] if path.is_file() else sorted((folder / name).glob("*.parquet"))
+        return sum(pq.read_metadata(p).num_rows for p in parts)
     with open(path, "rb") as fh:
         return max(sum(1 for _ in fh) - 1, 0)

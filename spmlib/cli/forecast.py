@@ -19,20 +19,34 @@ from spmlib.cli.common import (
     load_or_exit,
 )
 from spmlib.exceptions import DataValidationError, SpmError
-from spmlib.forecast.series import FORECAST_GROUPINGS, FORECAST_PERIODS, FREQS
+from spmlib.forecast.calibrate import CALIBRATION_ORIGINS
+from spmlib.forecast.series import FILL_RULES, FORECAST_GROUPINGS, FORECAST_PERIODS, FREQS
 from spmlib.reports.columns import plain_amounts
 
 #: ``--by``: the groupings a bookings series can be split by.
 ForecastBy = choices("ForecastBy", FORECAST_GROUPINGS)
 #: ``--freq``: the period kinds that can be forecast, by code or name.
 ForecastFreq = choices("ForecastFreq", [*FREQS, *FORECAST_PERIODS])
+#: ``--fill``: how periods missing inside a series file are filled.
+FillRule = choices("FillRule", FILL_RULES)
 
 
 SeriesOpt = Annotated[
     str | None,
     typer.Option(
         "--series",
-        help="PATH is a plain CSV series: DATE_COLUMN,VALUE_COLUMN[,GROUP_COLUMN].",
+        help="PATH is a plain CSV series: DATE_COLUMN,VALUE_COLUMN[,GROUP_COLUMN]. Each group "
+        "spans its own first to last date.",
+    ),
+]
+
+
+FillOpt = Annotated[
+    FillRule | None,
+    typer.Option(
+        "--fill",
+        help="Periods missing inside a --series: zero (values sum events, e.g. bookings), "
+        "previous (carry the last value) or interpolate. Default: stop and list them.",
     ),
 ]
 
@@ -56,15 +70,18 @@ HorizonOpt = Annotated[
 OriginsOpt = Annotated[int, typer.Option("--origins", min=1, help="Rolling backtest origins.")]
 
 
-def _forecast_series(path, mapping, series, by, freq):
+def _forecast_series(path, mapping, series, by, freq, fill=None):
     """The series frame for the forecast commands (a plain series file or a dataset's
-    bookings), and the currency of its amounts (None for a series file)."""
+    bookings), and the currency of its amounts (None for a series file). Periods filled by
+    ``fill`` are reported on stderr, per group."""
     from spmlib.forecast.series import bookings_series, read_series
 
     code = freq.value if freq else None
     if series:
         try:
-            return read_series(path, series, code), None
+            frame = read_series(path, series, code, fill.value if fill else None)
+            _report_filled(frame)
+            return frame, None
         except DataValidationError as exc:
             err_console.print(str(exc), highlight=False, markup=False)
             raise typer.Exit(1) from None
@@ -76,6 +93,20 @@ def _forecast_series(path, mapping, series, by, freq):
         return frame, ds.config.currency
     except SpmError as exc:
         fail(str(exc))
+
+
+def _report_filled(frame) -> None:
+    filled = frame[frame["filled"]]
+    if filled.empty:
+        return
+    keys = list(frame.columns[: list(frame.columns).index("period_start")])
+    parts = filled.groupby(keys, sort=False) if keys else [((), filled)]
+    for key, part in parts:
+        name = "/".join(map(str, key if isinstance(key, tuple) else (key,))) or "series"
+        first = part["period_start"].min().date().isoformat()
+        err_console.print(
+            f"note {name}: {len(part)} missing period(s) filled (first {first})", highlight=False
+        )
 
 
 def _units(table, currency: str | None) -> dict:
@@ -90,24 +121,34 @@ def forecast_command(
     path: PathArg,
     mapping: MappingOpt = None,
     series: SeriesOpt = None,
+    fill: FillOpt = None,
     by: ForecastByOpt = ForecastBy.company,
     freq: ForecastFreqOpt = None,
     horizon: HorizonOpt = None,
     method: Annotated[
-        str, typer.Option("--method", help="auto (best backtest MASE) or a method name.")
+        str,
+        typer.Option(
+            "--method",
+            help="auto (the combination unless a backtest shows strong evidence for another "
+            "method) or a method name.",
+        ),
     ] = "auto",
-    origins: OriginsOpt = 6,
+    origins: Annotated[
+        int,
+        typer.Option("--origins", min=0, help="Backtest origins calibrating the intervals."),
+    ] = CALIBRATION_ORIGINS,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Bookings (or any series) forecast with 80% and 95% prediction intervals.
 
-    Methods: naive, snaive, drift, ets, theta, arima, combo; auto picks the one with the lowest
-    rolling-origin backtest MASE. Fallbacks for short histories are printed on stderr.
+    Methods: naive, snaive, drift, ets, theta, arima, combo; auto is the combination unless a
+    backtest shows strong evidence for another (docs/forecast.md). Intervals are calibrated on a
+    backtest of the history. Fallbacks for short histories are printed on stderr.
     """
     from spmlib.forecast.backtest import BACKTEST_COLUMNS, skill_vs_snaive
     from spmlib.forecast.predict import forecast
 
-    frame, currency = _forecast_series(path, mapping, series, by, freq)
+    frame, currency = _forecast_series(path, mapping, series, by, freq, fill)
     try:
         result = forecast(frame, horizon, method, freq.value if freq else None, origins)
     except SpmError as exc:
@@ -115,21 +156,24 @@ def forecast_command(
     for key, note in result.notes.items():
         err_console.print(f"note {'/'.join(map(str, key)) or 'series'}: {note}", highlight=False)
     out, sel = result.table, result.selection
-    if sel is not None:
-        keys = [c for c in sel.columns if c not in (*BACKTEST_COLUMNS, "chosen")]
-        parts = sel.groupby(keys, sort=False) if keys else [((), sel)]
-        for key, part in parts:
-            chosen = part.loc[part["chosen"], "method"].iloc[0]
-            mase = part.loc[part["chosen"], "mase"].iloc[0]
-            skill = skill_vs_snaive(part, chosen)
-            skill_text = "no baseline"
-            if skill == skill:
-                skill_text = f"{skill:.0%} lower than seasonal naive"
-            name = "/".join(map(str, key if isinstance(key, tuple) else (key,))) or "series"
-            err_console.print(
-                f"{name}: auto chose {chosen} (backtest MASE {mase:.2f}, {skill_text})",
-                highlight=False,
+    extra = ("chosen", "factor_80", "factor_95")
+    keys = [c for c in sel.columns if c not in (*BACKTEST_COLUMNS, *extra)]
+    parts = sel.groupby(keys, sort=False) if keys else [((), sel)]
+    for key, part in parts:
+        row = part.loc[part["chosen"]].iloc[0]
+        skill = skill_vs_snaive(part, row["method"])
+        skill_text = "no baseline"
+        if skill == skill:
+            skill_text = f"{skill:.0%} lower than seasonal naive"
+        name = "/".join(map(str, key if isinstance(key, tuple) else (key,))) or "series"
+        verb = "auto chose" if method == "auto" else "method"
+        evidence = "no backtest: intervals as fitted"
+        if row["origins"] > 0:
+            evidence = (
+                f"backtest MASE {row['mase']:.2f}, {skill_text}; interval widths "
+                f"x{row['factor_80']:.2f} (80%), x{row['factor_95']:.2f} (95%)"
             )
+        err_console.print(f"{name}: {verb} {row['method']} ({evidence})", highlight=False)
     emit(out, fmt, title="Forecast", **_units(out, currency))
 
 
@@ -138,6 +182,7 @@ def backtest_command(
     path: PathArg,
     mapping: MappingOpt = None,
     series: SeriesOpt = None,
+    fill: FillOpt = None,
     by: ForecastByOpt = ForecastBy.company,
     freq: ForecastFreqOpt = None,
     horizon: HorizonOpt = None,
@@ -154,7 +199,7 @@ def backtest_command(
     """
     from spmlib.forecast.backtest import backtest
 
-    frame, currency = _forecast_series(path, mapping, series, by, freq)
+    frame, currency = _forecast_series(path, mapping, series, by, freq, fill)
     names = [m.strip() for m in methods.split(",")] if methods else None
     try:
         out = backtest(frame, horizon, origins, names, freq.value if freq else None)

@@ -8,6 +8,8 @@ import typer
 
 from spmlib.cli.common import (
     EndOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MappingOpt,
     OutputFormat,
@@ -18,6 +20,7 @@ from spmlib.cli.common import (
     err_console,
     fail,
     load_or_exit,
+    open_or_exit,
     parse_date,
 )
 from spmlib.exceptions import SpmError
@@ -47,29 +50,20 @@ def funnel_command(
     start: StartOpt = None,
     end: EndOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Stage funnel: reached, advanced, lost and open per stage, conversion with Wilson 95%
     interval, cumulative conversion and median days in stage.
 
     With --start/--end only the transitions dated in the range count (period view). Stages in
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
+    Aggregated in the engine: only the opportunities and the stage history are read.
     """
-    from spmlib.funnel.conversion import FUNNEL_COLUMNS, stage_funnel
-
-    ds = load_or_exit(path, mapping)
-    try:
-        table = stage_funnel(
-            ds.opportunities,
-            ds.stage_history,
-            config=ds.config,
-            by=by,
-            reps=ds.reps,
-            start=parse_date(start, "--start"),
-            end=parse_date(end, "--end"),
-            as_of=ds.as_of,
-        )
-    except SpmError as exc:
-        fail(str(exc))
+    lo, hi = parse_date(start, "--start"), parse_date(end, "--end")
+    if mapping is None:
+        table, currency = _engine_funnel(path, engine.value, by, lo, hi)
+    else:  # a CRM export: loaded whole, one funnel per pipeline
+        table, currency = _loaded_funnel(path, mapping, by, lo, hi)
     group_cols = [c for c in table.columns if c not in FUNNEL_COLUMNS]
     if not table["losses_known"].all():
         err_console.print(
@@ -81,5 +75,42 @@ def funnel_command(
         table[[*group_cols, *FUNNEL_CLI_COLUMNS]],
         fmt,
         title="Stage funnel",
-        currency=ds.config.currency,
+        currency=currency,
     )
+
+
+def _engine_funnel(path, engine, by, lo, hi):
+    """The funnel aggregated in the engine (only opportunities and stage history are read)."""
+    from spmlib.funnel.reach import engine_stage_funnel
+
+    tables = open_or_exit(path, None, engine)
+    try:
+        if len(tables.config.pipelines) > 1:
+            tables.close()
+            return _loaded_funnel(path, None, by, lo, hi)
+        return engine_stage_funnel(tables, by=by, start=lo, end=hi), tables.config.currency
+    except SpmError as exc:
+        fail(str(exc))
+    finally:
+        tables.close()
+
+
+def _loaded_funnel(path, mapping, by, lo, hi):
+    """The funnel of a loaded dataset (per pipeline when it has several)."""
+    from spmlib.funnel.conversion import stage_funnel
+
+    ds = load_or_exit(path, mapping)
+    try:
+        table = stage_funnel(
+            ds.opportunities,
+            ds.stage_history,
+            config=ds.config,
+            by=by,
+            reps=ds.reps,
+            start=lo,
+            end=hi,
+            as_of=ds.as_of,
+        )
+    except SpmError as exc:
+        fail(str(exc))
+    return table, ds.config.currency

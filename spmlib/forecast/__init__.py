@@ -1,2 +1,4 @@
-"""Forecasting: bookings series, forecast methods with intervals, rolling-origin backtests and
-selection, hierarchies, the pipeline Monte Carlo. Imports core and io."""
+"""Forecasting: bookings series, forecast methods with intervals (ETS and ARIMA via statsforecast),
+calibrated intervals and the ``auto`` rule, rolling-origin backtests and their scores,
+hierarchies, the pipeline Monte Carlo and the replay that measures its calibration, native
+thread limits. Imports core and io."""

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.exceptions import UnknownNameError
+from spmlib.forecast.calibrate import CALIBRATION_ORIGINS
 from spmlib.forecast.predict import forecast
 from spmlib.forecast.series import bookings_series
 from spmlib.io.schema import Dataset
@@ -94,7 +95,7 @@ def hierarchical_forecast(
     horizon: int | None = None,
     method: str = "ets",
     reconciliation: str = "ols",
-    origins: int = 6,
+    origins: int = CALIBRATION_ORIGINS,
 ) -> pd.DataFrame:
     """Reconciled bookings forecasts for the company, each team and each rep.
 

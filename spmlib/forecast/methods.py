@@ -25,6 +25,7 @@ __all__ = [
     "MethodForecast",
     "METHODS",
     "MODEL_METHODS",
+    "COMBO_MEMBERS",
     "get_method",
     "fit_method",
     "Z80",
@@ -37,12 +38,12 @@ log = logging.getLogger(__name__)
 Z80 = 1.2815515655446004  # standard normal 90% quantile: two-sided 80% interval
 Z95 = 1.959963984540054  # standard normal 97.5% quantile: two-sided 95% interval
 
-#: Warnings raised by statsmodels during fits, counted by category name (not printed).
+#: Warnings raised by the model libraries during fits, counted by category name (not printed).
 _WARNINGS: dict[str, int] = {}
 
 
 def warning_counts(reset: bool = False) -> dict[str, int]:
-    """How many statsmodels warnings (by category) were silenced since the last reset."""
+    """How many library warnings (by category) were silenced since the last reset."""
     out = dict(_WARNINGS)
     if reset:
         _WARNINGS.clear()
@@ -154,7 +155,7 @@ def _guard(name: str, y: np.ndarray, h: int, m: int, min_len: int) -> MethodFore
         out.note = f"{name}: {len(y)} points < {min_len} needed; used naive"
         return out
     if m > 1 and len(y) >= 2 * m and np.allclose(y[m:], y[:-m], rtol=0, atol=1e-12):
-        # statsmodels' likelihoods degenerate on a noiseless seasonal pattern.
+        # Likelihoods degenerate on a noiseless seasonal pattern.
         out = snaive(y, h, m)
         out.note = f"{name}: exactly periodic history; forecast repeats the last season"
         return out
@@ -162,7 +163,7 @@ def _guard(name: str, y: np.ndarray, h: int, m: int, min_len: int) -> MethodFore
 
 
 def _quiet(fn: Callable[[], MethodForecast]) -> MethodForecast:
-    """Run a statsmodels fit, counting its warnings instead of printing them."""
+    """Run a library fit, counting its warnings instead of printing them."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = fn()
@@ -170,7 +171,7 @@ def _quiet(fn: Callable[[], MethodForecast]) -> MethodForecast:
         key = w.category.__name__
         _WARNINGS[key] = _WARNINGS.get(key, 0) + 1
     if caught:
-        log.debug("%s: %d statsmodels warning(s) silenced", out.method, len(caught))
+        log.debug("%s: %d library warning(s) silenced", out.method, len(caught))
     return out
 
 
@@ -179,176 +180,223 @@ def _seasonal(y: np.ndarray, m: int) -> bool:
     return m > 1 and len(y) >= 2 * m
 
 
-def ets(y: np.ndarray, h: int, m: int) -> MethodForecast:
-    """ETS(A, Ad, A): additive errors, additive damped trend, additive seasonality when the history
-    holds at least two full seasons (else ETS(A, Ad, N)); analytic intervals (statsmodels ETSModel).
+def _from_statsforecast(method: str, out: dict, note: str, state: dict) -> MethodForecast:
+    """A MethodForecast from a statsforecast ``predict(h, level=[80, 95])`` dict."""
+    return MethodForecast(
+        method,
+        np.asarray(out["mean"], dtype=float),
+        np.asarray(out["lo-80"], dtype=float),
+        np.asarray(out["hi-80"], dtype=float),
+        np.asarray(out["lo-95"], dtype=float),
+        np.asarray(out["hi-95"], dtype=float),
+        note,
+        state,
+    )
 
-    Falls back to naive below 8 points (or on a constant history).
+
+def ets(y: np.ndarray, h: int, m: int, form: str | None = None) -> MethodForecast:
+    """Exponential smoothing (ETS) with the form chosen by AICc, and its analytic intervals.
+
+    statsforecast's ``AutoETS`` (a port of R ``forecast::ets``; Hyndman et al. 2008) fits every
+    admissible combination of error (A, M), trend (N, A, Ad = damped) and seasonality (N, A, M)
+    and keeps the lowest AICc; multiplicative forms only for positive data, seasonal forms only
+    with two full seasons. ``form`` is statsforecast's 4-letter code (error, trend, season, then
+    D for damped or N, e.g. ``"MADM"`` = ETS(M,Ad,M)): that form only is fitted (the calibration
+    backtest reuses the form chosen on the whole history). ``state`` holds ``ets_form`` (the
+    code) and ``model`` (e.g. ``"ETS(M,Ad,M)"``). Falls back to naive below 8 points.
     """
     fallback = _guard("ets", y, h, m, 8)
     if fallback is not None:
         return fallback
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsforecast.models import AutoETS
 
     seasonal = _seasonal(y, m)
+    if form is not None and form[2] != "N" and not seasonal:
+        form = None  # a seasonal form cannot be fitted on less than two seasons
+    note = "" if seasonal or m <= 1 else f"ets: {len(y)} points < two seasons; no seasonality"
 
     def fit() -> MethodForecast:
-        kw = {"seasonal": "add", "seasonal_periods": m} if seasonal else {}
-        model = ETSModel(
-            pd.Series(y),
-            error="add",
-            trend="add",
-            damped_trend=True,
-            # The heuristic start (fast, no 52 extra parameters) needs 10 points and 2 seasons.
-            initialization_method="heuristic" if seasonal and m > 4 else "estimated",
-            **kw,
-        )
-        res = model.fit(disp=False, maxiter=200)
-        p80 = res.get_prediction(len(y), len(y) + h - 1).summary_frame(alpha=0.2)
-        p95 = res.get_prediction(len(y), len(y) + h - 1).summary_frame(alpha=0.05)
-        note = "" if seasonal or m <= 1 else f"ets: {len(y)} points < two seasons; no seasonality"
-        return MethodForecast(
-            "ets",
-            p80["mean"].to_numpy(float),
-            p80["pi_lower"].to_numpy(float),
-            p80["pi_upper"].to_numpy(float),
-            p95["pi_lower"].to_numpy(float),
-            p95["pi_upper"].to_numpy(float),
-            note,
-        )
+        kw = {"model": form[:3], "damped": form[3] == "D"} if form else {}
+        model = AutoETS(season_length=m if seasonal else 1, **kw).fit(y)
+        state = {"ets_form": model.model_["components"], "model": model.model_["method"]}
+        return _from_statsforecast("ets", model.predict(h, level=[80, 95]), note, state)
 
-    return _finite(_quiet(fit), y, h, m)
+    return _attempt("ets", fit, y, h, m)
 
 
-def _ima_sigma2(x: np.ndarray, alpha: float) -> float:
-    """Residual variance of the ARIMA(0,1,1) with drift equivalent to SES with ``alpha``:
-    e_t = (x_t - x_{t-1}) - c - (alpha - 1) e_{t-1}, c the mean change, e_0 = 0.
+def _ses(x: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
+    """Simple exponential smoothing started at ``x[0]``: (last level, one-step errors x_t - l_{t-1}
+    for t = 1..n-1), with l_t = l_{t-1} + alpha (x_t - l_{t-1}).
 
     Examples
     --------
-    >>> round(_ima_sigma2(np.array([1.0, 2.0, 3.0, 4.0]), 0.5), 6)  # constant changes
-    0.0
+    >>> level, e = _ses(np.array([2.0, 4.0, 3.0]), 0.5)
+    >>> float(level), e.tolist()
+    (3.0, [2.0, 0.0])
     """
-    d = np.diff(x)
-    if len(d) == 0:
-        return 0.0
-    c, ma = d.mean(), alpha - 1.0
-    e, total = 0.0, 0.0
-    for v in d:
-        e = v - c - ma * e
-        total += e * e
-    return float(total / len(d))
+    level, errors = float(x[0]), np.empty(len(x) - 1)
+    for t in range(1, len(x)):
+        errors[t - 1] = x[t] - level
+        level += alpha * errors[t - 1]
+    return level, errors
 
 
-def theta(y: np.ndarray, h: int, m: int) -> MethodForecast:
-    """Theta method (Assimakopoulos & Nikolopoulos 2000) as in statsmodels ``ThetaModel``:
-    seasonally adjusted by classical decomposition when the history holds two full seasons
-    (multiplicative when all values are positive, else additive), SES with drift, and its
-    analytic intervals sigma^2 (1 + (h - 1)(1 + (alpha - 1)^2)), with sigma^2 the residual
-    variance of the fitted SES's IMA(1,1) form (:func:`_ima_sigma2`). Falls back to naive
-    below 4 points."""
+def _seasonality_test(y: np.ndarray, m: int) -> bool:
+    """The Theta method's test (as in R ``forecast::thetaf``): seasonal when the lag-m
+    autocorrelation r_m exceeds 1.645 sqrt((1 + 2 sum_{k<m} r_k^2) / n), with n > 2m."""
+    n = len(y)
+    if m <= 1 or n <= 2 * m:
+        return False
+    x = y - y.mean()
+    denom = float(x @ x)
+    if denom == 0:
+        return False
+    r = np.array([float(x[k:] @ x[:-k]) / denom for k in range(1, m + 1)])
+    return abs(r[-1]) > 1.6448536269514722 * np.sqrt((1 + 2 * np.sum(r[:-1] ** 2)) / n)
+
+
+def _seasonal_indices(y: np.ndarray, m: int, multiplicative: bool) -> np.ndarray:
+    """Classical decomposition's seasonal indices (m values, starting at the season of ``y[0]``):
+    the mean ratio (or difference) of y to its centred 2 x m moving average, normalized to mean 1
+    (or 0)."""
+    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(y, weights, mode="valid")
+    half = (len(weights) - 1) // 2
+    part = y[half : half + len(trend)]
+    detr = part / trend if multiplicative else part - trend
+    season = (np.arange(len(detr)) + half) % m
+    idx = np.array([detr[season == j].mean() for j in range(m)])
+    return idx / idx.mean() if multiplicative else idx - idx.mean()
+
+
+def theta(y: np.ndarray, h: int, m: int, alpha: float | None = None) -> MethodForecast:
+    """The Theta method (Assimakopoulos & Nikolopoulos 2000) in its SES-with-drift form
+    (Hyndman & Billah 2003), as R ``forecast::thetaf``, with SES's analytic intervals.
+
+    1. Seasonal adjustment when :func:`_seasonality_test` says so: classical decomposition,
+       multiplicative for positive data, else additive.
+    2. SES on the adjusted series x (level started at x_1, ``alpha`` in [0.01, 0.99] minimizing
+       the squared one-step errors unless given), drift b = half the least-squares slope of x.
+    3. Forecast x^_{n+h} = l_n + b ((h - 1) + 1/alpha - (1 - alpha)^n / alpha).
+    4. Interval: x^ +- z sigma sqrt(1 + (h - 1) alpha^2), the variance of SES (ETS(A,N,N)) h
+       steps ahead, sigma^2 the mean squared one-step error; then the seasonal index is put back
+       on the forecast and both bounds.
+
+    ``state["alpha"]`` holds alpha. Falls back to naive below 4 points.
+
+    Examples
+    --------
+    >>> f = theta(np.array([10.0, 12.0, 11.0, 13.0, 12.0]), 2, 1, alpha=0.5)
+    >>> f.mean.round(3).tolist()
+    [12.484, 12.734]
+    """
     fallback = _guard("theta", y, h, m, 4)
     if fallback is not None:
         return fallback
-    from statsmodels.tsa.forecasting.theta import ThetaModel
+    from scipy.optimize import minimize_scalar
 
-    seasonal = _seasonal(y, m)
-
-    def fit() -> MethodForecast:
-        method = "multiplicative" if np.all(y > 0) else "additive"
-        model = ThetaModel(
-            pd.Series(y),
-            period=m if m > 1 else None,
-            deseasonalize=seasonal,
-            use_test=False,
-            method=method,
+    n, steps = len(y), np.arange(1, h + 1)
+    seasonal = _seasonality_test(y, m)
+    positive = bool(np.all(y > 0))
+    if seasonal:
+        idx = _seasonal_indices(y, m, positive)
+        past, future = idx[np.arange(n) % m], idx[(n + steps - 1) % m]
+        x = y / past if positive else y - past
+    else:
+        x = y
+    if alpha is None:
+        alpha = float(
+            minimize_scalar(
+                lambda a: float(np.sum(_ses(x, a)[1] ** 2)), bounds=(0.01, 0.99), method="bounded"
+            ).x
         )
-        res = model.fit(use_mle=False)
-        if getattr(res, "_sigma2", 0.0) is None:
-            # statsmodels would fit a SARIMAX(0,1,1) just for sigma2 (most of the fit time);
-            # use the IMA(1,1) equivalent of the fitted SES instead (theta = alpha - 1).
-            res._sigma2 = _ima_sigma2(np.asarray(model._y, dtype=float), float(res.params["alpha"]))
-        mean = res.forecast(h).to_numpy(float)
-        b80 = res.prediction_intervals(h, alpha=0.2)
-        b95 = res.prediction_intervals(h, alpha=0.05)
-        return MethodForecast(
-            "theta",
-            mean,
-            b80["lower"].to_numpy(float),
-            b80["upper"].to_numpy(float),
-            b95["lower"].to_numpy(float),
-            b95["upper"].to_numpy(float),
-        )
-
-    return _finite(_quiet(fit), y, h, m)
+    level, errors = _ses(x, alpha)
+    b = np.polyfit(np.arange(n, dtype=float), x, 1)[0] / 2
+    mean = level + b * ((steps - 1) + 1 / alpha - (1 - alpha) ** n / alpha)
+    sd = np.sqrt(np.mean(errors**2)) * np.sqrt(1 + (steps - 1) * alpha**2)
+    out = _normal("theta", mean, sd)
+    if seasonal:
+        for attr in ("mean", "lower_80", "upper_80", "lower_95", "upper_95"):
+            v = getattr(out, attr)
+            setattr(out, attr, v * future if positive else v + future)
+    out.state = {"alpha": alpha, "seasonal": seasonal}
+    return _finite(out, y, h, m)
 
 
-#: Small SARIMA search: (p, q) pairs tried, the best by AICc wins.
-_ARMA_ORDERS = ((0, 0), (1, 0), (0, 1), (1, 1))
+def _arima_spec(model: dict) -> dict:
+    """The fixed-order ``ARIMA`` arguments that refit the model AutoARIMA chose."""
+    p, q, sp, sq, period, d, sd = model["arma"]
+    return {
+        "order": (p, d, q),
+        "seasonal_order": (sp, sd, sq),
+        "season_length": period,
+        "include_mean": "intercept" in model["coef"],
+        "include_drift": "drift" in model["coef"],
+    }
 
 
-def arima(y: np.ndarray, h: int, m: int, order: tuple | None = None) -> MethodForecast:
-    """SARIMA with a small automatic order search.
+def _arima_name(spec: dict) -> str:
+    p, d, q = spec["order"]
+    text = f"ARIMA({p},{d},{q})"
+    if spec["season_length"] > 1:
+        sp, sd, sq = spec["seasonal_order"]
+        text += f"({sp},{sd},{sq})[{spec['season_length']}]"
+    if spec["include_drift"]:
+        text += " with drift"
+    elif spec["include_mean"]:
+        text += " with mean"
+    return text
 
-    With two full seasons plus two points the model is ARIMA(p,0,q)(0,1,0)_m with a constant:
-    an ARMA(p, q) fitted to the seasonal differences z_t = y_t - y_{t-m}; otherwise
-    ARIMA(p,1,q) with a drift. The orders (p, q) in {(0,0), (1,0), (0,1), (1,1)} are fitted
-    and the one with the lowest AICc kept. ``order`` = ((p, d, q), (P, D, Q, m)) skips the
-    search (used by the backtest, which reuses the order chosen at its first origin).
 
-    Intervals: from statsmodels' forecast standard errors. In the seasonal case the forecasts
-    are integrated back (y_{T+k} = y_{T+k-m} + z_{T+k}); beyond one season ahead the variance
-    adds that of the value one season earlier, ignoring the covariance of the two z forecasts
-    (an approximation; horizons up to one season are exact). Fitting the ARMA on z (instead of
-    a state-space model with m extra states) keeps the fit fast. Falls back to naive below 8
-    points.
+def arima(y: np.ndarray, h: int, m: int, order: dict | None = None) -> MethodForecast:
+    """ARIMA with orders chosen as auto-ARIMA does (statsforecast ``AutoARIMA``, a port of R
+    ``forecast::auto.arima``; Hyndman & Khandakar 2008).
+
+    The number of differences d is chosen by repeated KPSS tests, the seasonal difference D by
+    the seasonal-strength test (only with two full seasons); then a stepwise search over
+    (p, q)(P, Q) keeps the lowest AICc. A constant is allowed only when d + D = 0 (a mean) and a
+    drift only when d + D = 1, so a twice-differenced series never gets an exploding constant.
+    Like auto.arima, orders are selected on a conditional-sum-of-squares approximation when the
+    series has more than 150 points or m > 12 (then the chosen model is fitted by maximum
+    likelihood), else on the exact likelihood. ``order`` (a
+    ``state["arima_spec"]`` of an earlier fit) refits that model only. ``state`` holds
+    ``arima_spec`` and ``model`` (e.g. ``"ARIMA(1,0,0)(0,1,1)[12] with drift"``). Falls back to
+    naive below 8 points.
     """
     fallback = _guard("arima", y, h, m, 8)
     if fallback is not None:
         return fallback
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
+    from statsforecast.models import ARIMA, AutoARIMA
 
-    seasonal = m > 1 and len(y) >= 2 * m + 2
-    data = y[m:] - y[:-m] if seasonal else y
-
-    def fit_one(o: tuple, so: tuple):
-        return SARIMAX(data, order=o, trend="c" if so[1] else "t").fit(disp=False, maxiter=50)
+    seasonal = _seasonal(y, m)
+    if order is not None and order["season_length"] > 1 and not seasonal:
+        order = None
+    note = "" if seasonal or m <= 1 else f"arima: {len(y)} points < two seasons; non-seasonal"
 
     def fit() -> MethodForecast:
-        so = (0, 1, 0, m) if seasonal else (0, 0, 0, 0)
-        d = 0 if seasonal else 1
-        if order is not None and tuple(order[1]) == so and order[0][1] == d:
-            best = (order, fit_one(order[0], so))
+        if order is not None:
+            model, spec = ARIMA(**order).fit(y), order
         else:
-            best = None
-            for p, q in _ARMA_ORDERS:
-                try:
-                    res = fit_one((p, d, q), so)
-                except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - rare
-                    continue
-                if np.isfinite(res.aicc) and (best is None or res.aicc < best[1].aicc):
-                    best = (((p, d, q), so), res)
-        if best is None:  # pragma: no cover - every candidate failed
-            return naive(y, h, m)
-        chosen, res = best
-        fc = res.get_forecast(h)
-        mean = np.asarray(fc.predicted_mean, dtype=float)
-        se = np.asarray(fc.se_mean, dtype=float)
-        if seasonal:
-            ymean, yvar = np.empty(h), np.empty(h)
-            for k in range(h):
-                base = y[len(y) - m + k] if k < m else ymean[k - m]
-                ymean[k] = base + mean[k]
-                yvar[k] = se[k] ** 2 + (yvar[k - m] if k >= m else 0.0)
-            mean, se = ymean, np.sqrt(yvar)
-        note = (
-            "" if seasonal or m <= 1 else "arima: fewer than two seasons + 2 points; non-seasonal"
-        )
-        out = _normal("arima", mean, se, note)
-        out.state = {"order": chosen}
-        return out
+            approximate = len(y) > 150 or m > 12  # as auto.arima decides
+            model = AutoARIMA(season_length=m if seasonal else 1, approximation=approximate)
+            model = model.fit(y)
+            spec = _arima_spec(model.model_)
+        state = {"arima_spec": spec, "model": _arima_name(spec)}
+        return _from_statsforecast("arima", model.predict(h, level=[80, 95]), note, state)
 
-    return _finite(_quiet(fit), y, h, m)
+    return _attempt("arima", fit, y, h, m)
+
+
+def _attempt(name: str, fit: Callable[[], MethodForecast], y, h, m) -> MethodForecast:
+    """Run a library fit quietly; a fit that fails or gives non-finite numbers falls back to
+    naive, saying why."""
+    try:
+        out = _quiet(fit)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        fb = naive(y, h, m)
+        fb.note = f"{name}: the fit failed ({type(exc).__name__}: {exc}); used naive"
+        return fb
+    return _finite(out, y, h, m)
 
 
 def _finite(out: MethodForecast, y: np.ndarray, h: int, m: int) -> MethodForecast:
@@ -361,27 +409,51 @@ def _finite(out: MethodForecast, y: np.ndarray, h: int, m: int) -> MethodForecas
     return fb
 
 
+#: The members of the combination.
+COMBO_MEMBERS = ("ets", "theta", "arima")
+
+
 def combo(y: np.ndarray, h: int, m: int, members: dict | None = None) -> MethodForecast:
     """Combination: the mean of the ETS, Theta and ARIMA point forecasts.
 
-    Interval rule: each bound is the mean of the members' bounds (a simple, slightly
-    conservative rule: the members' errors are positively correlated, so the combination's
-    spread is close to their average spread). ``members`` may pass already fitted members.
+    Interval rule: each bound is the combined forecast plus the mean of the members' distances
+    from their own forecast to that bound (equivalently, the mean of the members' bounds). This is
+    the interval of the combination if the members' errors were perfectly correlated, an upper
+    bound on its spread since sd(mean of errors) <= mean of sds; the calibration
+    (:mod:`spmlib.forecast.calibrate`) then rescales it to the coverage measured on the history.
+    ``members`` may pass already fitted members.
+
+    Examples
+    --------
+    >>> y = np.array([10.0, 12.0, 11.0, 13.0, 12.0, 14.0, 13.0, 15.0, 14.0, 16.0])
+    >>> f = combo(y, 2, 1)
+    >>> members = [METHODS[k](y, 2, 1) for k in COMBO_MEMBERS]
+    >>> bool(np.allclose(f.upper_80, np.mean([g.upper_80 for g in members], axis=0)))
+    True
     """
     members = dict(members or {})
-    for name in ("ets", "theta", "arima"):
+    for name in COMBO_MEMBERS:
         if name not in members:
             members[name] = METHODS[name](y, h, m)
-    fs = [members[k] for k in ("ets", "theta", "arima")]
+    fs = [members[k] for k in COMBO_MEMBERS]
     notes = "; ".join(f.note for f in fs if f.note)
+    mean = np.mean([f.mean for f in fs], axis=0)
+
+    def bound(attr: str) -> np.ndarray:
+        return mean + np.mean([getattr(f, attr) - f.mean for f in fs], axis=0)
+
+    state = {
+        "members": {k: members[k].state.get("model", members[k].method) for k in COMBO_MEMBERS}
+    }
     return MethodForecast(
         "combo",
-        np.mean([f.mean for f in fs], axis=0),
-        np.mean([f.lower_80 for f in fs], axis=0),
-        np.mean([f.upper_80 for f in fs], axis=0),
-        np.mean([f.lower_95 for f in fs], axis=0),
-        np.mean([f.upper_95 for f in fs], axis=0),
+        mean,
+        bound("lower_80"),
+        bound("upper_80"),
+        bound("lower_95"),
+        bound("upper_95"),
         notes,
+        state,
     )
 
 
@@ -395,8 +467,12 @@ METHODS: dict[str, Callable[..., MethodForecast]] = {
     "arima": arima,
     "combo": combo,
 }
-#: The statistical models (fitted with statsmodels), as opposed to the simple benchmarks.
+#: The statistical models, as opposed to the simple benchmarks.
 MODEL_METHODS = ("ets", "theta", "arima", "combo")
+
+
+#: Per model, the ``state`` key whose value fixes the model when refitted, and the argument.
+_HINTED = {"ets": ("ets_form", "form"), "arima": ("arima_spec", "order")}
 
 
 def get_method(name: str) -> Callable[..., MethodForecast]:
@@ -436,8 +512,8 @@ def fit_method(
         (bookings cannot be negative).
     cache : a dict shared between calls on the same (y, h): fitted members are reused by the
         combination.
-    hints : fitted details to reuse, e.g. ``{"arima_order": ((1, 0, 0), (0, 1, 0, 12))}`` skips
-        the SARIMA order search.
+    hints : the ``state`` of fits on a longer history to reuse: ``ets_form`` fixes the ETS form
+        and ``arima_spec`` the ARIMA orders (no search), ``alpha`` Theta's smoothing weight.
 
     Examples
     --------
@@ -458,10 +534,11 @@ def fit_method(
     def raw(key: str) -> MethodForecast:
         if key not in cache:
             if key == "combo":
-                members = {k: raw(k) for k in ("ets", "theta", "arima")}
+                members = {k: raw(k) for k in COMBO_MEMBERS}
                 cache[key] = combo(y, h, m, members=members)
-            elif key == "arima" and hints.get("arima_order") is not None:
-                cache[key] = arima(y, h, m, order=hints["arima_order"])
+            elif key in _HINTED and hints.get(_HINTED[key][0]) is not None:
+                arg, value = _HINTED[key][1], hints[_HINTED[key][0]]
+                cache[key] = METHODS[key](y, h, m, **{arg: value})
             else:
                 cache[key] = METHODS[key](y, h, m)
         return cache[key]

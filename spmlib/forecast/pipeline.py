@@ -47,6 +47,7 @@ __all__ = [
     "compound_poisson",
     "simulate_bookings",
     "forecast_category_rollup",
+    "period_shock",
     "pipeline_replay",
     "replay_accuracy",
 ]
@@ -153,18 +154,30 @@ def stage_win_table(
     :func:`spmlib.core.stats.shrink_rates`), one row per stage and bucket seen, in funnel order.
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
-    code = normalize_freq(freq)
+    return _win_table(ds, _snapshot_history(ds, as_of, normalize_freq(freq)))
+
+
+def _snapshot_history(ds: Dataset, as_of: pd.Timestamp, code: str) -> pd.DataFrame:
+    """Every deal open at each past snapshot: ``snapshot`` (its period start), ``rep_id``,
+    ``amount``, ``stage``, ``age_bucket`` and ``won`` (1 if won by that period's end)."""
     frames = []
-    for snap, _p, end in _snapshots(ds, as_of, code):
+    for snap, p, end in _snapshots(ds, as_of, code):
         deals = open_deals_at(ds, snap)
         won = (
             (deals["status"] == "won") & (deals["close_date"] > snap) & (deals["close_date"] <= end)
         )
-        frames.append(deals[["stage", "age_bucket"]].assign(won=won.astype(int)))
-    cols = ["stage", "age_bucket", "deals", "won", "win_prob", "win_prob_low", "win_prob_high"]
+        cols = ["rep_id", "amount", "stage", "age_bucket"]
+        frames.append(deals[cols].assign(won=won.astype(int), snapshot=p))
     if not frames:
+        cols = ["rep_id", "amount", "stage", "age_bucket", "won", "snapshot"]
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _win_table(ds: Dataset, allsnap: pd.DataFrame) -> pd.DataFrame:
+    cols = ["stage", "age_bucket", "deals", "won", "win_prob", "win_prob_low", "win_prob_high"]
+    if allsnap.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in [*cols, "win_prob_shrunk"]})
-    allsnap = pd.concat(frames, ignore_index=True)
     counts = (
         allsnap.groupby(["stage", "age_bucket"], observed=True)["won"]
         .agg(deals="size", won="sum")
@@ -192,14 +205,17 @@ def stage_win_table(
 
 @per_pipeline_dataset
 def deal_probabilities(
-    ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
+    ds: Dataset,
+    as_of: pd.Timestamp | None = None,
+    freq: str = "Q",
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each open deal's probability of closing won by the end of the current period.
 
     The probability is, by the first that applies (``probability_source``):
 
-    1. ``stage and age``: the shrunk rate of :func:`stage_win_table` for the deal's stage and
-       age bucket;
+    1. ``stage and age``: the shrunk rate of :func:`stage_win_table` (or ``table``, when
+       already computed for this dataset) for the deal's stage and age bucket;
     2. ``stage``: for a bucket never seen, the stage's pooled rate;
     3. ``crm``: for a stage the history never saw (or no history at all), the deal's CRM
        probability (its ``probability``, e.g. Salesforce's Probability or the stage's
@@ -218,7 +234,7 @@ def deal_probabilities(
     (probability x amount).
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
-    table = stage_win_table(ds, as_of, freq)
+    table = stage_win_table(ds, as_of, freq) if table is None else table
     deals = open_deals_at(ds, as_of).merge(ds.reps[["rep_id", "team"]], on="rep_id", how="left")
     key = ["stage", "age_bucket"]
     rates = table.set_index(key) if not table.empty else None
@@ -315,9 +331,81 @@ def new_deal_rates(ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "
     return reps.reset_index(drop=True)
 
 
-def compound_poisson(rng: np.random.Generator, rate: float, pool: np.ndarray, n_sims: int):
+def period_shock(
+    ds: Dataset,
+    as_of: pd.Timestamp | None = None,
+    freq: str = "Q",
+    table: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """How much whole periods have swung beyond what independent deals explain.
+
+    For each past snapshot period p (module docstring), the model's expectation of what the
+    deals open on that day and the deals created after it would bring by the period's end,
+    E_p = sum(prob x amount) + (new deals per period) x (their mean amount), is set against what
+    they brought, A_p. Were the deals independent with those probabilities, A_p would vary
+    around E_p with variance V_p = sum(prob (1 - prob) amount^2) + (new deals per period) x
+    mean(amount^2). The rest is a shock common to the period (a strong or weak quarter, a change
+    of win rates, deals slipping together), as a share of the expectation:
+
+        shock_sd^2 = max(0, sum_p [(A_p - E_p)^2 - V_p] / sum_p E_p^2)
+
+    (method of moments, periods weighted by their size; a biased model, A != E on average, also
+    widens it).
+
+    Returns
+    -------
+    One-row DataFrame with ``periods`` (snapshot periods with an expectation), ``ratio``
+    (sum A_p / sum E_p), ``independent_sd`` (sqrt(sum V_p / sum E_p^2)) and ``shock_sd``.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    code = normalize_freq(freq)
+    history = _snapshot_history(ds, as_of, code) if history is None else history
+    table = _win_table(ds, history) if table is None else table
+    cols = ["periods", "ratio", "independent_sd", "shock_sd"]
+    if history.empty or table.empty:
+        return pd.DataFrame([[0, np.nan, np.nan, 0.0]], columns=cols)
+    rates = table.set_index(["stage", "age_bucket"])["win_prob_shrunk"]
+    h = history.assign(
+        prob=rates.reindex(pd.MultiIndex.from_frame(history[["stage", "age_bucket"]])).to_numpy(
+            float
+        )
+    )
+    h["prob"] = h["prob"].fillna(0.0)
+    h["expected"] = h["prob"] * h["amount"]
+    h["var"] = h["prob"] * (1 - h["prob"]) * h["amount"] ** 2
+    h["actual"] = h["won"] * h["amount"]
+    per = h.groupby("snapshot")[["expected", "var", "actual"]].sum()
+    opp = ds.opportunities
+    won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)]
+    new = []
+    for snap, p, end in _snapshots(ds, as_of, code):
+        new.append(
+            (p, won.loc[(won["created_date"] > snap) & (won["close_date"] <= end), "amount"])
+        )
+    amounts = pd.concat([a for _, a in new]) if new else pd.Series(dtype=float)
+    rate = len(amounts) / max(len(new), 1)
+    mean_a = float(amounts.mean()) if len(amounts) else 0.0
+    mean_a2 = float((amounts**2).mean()) if len(amounts) else 0.0
+    per["expected"] += rate * mean_a
+    per["var"] += rate * mean_a2
+    per["actual"] += pd.Series({p: float(a.sum()) for p, a in new})
+    per = per[per["expected"] > 0]
+    if len(per) < 2:
+        return pd.DataFrame([[len(per), np.nan, np.nan, 0.0]], columns=cols)
+    e2 = float((per["expected"] ** 2).sum())
+    excess = float(((per["actual"] - per["expected"]) ** 2 - per["var"]).sum())
+    ratio = float(per["actual"].sum() / per["expected"].sum())
+    independent = float(np.sqrt(per["var"].sum() / e2))
+    return pd.DataFrame(
+        [[len(per), ratio, independent, float(np.sqrt(max(0.0, excess / e2)))]], columns=cols
+    )
+
+
+def compound_poisson(rng: np.random.Generator, rate, pool: np.ndarray, n_sims: int):
     """``n_sims`` simulated totals of a Poisson(``rate``) number of deals whose amounts are drawn
-    with replacement from ``pool`` (zeros when the pool is empty).
+    with replacement from ``pool`` (zeros when the pool is empty). ``rate`` is a number or one
+    rate per simulation.
 
     Examples
     --------
@@ -350,7 +438,11 @@ def _simulate(ds, as_of, freq, n_sims, seed):
     code = normalize_freq(freq)
     fy = ds.config.fiscal_year_start_month
     start, end = current_period(as_of, code, fy)
-    deals = deal_probabilities(ds, as_of, code)
+    history = _snapshot_history(ds, as_of, code)
+    table = _win_table(ds, history)
+    # Several pipelines: deal_probabilities learns each pipeline's table itself.
+    deals = deal_probabilities(ds, as_of, code, table if len(ds.config.pipelines) <= 1 else None)
+    shock_sd = float(period_shock(ds, as_of, code, table, history)["shock_sd"].iloc[0])
     rates = new_deal_rates(ds, as_of, code).set_index("rep_id")
     pools, everyone = _amount_pools(ds, as_of)
     opp = ds.opportunities
@@ -359,15 +451,25 @@ def _simulate(ds, as_of, freq, n_sims, seed):
     ]
     booked = booked.groupby("rep_id")["amount"].sum()
     rng = np.random.default_rng(seed)
+    # One shock per simulated period, shared by every deal and rep (mean 1, sd shock_sd).
+    if shock_sd > 0:
+        shape = 1 / shock_sd**2
+        shock = rng.gamma(shape, 1 / shape, n_sims)
+    else:
+        shock = np.ones(n_sims)
     sims, parts = {}, {}
     for rep in ds.reps["rep_id"]:
         d = deals[deals["rep_id"] == rep]
         p, a = d["probability"].to_numpy(float), d["amount"].to_numpy(float)
-        open_sims = (rng.random((n_sims, len(p))) < p) @ a if len(p) else np.zeros(n_sims)
+        if len(p):
+            probs = np.minimum(shock[:, None] * p[None, :], 1.0)
+            open_sims = (rng.random((n_sims, len(p))) < probs) @ a
+        else:
+            open_sims = np.zeros(n_sims)
         lam = float(rates["deals_per_period"].get(rep, 0.0))
         pool = pools.get(rep, np.array([]))
         pool = pool if len(pool) >= 5 else everyone
-        new_sims = compound_poisson(rng, lam, pool, n_sims)
+        new_sims = compound_poisson(rng, lam * shock, pool, n_sims)
         b = float(booked.get(rep, 0.0))
         sims[rep] = b + open_sims + new_sims
         parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))
@@ -415,7 +517,8 @@ def pipeline_forecast(
     -------
     DataFrame with ``level`` ("company", "team", "rep"), ``team``, ``rep_id`` (NA above rep
     level), ``period`` (label, e.g. FY2027-Q4), ``period_start``, ``period_end``, ``as_of``,
-    ``booked``, ``open_expected``, ``new_expected``, ``mean``, ``p10``, ``p50``, ``p90``,
+    ``booked``, ``open_expected``, ``new_expected``, ``mean``, ``p10``, ``p25``, ``p50``,
+    ``p75``, ``p90``,
     ``quota`` (sum of the quota rows inside the period, NaN if none) and ``p_quota``
     (simulated probability that bookings reach the quota, NaN without quota).
 
@@ -425,7 +528,11 @@ def pipeline_forecast(
     amount); a Poisson number of new deals (rate from :func:`new_deal_rates`) with amounts
     drawn from the rep's won amounts (everyone's when the rep has fewer than 5); plus what is
     already booked. Team and company totals sum the same simulations, so they stay coherent.
-    Deals are independent given their probabilities.
+    Deals are not independent: each simulated period draws one shock u (gamma, mean 1, sd
+    ``shock_sd`` of :func:`period_shock`, measured on past periods) that multiplies every open
+    deal's probability (capped at 1) and every rep's new-deal rate, so a strong or weak period
+    moves all deals together. Slipped close dates are in the probabilities themselves: a deal's
+    probability is how often deals in its stage and age were won *by the period's end*.
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
     code = normalize_freq(freq)
@@ -449,7 +556,9 @@ def pipeline_forecast(
                 "new_expected": sum(parts[r][2] for r in reps),
                 "mean": float(total.mean()),
                 "p10": float(np.quantile(total, 0.1)),
+                "p25": float(np.quantile(total, 0.25)),
                 "p50": float(np.quantile(total, 0.5)),
+                "p75": float(np.quantile(total, 0.75)),
                 "p90": float(np.quantile(total, 0.9)),
                 "quota": q,
                 "p_quota": float(np.mean(total >= q)) if q == q and q > 0 else np.nan,

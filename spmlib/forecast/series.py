@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_HORIZON",
     "normalize_freq",
     "bookings_series",
+    "FILL_RULES",
     "series_from_frame",
     "read_series",
     "series_keys",
@@ -200,6 +201,12 @@ def _infer_freq(dates: pd.Series) -> str:
     return "Q"
 
 
+#: Rules that fill a period missing inside a series: ``zero`` (the series sums events, e.g.
+#: bookings from deals: no event, 0), ``previous`` (carry the last value forward: levels such as
+#: headcount), ``interpolate`` (a straight line between the neighbours: smooth measurements).
+FILL_RULES = ("zero", "previous", "interpolate")
+
+
 def series_from_frame(
     frame: pd.DataFrame,
     date_column: str,
@@ -207,28 +214,42 @@ def series_from_frame(
     freq: str | None = None,
     by: str | list[str] | None = None,
     fiscal_year_start_month: int = 1,
+    fill: str | None = None,
 ) -> pd.DataFrame:
-    """A series frame from any date/value table (values summed per period, gaps filled with 0).
+    """A series frame from any date/value table: values summed per period, each group spanning
+    its own first to last period.
 
     Parameters
     ----------
     frame : a table with a date column and a numeric value column (not modified).
     date_column, value_column : their names.
-    freq : ``"M"``, ``"Q"`` or ``"W"``; None infers it from the median gap between dates
-        (<= 10 days weekly, <= 45 monthly, else quarterly).
+    freq : ``"M"``, ``"Q"`` or ``"W"``; None infers it from the median gap between a group's
+        consecutive dates (<= 10 days weekly, <= 45 monthly, else quarterly).
     by : optional group column(s), e.g. a store number.
     fiscal_year_start_month : where quarters start (1 = calendar quarters).
+    fill : how a period missing inside a series is filled, one of :data:`FILL_RULES`; None
+        (default) raises :class:`~spmlib.exceptions.DataValidationError` listing the gaps, so that
+        no value is invented without the user's choice.
 
     Returns
     -------
     DataFrame with the group columns, ``period_start``, ``value``, ``complete`` (all True: a
-    plain series is assumed complete).
+    plain series is assumed complete) and ``filled`` (True where ``fill`` made the value up).
+    Groups of different lengths keep their own calendars: nothing is added before a group's first
+    date or after its last.
+
+    Raises
+    ------
+    DataValidationError : a column is missing, a row has no date or no number, or a series has
+        gaps and ``fill`` is None.
 
     Examples
     --------
     >>> t = pd.DataFrame({"Month": ["2024-01", "2024-03"], "Sales": [5, 7]})
-    >>> series_from_frame(t, "Month", "Sales", "M")["value"].tolist()
+    >>> series_from_frame(t, "Month", "Sales", "M", fill="zero")["value"].tolist()
     [5.0, 0.0, 7.0]
+    >>> series_from_frame(t, "Month", "Sales", "M", fill="interpolate")["value"].tolist()
+    [5.0, 6.0, 7.0]
     """
     problems = [
         Problem("series", c, "column not found", hint=f"columns are: {', '.join(frame.columns)}")
@@ -237,6 +258,8 @@ def series_from_frame(
     ]
     if problems:
         raise DataValidationError(problems, source="series")
+    if fill is not None and fill not in FILL_RULES:
+        raise UnknownNameError("gap fill rule", fill, FILL_RULES)
     keys = [by] if isinstance(by, str) else list(by or [])
     df = frame[[*keys, date_column, value_column]].copy()
     df["_date"] = pd.to_datetime(df[date_column], errors="coerce", format="mixed", dayfirst=False)
@@ -256,27 +279,89 @@ def series_from_frame(
             ],
             source="series",
         )
-    code = normalize_freq(freq) if freq else _infer_freq(df["_date"])
+    code = normalize_freq(freq) if freq else _infer_freq_groups(df, keys)
     df["period_start"] = period_start(df["_date"], FREQS[code], fiscal_year_start_month)
-    periods = _period_grid(df["_date"].min(), df["_date"].max(), code, fiscal_year_start_month)
-    if keys:
-        sums = df.groupby([*keys, "period_start"])["_value"].sum()
-        groups = df[keys].drop_duplicates().sort_values(keys)
-        grid = groups.merge(pd.DataFrame({"period_start": periods}), how="cross")
-        out = grid.merge(sums.rename("value").reset_index(), on=[*keys, "period_start"], how="left")
-    else:
-        sums = df.groupby("period_start")["_value"].sum()
-        out = pd.DataFrame({"period_start": periods})
-        out["value"] = out["period_start"].map(sums)
-    out["value"] = out["value"].fillna(0.0).astype(float)
+    sums = df.groupby([*keys, "period_start"], sort=True)["_value"].sum().rename("value")
+    observed = sums.reset_index()
+    parts = observed.groupby(keys, sort=True, dropna=False) if keys else [((), observed)]
+    frames = []
+    for _key, part in parts:
+        grid = _period_grid(
+            part["period_start"].min(), part["period_start"].max(), code, fiscal_year_start_month
+        )
+        full = pd.DataFrame({"period_start": grid}).merge(
+            part[["period_start", "value"]], on="period_start", how="left"
+        )
+        for k in keys:
+            full.insert(0 if k == keys[0] else keys.index(k), k, part[k].iloc[0])
+        frames.append(full)
+    out = pd.concat(frames, ignore_index=True)[[*keys, "period_start", "value"]]
+    out["filled"] = out["value"].isna()
+    if out["filled"].any():
+        if fill is None:
+            gaps = out[out["filled"]]
+            raise DataValidationError(
+                [_gap_problem(gaps, keys, date_column, code)], source="series"
+            )
+        out["value"] = _fill(out, keys, fill)
+    out["value"] = out["value"].astype(float)
     out["complete"] = True
-    return out.reset_index(drop=True)
+    for k in keys:
+        out[k] = out[k].astype(frame[k].dtype)
+    return out[[*keys, "period_start", "value", "complete", "filled"]].reset_index(drop=True)
 
 
-def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.DataFrame:
+def _gap_problem(gaps: pd.DataFrame, keys: list[str], date_column: str, code: str) -> Problem:
+    """One problem naming the groups with missing periods and the first missing periods."""
+    label = {"M": "%Y-%m", "Q": "%Y-%m", "W": "%Y-%m-%d"}[code]
+    shown = []
+    for _, row in gaps.head(8).iterrows():
+        who = "/".join(str(row[k]) for k in keys)
+        shown.append(f"{who + ' ' if who else ''}{row['period_start']:{label}}")
+    return Problem(
+        "series",
+        date_column,
+        f"{len(gaps)} period(s) missing inside the series: {', '.join(shown)}"
+        + (" ..." if len(gaps) > 8 else ""),
+        (),
+        "Choose how to fill them: zero (the values sum events, e.g. bookings from deals), "
+        "previous (carry the last value) or interpolate (straight line); "
+        "spm forecast --fill RULE",
+    )
+
+
+def _fill(out: pd.DataFrame, keys: list[str], rule: str) -> pd.Series:
+    if rule == "zero":
+        return out["value"].fillna(0.0)
+    groups = out.groupby(keys, sort=False, dropna=False)["value"] if keys else None
+    if rule == "previous":
+        return groups.ffill() if keys else out["value"].ffill()
+    if keys:
+        return groups.transform(lambda v: v.interpolate(limit_area="inside"))
+    return out["value"].interpolate(limit_area="inside")
+
+
+def _infer_freq_groups(df: pd.DataFrame, keys: list[str]) -> str:
+    """The frequency from the median gap between consecutive dates within each group."""
+    if not keys:
+        return _infer_freq(df["_date"])
+    gaps = []
+    for _, g in df.groupby(keys, sort=False, dropna=False):
+        d = pd.Series(g["_date"].drop_duplicates().sort_values())
+        gaps.extend(d.diff().dt.days.dropna().tolist())
+    if not gaps:
+        return "M"
+    gap = float(np.median(gaps))
+    return "W" if gap <= 10 else "M" if gap <= 45 else "Q"
+
+
+def read_series(
+    path: str | Path, spec: str, freq: str | None = None, fill: str | None = None
+) -> pd.DataFrame:
     """Read a CSV (or Parquet) file and build a series from ``spec`` = ``"DATE,VALUE"``.
 
-    A third name (``"DATE,VALUE,GROUP"``) adds a group column.
+    A third name (``"DATE,VALUE,GROUP"``) adds a group column; each group keeps its own
+    calendar. ``fill`` is the gap rule of :func:`series_from_frame`.
     """
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if len(names) not in (2, 3):
@@ -285,10 +370,11 @@ def read_series(path: str | Path, spec: str, freq: str | None = None) -> pd.Data
     if not p.exists():
         raise MissingFileError(f"series file not found: {p}")
     frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-    return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None)
+    return series_from_frame(frame, names[0], names[1], freq, by=names[2:] or None, fill=fill)
 
 
 def _series_freq(series: pd.DataFrame, freq: str | None) -> str:
     if freq:
         return normalize_freq(freq)
-    return _infer_freq(series["period_start"])
+    keys = series_keys(series)
+    return _infer_freq_groups(series.rename(columns={"period_start": "_date"}), keys)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,8 @@ from spmlib.io.schema import DatasetConfig
 
 __all__ = [
     "FUNNEL_COLUMNS",
+    "FunnelCounts",
+    "funnel_table",
     "stage_funnel",
     "cohort_funnel",
     "compare_stages",
@@ -125,22 +128,66 @@ def _funnel_core(
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[mask], minlength=n_groups).astype("int64")
 
-    n_closed = count(closed)
-    median_days = _median_days(
-        opps, stage_history, config, codes, n_groups, start, end, as_of, hist_pos
+    counts = FunnelCounts(
+        stages=prog.stages,
+        reached=np.column_stack([count(reached[k]) for k in range(n_stages)]),
+        lost=np.column_stack([count(lost_in & (f == k)) for k in range(won)]),
+        open=np.column_stack([count(open_at & (f_at == k)) for k in range(won)]),
+        closed_reached=np.column_stack(
+            [count(closed & (f >= k)) for k in range(won)] + [count(reached[won])]
+        ),
+        closed=count(closed),
+        median_days=_median_days(
+            opps, stage_history, config, codes, n_groups, start, end, as_of, hist_pos
+        ),
+        losses_known=prog.losses_known,
     )
+    return funnel_table(groups, cols, counts)
+
+
+@dataclass(frozen=True)
+class FunnelCounts:
+    """The counts behind a funnel, per group (rows) and funnel stage (columns): what an engine
+    aggregates (:mod:`spmlib.funnel.reach`) and :func:`funnel_table` turns into rates.
+
+    Attributes
+    ----------
+    stages : the funnel stages (open stages in order, then the won stage).
+    reached : (groups, stages) deals that reached each stage (in the period, for a period view).
+    lost, open : (groups, open stages) deals lost at / still open at each open stage.
+    closed_reached : (groups, stages) closed deals that reached each stage.
+    closed : (groups,) closed deals.
+    median_days : (groups, open stages) median completed days in stage (NaN when none).
+    losses_known : False without stage history.
+    """
+
+    stages: tuple[str, ...]
+    reached: np.ndarray
+    lost: np.ndarray
+    open: np.ndarray
+    closed_reached: np.ndarray
+    closed: np.ndarray
+    median_days: np.ndarray
+    losses_known: bool
+
+
+def funnel_table(groups: pd.DataFrame, cols: list[str], counts: FunnelCounts) -> pd.DataFrame:
+    """The funnel table of :func:`stage_funnel` from its counts: group row ``i`` of ``groups``
+    is row ``i`` of every count array."""
+    n_groups, n_stages = len(groups), len(counts.stages)
+    won = n_stages - 1
     frames = []
-    for k, stage in enumerate(prog.stages):
-        part = pd.DataFrame({"stage": stage, "reached": count(reached[k])})
+    for k, stage in enumerate(counts.stages):
+        part = pd.DataFrame({"stage": stage, "reached": counts.reached[:, k]})
         if k < won:
-            part["advanced"] = count(reached[k + 1])
-            part["lost"] = count(lost_in & (f == k))
-            part["open"] = count(open_at & (f_at == k))
+            part["advanced"] = counts.reached[:, k + 1]
+            part["lost"] = counts.lost[:, k]
+            part["open"] = counts.open[:, k]
         else:
             part["advanced"] = part["lost"] = part["open"] = 0
-        part["closed_reached"] = count(closed & (f >= k)) if k < won else count(reached[won])
-        part["closed"] = n_closed
-        part["median_days_in_stage"] = median_days[:, k] if k < won else np.nan
+        part["closed_reached"] = counts.closed_reached[:, k]
+        part["closed"] = counts.closed
+        part["median_days_in_stage"] = counts.median_days[:, k] if k < won else np.nan
         part["_code"] = np.arange(n_groups)
         part["_rank"] = k
         frames.append(part)
@@ -149,7 +196,7 @@ def _funnel_core(
     out = rate_table(out, "advanced", "exits", "conversion")
     out = rate_table(out, "closed_reached", "closed", "cumulative_conversion")
     not_won = out["_rank"] < won
-    if not prog.losses_known:
+    if not counts.losses_known:
         for c in ("lost", "conversion", "conversion_low", "conversion_high"):
             out.loc[not_won, c] = np.nan
         for c in (
@@ -163,10 +210,10 @@ def _funnel_core(
         out.loc[~not_won, c] = pd.NA
     for c in ("conversion", "conversion_low", "conversion_high"):
         out.loc[~not_won, c] = np.nan
-    if not prog.losses_known:
+    if not counts.losses_known:
         out.loc[not_won, "lost"] = pd.NA
     out["reached"] = out["reached"].astype("Int64")
-    out["losses_known"] = prog.losses_known
+    out["losses_known"] = counts.losses_known
     out["stage"] = out["stage"].astype("string")
     out = out.sort_values(["_code", "_rank"], kind="stable").reset_index(drop=True)
     for c in cols:

@@ -52,6 +52,8 @@ def _parse_dates(s: pd.Series, fmt: str | None = None, timezone: str = "UTC") ->
         kw = {"format": fmt, "errors": "coerce"}
         try:
             out = pd.to_datetime(text, **kw)
+            if out.dtype == object:  # pandas 2 returns mixed offsets as objects; 3 raises
+                raise ValueError("mixed time zone offsets")
             if isinstance(out.dtype, pd.DatetimeTZDtype):
                 out = out.dt.tz_convert(timezone).dt.tz_localize(None)
         except ValueError:  # mixed offsets, or offsets mixed with naive timestamps

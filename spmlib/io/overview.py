@@ -6,10 +6,16 @@ import pandas as pd
 
 from spmlib.io.schema import TABLES, Dataset
 
-__all__ = ["table_summary", "quality_notes", "monthly_volumes", "overview_narrative"]
+__all__ = [
+    "TIME_COLUMNS",
+    "table_summary",
+    "quality_notes",
+    "monthly_volumes",
+    "overview_narrative",
+]
 
 #: The date column that places each table's rows in time.
-_TIME_COLUMN = {
+TIME_COLUMNS = {
     "reps": "hire_date",
     "opportunities": "created_date",
     "stage_history": "entered_date",
@@ -44,7 +50,7 @@ def table_summary(ds: Dataset) -> pd.DataFrame:
     rows = []
     for name in TABLES:
         frame = getattr(ds, name)
-        col = _TIME_COLUMN[name]
+        col = TIME_COLUMNS[name]
         has_dates = col is not None and col in frame.columns
         dates = frame[col] if has_dates else pd.Series(dtype="datetime64[ns]")
         rows.append(

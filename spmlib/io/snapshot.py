@@ -1,12 +1,19 @@
-"""Batch data snapshots: written once, loaded and validated once per process, handed out as copies.
+"""Validated data, trusted afterwards: batch snapshots and validation results by fingerprint.
 
-A batch writes the validated dataset once as Parquet (:func:`snapshot_dataset`) with a marker
-file ``.spm-snapshot.json`` holding its fingerprint (:func:`data_fingerprint`). Every report of
-the batch calls ``spmlib.load(<snapshot>)``; in a warm kernel that runs many reports,
-:func:`cached_load` keeps the last snapshot it loaded and returns a **deep copy** of its tables
-for each call, so a report can never see another report's changes, and the files are read and
-validated once per kernel instead of once per report. Folders without the marker (any other
-dataset) are never cached.
+**Any source.** :func:`mark_validated` records that the data with a given fingerprint (a hash of
+its files' paths, sizes and modification times, its settings and its mapping) passed validation,
+with its warnings, in ``<SPM cache>/validated/``; :func:`validated` returns those warnings (None
+when the fingerprint was never validated). The engines (:mod:`spmlib.engine.validate`) check a
+dataset once per fingerprint this way and trust it afterwards; changing a file changes the
+fingerprint, so changed data is always checked again.
+
+**Batch snapshots.** A batch writes the validated dataset once as Parquet
+(:func:`snapshot_dataset`) with a marker file ``.spm-snapshot.json`` holding its content
+fingerprint (:func:`data_fingerprint`). Every report of the batch calls
+``spmlib.load(<snapshot>)``; in a warm kernel that runs many reports, :func:`cached_load` keeps
+the last snapshot it loaded and returns a **deep copy** of its tables for each call, so a report
+can never see another report's changes, and the files are read and validated once per kernel
+instead of once per report. Folders without the marker (any other dataset) are never cached.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ __all__ = [
     "write_marker",
     "cached_load",
     "clear_cache",
+    "validated",
+    "mark_validated",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,3 +104,32 @@ def cached_load(location: str, load_checked: Callable[[str, Any], tuple[Any, lis
 def clear_cache() -> None:
     """Forget the cached snapshot."""
     _CACHE.clear()
+
+
+def _validated_path(fingerprint: str) -> Path:
+    import hashlib
+
+    from spmlib.config import CACHE_DIR
+
+    return CACHE_DIR / "validated" / f"{hashlib.sha256(fingerprint.encode()).hexdigest()}.json"
+
+
+def validated(fingerprint: str) -> list | None:
+    """The warnings recorded when data with ``fingerprint`` passed validation, or None when it
+    never did (or the record cannot be read)."""
+    from spmlib.exceptions import Problem
+
+    path = _validated_path(fingerprint)
+    try:
+        record = json.loads(path.read_text())
+        return [Problem(**{**p, "rows": tuple(p["rows"])}) for p in record["warnings"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def mark_validated(fingerprint: str, warnings: list) -> Path:
+    """Record that data with ``fingerprint`` passed validation, with its warnings."""
+    from spmlib.io.files import atomic_write_json
+
+    record = {"fingerprint": fingerprint, "warnings": [w.__dict__ for w in warnings]}
+    return atomic_write_json(_validated_path(fingerprint), record)

@@ -81,9 +81,12 @@ class Source:
         folder = Path(self._target)
         if Path(name).suffix.lower() in (".csv", ".parquet", ".txt"):
             return folder / name if (folder / name).exists() else None
-        for ext in ("parquet", "csv"):
-            if (folder / f"{name}.{ext}").exists():
-                return folder / f"{name}.{ext}"
+        if (folder / f"{name}.parquet").exists():
+            return folder / f"{name}.parquet"
+        if (folder / name).is_dir() and any((folder / name).rglob("*.parquet")):
+            return folder / name  # a folder of Parquet parts (a large or partitioned table)
+        if (folder / f"{name}.csv").exists():
+            return folder / f"{name}.csv"
         return None
 
     def label(self, name: str) -> str:
@@ -91,7 +94,9 @@ class Source:
         if self.url:
             return name
         path = self._path(name)
-        return path.name if path is not None else name
+        if path is None:
+            return name
+        return f"{path.name}/" if path.is_dir() else path.name
 
     def exists(self, name: str) -> bool:
         if self.url:
@@ -120,7 +125,7 @@ class Source:
         path = self._path(name)
         if path is None:
             return None
-        if path.suffix.lower() == ".parquet":
+        if path.suffix.lower() == ".parquet" or path.is_dir():
             return pd.read_parquet(path)
         return _read_csv(path)
 

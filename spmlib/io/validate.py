@@ -33,7 +33,6 @@ from itertools import islice
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
@@ -156,6 +155,18 @@ def duplicated(values: pd.Series) -> pd.Series:
     mask = np.empty(n, dtype=bool)
     mask[np.asarray(order)] = dup_sorted
     return pd.Series(mask, index=values.index)
+
+
+def _pandera():
+    """pandera, imported on first use (it takes half a second, and clean data never needs it
+    in the engines' validation). pandera imports PySpark's pandas API when PySpark is installed,
+    which warns about the pandas version although pandera's pandas checks do not use it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        import pandera.pandas as pa
+    return pa
 
 
 def _count(n: int, what: str) -> str:
@@ -365,8 +376,9 @@ def check_parsing(
     return problems
 
 
-def _schema(name: str, config: DatasetConfig) -> pa.DataFrameSchema:
+def _schema(name: str, config: DatasetConfig):
     """The pandera schema of the per-table domain rules (missing values are checked elsewhere)."""
+    pa = _pandera()
     spec = TABLES[name]
     checks: dict[str, list[pa.Check]] = {c: [] for c in spec.columns}
     if name == "opportunities":
@@ -459,7 +471,7 @@ def check_table(
             )
     try:
         _schema(name, config).validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except _pandera().errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["column"].isin(list(TABLES[name].columns))]
         for (col, check), group in cases.groupby(["column", "check"], sort=False):

@@ -26,6 +26,7 @@ from spmlib.core.grouping import group_columns
 from spmlib.core.periods import period_kind, period_range
 from spmlib.core.ranges import data_range, day_range
 from spmlib.core.stats import rate_table
+from spmlib.engine.base import MONEY
 from spmlib.exceptions import UnknownNameError
 from spmlib.io.schema import Dataset
 
@@ -69,19 +70,17 @@ def _count_in(frame, date_col, lo, hi):
     return frame[(frame[date_col] >= lo) & (frame[date_col] <= hi)]
 
 
-def _kpis_one_range(
-    opps: pd.DataFrame, quotas: pd.DataFrame, groups: pd.DataFrame, cols: list[str], lo, hi
-) -> pd.DataFrame:
+def _range_parts(opps: pd.DataFrame, quotas: pd.DataFrame, cols: list[str], lo, hi) -> pd.DataFrame:
+    """The additive and median aggregates of one range per group, in pandas (the reference of
+    :func:`_engine_parts`): opportunities_created, won, lost, bookings, median_cycle_days,
+    quota, indexed by the group columns (``_all`` when there are none)."""
     key = cols or ["_all"]
     created = _count_in(opps, "created_date", lo, hi)
     closed = _count_in(opps[opps["status"] != "open"], "close_date", lo, hi)
     won = closed[closed["status"] == "won"]
     in_q = quotas[(quotas["period_start"] >= lo) & (quotas["period_end"] <= hi)]
-    out = groups.copy()
     if not cols:
-        out["_all"] = 0
-        for f in (created, closed, won, in_q):
-            f["_all"] = 0
+        created, closed, won, in_q = (f.assign(_all=0) for f in (created, closed, won, in_q))
     cycle = (won["close_date"] - won["created_date"]).dt.days
     parts = {
         "opportunities_created": created.groupby(key).size(),
@@ -91,12 +90,22 @@ def _kpis_one_range(
         "median_cycle_days": cycle.groupby([won[k] for k in key]).median(),
         "quota": in_q.groupby(key)["quota"].sum(),
     }
-    out = out.merge(pd.concat(parts, axis=1), left_on=key, right_index=True, how="left")
+    return pd.concat(parts, axis=1)
+
+
+def _finish(groups: pd.DataFrame, cols: list[str], parts: pd.DataFrame, has_quotas: bool):
+    """The KPI rows of one range: every group, its aggregates (``parts``), rates and ratios."""
+    key = cols or ["_all"]
+    out = groups.copy()
+    if not cols:
+        out["_all"] = 0
+    out = out.merge(parts, left_on=key, right_index=True, how="left")
     for c in ("opportunities_created", "won", "lost"):
         out[c] = out[c].fillna(0).astype("int64")
     out["bookings"] = out["bookings"].fillna(0.0).astype("float64")
     out["quota"] = out["quota"].astype("float64")
-    if not quotas.empty:
+    out["median_cycle_days"] = out["median_cycle_days"].astype("float64")
+    if has_quotas:
         out["quota"] = out["quota"].fillna(0.0)
     out["closed"] = out["won"] + out["lost"]
     out = rate_table(out, "won", "closed", "win_rate")
@@ -106,8 +115,82 @@ def _kpis_one_range(
     return out.drop(columns=[c for c in ("closed", "_all") if c in out.columns])
 
 
+def _engine_parts(tables, cols: list[str], ranges: list[tuple]) -> list[pd.DataFrame]:
+    """The aggregates of :func:`_range_parts` for each of ``ranges`` (disjoint), computed by
+    the engine where the data is: one row per group and range, read through a calendar table
+    that maps each day of a range to it (an equality join, cheap at any size). Money is summed
+    as an exact decimal, so every engine gives the same figures."""
+    eng, q = tables.engine, tables.engine.quote
+    days = [
+        pd.DataFrame({"day": pd.date_range(lo, hi, freq="D"), "period": i})
+        for i, (lo, hi) in enumerate(ranges)
+    ]
+    calendar = pd.concat(days, ignore_index=True)
+    calendar["day"] = calendar["day"].dt.date
+    eng.register("spm_calendar", calendar)
+    join = "JOIN reps r ON t.rep_id = r.rep_id" if cols else ""
+    gsel = "".join(f"{'t' if c == 'rep_id' else 'r'}.{q(c)} AS {q(c)}, " for c in cols)
+    notnull = " AND ".join(f"{'t' if c == 'rep_id' else 'r'}.{q(c)} IS NOT NULL" for c in cols)
+    where = f"WHERE {notnull}" if cols else ""
+    gk = "".join(f"{q(c)}, " for c in cols)
+    money = f"CAST(amount AS {MONEY})"
+    won = "o.status = 'won'"
+    cycle = eng.median(f"CASE WHEN {won} THEN {eng.days_between('created_date', 'close_date')} END")
+    opps = (
+        f"(SELECT {gsel}t.created_date, t.close_date, t.status, t.amount "
+        f"FROM opportunities t {join} {where})"
+    )
+    created = eng.sql(
+        f"SELECT {gk}c.period, count(*) AS opportunities_created FROM {opps} o "
+        f"JOIN spm_calendar c ON o.created_date = c.day GROUP BY {gk}c.period"
+    )
+    closed = eng.sql(
+        f"SELECT {gk}c.period, sum(CASE WHEN {won} THEN 1 ELSE 0 END) AS won, "
+        f"sum(CASE WHEN o.status = 'lost' THEN 1 ELSE 0 END) AS lost, "
+        f"CAST(sum(CASE WHEN {won} THEN {money} END) AS {eng.string_type}) AS bookings, "
+        f"{cycle} AS median_cycle_days FROM {opps} o JOIN spm_calendar c ON o.close_date = c.day "
+        f"WHERE o.status <> 'open' GROUP BY {gk}c.period"
+    )
+    parts = [created, closed]
+    if tables.has("quotas"):
+        quotas = (
+            f"(SELECT {gsel}t.period_start, t.period_end, t.quota FROM quotas t {join} {where})"
+        )
+        parts.append(
+            eng.sql(
+                f"SELECT {gk}s.period, CAST(sum(CAST(o.quota AS {MONEY})) AS {eng.string_type}) "
+                f"AS quota FROM {quotas} o JOIN spm_calendar s ON o.period_start = s.day "
+                f"JOIN spm_calendar e ON o.period_end = e.day WHERE s.period = e.period "
+                f"GROUP BY {gk}s.period"
+            )
+        )
+    key = [*cols, "period"]
+    dtypes = tables.reps.dtypes
+    frames = []
+    for part in parts:
+        for c in cols:
+            part[c] = part[c].astype(dtypes[c])
+        for c in ("bookings", "quota"):
+            if c in part.columns:
+                part[c] = pd.to_numeric(part[c]).astype("float64")
+        frames.append(part.set_index(key))
+    allparts = pd.concat(frames, axis=1) if frames else pd.DataFrame()
+    for c in ("opportunities_created", "won", "lost", "bookings", "median_cycle_days", "quota"):
+        if c not in allparts.columns:
+            allparts[c] = np.nan
+    out = []
+    for i in range(len(ranges)):
+        rows = allparts[allparts.index.get_level_values("period") == i]
+        if cols:
+            rows = rows.droplevel("period")
+        else:
+            rows.index = pd.Index([0] * len(rows), name="_all")
+        out.append(rows)
+    return out
+
+
 def kpis(
-    ds: Dataset,
+    ds,
     by: str = "rep",
     start: pd.Timestamp | str | None = None,
     end: pd.Timestamp | str | None = None,
@@ -117,7 +200,9 @@ def kpis(
 
     Parameters
     ----------
-    ds : the dataset.
+    ds : the dataset: a loaded :class:`~spmlib.io.schema.Dataset` (aggregated in pandas), or
+        :class:`~spmlib.engine.tables.Tables` opened in an engine (aggregated where the data is,
+        same results: counts and medians identical, money to the cent).
     by : "rep" (rep_id, rep_name, team), "team", "manager", "region" or "all" (no group column).
     start, end : inclusive range; None = the dataset's full range (:func:`data_range`).
     period : None for one row per group over the whole range; "month" or "quarter" (fiscal) for
@@ -150,21 +235,33 @@ def kpis(
     1      b    0     0       NaN       0.0                NaN
     """
     cols = group_columns(by)
-    lo_all, hi_all = data_range(ds)
+    engine = not isinstance(ds, Dataset)
+    lo_all, hi_all = ds.data_range() if engine else data_range(ds)
     lo, hi = day_range(start, end, lo_all, hi_all)
     groups = _groups(ds, cols)
-    opps = _with_groups(ds.opportunities, ds.reps, cols)
-    quotas = _with_groups(ds.quotas, ds.reps, cols)
     if period is None:
-        out = _kpis_one_range(opps, quotas, groups, cols, lo, hi)
+        ranges, labels = [(lo, hi)], [None]
+    else:
+        kind = period_kind(period)
+        fy = ds.config.fiscal_year_start_month
+        ranges, labels = [], []
+        for p in period_range(lo, hi, kind.freq, fy).itertuples(index=False):
+            ranges.append((max(p.period_start, lo), min(p.period_end, hi)))
+            labels.append(p.period + (" YTD" if kind.to_date and p.period_end > hi else ""))
+    if engine:
+        parts = _engine_parts(ds, cols, ranges)
+        has_quotas = ds.count("quotas") > 0
+    else:
+        opps = _with_groups(ds.opportunities, ds.reps, cols)
+        quotas = _with_groups(ds.quotas, ds.reps, cols)
+        parts = [_range_parts(opps, quotas, cols, p_lo, p_hi) for p_lo, p_hi in ranges]
+        has_quotas = not quotas.empty
+    if period is None:
+        out = _finish(groups, cols, parts[0], has_quotas)
         return out[[*cols, *KPI_COLUMNS]].reset_index(drop=True)
-    kind = period_kind(period)
-    fy = ds.config.fiscal_year_start_month
     frames = []
-    for p in period_range(lo, hi, kind.freq, fy).itertuples(index=False):
-        p_lo, p_hi = max(p.period_start, lo), min(p.period_end, hi)
-        label = p.period + (" YTD" if kind.to_date and p.period_end > hi else "")
-        part = _kpis_one_range(opps, quotas, groups, cols, p_lo, p_hi)
+    for (p_lo, p_hi), label, part in zip(ranges, labels, parts, strict=True):
+        part = _finish(groups, cols, part, has_quotas)
         part.insert(0, "period_end", p_hi)
         part.insert(0, "period_start", p_lo)
         part.insert(0, "period", label)

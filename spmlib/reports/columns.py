@@ -161,6 +161,9 @@ COLUMNS: dict[str, Column] = {
     "period": _c("Period", "text"),
     "previous_period": _c("Previous period", "text"),
     "close_period": _c("Expected close", "text"),
+    "change": _c("Change", "text"),
+    "stage_before": _c("Stage before", "text"),
+    "stage_after": _c("Stage now", "text"),
     # days
     "period_start": _c("Period start", "date"),
     "period_end": _c("Period end", "date"),
@@ -169,6 +172,8 @@ COLUMNS: dict[str, Column] = {
     "entered_date": _c("Entered stage", "date"),
     "exit_date": _c("Left stage", "date"),
     "close_date": _c("Close date", "date"),
+    "close_date_before": _c("Close date before", "date"),
+    "close_date_after": _c("Close date now", "date"),
     "created_date": _c("Created", "date"),
     "cohort_start": _c("Cohort start", "date"),
     "close_period_start": _c("Expected close from", "date"),
@@ -209,6 +214,9 @@ COLUMNS: dict[str, Column] = {
     "rank_change": _c("Rank change", "count", signed=True),
     # money
     "amount": _c("Amount", "money"),
+    "amount_before": _c("Amount before", "money"),
+    "amount_after": _c("Amount now", "money"),
+    "amount_change": _c("Amount change", "money", signed=True),
     "bookings": _c("Bookings", "money", better=True),
     "quota": _c("Quota", "money"),
     "remaining_quota": _c("Quota still to meet", "money"),

@@ -39,6 +39,7 @@ import nbformat
 
 from spmlib.config import KERNEL_NAME
 from spmlib.exceptions import KernelStartError
+from spmlib.forecast.threads import limit_native_threads
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.browser import atomic_write_notebook, write_report
 from spmlib.run.engine import ENGINE_NAME, Execution, mark_failed_cell, register_engine
@@ -307,6 +308,9 @@ def worker_main(worker_id: int, tasks, results, options: dict[str, Any], stop=No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally: no stray kernel
     logging.basicConfig(level=options.get("log_level", logging.WARNING))
+    # One native thread per worker and per kernel it starts: parallel workers must not
+    # oversubscribe the cores with BLAS/OpenMP pools (spmlib.forecast.threads).
+    limit_native_threads(options.get("native_threads", 1))
     runner = Runner(
         warm_imports=options.get("warm_imports") or DEFAULT_WARM_IMPORTS,
         kernel_reuse=options.get("kernel_reuse", DEFAULT_KERNEL_REUSE),

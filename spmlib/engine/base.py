@@ -1,0 +1,93 @@
+"""The engine interface: run SQL on a dataset's tables, get a pandas frame back.
+
+The analyses write their aggregation once, as SQL in the common subset of DuckDB and Spark SQL
+(``WITH``, joins, ``GROUP BY``, ``CASE``, window functions); the few spellings that differ come
+from the engine's dialect methods (:meth:`Engine.days_between`, :meth:`Engine.text`, ...).
+:data:`ENGINES` lists the engines by name.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+
+import pandas as pd
+
+__all__ = ["Engine", "ENGINES", "MONEY"]
+
+log = logging.getLogger(__name__)
+
+#: The exact type money is summed in (both engines sum decimals exactly, so their results agree
+#: to the last digit; floats summed in a different order could differ in the last bit).
+MONEY = "DECIMAL(38, 6)"
+
+
+class Engine(ABC):
+    """A SQL engine holding a dataset's tables as views (one per model table)."""
+
+    #: The name in :data:`ENGINES`.
+    name: str = ""
+
+    @abstractmethod
+    def sql(self, text: str) -> pd.DataFrame:
+        """Run a query and return its result (small: an aggregate) as a pandas frame."""
+
+    @abstractmethod
+    def execute(self, text: str) -> None:
+        """Run a statement that returns nothing (``CREATE VIEW``...)."""
+
+    @abstractmethod
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Make a (small) pandas frame queryable as view ``name``, replacing any previous one."""
+
+    @abstractmethod
+    def parquet_source(self, paths: list[str], row_column: bool = False) -> str:
+        """A FROM-clause item reading these Parquet files, with a ``_row`` column: the files' own
+        when ``row_column``, else each file's rows numbered from 0 (the row shown in problems)."""
+
+    @abstractmethod
+    def column_types(self, relation: str) -> dict[str, str]:
+        """Column name -> SQL type name (upper case) of a view or FROM-clause item."""
+
+    def is_text_type(self, type_name: str) -> bool:
+        """True for the engine's text type names."""
+        return type_name.upper().startswith(("VARCHAR", "STRING"))
+
+    def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
+        """Release the engine's resources."""
+
+    # --- dialect: the spellings that differ between engines ------------------------------------
+
+    #: The SQL name of the text type.
+    string_type = "VARCHAR"
+
+    def quote(self, name: str) -> str:
+        """A quoted identifier."""
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, value: str) -> str:
+        """A quoted text literal."""
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def days_between(self, start: str, end: str) -> str:
+        """Whole days from date ``start`` to date ``end``."""
+        return f"date_diff('day', {start}, {end})"
+
+    def date_expr(self, column: str, type_name: str) -> str:
+        """A column of type ``type_name`` (a timestamp, text...) as a date."""
+        return f"CAST({column} AS DATE)"
+
+    def median(self, expr: str) -> str:
+        """The median (mean of the two middle values for an even count), as a double."""
+        return f"median(CAST({expr} AS DOUBLE))"
+
+    def day(self, value: pd.Timestamp) -> str:
+        """A date literal."""
+        return f"DATE '{pd.Timestamp(value).date().isoformat()}'"
+
+
+#: Every engine by name, with what it is for.
+ENGINES = {
+    "duckdb": "DuckDB embedded in this process (default): Parquet in place, CSV cached as Parquet",
+    "spark": "Apache Spark (PySpark): a local session or the cluster of SPM_SPARK_MASTER",
+}

@@ -1,0 +1,64 @@
+"""DuckDB, embedded in this process: the default engine.
+
+Queries read Parquet files in place: only the columns a query uses are read, and its filters
+are pushed down to the row groups. Memory is capped (:data:`MEMORY_LIMIT`, spilling to a
+temporary folder beyond it), so a table far larger than memory still aggregates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+
+import pandas as pd
+
+from spmlib.engine.base import Engine
+
+__all__ = ["DuckDBEngine", "MEMORY_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+#: DuckDB's memory cap (``SPM_DUCKDB_MEMORY``, default 1GB); beyond it, it spills to disk.
+MEMORY_LIMIT = os.environ.get("SPM_DUCKDB_MEMORY", "1GB")
+
+
+class DuckDBEngine(Engine):
+    """An in-memory DuckDB connection (one per opened dataset)."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self._con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
+        self._con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/spm-duckdb'")
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def sql(self, text: str) -> pd.DataFrame:
+        log.debug("duckdb: %s", text)
+        return self._con.execute(text).df()
+
+    def execute(self, text: str) -> None:
+        log.debug("duckdb: %s", text)
+        self._con.execute(text)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self._frames[name] = frame  # DuckDB scans the frame in place: keep it alive
+        self._con.register(name, frame)
+
+    def parquet_source(self, paths: list[str], row_column: bool = False) -> str:
+        files = ", ".join(self.literal(p) for p in paths)
+        if row_column:
+            return f"read_parquet([{files}])"
+        return (
+            f"(SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
+            f"FROM read_parquet([{files}], file_row_number = true))"
+        )
+
+    def column_types(self, relation: str) -> dict[str, str]:
+        rows = self._con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        return {r[0]: str(r[1]).upper() for r in rows}
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,211 @@
+"""Dataset locations opened in an engine: one typed view per model table, read as queries need.
+
+:func:`open_tables` turns a dataset location into :class:`Tables`:
+
+* a **folder**: each table is ``X.parquet``, a folder ``X/`` of Parquet files, or ``X.csv``
+  (in that order). Parquet whose columns already have the model's types is read in place; CSV
+  (and Parquet holding dates or numbers as text) is converted once into a typed Parquet copy in
+  the cache (:mod:`spmlib.engine.prepare`), keyed by the file's fingerprint;
+* a **mapping** of a CRM export, or an **SQLAlchemy URL**: read and mapped through pandas
+  (:func:`spmlib.io.load.read_raw`) into typed Parquet copies (cached per fingerprint for a
+  folder; a database is read on every run, as its content cannot be fingerprinted cheaply);
+* ``spark:<location>``: the same folder layout read by Apache Spark (local paths or any Hadoop
+  file system URI: ``hdfs://``, ``s3a://``, ``abfss://``); see docs/data.md.
+
+Typing in the views follows :mod:`spmlib.io.coerce`: ids and text stripped (blank = missing),
+dates as dates, amounts as doubles, ``status`` derived from the stage where empty. Every view
+has a ``_row`` column: the row's 0-based position in its source file (problems quote it 1-based).
+Validation runs once per source fingerprint (:mod:`spmlib.engine.validate`), then is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from spmlib.engine import prepare
+from spmlib.engine.base import ENGINES, Engine
+from spmlib.engine.tables import TableInfo, Tables
+from spmlib.exceptions import MissingFileError, UnknownNameError
+from spmlib.io.schema import TABLES
+from spmlib.io.sources import mask_secrets, is_url
+
+__all__ = ["open_tables", "engine_class", "table_files", "SPARK_PREFIX"]
+
+log = logging.getLogger(__name__)
+
+#: A location starting with this runs on Apache Spark (``spark:/data/crm``, ``spark:s3a://b/crm``).
+SPARK_PREFIX = "spark:"
+
+
+def engine_class(name: str) -> type[Engine]:
+    """The engine class called ``name`` (``duckdb`` or ``spark``); UnknownNameError otherwise."""
+    if name == "duckdb":
+        from spmlib.engine.embedded import DuckDBEngine
+
+        return DuckDBEngine
+    if name == "spark":
+        from spmlib.engine.spark import SparkEngine
+
+        return SparkEngine
+    raise UnknownNameError("engine", name, list(ENGINES))
+
+
+def table_files(folder: Path, name: str) -> tuple[str, list[Path]] | None:
+    """The files of table ``name`` in a dataset folder: ``X.parquet``, else the Parquet files of
+    a folder ``X/``, else ``X.csv``; with the name shown in problems. None when absent."""
+    single = folder / f"{name}.parquet"
+    if single.is_file():
+        return single.name, [single]
+    parts = folder / name
+    if parts.is_dir():
+        files = sorted(p for p in parts.rglob("*.parquet") if p.is_file())
+        if files:
+            return f"{name}/", files
+    csv = folder / f"{name}.csv"
+    if csv.is_file():
+        return csv.name, [csv]
+    return None
+
+
+def open_tables(
+    location: str | Path,
+    mapping: str | Path | Any | None = None,
+    engine: str | Engine | None = None,
+    validate: bool = True,
+) -> Tables:
+    """Open a dataset in an engine (see the module docstring for the locations understood).
+
+    Parameters
+    ----------
+    location : a dataset folder, an SQLAlchemy URL, or ``spark:<folder or URI>``.
+    mapping : a mapping preset name or file for a CRM export (:mod:`spmlib.io.mappings`).
+    engine : ``duckdb`` (default), ``spark``, or an Engine instance; ``spark:`` locations
+        always use Spark.
+    validate : validate the data (once per fingerprint, then trusted) and raise on errors.
+
+    Returns
+    -------
+    Tables
+
+    Raises
+    ------
+    DataValidationError
+        When ``validate`` and the data break the model (every problem listed).
+    MissingFileError
+        When the folder does not exist.
+    """
+    text = str(location)
+    if text.startswith(SPARK_PREFIX):
+        text, engine = text[len(SPARK_PREFIX) :], engine or "spark"
+    eng = engine if isinstance(engine, Engine) else engine_class(engine or "duckdb")()
+    try:
+        if mapping is not None or is_url(text) and not _is_remote_files(text):
+            tables = prepare.prepared_tables(eng, text, mapping)
+        else:
+            tables = _folder_tables(eng, text)
+        _create_views(tables)
+        if validate:
+            from spmlib.engine.validate import validate_once
+
+            validate_once(tables)
+    except BaseException:
+        eng.close()
+        raise
+    return tables
+
+
+def _is_remote_files(text: str) -> bool:
+    """A Hadoop file system URI (read by Spark), as opposed to an SQLAlchemy database URL."""
+    return text.split("://", 1)[0] in ("file", "hdfs", "s3a", "s3", "gs", "abfs", "abfss", "wasbs")
+
+
+def _folder_tables(eng: Engine, location: str) -> Tables:
+    from spmlib.io.validate import check_config
+
+    remote = _is_remote_files(location)
+    if remote:  # a Hadoop file system URI, read by Spark
+        found, raw_config = eng.folder_tables(location)
+    else:
+        folder = Path(location)
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise MissingFileError(
+                f"dataset folder {location!r} {what}; give a folder of CSV/Parquet files with "
+                "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
+            )
+        found = {n: f for n in TABLES if (f := table_files(folder, n)) is not None}
+        raw_config = _read_config(folder)
+    config, problems = check_config(raw_config, "dataset.yml")
+    timezone = str((raw_config or {}).get("timezone", "UTC"))
+    digest = hashlib.sha256(repr(sorted((raw_config or {}).items())).encode())
+    info: dict[str, TableInfo] = {}
+    for name, (file, paths) in found.items():
+        if remote:  # read in place; no cheap fingerprint, so validated on every run
+            types = eng.column_types(eng.parquet_source(paths))
+            info[name] = TableInfo(file, paths, [c for c in types if c != "_row"])
+            continue
+        stats = [prepare.file_stamp(p) for p in paths]
+        digest.update(f"{name}:{stats}".encode())
+        if prepare.is_native(name, paths):
+            columns = prepare.parquet_columns(paths)
+            info[name] = TableInfo(file, [str(p) for p in paths], columns)
+        else:
+            info[name] = prepare.prepared_table(name, file, paths, timezone)
+    return Tables(
+        eng,
+        config,
+        mask_secrets(location),
+        info,
+        "" if remote else f"sha256:{digest.hexdigest()}",
+        problems,
+        files={n: i.file for n, i in info.items()},
+    )
+
+
+def _read_config(folder: Path) -> dict | None:
+    from spmlib.io.sources import Source
+
+    raw, _file = Source(folder).config()
+    return raw
+
+
+def _create_views(tables: Tables) -> None:
+    """One typed view per present table. Columns already of the model's type are read as they
+    are (so filters reach the Parquet row groups); others are cast: ids to text, timestamps to
+    dates, integers to doubles. Text in Parquet is taken as written (typed copies of CSV are
+    already stripped, blank = missing)."""
+    eng, q = tables.engine, tables.engine.quote
+    config = tables.config
+    for name, info in tables.info.items():
+        kinds = TABLES[name].columns
+        types = eng.column_types(eng.parquet_source(info.paths, info.row_column))
+        exprs = {}
+        for col in info.columns:
+            kind, typ = kinds.get(col), types.get(col, "").upper()
+            if kind in ("id", "str") and not eng.is_text_type(typ):
+                expr = f"CAST({q(col)} AS {eng.string_type})"
+            elif kind == "date" and typ != "DATE":
+                expr = eng.date_expr(q(col), typ)
+            elif kind == "float" and typ != "DOUBLE":
+                expr = f"CAST({q(col)} AS DOUBLE)"
+            else:
+                expr = q(col)
+            exprs[col] = expr
+        if name == "opportunities" and config is not None and "stage" in info.columns:
+            stage = exprs["stage"]
+            derived = (
+                f"CASE WHEN {stage} = {eng.literal(config.won_stage)} THEN 'won' "
+                f"WHEN {stage} = {eng.literal(config.lost_stage)} THEN 'lost' ELSE 'open' END"
+            )
+            given = exprs.pop("status", None)
+            exprs["status"] = f"COALESCE(lower({given}), {derived})" if given else derived
+            if "status" not in info.columns:
+                info.columns = [*info.columns, "status"]
+        select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
+        eng.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select}, _row "
+            f"FROM {eng.parquet_source(info.paths, info.row_column)} src"
+        )

@@ -1,0 +1,291 @@
+"""The engine-backed analyses against the pandas reference: the same tables, to the cent.
+
+Each comparison runs the pandas analysis on a loaded Dataset and the engine analysis on the same
+files opened in DuckDB (:func:`spmlib.engine.locations.open_tables`): the known-answer fixtures
+(tests/funnel_fixture.py, the KPI fixture of tests/test_kpis.py rebuilt here), the mini dataset,
+every broken variant of it that tests/test_validate.py uses, and the default sample.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from funnel_fixture import CONFIG, opportunities, reps, stage_history
+from pandas.testing import assert_frame_equal
+
+from spmlib.engine.locations import open_tables
+from spmlib.engine.validate import engine_problems
+from spmlib.exceptions import DataValidationError
+from spmlib.funnel.conversion import stage_funnel
+from spmlib.funnel.reach import engine_stage_funnel
+from spmlib.io.load import load, load_checked
+from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.productivity.kpis import kpis
+from spmlib.sample.resolve import resolve_data
+
+MINI = Path(__file__).parent / "data" / "mini"
+D = pd.to_datetime
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder per test, so typed copies and validation records never leak."""
+    import spmlib.engine.prepare as prepare
+
+    monkeypatch.setattr(prepare, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("spmlib.config.CACHE_DIR", tmp_path / "cache")
+
+
+def write(ds: Dataset, folder: Path, fmt: str = "parquet") -> Path:
+    """``ds`` as a dataset folder (non-empty tables only)."""
+    folder.mkdir(parents=True)
+    for name, frame in ds.tables().items():
+        if len(frame) or name in ("reps", "opportunities"):
+            if fmt == "parquet":
+                frame.to_parquet(folder / f"{name}.parquet", index=False)
+            else:
+                frame.to_csv(folder / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    (folder / "dataset.yml").write_text(yaml.safe_dump(ds.config.to_dict()))
+    return folder
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal frames: counts and medians exactly, money and rates to 12 significant digits
+    (the engine sums money as exact decimals, pandas as floats)."""
+    assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+    for col in ("bookings", "quota", "avg_deal_size"):
+        if col in a.columns:
+            assert (a[col].round(2).fillna(-1) == b[col].round(2).fillna(-1)).all(), col
+
+
+def kpi_fixture() -> Dataset:
+    """The dataset of tests/test_kpis.py (fiscal year from February)."""
+    reps_ = pd.DataFrame(
+        {"rep_id": ["a", "b", "c"], "rep_name": ["Ann", "Bob", "Cy"], "team": ["N", "N", "S"]}
+    )
+    opps = pd.DataFrame(
+        {
+            "opp_id": ["1", "2", "3", "4", "5", "6"],
+            "rep_id": ["a", "a", "a", "b", "b", "a"],
+            "created_date": D(
+                ["2026-01-01", "2026-01-05", "2026-01-10", "2026-01-20", "2026-02-02", "2026-02-10"]
+            ),
+            "close_date": D(
+                ["2026-01-11", "2026-01-20", "2026-03-01", "2026-02-19", "2026-02-12", "2026-02-15"]
+            ),
+            "stage": ["Won", "Lost", "Open", "Won", "Won", "Won"],
+            "amount": [100.0, 50.0, 70.0, 300.0, 200.0, 60.0],
+            "status": ["won", "lost", "open", "won", "won", "won"],
+        }
+    )
+    quotas = pd.DataFrame(
+        {
+            "rep_id": ["a", "a", "b", "b"],
+            "period_start": D(["2026-01-01", "2026-02-01", "2026-01-01", "2026-02-01"]),
+            "period_end": D(["2026-01-31", "2026-02-28", "2026-01-31", "2026-02-28"]),
+            "quota": [200.0, 200.0, 400.0, 400.0],
+        }
+    )
+    config = DatasetConfig(("Open",), "Won", "Lost", fiscal_year_start_month=2)
+    return Dataset(config, reps_, opps, quotas=quotas)
+
+
+def test_kpis_known_answers_in_the_engine(tmp_path):
+    folder = write(kpi_fixture(), tmp_path / "k")
+    ds, tables = load(folder), open_tables(folder)
+    out = kpis(tables, by="rep")
+    # as in tests/test_kpis.py: a won 2 (100 + 60), lost 1, median cycle (10 + 5) / 2 = 7.5,
+    # quota 400 -> attainment 0.4; b bookings 500, median 20, quota 800; c no deals.
+    assert out["won"].tolist() == [2, 2, 0]
+    assert out["bookings"].tolist() == [160.0, 500.0, 0.0]
+    assert out["median_cycle_days"].tolist()[:2] == [7.5, 20.0]
+    assert out["attainment"].tolist()[:2] == [0.4, 0.625]
+    for by in ("rep", "team", "all"):
+        for period in (None, "month", "quarter", "ytd"):
+            for start, end in ((None, None), ("2026-01-15", "2026-02-20")):
+                args = {"by": by, "period": period, "start": start, "end": end}
+                same(kpis(ds, **args), kpis(tables, **args))
+
+
+def funnel_fixture_dataset() -> Dataset:
+    return Dataset(CONFIG, reps(), opportunities(), stage_history())
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_funnel_known_answers_in_the_engine(tmp_path, fmt):
+    folder = write(funnel_fixture_dataset(), tmp_path / "f", fmt)
+    ds, tables = load(folder), open_tables(folder)
+    out = engine_stage_funnel(tables)
+    # tests/funnel_fixture.py: all 7 deals reach A; B: 1, 2 (skipped), 3, 4, 6; C: 1, 2, 3 and
+    # 6 (it jumped from B to Won, so passed C); Won: 1 and 6.
+    assert out["reached"].tolist() == [7, 5, 4, 2]
+    for by in (None, "rep", "team", ["team", "rep_id"]):
+        for start, end in ((None, None), ("2026-01-05", "2026-01-20"), (None, "2026-01-12")):
+            ref = stage_funnel(
+                ds.opportunities,
+                ds.stage_history,
+                config=ds.config,
+                by=by,
+                reps=ds.reps,
+                start=start,
+                end=end,
+                as_of=ds.as_of,
+            )
+            same(ref, engine_stage_funnel(tables, by=by, start=start, end=end))
+
+
+def test_funnel_without_history_in_the_engine(tmp_path):
+    folder = write(Dataset(CONFIG, reps(), opportunities()), tmp_path / "f")
+    ds, tables = load(folder), open_tables(folder)
+    ref = stage_funnel(ds.opportunities, None, config=CONFIG, by="team", reps=ds.reps)
+    same(ref, engine_stage_funnel(tables, by="team"))
+
+
+@pytest.mark.parametrize("location", [MINI, None], ids=["mini", "sample"])
+def test_engine_matches_pandas_on_whole_datasets(location):
+    path = resolve_data(location)
+    ds, tables = load(path), open_tables(path)
+    for by, period in (("rep", None), ("team", "quarter"), ("all", "month")):
+        same(kpis(ds, by=by, period=period), kpis(tables, by=by, period=period))
+    for by, start, end in ((None, None, None), ("team", "2024-02-01", "2024-05-15")):
+        ref = stage_funnel(
+            ds.opportunities,
+            ds.stage_history,
+            config=ds.config,
+            by=by,
+            reps=ds.reps,
+            start=start,
+            end=end,
+            as_of=ds.as_of,
+        )
+        same(ref, engine_stage_funnel(tables, by=by, start=start, end=end))
+    assert tables.as_of == ds.as_of
+    from spmlib.core.ranges import data_range
+
+    assert tables.data_range() == data_range(ds)
+
+
+def _edit(folder: Path, table: str, row: int, col: str, value: str) -> None:
+    path = folder / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[row - 1, col] = value
+    frame.to_csv(path, index=False)
+
+
+BROKEN = {
+    "unparseable date": ("opportunities", 2, "created_date", "2024-13-45"),
+    "unparseable number": ("opportunities", 3, "amount", "12,5 EUR"),
+    "empty required": ("opportunities", 1, "rep_id", ""),
+    "negative amount": ("opportunities", 2, "amount", "-5"),
+    "duplicate id": ("opportunities", 2, "opp_id", "O1"),
+    "unknown stage": ("opportunities", 1, "stage", "Maybe"),
+    "status disagrees": ("opportunities", 1, "status", "open"),
+    "unknown rep": ("activities", 1, "rep_id", "R999"),
+    "quota zero": ("quotas", 1, "quota", "0"),
+    "history of unknown deal": ("stage_history", 1, "opp_id", "O999"),
+    "closed before created": ("opportunities", 1, "close_date", "2020-01-01"),
+    "stale open deal (warning)": ("opportunities", 4, "close_date", "2023-01-01"),
+    "activity of unknown deal (warning)": ("activities", 1, "opp_id", "O999"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_validation_in_the_engine_gives_the_same_problems(tmp_path, case):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    table, row, col, value = BROKEN[case]
+    frame = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    if col not in frame.columns:
+        pytest.skip(f"mini {table} has no {col}")
+    _edit(folder, table, row, col, value)
+    _ds, expected = load_checked(folder)
+    assert expected, "the edit should break a rule"
+    got = engine_problems(open_tables(folder, validate=False))
+    assert got == expected
+
+
+def test_validation_in_the_engine_on_parquet(tmp_path):
+    ds = load(MINI)
+    opps = ds.opportunities.copy()
+    opps.loc[1, "amount"] = -3.0
+    opps.loc[2, "opp_id"] = opps.loc[0, "opp_id"]
+    from dataclasses import replace
+
+    folder = write(replace(ds, opportunities=opps), tmp_path / "p")
+    _ds, expected = load_checked(folder)
+    assert any("duplicated" in p.rule for p in expected)
+    assert engine_problems(open_tables(folder, validate=False)) == expected
+
+
+def test_open_tables_raises_every_error(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    _edit(folder, "opportunities", 2, "amount", "-5")
+    with pytest.raises(DataValidationError, match="amount must be >= 0"):
+        open_tables(folder)
+
+
+def test_csv_is_converted_once_and_again_when_it_changes(tmp_path):
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    first = open_tables(folder).info["opportunities"].paths[0]
+    again = open_tables(folder).info["opportunities"].paths[0]
+    assert first == again and Path(first).is_file()
+    stamp = Path(first).stat().st_mtime_ns
+    assert Path(again).stat().st_mtime_ns == stamp  # not rewritten
+    _edit(folder, "opportunities", 1, "amount", "123")
+    changed = open_tables(folder).info["opportunities"].paths[0]
+    assert changed != first
+
+
+def test_validated_once_per_fingerprint_then_trusted(tmp_path, monkeypatch):
+    import spmlib.engine.validate as ev
+
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    open_tables(folder)  # validates and records
+
+    def boom(tables):
+        raise AssertionError("validated twice")
+
+    monkeypatch.setattr(ev, "engine_problems", boom)
+    open_tables(folder)  # trusted
+    _edit(folder, "opportunities", 1, "amount", "7")  # new fingerprint: checked again
+    with pytest.raises(AssertionError, match="validated twice"):
+        open_tables(folder)
+
+
+def test_parquet_folder_of_parts(tmp_path):
+    ds = load(MINI)
+    folder = write(ds, tmp_path / "parts")
+    opps = ds.opportunities
+    (folder / "opportunities.parquet").unlink()
+    (folder / "opportunities").mkdir()
+    half = len(opps) // 2
+    opps.iloc[:half].to_parquet(folder / "opportunities" / "part-0.parquet", index=False)
+    opps.iloc[half:].to_parquet(folder / "opportunities" / "part-1.parquet", index=False)
+    tables = open_tables(folder)
+    assert tables.info["opportunities"].file == "opportunities/"
+    same(kpis(ds, by="team"), kpis(tables, by="team"))
+
+
+def test_chunked_sample_is_valid_and_agrees(tmp_path):
+    from spmlib.sample.chunked import write_chunked_sample
+
+    folder = write_chunked_sample(
+        tmp_path / "big", opportunities=2_500, chunk=1_000, workers=1, teams=1, reps_per_team=3,
+        months=6,
+    )  # fmt: skip
+    assert sorted(p.name for p in (folder / "opportunities").iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
+    tables = open_tables(folder)  # validates: unique ids across chunks, known reps
+    assert tables.count("opportunities") == 2_500
+    ds = load(folder)
+    same(kpis(ds, by="rep"), kpis(tables, by="rep"))
