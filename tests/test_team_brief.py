@@ -8,16 +8,20 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 from brief_fixture import dataset
 from report_support import examine, leaks
 
 from spmlib.exceptions import ParameterError
+from spmlib.forecast.outlook import quarter_outlook
 from spmlib.reports.params import TeamBriefParams
 from spmlib.reports.scope import resolve_scope
-from spmlib.reports.team_brief import EMAIL_DEALS, attention_lines, build_team_brief_report
+from spmlib.reports.team_brief import EMAIL_LINES, attention_lines, build_team_brief_report
 
-LARGE = TeamBriefParams(large_amount=1000.0)
+#: Quick settings: a small simulation, no replay of past quarters.
+QUICK = {"n_sims": 400, "measure_coverage": False}
+LARGE = TeamBriefParams(large_amount=1000.0, **QUICK)
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +39,34 @@ def test_team_brief_reps_by_name_with_attainment_and_pace(ds):
     assert report.title == "Weekly brief: team North"
     assert report.values["quarter"] == "FY2026-Q1"
     reps = _table(report, "Reps").frame
-    # lowest attainment first: Cy 0 / 1,000, Bo 200 / 1,000, Ann 600 / 1,000
+    # 30 of the quarter's 64 weekdays are gone; pace = attainment / (30 / 64): Cy 0 / 1,000,
+    # Bo 200 / 1,000 -> 0.4267, Ann 600 / 1,000 -> 1.28; lowest pace first
     assert reps["rep_name"].tolist() == ["Cy", "Bo", "Ann"]
     assert reps["attainment"].tolist() == pytest.approx([0.0, 0.2, 0.6])
+    assert reps["pace"].tolist() == pytest.approx([0.0, 0.2 * 64 / 30, 0.6 * 64 / 30])
     assert reps["booked"].tolist() == [0.0, 200.0, 600.0]  # w0 closed last quarter
-    # a little under half the quarter is gone: 60% is on pace, 20% and 0% are behind
-    assert reps["on_pace"].tolist() == [False, False, True]
-    assert report.headline[0] == "**2 of 3 reps behind pace**: Cy (0%), Bo (20%)."
+    assert report.headline[2] == "**2 of 3 reps behind pace**: Cy (0%), Bo (43%)."
+
+
+def test_outlook_is_the_one_figure_for_this_quarter(ds):
+    """The brief quotes quarter_outlook's row for its scope: the same numbers as the forecast
+    report and ``spm outlook`` (same simulation, same seed)."""
+    report = build_team_brief_report(ds, resolve_scope(ds, team="North"), LARGE)
+    row = quarter_outlook(ds, by="team", n_sims=400).set_index("team").loc["North"]
+    got = report.values["outlook"]
+    for key in ("booked", "quota", "attainment", "pace", "p10", "p50", "p90", "p_quota",
+                "open_pipeline", "remaining_quota", "coverage"):  # fmt: skip
+        assert got[key] == pytest.approx(row[key], nan_ok=True), key
+    # North: 800 booked of 3,000 (27%); open deals due by 03-31: o1 5,000, o2 100, o3 50
+    assert got["booked"] == 800.0 and got["open_pipeline"] == 5150.0
+    assert got["coverage"] == pytest.approx(5150 / 2200)
+    assert report.headline[0].startswith(
+        "Team North has booked **$800** of its $3,000 quota for FY2026-Q1 (**27%**)"
+    )
+    assert "covers **2.3×** the $2,200 still to book (target 3×)" in report.headline[1]
+    table = report.sections[0].tables[0].formatted(report.currency)
+    assert dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))["Coverage"] == "2.3×"
+    assert "Monte Carlo" in report.method.intro  # says how it was made
 
 
 def test_deals_needing_attention_named_with_accounts_and_reasons(ds):
@@ -54,7 +79,7 @@ def test_deals_needing_attention_named_with_accounts_and_reasons(ds):
     # o3 entered Demo on 2025-11-01: 102 days to 2026-02-11
     assert deals["days_in_stage"].tolist() == [10.0, 6.0, 102.0]
     assert report.values["deals"] == 3 and report.values["deals_amount"] == 5150.0
-    assert "**3 deal(s) need attention** ($5,150)" in report.headline[1]
+    assert "**3 deal(s) need attention** ($5,150)" in report.headline[3]
     # the table escapes the account name
     html = _table(report, "Deals").to_html(report.currency)
     assert "Bolt &amp; &lt;Sons&gt;" in html and "<Sons>" not in html
@@ -62,15 +87,17 @@ def test_deals_needing_attention_named_with_accounts_and_reasons(ds):
 
 def test_n_of_m_shown_when_cut_and_default_large_amount(ds):
     cut = build_team_brief_report(
-        ds, resolve_scope(ds, team="North"), TeamBriefParams(large_amount=1000.0, max_deals=2)
+        ds,
+        resolve_scope(ds, team="North"),
+        TeamBriefParams(large_amount=1000.0, max_deals=2, **QUICK),
     )
     table = _table(cut, "Deals")
     assert len(table.frame) == 2 and table.note == "2 of 3 deals shown."
     # default: the company's p90 of open amounts (50, 100, 5,000, 8,000) = 5,000 + 0.7 x 3,000
     # = 7,100, so o1 (5,000) is not large; South's o4 (8,000) is
-    north = build_team_brief_report(ds, resolve_scope(ds, team="North"), TeamBriefParams())
+    north = build_team_brief_report(ds, resolve_scope(ds, team="North"), TeamBriefParams(**QUICK))
     assert _table(north, "Deals").frame["account"].tolist() == ["Acme", "Cobalt"]
-    south = build_team_brief_report(ds, resolve_scope(ds, team="South"), TeamBriefParams())
+    south = build_team_brief_report(ds, resolve_scope(ds, team="South"), TeamBriefParams(**QUICK))
     assert _table(south, "Deals").frame["reasons"].tolist() == ["large and late-stage"]
 
 
@@ -78,12 +105,12 @@ def test_company_brief_has_teams_then_reps_and_its_email_the_teams(ds):
     report = build_team_brief_report(ds, resolve_scope(ds), LARGE)
     assert report.title == "Weekly brief: company"
     teams = _table(report, "Teams").frame
-    # North 800 / 3,000 = 27% (behind), South 900 / 1,000 = 90% (on pace)
+    # North 800 / 3,000 = 27%, pace 0.2667 x 64 / 30 = 57% (behind); South 900 / 1,000 = 90%
     assert teams["team"].tolist() == ["North", "South"]
     assert teams["attainment"].tolist() == pytest.approx([800 / 3000, 0.9])
-    assert report.headline[0] == "**1 of 2 teams behind pace**: North (27%)."
+    assert report.headline[2] == "**1 of 2 teams behind pace**: North (57%)."
     email_titles = [s.title for s in report.email]
-    assert email_titles == ["Teams, FY2026-Q1", "Deals that need attention"]
+    assert email_titles == ["Teams, FY2026-Q1", "Deals that need attention", "Since last week"]
     assert len(_table(report, "Reps").frame) == 4
 
 
@@ -120,7 +147,54 @@ def test_email_lists_deals_stacked_five_at_most(ds):
     # every email table has at most five columns (a phone)
     assert all(len(re.findall(r"<th[\s>]", b["html"])) <= 5 for b in blocks if "html" in b)
     seven = _table(report, "Deals").frame.sample(7, replace=True, random_state=1)
-    assert len(attention_lines(seven, "USD")) == EMAIL_DEALS == 5
+    assert len(attention_lines(seven, "USD")) == EMAIL_LINES == 5
+
+
+def _extracts():
+    """Last week's extract (as it stood on 2026-01-18) and this one, where o3's close date has
+    since moved from 2026-03-20 to 2026-04-20, out of the quarter."""
+    from dataclasses import replace
+
+    from spmlib.io.as_of import dataset_as_of
+
+    previous = dataset_as_of(dataset(), "2026-01-18")
+    current = dataset()
+    opps = current.opportunities.copy()
+    opps.loc[opps["opp_id"] == "o3", "close_date"] = pd.Timestamp("2026-04-20")
+    return previous, replace(current, opportunities=opps)
+
+
+def test_since_last_week_on_hand_made_extracts():
+    previous, current = _extracts()
+    report = build_team_brief_report(current, resolve_scope(current, team="North"), LARGE,
+                                     previous)  # fmt: skip
+    # North, 2026-01-18 -> 2026-02-11: w2 (Bo, 200) won since; o1 (5,000) and o2 (100) are
+    # new; o3 (50) slipped out of the quarter; South's w3 and o4 are not North's
+    assert report.values["changes"] == 4
+    assert (
+        report.headline[4] == "**Since 2026-01-18**: 1 won ($200), 1 slipped ($50), 2 new ($5,100)."
+    )
+    section = next(s for s in report.sections if s.title == "Since last week")
+    counts, rows = section.tables[0].frame, section.tables[1].frame
+    assert counts["change"].tolist() == ["won", "slipped", "new"]
+    assert counts["deals"].tolist() == [1, 1, 2]
+    assert rows["account"].tolist() == ["Bolt & <Sons>", "Cobalt", "Bolt & <Sons>", "Acme"]
+    assert rows["close"].tolist()[1] == "2026-03-20 → 2026-04-20"
+    assert rows["stage"].tolist()[0] == "Demo → Won"
+    # the slipped deal needs attention for that reason too (and is still stale)
+    deals = _table(report, "Deals").frame.set_index("account")
+    assert deals.loc["Cobalt", "reasons"] == "slipped, stale"
+    email = "\n".join(b.get("markdown", "") for b in report.email_blocks())
+    assert "Slipped: **Cobalt**, $50, close date 2026-03-20 → 2026-04-20 (Cy)" in email
+
+
+def test_without_a_previous_extract_the_brief_says_how_to_get_one(ds):
+    report = build_team_brief_report(ds, resolve_scope(ds, team="North"), LARGE)
+    section = next(s for s in report.sections if s.title == "Since last week")
+    assert "compare_to" in section.blocks[0].markdown and report.values["changes"] is None
+    previous, current = _extracts()
+    with pytest.raises(ParameterError, match="after this one"):
+        build_team_brief_report(previous, resolve_scope(previous, team="North"), LARGE, current)
 
 
 def test_no_brief_for_one_rep(ds):
@@ -157,21 +231,30 @@ def email_height(html_path, tmp_path, width: int = 390) -> int:
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 @pytest.mark.parametrize("team", ["Atlas", None])
 def test_brief_notebook_email_fits_two_phone_screens(team, tmp_path):
-    """The notebook run for real on the sample (a team and the company), rendered as an email
-    with its link to the full report, then drawn 390 px wide: at most 2,400 px tall."""
+    """The notebook run for real on the sample (a team with last week's extract, and the
+    company), rendered as an email with its link to the full report, then drawn 390 px wide
+    in headless Chromium: at most 2,400 px tall."""
     import papermill as pm
 
     from spmlib.config import PROJ_ROOT
     from spmlib.reports.mail_html import FullReport, html_with_files, render_email
     from spmlib.reports.notebook import read_glued
+    from spmlib.sample.generator import write_sample
 
+    parameters = {"team": team}
+    if team:  # the same world a week earlier: the "Since last week" section is there
+        previous = write_sample(tmp_path / "previous", as_of="2026-12-07")
+        parameters["compare_to"] = str(previous)
+    else:
+        parameters["measure_coverage"] = False
     out = tmp_path / "brief.ipynb"
     pm.execute_notebook(
         str(PROJ_ROOT / "notebooks" / "team_brief.ipynb"), str(out), kernel_name="spm",
-        parameters={"team": team}, progress_bar=False,
+        parameters=parameters, progress_bar=False,
     )  # fmt: skip
     glued = read_glued(out)
     assert glued["email"] and glued["title"].startswith("Weekly brief")
+    assert (glued["changes"] or 0) > 0 if team else glued["changes"] is None
     rendered = render_email(out, link=FullReport("https://reports.example.com/r/brief.html"))
     assert "https://reports.example.com/r/brief.html" in rendered.html
     assert rendered.images == []

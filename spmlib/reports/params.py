@@ -426,15 +426,23 @@ class TeamBriefParams(ReportParams):
 
     Attributes
     ----------
-    compare_to : the previous extract of the same CRM (a dataset folder or URL), for the
-        "Since last week" section; None = no comparison.
+    compare_to : the previous extract of the same CRM (a dataset folder or URL in the native
+        model, e.g. last week's batch data snapshot or ``spm sample --as-of``), for the "Since
+        last week" section; None = no comparison.
+    n_sims : simulated quarters of the outlook.
+    coverage_target : the stated coverage target (open pipeline due / quota still to book).
+    measure_coverage : replay the outlook on past quarters to state how often its 80% range
+        held the actual (tens of seconds on the sample).
     large_amount : the amount from which an open deal is large; None = the company's 90th
         percentile of open deal amounts.
     late_stages : how many of the last open stages count as late.
-    max_deals : deals listed in the full brief (the email lists 5).
+    max_deals : deals and changes listed in the full brief (the email lists 5).
     """
 
     compare_to: str | None = None
+    n_sims: int = 5000
+    coverage_target: float = 3.0
+    measure_coverage: bool = True
     large_amount: float | None = None
     late_stages: int = 2
     max_deals: int = 20
@@ -446,6 +454,12 @@ class TeamBriefParams(ReportParams):
         if self.compare_to is not None and not isinstance(self.compare_to, str):
             raise ParameterError(
                 f"compare_to must be a dataset folder or URL, got {self.compare_to!r}."
+            )
+        _positive_int(self.n_sims, "n_sims")
+        _number(self.coverage_target, "coverage_target", 0.1)
+        if not isinstance(self.measure_coverage, bool):
+            raise ParameterError(
+                f"measure_coverage must be true or false, got {self.measure_coverage!r}."
             )
         if self.large_amount is not None:
             _number(self.large_amount, "large_amount", 0.0)

@@ -1,12 +1,15 @@
 """The team brief: the first thing a manager reads on Monday, for a team, a manager's reps or
 the company.
 
-It answers four questions in order: are we going to hit this quarter (the outlook), who is
-behind (each rep by name with attainment and pace), which deals need me (stale, slipped, past
-their close date, large and late-stage, :mod:`spmlib.funnel.attention`), and what changed since
-last week; then it links to the full funnel, productivity and forecast reports of the same
-scope in the same batch run. Its email (:attr:`~spmlib.reports.report.Report.email`) is a short
-version of about two phone screens that links to (or attaches) the full brief.
+It answers four questions in order: are we going to hit this quarter (the quarter outlook,
+:func:`spmlib.forecast.outlook.quarter_outlook`, the one figure for "this quarter" that the
+forecast report and ``spm outlook`` give too), who is behind (each rep by name with attainment,
+pace and their own outlook), which deals need me (past their close date, slipped, stale, large
+and late-stage: :mod:`spmlib.funnel.attention`), and what changed since last week
+(:mod:`spmlib.funnel.changes`, against the previous extract); then it links to the full funnel,
+productivity and forecast reports of the same scope in the same batch run. Its email
+(:attr:`~spmlib.reports.report.Report.email`) is a short version of about two phone screens
+that links to (or attaches) the full brief.
 
 Privacy: a team's or a manager's brief names only their reps and deals; the company brief
 covers everyone. There is no brief for one rep (their quarter opens their scorecard).
@@ -17,28 +20,54 @@ from __future__ import annotations
 import pandas as pd
 
 from spmlib.exceptions import ParameterError
+from spmlib.forecast.outlook import OUTLOOK_METHOD, outlook_calibration, quarter_outlook
 from spmlib.funnel.attention import REASONS, deals_needing_attention, large_deal_amount
+from spmlib.funnel.changes import extract_changes
 from spmlib.funnel.velocity import time_in_stage
 from spmlib.io.schema import Dataset
-from spmlib.productivity.attainment import attainment
 from spmlib.reports.columns import Column
-from spmlib.reports.formatter import format_money, format_number, format_percent
+from spmlib.reports.formatter import (
+    RowFormat,
+    format_money,
+    format_number,
+    format_percent,
+)
 from spmlib.reports.links import report_href
 from spmlib.reports.names import with_account_names, with_rep_names
 from spmlib.reports.params import TeamBriefParams
 from spmlib.reports.report import Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, scope_as_of
 
-__all__ = ["EMAIL_DEALS", "LINKED_KINDS", "build_team_brief_report", "attention_lines"]
+__all__ = [
+    "EMAIL_LINES",
+    "LINKED_KINDS",
+    "CHANGE_ORDER",
+    "build_team_brief_report",
+    "attention_lines",
+    "change_lines",
+]
 
-#: Deals listed in the email (the full brief lists ``max_deals``).
-EMAIL_DEALS = 5
+#: Deals and changes listed in the email (the full brief lists ``max_deals``).
+EMAIL_LINES = 5
 #: The full reports the brief links to, with their titles.
 LINKED_KINDS = {
     "funnel": "Funnel and pipeline",
     "productivity": "Productivity and attainment",
     "forecast": "Forecast",
 }
+#: The order changes are told in: what moves the quarter first.
+CHANGE_ORDER = (
+    "won",
+    "lost",
+    "slipped",
+    "pulled in",
+    "new",
+    "advanced",
+    "moved back",
+    "amount changed",
+    "newly stale",
+    "removed",
+)
 _DEAL_COLUMNS = {
     "rep_name": Column("Rep", "text"),
     "account": Column("Account", "text"),
@@ -48,25 +77,172 @@ _DEAL_COLUMNS = {
     "days_in_stage": Column("Days in stage", "days"),
     "reasons": Column("Why", "text"),
 }
-_PACE = Column("Pace", "bool", words=("on pace", "behind"))
+_PEOPLE_COLUMNS = {
+    "rep_name": Column("Rep", "text"),
+    "team": Column("Team", "text"),
+    "booked": Column("Booked", "money"),
+    "attainment": Column("Attainment", "percent"),
+    "pace": Column("Pace", "percent", higher_is_better=True),
+    "p50": Column("Likely by quarter end", "money"),
+    "p_quota": Column("Chance of quota", "percent"),
+}
+_CHANGE_COLUMNS = {
+    "change": Column("Change", "text"),
+    "rep_name": Column("Rep", "text"),
+    "account": Column("Account", "text"),
+    "stage": Column("Stage", "text"),
+    "close": Column("Close date", "text"),
+    "amount": Column("Amount", "money"),
+}
+#: The outlook table: one measure per row, each in its own unit.
+_OUTLOOK_ROWS = {
+    "Booked so far": Column("", "money"),
+    "Quota": Column("", "money"),
+    "Attainment": Column("", "percent"),
+    "Selling days gone": Column("", "percent"),
+    "Pace (100% = on track)": Column("", "percent"),
+    "Likely by quarter end (P50)": Column("", "money"),
+    "Low end (P10)": Column("", "money"),
+    "High end (P90)": Column("", "money"),
+    "Chance of reaching quota": Column("", "percent"),
+    "Open pipeline due this quarter": Column("", "money"),
+    "Quota still to book": Column("", "money"),
+    "Coverage": Column("", "ratio"),
+    "Coverage target": Column("", "ratio"),
+    "80% range held the actual (past quarters)": Column("", "percent"),
+}
 
 
-def _quarter_rows(ds: Dataset, by: str) -> pd.DataFrame:
-    """Attainment rows of the fiscal quarter holding the reference date, per ``by``."""
-    att = attainment(ds, "quarter", by=by, start=ds.as_of, end=ds.as_of)
-    return att[att["period_start"] == att["period_start"].max()].reset_index(drop=True)
+# --- the outlook ---------------------------------------------------------------------------------
+
+
+def _outlook(ds: Dataset, scope: Scope, params: TeamBriefParams):
+    """The scope's outlook row, its reps' rows and (company) its teams' rows, all from the same
+    simulated quarters of the whole dataset; and the measured coverage of the 80% range with
+    the level it was measured for."""
+    calibration = (
+        outlook_calibration(ds, n_sims=min(params.n_sims, 1000)) if params.measure_coverage
+        else None
+    )  # fmt: skip
+    options = {"n_sims": params.n_sims, "coverage_target": params.coverage_target}
+    level = scope.kind
+    rows = quarter_outlook(ds, by=level, calibration=calibration, **options)
+    if level == "company":
+        row = rows.iloc[0]
+    else:
+        row = rows[rows[level].astype(str) == str(getattr(scope, level))].iloc[0]
+    measured = (row["replay_coverage_80"], int(row["replays"]), scope.label)
+    if pd.isna(measured[0]) and calibration is not None:  # a manager: the company's is known
+        company = calibration[calibration["level"] == "company"]
+        if len(company):
+            measured = (company["coverage_80"].iloc[0], int(company["replays"].iloc[0]),
+                        "the whole company")  # fmt: skip
+    ids = set(scope.data.reps["rep_id"].astype(str))
+    reps = quarter_outlook(ds, by="rep", **options)
+    reps = reps[reps["rep_id"].astype(str).isin(ids)].reset_index(drop=True)
+    teams = quarter_outlook(ds, by="team", **options) if level == "company" else None
+    return row, reps, teams, measured
+
+
+def _outlook_sentences(row: pd.Series, measured, scope: Scope, currency: str) -> list[str]:
+    def money(x):
+        return format_money(x, currency)
+
+    who = escape(scope.subject)
+    if pd.isna(row["quota"]):
+        first = (
+            f"{who} has booked {money(row['booked'])} in {row['period']} so far, with "
+            f"{format_percent(row['elapsed'])} of the quarter's selling days gone; no quota is "
+            "set for it."
+        )
+    else:
+        first = (
+            f"{who} has booked **{money(row['booked'])}** of its {money(row['quota'])} quota "
+            f"for {row['period']} (**{format_percent(row['attainment'])}**) with "
+            f"{format_percent(row['elapsed'])} of the quarter's selling days gone: pace "
+            f"**{format_percent(row['pace'])}** (100% = on track)."
+        )
+    second = (
+        f"Likely quarter-end bookings **{money(row['p50'])}** (80% range {money(row['p10'])} to "
+        f"{money(row['p90'])})"
+    )
+    if pd.notna(row["p_quota"]):
+        second += f", {_chance(row['p_quota'])} of reaching quota"
+    second += "."
+    if pd.notna(row["coverage"]):
+        second += (
+            f" Open pipeline due this quarter covers **{format_number(row['coverage'], 1)}×** "
+            f"the {money(row['remaining_quota'])} still to book (target "
+            f"{format_number(row['coverage_target'], 0)}×)."
+        )
+    elif pd.notna(row["quota"]) and row["remaining_quota"] == 0:
+        second += " The quota is already met."
+    coverage, replays, whose = measured
+    if pd.notna(coverage) and replays:
+        second += (
+            f" In {replays} past replays the 80% range of {escape(whose)}'s outlook held the "
+            f"actual {format_percent(coverage)} of the time."
+        )
+    return [first, second]
+
+
+def _chance(p: float) -> str:
+    """A chance in words, never a false certainty: "over 99%", "under 1%".
+
+    Examples
+    --------
+    >>> _chance(0.9984), _chance(0.004), _chance(0.4)
+    ('an **over 99% chance**', 'an **under 1% chance**', 'a **40% chance**')
+    """
+    if p > 0.99:
+        return "an **over 99% chance**"
+    if p < 0.01:
+        return "an **under 1% chance**"
+    return f"a **{format_percent(p)} chance**"
+
+
+def _outlook_table(row: pd.Series, measured) -> Table:
+    values = [
+        row["booked"], row["quota"], row["attainment"], row["elapsed"], row["pace"], row["p50"],
+        row["p10"], row["p90"], row["p_quota"], row["open_pipeline"], row["remaining_quota"],
+        row["coverage"], row["coverage_target"], measured[0],
+    ]  # fmt: skip
+    frame = pd.DataFrame({"measure": list(_OUTLOOK_ROWS), "value": values})
+    frame = frame[frame["value"].notna()].reset_index(drop=True)
+    return Table(
+        frame,
+        columns={"measure": Column("Measure", "text"), "value": Column(str(row["period"]))},
+        rows=RowFormat("measure", _OUTLOOK_ROWS, ("value",)),
+    )
+
+
+# --- people --------------------------------------------------------------------------------------
 
 
 def _people(rows: pd.DataFrame, label: str) -> pd.DataFrame:
-    """The per-rep (or per-team) table: name, quota, booked, attainment and pace."""
-    out = rows[[label, "quota", "bookings", "attainment", "on_pace"]].rename(
-        columns={"bookings": "booked"}
+    """Reps (or teams) with their quarter: lowest pace first (who is behind)."""
+    cols = [label, "booked", "attainment", "pace", "p50", "p_quota"]
+    return rows[cols].sort_values(["pace", label], na_position="last").reset_index(drop=True)
+
+
+def _pace_sentence(people: pd.DataFrame, label: str, noun: str = "rep") -> str:
+    """Who is behind pace (under 100%: on course to miss quota at the run rate so far)."""
+    rated = people[people["pace"].notna()]
+    if rated.empty:
+        return f"No {noun} has a quota this quarter, so attainment and pace are not known."
+    behind = rated[rated["pace"] < 1.0]
+    if behind.empty:
+        return f"All {len(rated)} {noun}s with a quota are on pace."
+    names = ", ".join(
+        f"{escape(r[label])} ({format_percent(r['pace'])})" for _, r in behind.iterrows()
     )
-    out["on_pace"] = out["on_pace"].where(out["attainment"].notna())
-    return out.sort_values(["attainment", label], na_position="last").reset_index(drop=True)
+    return f"**{len(behind)} of {len(rated)} {noun}s behind pace**: {names}."
 
 
-def attention_lines(deals: pd.DataFrame, currency: str, n: int = EMAIL_DEALS) -> list[str]:
+# --- deals ---------------------------------------------------------------------------------------
+
+
+def attention_lines(deals: pd.DataFrame, currency: str, n: int = EMAIL_LINES) -> list[str]:
     """One Markdown line per deal (the email's stacked layout, readable on a phone): account,
     amount, stage, close date and days in stage, then the rep and the reasons.
 
@@ -83,8 +259,8 @@ def attention_lines(deals: pd.DataFrame, currency: str, n: int = EMAIL_DEALS) ->
         account = escape(r.account) if pd.notna(r.account) else "(no account)"
         days = ""
         if pd.notna(r.days_in_stage):
-            n = format_number(r.days_in_stage, 0)
-            days = f", {n} day{'' if n == '1' else 's'} in stage"
+            n_days = format_number(r.days_in_stage, 0)
+            days = f", {n_days} day{'' if n_days == '1' else 's'} in stage"
         out.append(
             f"**{account}**, {format_money(r.amount, currency)}, {escape(r.stage)}, closes "
             f"{pd.Timestamp(r.close_date).date()}{days}: {escape(r.rep_name)} ({r.reasons})"
@@ -92,9 +268,9 @@ def attention_lines(deals: pd.DataFrame, currency: str, n: int = EMAIL_DEALS) ->
     return out
 
 
-def _deals(ds: Dataset, scope: Scope, params: TeamBriefParams) -> pd.DataFrame:
+def _deals(ds: Dataset, scope: Scope, params: TeamBriefParams, slipped) -> pd.DataFrame:
     """The scope's deals needing attention, judged against the whole company's stays and deal
-    sizes, with the rep's name."""
+    sizes, with the rep's name and the account's."""
     cfg, as_of = ds.config, ds.as_of
     thresholds = time_in_stage(ds.opportunities, ds.stage_history, config=cfg, as_of=as_of)
     large = params.large_amount
@@ -103,7 +279,7 @@ def _deals(ds: Dataset, scope: Scope, params: TeamBriefParams) -> pd.DataFrame:
     own = scope.data
     deals = deals_needing_attention(
         own.opportunities, own.stage_history, config=cfg, as_of=as_of, thresholds=thresholds,
-        large_amount=large, late_stages=params.late_stages,
+        large_amount=large, late_stages=params.late_stages, slipped=slipped,
     )  # fmt: skip
     deals = with_rep_names(deals, own.reps, replace=False)
     return with_account_names(deals, ds.accounts)
@@ -112,8 +288,8 @@ def _deals(ds: Dataset, scope: Scope, params: TeamBriefParams) -> pd.DataFrame:
 def _deal_sentence(deals: pd.DataFrame, currency: str) -> str:
     if deals.empty:
         return (
-            "No open deal needs attention: none is past its close date, stale, or large and "
-            "late-stage."
+            "No open deal needs attention: none is past its close date, slipped, stale, or "
+            "large and late-stage."
         )
     counts = [
         f"{int(deals[flag].sum())} {word}" for flag, word in REASONS.items() if deals[flag].any()
@@ -124,18 +300,136 @@ def _deal_sentence(deals: pd.DataFrame, currency: str) -> str:
     )
 
 
-def _pace_sentence(people: pd.DataFrame, label: str, noun: str = "rep") -> str:
-    """Who is behind pace, by name with attainment (reps, or teams in the company brief)."""
-    rated = people[people["attainment"].notna()]
-    if rated.empty:
-        return f"No {noun} has a quota this quarter, so attainment and pace are not known."
-    behind = rated[~rated["on_pace"].astype(bool)]
-    if behind.empty:
-        return f"All {len(rated)} {noun}s with a quota are on pace."
-    names = ", ".join(
-        f"{escape(r[label])} ({format_percent(r['attainment'])})" for _, r in behind.iterrows()
+# --- changes -------------------------------------------------------------------------------------
+
+
+def _changes(previous: Dataset, ds: Dataset, scope: Scope) -> pd.DataFrame:
+    """The scope's changes since the previous extract, in :data:`CHANGE_ORDER`, the largest
+    first within each kind, with readable stage, close date and amount columns."""
+    if previous.as_of > ds.as_of:
+        raise ParameterError(
+            f"compare_to is the extract of {previous.as_of.date()}, after this one "
+            f"({ds.as_of.date()}); give an earlier extract."
+        )
+    ch = extract_changes(previous, ds)
+    ids = set(scope.data.reps["rep_id"].astype(str))
+    if scope.kind != "company":
+        ch = ch[ch["rep_id"].astype(str).isin(ids)]
+    ch = ch.copy()
+    ch["_order"] = ch["change"].map({c: i for i, c in enumerate(CHANGE_ORDER)})
+    ch["amount"] = ch["amount_after"].where(ch["amount_after"].notna(), ch["amount_before"])
+    ch = ch.sort_values(["_order", "amount", "opp_id"], ascending=[True, False, True])
+    ch["rep_name"] = ch["rep_name"].fillna(ch["rep_id"])
+    ch["stage"] = [_before_after(b, a) for b, a in zip(ch["stage_before"], ch["stage_after"],
+                                                        strict=True)]  # fmt: skip
+    ch["close"] = [
+        _before_after(_day(b), _day(a))
+        for b, a in zip(ch["close_date_before"], ch["close_date_after"], strict=True)
+    ]
+    return ch.drop(columns="_order").reset_index(drop=True)
+
+
+def _day(value) -> str | None:
+    return None if pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def _before_after(before, after) -> str:
+    """``before → after`` when it changed, else the value (text from the data is escaped by
+    the table formatter)."""
+    b = None if before is None or pd.isna(before) else str(before)
+    a = None if after is None or pd.isna(after) else str(after)
+    if b == a or b is None:
+        return a or ""
+    return f"{b} → {a or '—'}"
+
+
+def change_lines(changes: pd.DataFrame, currency: str, n: int = EMAIL_LINES) -> list[str]:
+    """One short Markdown line per change (the email's stacked layout): the change, the
+    account, the amount, what moved (the close date of a slipped or pulled-in deal, the stage
+    of an advanced one, the amount of a re-quoted one) and the rep.
+
+    Examples
+    --------
+    >>> ch = pd.DataFrame({"change": ["slipped", "won"], "account": ["Acme", "Bolt"],
+    ...     "amount": [8000.0, 500.0], "stage": ["Proposal", "Offer → Won"],
+    ...     "close": ["2026-12-20 → 2027-02-10", "2026-12-09"], "rep_name": ["Bo", "Ann"],
+    ...     "amount_before": [8000.0, 500.0], "amount_after": [8000.0, 500.0]})
+    >>> for line in change_lines(ch, "USD"):
+    ...     print(line)
+    Slipped: **Acme**, $8,000, close date 2026-12-20 → 2027-02-10 (Bo)
+    Won: **Bolt**, $500 (Ann)
+    """
+    out = []
+    for r in changes.head(n).itertuples(index=False):
+        account = escape(r.account) if pd.notna(r.account) else "(no account)"
+        what = ""
+        if r.change in ("slipped", "pulled in"):
+            what = f", close date {r.close}"
+        elif r.change in ("advanced", "moved back", "new", "newly stale"):
+            what = f", {escape(r.stage)}"
+        amount = format_money(r.amount, currency)
+        if r.change == "amount changed":
+            amount = (
+                f"{format_money(r.amount_before, currency)} → "
+                f"{format_money(r.amount_after, currency)}"
+            )
+        out.append(
+            f"{str(r.change).capitalize()}: **{account}**, {amount}{what} ({escape(r.rep_name)})"
+        )
+    return out
+
+
+#: The changes told by kind in the headline; the others are counted together.
+_HEADLINE_CHANGES = ("won", "lost", "slipped", "pulled in", "new")
+
+
+def _change_sentence(changes: pd.DataFrame, since: pd.Timestamp, currency: str) -> str:
+    if changes.empty:
+        return f"Since the extract of {since.date()}, no deal changed."
+    parts = []
+    for kind in _HEADLINE_CHANGES:
+        rows = changes[changes["change"] == kind]
+        if len(rows):
+            parts.append(f"{len(rows)} {kind} ({format_money(rows['amount'].sum(), currency)})")
+    others = changes[~changes["change"].isin(_HEADLINE_CHANGES)]
+    if len(others):
+        kinds = ", ".join(k for k in CHANGE_ORDER if (others["change"] == k).any())
+        parts.append(f"{len(others)} other change(s) ({kinds})")
+    return f"**Since {since.date()}**: " + ", ".join(parts) + "."
+
+
+def _changes_section(changes, previous, ds, currency, max_rows) -> tuple[Section, Section]:
+    """The "Since last week" section of the full brief and of its email."""
+    title = "Since last week"
+    if changes is None:
+        text = Text(
+            "No previous extract to compare with: set `compare_to` to last week's extract "
+            "(`spm batch --compare-to`) to see the deals won, lost, slipped and new since then."
+        )
+        return Section(title, blocks=(text,)), Section(title, blocks=(text,))
+    intro = f"What changed between the extract of {previous.as_of.date()} and this one."
+    counts = (
+        changes.groupby("change", sort=False)
+        .agg(deals=("opp_id", "size"), amount=("amount", "sum"))
+        .reset_index()
     )
-    return f"**{len(behind)} of {len(rated)} {noun}s behind pace**: {names}."
+    shown = changes.head(max_rows)
+    note = f"{len(shown)} of {len(changes)} changes shown." if len(changes) > len(shown) else ""
+    blocks: tuple = (Text("None."),)
+    if len(changes):
+        blocks = (
+            Table(counts, columns={"change": Column("Change", "text"),
+                                   "deals": Column("Deals", "count")}),
+            Table(shown[list(_CHANGE_COLUMNS)], columns=_CHANGE_COLUMNS, note=note,
+                  title="**Deal by deal**, what moves the quarter first:"),
+        )  # fmt: skip
+    lines = change_lines(changes, currency)
+    more = f"\n\n{len(lines)} of {len(changes)} shown." if len(changes) > len(lines) else ""
+    email = Section(title, blocks=(Text(bullets(lines) + more),) if lines else (Text("None."),))
+    return Section(title, intro, blocks), email
+
+
+# --- the report ----------------------------------------------------------------------------------
 
 
 def _links(scope: Scope) -> str:
@@ -147,36 +441,44 @@ def _links(scope: Scope) -> str:
 
 
 _METHOD = [
-    "**This quarter**: the fiscal quarter holding the reference date. **Attainment** = bookings "
-    "(won deals closed in the quarter so far) / the quarter's quota; a rep is **on pace** when "
-    "attainment is at least the share of the quarter elapsed.",
     "**Deals that need attention**: open deals **past their close date** (expected close before "
-    "the reference date); **stale** (longer in their current stage than 90% of the company's "
-    "completed stays in that stage); **large, late stage** (in one of the last open stages, at "
-    "or above the company's 90th percentile of open deal amounts, expected to close this "
-    "quarter); **slipped** (close date moved out of the quarter since the previous extract).",
+    "the reference date); **slipped** (close date moved out of the quarter since the previous "
+    "extract); **stale** (longer in their current stage than 90% of the company's completed "
+    "stays in that stage); **large and late-stage** (in one of the last open stages, at or "
+    "above the company's 90th percentile of open deal amounts, expected to close this "
+    "quarter).",
+    "**Since last week**: deals compared by id between the previous extract and this one "
+    "(new, won, lost, advanced, moved back, slipped out of or pulled into the quarter, amount "
+    "changed, newly stale, removed).",
 ]
 
 
-def build_team_brief_report(ds: Dataset, scope: Scope, params: TeamBriefParams) -> Report:
+def build_team_brief_report(
+    ds: Dataset, scope: Scope, params: TeamBriefParams, previous: Dataset | None = None
+) -> Report:
     """The weekly brief of a company, team or manager scope.
 
     Parameters
     ----------
-    ds : the loaded dataset (all teams: the company's stays and deal sizes are the yardstick).
+    ds : the loaded dataset (all teams: the outlook simulates the whole company, and the
+        company's stays and deal sizes are the yardstick of deals needing attention).
     scope : from :func:`spmlib.reports.scope.resolve_scope`; not a rep.
-    params : the large-deal amount, the late stages, the deals listed, the previous extract.
+    params : the reference date, the outlook's simulations and coverage target, the
+        large-deal amount and late stages, the deals listed, the previous extract.
+    previous : the previous extract, loaded (e.g. with a CRM mapping); None = load
+        ``params.compare_to`` (a dataset in the native model), or no comparison.
 
     Returns
     -------
     Report
-        ``values``: ``quarter`` (label), ``reps`` (rep name to attainment), ``deals``
-        (deals needing attention, count) and ``deals_amount``; its ``email`` is the short
+        ``values``: ``quarter`` (label), ``outlook`` (the scope's outlook row), ``reps`` (rep
+        name to pace), ``deals`` (deals needing attention, count), ``deals_amount`` and
+        ``changes`` (count, None without a previous extract); its ``email`` is the short
         version.
 
     Raises
     ------
-    ParameterError : for a rep scope.
+    ParameterError : for a rep scope, or a previous extract later than this one.
     """
     if scope.is_rep:
         raise ParameterError(
@@ -185,58 +487,96 @@ def build_team_brief_report(ds: Dataset, scope: Scope, params: TeamBriefParams) 
         )
     ds, scope = scope_as_of(ds, scope, params.as_of)
     currency = ds.config.currency
-    own = scope.data
-    reps = _people(_quarter_rows(own, "rep"), "rep_name")
-    quarter = str(_quarter_rows(own, "all")["period"].iloc[0]) if len(own.reps) else ""
-    deals = _deals(ds, scope, params)
+    if previous is None and params.compare_to is not None:
+        from spmlib.sample.resolve import load
+
+        previous = load(params.compare_to)
+    changes = _changes(previous, ds, scope) if previous is not None else None
+    slipped = [] if changes is None else changes.loc[changes["change"] == "slipped", "opp_id"]
+    row, rep_rows, team_rows, measured = _outlook(ds, scope, params)
+    reps = _people(rep_rows, "rep_name")
+    deals = _deals(ds, scope, params, slipped)
     shown = deals.head(params.max_deals)
     note = f"{len(shown)} of {len(deals)} deals shown." if len(deals) > len(shown) else ""
-    people_col = {"rep_name": Column("Rep", "text"), "on_pace": _PACE}
-    rep_table = Table(reps, columns=people_col, shade=("attainment",))
-    headline = [_pace_sentence(reps, "rep_name"), _deal_sentence(deals, currency)]
-    people_sections = [Section(f"Reps, {quarter}", "Attainment and pace so far.", (rep_table,))]
-    email_people = people_sections
-    if scope.kind == "company":
-        teams = _people(_quarter_rows(own, "team"), "team")
-        team_table = Table(teams, columns={"team": Column("Team", "text"), "on_pace": _PACE},
-                           shade=("attainment",))  # fmt: skip
-        people_sections = [Section(f"Teams, {quarter}", "Attainment and pace so far.",
-                                   (team_table,)), *people_sections]  # fmt: skip
-        email_people = people_sections[:1]
-        headline[0] = _pace_sentence(teams, "team", "team")
+    quarter = str(row["period"])
+
+    rep_table = Table(reps, columns=_PEOPLE_COLUMNS, shade=("attainment",))
+    people = [
+        Section(
+            f"Reps, {quarter}",
+            "Lowest pace first; likely bookings and the chance of quota come from the same "
+            "simulation as the outlook.",
+            (rep_table,),
+        )
+    ]
+    email_rows, pace_line = reps, _pace_sentence(reps, "rep_name")
+    if team_rows is not None:
+        teams = _people(team_rows, "team")
+        team_table = Table(teams, columns=_PEOPLE_COLUMNS, shade=("attainment",))
+        people.insert(0, Section(f"Teams, {quarter}", "Lowest pace first.", (team_table,)))
+        email_rows, pace_line = teams, _pace_sentence(teams, "team", "team")
+    # the email's table: five columns at most (a phone)
+    email_table = Table(email_rows.drop(columns="booked"), columns=_PEOPLE_COLUMNS)
+    email_people = [Section(people[0].title, blocks=(email_table,))]
+    headline = [
+        *_outlook_sentences(row, measured, scope, currency),
+        pace_line,
+        _deal_sentence(deals, currency),
+    ]
+    if changes is not None:
+        headline.append(_change_sentence(changes, previous.as_of, currency))
     deal_table = Table(
         shown[list(_DEAL_COLUMNS)], title=f"**{len(deals)} deal(s)**, most reasons first:",
         note=note, columns=_DEAL_COLUMNS,
     )  # fmt: skip
     deals_section = Section(
         "Deals that need attention",
-        "Open deals past their close date, stale in their stage, slipped out of the quarter, "
+        "Open deals past their close date, slipped out of the quarter, stale in their stage, "
         "or large and late-stage.",
         (deal_table,) if len(deals) else (Text("None this week."),),
     )
     lines = attention_lines(deals, currency)
-    more = ""
-    if len(deals) > len(lines):
-        more = f"\n\n{len(lines)} of {len(deals)} shown; the full brief lists more."
+    more = f"\n\n{len(lines)} of {len(deals)} shown." if len(deals) > len(lines) else ""
     email_deals = Section(
-        "Deals that need attention",
-        blocks=(Text((bullets(lines) or "None this week.") + more),),
+        "Deals that need attention", blocks=(Text((bullets(lines) or "None this week.") + more),)
     )
-    links = Section("Full reports", blocks=(Text(_links(scope)),))
+    since, email_since = _changes_section(changes, previous, ds, currency, params.max_deals)
+    outlook = Section(
+        f"This quarter: {quarter}",
+        " ".join(_outlook_sentences(row, measured, scope, currency)),
+        (_outlook_table(row, measured),),
+    )
+    method = Section(
+        "How this is worked out",
+        bullets(
+            [
+                OUTLOOK_METHOD.format(n_sims=params.n_sims, target=params.coverage_target),
+                *_METHOD,
+            ]
+        ),
+    )
     return Report(
         kind="team_brief",
         title=f"Weekly brief: {scope.name}",
         scope=scope,
         headline=headline,
-        sections=[*people_sections, deals_section, links],
-        method=Section("How this is worked out", bullets(_METHOD)),
+        sections=[
+            outlook,
+            *people,
+            deals_section,
+            since,
+            Section("Full reports", blocks=(Text(_links(scope)),)),
+        ],  # fmt: skip
+        method=method,
         values={
             "quarter": quarter,
-            "reps": dict(zip(reps["rep_name"], reps["attainment"], strict=True)),
+            "outlook": row.to_dict(),
+            "reps": dict(zip(reps["rep_name"], reps["pace"], strict=True)),
             "deals": len(deals),
             "deals_amount": float(deals["amount"].sum()),
+            "changes": None if changes is None else len(changes),
         },
         currency=currency,
         as_of=ds.as_of,
-        email=[*email_people, email_deals],
+        email=[*email_people, email_deals, email_since],
     )
