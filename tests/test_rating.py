@@ -159,3 +159,37 @@ def test_benchmark_helpers():
     # four others: no benchmark; missing values do not count
     assert team_benchmark(0.5, [0.1, 0.2, 0.3, 0.4, NAN]).median is None
     assert team_benchmark(0.5, [0.1, 0.2, 0.3, 0.4, 0.9]).median == 0.3
+
+
+def test_spm_scorecards_lists_every_rep(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+
+    ds = _reps_dataset()
+    ds.reps.to_csv(tmp_path / "reps.csv", index=False)
+    ds.opportunities.to_csv(tmp_path / "opportunities.csv", index=False)
+    ds.quotas.to_csv(tmp_path / "quotas.csv", index=False)
+    (tmp_path / "dataset.yml").write_text(
+        yaml.safe_dump({"open_stages": ["Open"], "won_stage": "Won", "lost_stage": "Lost",
+                        "fiscal_year_start_month": 1, "as_of": "2026-05-15"})
+    )  # fmt: skip
+    runner = CliRunner()
+    result = runner.invoke(app, ["scorecards", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["rep_id"]: r for r in json.loads(result.stdout)}
+    assert {k: v["rating"] for k, v in rows.items()} == {
+        "old": "Exceeds expectations", "mid": "Ramping", "new": "Ramping", "none": "Not rated"
+    }  # fmt: skip
+    assert rows["old"]["attainment"] == pytest.approx(1.1)
+    assert rows["old"]["window"] == "FY2025-Q4 to FY2026-Q1"
+    # a team of four: no comparison, so no strengths or areas
+    assert {r["strengths"] for r in rows.values()} == {""}
+    table = runner.invoke(app, ["scorecards", str(tmp_path), "--team", "T"])
+    assert table.exit_code == 0 and "Exceeds expectations" in table.stdout
+    assert "Olga" in table.stdout and "110%" in table.stdout
+    bad = runner.invoke(app, ["scorecards", str(tmp_path), "--team", "Nope"])
+    assert bad.exit_code == 1 and "team 'Nope' is not in the dataset" in bad.output

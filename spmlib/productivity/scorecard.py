@@ -57,7 +57,7 @@ from spmlib.exceptions import SpmError
 from spmlib.io.schema import Dataset
 from spmlib.productivity.activity import activity_outcomes
 from spmlib.productivity.kpis import kpis
-from spmlib.productivity.rating import review_window
+from spmlib.productivity.rating import rep_ratings, review_window
 
 __all__ = [
     "ScorecardKpi",
@@ -67,6 +67,7 @@ __all__ = [
     "scorecard_range",
     "team_scorecards",
     "scorecard",
+    "scorecards_overview",
 ]
 
 log = logging.getLogger(__name__)
@@ -427,3 +428,35 @@ def scorecard(
     rows = team_scorecards(ds, team, start, end, min_n, min_effect)
     mine = rows[rows["rep_id"] == str(rep_id)]
     return mine[_COLUMNS].reset_index(drop=True)
+
+
+def scorecards_overview(
+    ds: Dataset,
+    team: str | None = None,
+    ramp_months: int = 6,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """Every rep's rating and the strengths and areas found, one row per rep (``spm
+    scorecards``): for a manager or sales operations, who see every rep of a team.
+
+    Returns
+    -------
+    DataFrame ``rep_id``, ``rep_name``, ``team``, ``rating``, ``attainment`` (over the rating's
+    window), ``window`` (its label), ``pace`` (this quarter, when it counts), ``strengths`` and
+    ``areas_to_improve`` (KPI labels, comma-separated, over :func:`scorecard_range`).
+    """
+    ratings = rep_ratings(ds, team=team, ramp_months=ramp_months)
+    teams = sorted(ratings["team"].dropna().unique())
+    cards = pd.concat([team_scorecards(ds, t, start, end) for t in teams], ignore_index=True)
+
+    def labels(found: str) -> pd.Series:
+        rows = cards[cards["assessment"] == found]
+        return rows.groupby("rep_id")["label"].agg(", ".join)
+
+    out = ratings[["rep_id", "rep_name", "team", "rating", "attainment", "window"]].copy()
+    out["pace"] = ratings["pace"].where(ratings["pace_counts"])
+    for col, found in (("strengths", "strength"), ("areas_to_improve", "area to improve")):
+        found_labels = out["rep_id"].astype(str).map(labels(found)).astype("string")
+        out[col] = found_labels.fillna("")
+    return out.sort_values(["team", "rep_name"], kind="stable").reset_index(drop=True)
