@@ -508,3 +508,14 @@ def test_with_a_base_url_every_email_links_to_its_full_report(run, tmp_path):
 def test_report_base_url_must_be_a_web_address(tmp_path):
     with pytest.raises(SpmError, match="report_base_url"):
         load_settings(_settings_file(tmp_path, report_base_url="javascript:alert(1)"))
+
+
+def test_project_settings_send_the_scorecard_as_your_quarter(run):
+    from spmlib.config import PARAMS_DIR
+
+    settings = load_settings(PARAMS_DIR / "email.yml")
+    assert settings.company_recipients  # leadership receives the company brief
+    outgoing, _ = prepare_run(run, settings)
+    subjects = {o.delivery.report_id: str(o.message["Subject"]) for o in outgoing}
+    assert subjects["rep_scorecard__rep-R3"] == "Your quarter: Zoë Müller"
+    assert subjects["funnel__team-A"].startswith("Scorecard: team A (")  # the common template

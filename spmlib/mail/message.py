@@ -261,7 +261,7 @@ def prepare_run(
             r,
             delivery,
             sender=sender,
-            subject=render_line(settings.subject, values),
+            subject=render_line(settings.kind(delivery.kind)["subject"], values),
             message_id=mid,
             reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
             headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},

@@ -8,8 +8,9 @@ The rules, per report of a batch run (its ``scope`` in ``manifest.json``):
 - a team report (``{"team": ..}``) goes to the manager(s) of the team's reps when
   ``team_reports_to_manager``; a manager report (``{"manager": ..}``) to that manager;
 - a company report (``{}``) goes to ``company_recipients``;
-- ``kinds.<kind>.to / cc / bcc`` add fixed addresses to every message of a report kind, and
-  ``kinds.<kind>.send: false`` turns a kind off.
+- ``kinds.<kind>.to / cc / bcc`` add fixed addresses to every message of a report kind,
+  ``kinds.<kind>.send: false`` turns a kind off, and ``kinds.<kind>.subject`` replaces the
+  common subject template for that kind.
 
 A rep never receives another rep's report: planning fails if any address of a rep-scoped message
 (to, cc or bcc) is the email of another rep who is not the report's rep's manager.
@@ -43,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_KIND_KEYS = {"to", "cc", "bcc", "send"}
+_KIND_KEYS = {"to", "cc", "bcc", "send", "subject"}
 _SETTING_KEYS = {
     "sender",
     "reply_to",
@@ -88,13 +89,15 @@ class EmailSettings:
         return f"{self.report_base_url.rstrip('/')}/{'/'.join(parts)}"
 
     def kind(self, kind: str) -> dict[str, Any]:
-        """The settings of one report kind, with defaults (no extra recipients, sent)."""
+        """The settings of one report kind, with defaults (no extra recipients, sent, the
+        common subject)."""
         raw = self.kinds.get(kind) or {}
         return {
             "to": tuple(raw.get("to") or ()),
             "cc": tuple(raw.get("cc") or ()),
             "bcc": tuple(raw.get("bcc") or ()),
             "send": bool(raw.get("send", True)),
+            "subject": str(raw.get("subject") or self.subject),
         }
 
 
