@@ -19,7 +19,7 @@ from spmlib.productivity.kpis import kpis
 from spmlib.productivity.rating import rep_ratings
 from spmlib.productivity.scorecard import team_scorecards
 from spmlib.reports.builders import BUILDERS, build_report
-from spmlib.reports.params import REPORT_PARAMS, ForecastParams
+from spmlib.reports.params import REPORT_PARAMS, ForecastParams, TeamBriefParams
 from spmlib.reports.report import Report
 from spmlib.reports.scope import resolve_scope
 
@@ -28,6 +28,11 @@ SAMPLE_TEAMS = 6
 pytestmark = pytest.mark.slow  # the full sample, 55 scopes: about a minute of CPU
 
 FAST_FORECAST = ForecastParams(origins=2, horizon=3, methods="snaive,ets,theta", n_sims=300)
+#: Parameters per kind: the defaults, but a smaller outlook without the replay for the brief.
+PARAMS = {
+    **{kind: cls() for kind, cls in REPORT_PARAMS.items()},
+    "team_brief": TeamBriefParams(n_sims=500, measure_coverage=False),
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +58,7 @@ def test_company_reports(ds):
     assert ds.reps["team"].nunique() == SAMPLE_TEAMS
     scope = resolve_scope(ds)
     reports = {
-        kind: build_report(kind, ds, scope, REPORT_PARAMS[kind]())
+        kind: build_report(kind, ds, scope, PARAMS[kind])
         for kind in ("data_overview", "funnel", "productivity", "team_brief")
     }
     for kind, report in reports.items():
@@ -76,7 +81,7 @@ def test_each_team_and_each_of_its_reps(ds, index):
     scope = resolve_scope(ds, team=team)
     team_row = kpis(ds, by="team").set_index("team").loc[team]
     for kind in ("data_overview", "funnel", "productivity", "team_brief"):
-        report = build_report(kind, ds, scope, REPORT_PARAMS[kind]())
+        report = build_report(kind, ds, scope, PARAMS[kind])
         text = _check_report(report, kind)
         assert leaks(text, ds.reps, set(members["rep_id"])) == [], kind
         if kind == "funnel":
