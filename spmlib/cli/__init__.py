@@ -11,6 +11,7 @@ from spmlib.cli import (  # noqa: F401 (commands)
     funnel,
     mail,
     mapping,
+    outlook,
     planning,
     productivity,
 )

@@ -253,8 +253,9 @@ OUTLOOK_METHOD = (
     "simulated quarter shared by all deals (measured on past quarters). The measured 80% "
     "coverage is the share of past quarters in which the same outlook, replayed on day 30 and "
     "day 60 with only what was known then, held the actual bookings between P10 and P90. "
-    "Coverage is the open pipeline due by the quarter's end (overdue deals included) over the "
-    "quota still to book, against a target of {target:g}×."
+    "Coverage is the open pipeline expected to close in the quarter (including deals already "
+    "past their close date in it) over the quota still to book, against a target of "
+    "{target:g}×."
 )
 #: The columns of :func:`quarter_outlook` after the group columns.
 OUTLOOK_COLUMNS = [
@@ -345,7 +346,8 @@ def quarter_outlook(
     - ``p10``, ``p50``, ``p90``: percentiles of simulated quarter-end bookings;
       ``projected_attainment`` = p50 / quota; ``p_quota``: share of simulations reaching quota;
     - ``open_pipeline``, ``open_deals``: amount and count of open deals whose expected close
-      date falls by the quarter's end (overdue ones included);
+      date falls in the quarter (overdue ones of this quarter included; those overdue since an
+      earlier quarter are not counted), as :func:`spmlib.funnel.pipeline.coverage` counts them;
     - ``remaining_quota`` = max(quota - booked, 0); ``coverage`` = open_pipeline /
       remaining_quota (NaN when nothing remains); ``coverage_target``;
     - ``replay_coverage_80``, ``replays``: share of past replays whose actual fell in P10-P90,
@@ -377,7 +379,7 @@ def quarter_outlook(
     ids = reps["rep_id"].astype(str)
     opp = ds.opportunities
     won = opp[(opp["status"] == "won") & opp["close_date"].between(frame.start, day)]
-    due = opp[(opp["status"] == "open") & (opp["close_date"] <= frame.end)]
+    due = opp[(opp["status"] == "open") & opp["close_date"].between(frame.start, frame.end)]
     booked = ids.map(won.groupby(won["rep_id"].astype(str))["amount"].sum()).fillna(0.0)
     pipeline = ids.map(due.groupby(due["rep_id"].astype(str))["amount"].sum()).fillna(0.0)
     count = ids.map(due.groupby(due["rep_id"].astype(str)).size()).fillna(0)

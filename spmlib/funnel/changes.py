@@ -258,7 +258,8 @@ def changes_summary(changes: pd.DataFrame) -> pd.DataFrame:
     )
     totals.insert(0, "level", "all")
     for col in ("rep_id", "rep_name", "team"):
-        totals.insert(totals.columns.get_loc("change"), col, pd.NA)
+        empty = pd.Series(pd.NA, index=totals.index, dtype="string")
+        totals.insert(totals.columns.get_loc("change"), col, empty)
     keys = ["rep_id", "rep_name", "team", "change"]
     per_rep = (
         frame.groupby(keys, dropna=False)
@@ -268,7 +269,9 @@ def changes_summary(changes: pd.DataFrame) -> pd.DataFrame:
     per_rep["_order"] = per_rep["change"].map({c: i for i, c in enumerate(CHANGES)})
     per_rep = per_rep.sort_values(["rep_name", "rep_id", "_order"]).drop(columns="_order")
     per_rep.insert(0, "level", "rep")
-    out = pd.concat([totals, per_rep], ignore_index=True)
+    for col in ("rep_id", "rep_name", "team"):
+        per_rep[col] = per_rep[col].astype("string")
+    out = pd.concat([totals, per_rep], ignore_index=True) if len(per_rep) else totals
     for col in ("level", "rep_id", "rep_name", "team", "change"):
         out[col] = out[col].astype("string")
     out["deals"] = out["deals"].astype("int64")

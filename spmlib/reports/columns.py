@@ -212,6 +212,9 @@ COLUMNS: dict[str, Column] = {
     "rank": _c("Rank", "count"),
     "previous_rank": _c("Previous rank", "count"),
     "rank_change": _c("Rank change", "count", signed=True),
+    "selling_days": _c("Selling days", "count"),
+    "selling_days_elapsed": _c("Selling days so far", "count"),
+    "replays": _c("Past replays", "count"),
     # money
     "amount": _c("Amount", "money"),
     "amount_before": _c("Amount before", "money"),
@@ -268,6 +271,9 @@ COLUMNS: dict[str, Column] = {
     "attainment": _c("Attainment", "percent", better=True),
     "projected_attainment": _c("Projected attainment", "percent", better=True),
     "elapsed_share": _c("Period elapsed", "percent"),
+    "elapsed": _c("Selling days elapsed", "percent"),
+    "pace": _c("Pace", "percent", better=True),
+    "replay_coverage_80": _c("80% range held (past quarters)", "percent"),
     "pace_gap": _c("Ahead of pace", "percent", signed=True, better=True),
     "median_share_of_tenured": _c("Share of tenured median", "percent", better=True),
     "p_quota": _c("Chance of reaching quota", "percent"),
@@ -290,6 +296,7 @@ COLUMNS: dict[str, Column] = {
     "avg_cycle_days": _c("Average cycle", "days", better=False),
     # other numbers
     "coverage": _c("Coverage", "ratio", better=True),
+    "coverage_target": _c("Coverage target", "ratio"),
     "fte": _c("Full-time reps", "number"),
     "months_active": _c("Months active", "number"),
     "activities_per_month": _c("Activities per month", "number", better=True),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
+from spmlib.reports.changes import changes_section, changes_since
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
 from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
@@ -391,12 +392,16 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
     Report
         ``values``: ``funnel`` (stage, reached, advanced, lost, open, conversion,
         cumulative_conversion), ``win_rate`` (won / closed of the scope), ``stale_deals``
-        (count) and ``flow`` (the pipeline flow table).
+        (count), ``flow`` (the pipeline flow table) and, with ``compare_to``, ``changes``
+        (the scope's changes since that extract).
     """
     ds, scope = scope_as_of(ds, scope, params.as_of)
     t = funnel_tables(ds, scope, params)
     currency = ds.config.currency
     sections, tests = _sections(t, scope, ds.config.won_stage)
+    since = changes_since(ds, scope, params.compare_to)
+    if since is not None:
+        sections = [changes_section(since, currency), *sections]
     method = Section("How this is worked out", bullets(_METHOD), tuple(tests))
     funnel_cols = ["stage", "reached", "advanced", "lost", "open", "conversion",
                    "cumulative_conversion"]  # fmt: skip
@@ -412,6 +417,7 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
             "win_rate": t.funnel["cumulative_conversion"].iloc[-1],
             "stale_deals": len(t.stale),
             "flow": t.flow,
+            **({"changes": since.changes} if since is not None else {}),
         },
         currency=currency,
         as_of=t.as_of,

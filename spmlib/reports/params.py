@@ -170,11 +170,15 @@ class FunnelParams(ReportParams):
     cohort_freq : creation cohorts by ``month`` or ``quarter`` (fiscal).
     pipeline : the pipeline reported when the data has several (``pipelines:`` in
         dataset.yml); None for data with one pipeline.
+    compare_to : an earlier extract of the same CRM (a dataset folder) whose changes since are
+        listed (:mod:`spmlib.reports.changes`); ``spm batch`` sets it to the previous run's
+        data. None = no comparison.
     """
 
     by: str = "rep"
     cohort_freq: str = "quarter"
     pipeline: str | None = None
+    compare_to: str | None = None
 
     kind: ClassVar[str] = "funnel"
 
@@ -185,6 +189,10 @@ class FunnelParams(ReportParams):
         period_kind(self.cohort_freq, ("month", "quarter"))
         if self.pipeline is not None and not isinstance(self.pipeline, str):
             raise ParameterError(f"pipeline must be a pipeline name, got {self.pipeline!r}.")
+        if self.compare_to is not None and not isinstance(self.compare_to, str):
+            raise ParameterError(
+                f"compare_to must be the folder of an earlier extract, got {self.compare_to!r}."
+            )
 
 
 @dataclass(frozen=True)

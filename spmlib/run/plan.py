@@ -78,7 +78,11 @@ def _scope_parameters(entry: SpecEntry, scope: dict[str, str]) -> dict[str, str]
 
 
 def plan_reports(
-    spec: Spec, data: Dataset, data_path: str, timeout: float | None = None
+    spec: Spec,
+    data: Dataset,
+    data_path: str,
+    timeout: float | None = None,
+    compare_path: str | None = None,
 ) -> list[Job]:
     """Expand a loaded spec into report jobs with merged parameters, every one checked.
 
@@ -88,6 +92,8 @@ def plan_reports(
     data : the dataset: ``for_each`` enumerates its reps, scopes are resolved against it.
     data_path : the dataset every report reads (the run's snapshot), set as ``data``.
     timeout : seconds per report; None = the entry's, else the spec's.
+    compare_path : the previous extract (the run's copy of it), set as ``compare_to`` of every
+        report whose notebook declares that parameter; None = leave it to the layers.
 
     Returns
     -------
@@ -124,6 +130,8 @@ def plan_reports(
             batch: dict[str, Any] = {"data": data_path}
             if "mapping" in declared_parameters(entry.notebook_path):
                 batch["mapping"] = None  # the snapshot is already in the native model
+            if compare_path and "compare_to" in declared_parameters(entry.notebook_path):
+                batch["compare_to"] = compare_path
             layers.append(Layer("the batch (data snapshot)", batch))
             values, origin = merge_layers(layers)
             problems += check.problems(kind, entry.notebook_path, values, origin)

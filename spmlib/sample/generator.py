@@ -465,36 +465,43 @@ def write_sample(out_dir: str | Path, format: str = "csv", **generate_kwargs: An
     return out
 
 
-def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:
+def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR, as_of: str | None = None) -> Path:
     """The default sample dataset at ``out_dir``, generated once if absent (or out of date).
 
+    ``as_of``: the default world as an extract of that day holds it (``generate(as_of=...)``,
+    e.g. the week before for "what changed since last week"); None = the world's last day.
     A folder counts as up to date when it has ``dataset.yml`` and its ``ground_truth.yml`` was
-    written by this version of the generator (``generator_version``). Safe when several
-    processes call it at once: they take a file lock beside the folder, the first one writes,
-    the others find the finished folder.
+    written by this version of the generator (``generator_version``) for that day. Safe when
+    several processes call it at once: they take a file lock beside the folder, the first one
+    writes, the others find the finished folder.
     """
     out = Path(out_dir)
-    if _is_current(out):
+    day = str(pd.Timestamp(as_of or DEFAULT_END).date())
+    if _is_current(out, day):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     lock_path = out.parent / f".{out.name}.lock"
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not _is_current(out):
-                log.info("generating the sample dataset in %s", out)
-                write_sample(out)
+            if not _is_current(out, day):
+                log.info("generating the sample dataset in %s (as of %s)", out, day)
+                if as_of is None:
+                    write_sample(out)
+                else:
+                    write_sample(out, as_of=day)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return out
 
 
-def _is_current(out: Path) -> bool:
-    """``out`` holds a finished sample written by this version of the generator."""
+def _is_current(out: Path, day: str) -> bool:
+    """``out`` holds a finished sample written by this version of the generator, as of ``day``."""
     if not (out / "dataset.yml").exists():
         return False
     try:
         truth = yaml.safe_load((out / "ground_truth.yml").read_text()) or {}
     except (OSError, yaml.YAMLError):
         return False
-    return truth.get("generator_version") == GENERATOR_VERSION
+    as_of = (truth.get("parameters") or {}).get("as_of")
+    return truth.get("generator_version") == GENERATOR_VERSION and as_of in (None, day)
