@@ -29,6 +29,11 @@ def ds():
     return dataset()
 
 
+def _said(report, start: str) -> str:
+    """The headline sentence that starts with ``start``."""
+    return next(line for line in report.headline if line.startswith(start))
+
+
 def _table(report, title_start):
     section = next(s for s in report.sections if s.title.startswith(title_start))
     return section.tables[0]
@@ -45,7 +50,7 @@ def test_team_brief_reps_by_name_with_attainment_and_pace(ds):
     assert reps["attainment"].tolist() == pytest.approx([0.0, 0.2, 0.6])
     assert reps["pace"].tolist() == pytest.approx([0.0, 0.2 * 64 / 30, 0.6 * 64 / 30])
     assert reps["booked"].tolist() == [0.0, 200.0, 600.0]  # w0 closed last quarter
-    assert report.headline[2] == "**2 of 3 reps behind pace**: Cy (0%), Bo (43%)."
+    assert _said(report, "**2 of") == "**2 of 3 reps behind pace**: Cy (0%), Bo (43%)."
 
 
 def test_outlook_is_the_one_figure_for_this_quarter(ds):
@@ -60,10 +65,11 @@ def test_outlook_is_the_one_figure_for_this_quarter(ds):
     # North: 800 booked of 3,000 (27%); open deals due by 03-31: o1 5,000, o2 100, o3 50
     assert got["booked"] == 800.0 and got["open_pipeline"] == 5150.0
     assert got["coverage"] == pytest.approx(5150 / 2200)
+    # in the words every report uses (spmlib.reports.outlook.outlook_sentence)
     assert report.headline[0].startswith(
-        "Team North has booked **$800** of its $3,000 quota for FY2026-Q1 (**27%**)"
+        "Team North has booked **$800** of its **$3K** FY2026-Q1 quota (27%, pace 57%"
     )
-    assert "covers **2.3×** the $2,200 still to book (target 3×)" in report.headline[1]
+    assert "covers 2.3× what is left (target 3×)" in report.headline[0]
     table = report.sections[0].tables[0].formatted(report.currency)
     assert dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))["Coverage"] == "2.3×"
     assert "Monte Carlo" in report.method.intro  # says how it was made
@@ -79,7 +85,7 @@ def test_deals_needing_attention_named_with_accounts_and_reasons(ds):
     # o3 entered Demo on 2025-11-01: 102 days to 2026-02-11
     assert deals["days_in_stage"].tolist() == [10.0, 6.0, 102.0]
     assert report.values["deals"] == 3 and report.values["deals_amount"] == 5150.0
-    assert "**3 deal(s) need attention** ($5,150)" in report.headline[3]
+    assert "($5,150)" in _said(report, "**3 deal(s) need attention**")
     # the table escapes the account name
     html = _table(report, "Deals").to_html(report.currency)
     assert "Bolt &amp; &lt;Sons&gt;" in html and "<Sons>" not in html
@@ -108,9 +114,11 @@ def test_company_brief_has_teams_then_reps_and_its_email_the_teams(ds):
     # North 800 / 3,000 = 27%, pace 0.2667 x 64 / 30 = 57% (behind); South 900 / 1,000 = 90%
     assert teams["team"].tolist() == ["North", "South"]
     assert teams["attainment"].tolist() == pytest.approx([800 / 3000, 0.9])
-    assert report.headline[2] == "**1 of 2 teams behind pace**: North (57%)."
+    assert _said(report, "**1 of") == "**1 of 2 teams behind pace**: North (57%)."
     email_titles = [s.title for s in report.email]
-    assert email_titles == ["Teams, FY2026-Q1", "Deals that need attention", "Since last week"]
+    assert email_titles == [
+        "Teams, FY2026-Q1", "Deals that need attention", "Since the last extract"
+    ]  # fmt: skip
     assert len(_table(report, "Reps").frame) == 4
 
 
@@ -150,51 +158,62 @@ def test_email_lists_deals_stacked_five_at_most(ds):
     assert len(attention_lines(seven, "USD")) == EMAIL_LINES == 5
 
 
-def _extracts():
-    """Last week's extract (as it stood on 2026-01-18) and this one, where o3's close date has
-    since moved from 2026-03-20 to 2026-04-20, out of the quarter."""
+def _extracts(tmp_path):
+    """Last week's extract (as it stood on 2026-01-18, written as a dataset folder) and this
+    one, where o3's close date has since moved from 2026-03-20 to 2026-04-20, out of the
+    quarter."""
     from dataclasses import replace
 
     from spmlib.io.as_of import dataset_as_of
+    from spmlib.io.snapshot import snapshot_dataset
 
-    previous = dataset_as_of(dataset(), "2026-01-18")
+    previous = snapshot_dataset(dataset_as_of(dataset(), "2026-01-18"), tmp_path / "previous")
     current = dataset()
     opps = current.opportunities.copy()
     opps.loc[opps["opp_id"] == "o3", "close_date"] = pd.Timestamp("2026-04-20")
-    return previous, replace(current, opportunities=opps)
+    return str(previous), replace(current, opportunities=opps)
 
 
-def test_since_last_week_on_hand_made_extracts():
-    previous, current = _extracts()
-    report = build_team_brief_report(current, resolve_scope(current, team="North"), LARGE,
-                                     previous)  # fmt: skip
+def test_since_last_week_on_hand_made_extracts(tmp_path):
+    previous, current = _extracts(tmp_path)
+    params = TeamBriefParams(large_amount=1000.0, compare_to=previous, **QUICK)
+    report = build_team_brief_report(current, resolve_scope(current, team="North"), params)
     # North, 2026-01-18 -> 2026-02-11: w2 (Bo, 200) won since; o1 (5,000) and o2 (100) are
     # new; o3 (50) slipped out of the quarter; South's w3 and o4 are not North's
     assert report.values["changes"] == 4
-    assert (
-        report.headline[4] == "**Since 2026-01-18**: 1 won ($200), 1 slipped ($50), 2 new ($5,100)."
+    assert report.headline[-1] == (
+        "**Since 2026-01-18**: 1 won ($200), 1 slipped ($50), 2 new ($5,100)."
     )
-    section = next(s for s in report.sections if s.title == "Since last week")
-    counts, rows = section.tables[0].frame, section.tables[1].frame
-    assert counts["change"].tolist() == ["won", "slipped", "new"]
-    assert counts["deals"].tolist() == [1, 1, 2]
+    section = next(s for s in report.sections if s.title == "Since 2026-01-18")
+    rows = section.tables[0].frame
+    # won, slipped, then new (the shared changes section's order), largest first
     assert rows["account"].tolist() == ["Bolt & <Sons>", "Cobalt", "Bolt & <Sons>", "Acme"]
-    assert rows["close"].tolist()[1] == "2026-03-20 → 2026-04-20"
-    assert rows["stage"].tolist()[0] == "Demo → Won"
+    assert rows["change"].tolist() == ["won", "slipped", "new", "new"]
     # the slipped deal needs attention for that reason too (and is still stale)
     deals = _table(report, "Deals").frame.set_index("account")
     assert deals.loc["Cobalt", "reasons"] == "slipped, stale"
     email = "\n".join(b.get("markdown", "") for b in report.email_blocks())
     assert "Slipped: **Cobalt**, $50, close date 2026-03-20 → 2026-04-20 (Cy)" in email
+    assert "Won: **Bolt &amp; &lt;Sons&gt;**, $200 (Bo)" in email
 
 
-def test_without_a_previous_extract_the_brief_says_how_to_get_one(ds):
+def test_without_a_previous_extract_the_brief_says_so(ds, tmp_path):
     report = build_team_brief_report(ds, resolve_scope(ds, team="North"), LARGE)
-    section = next(s for s in report.sections if s.title == "Since last week")
-    assert "compare_to" in section.blocks[0].markdown and report.values["changes"] is None
-    previous, current = _extracts()
-    with pytest.raises(ParameterError, match="after this one"):
-        build_team_brief_report(previous, resolve_scope(previous, team="North"), LARGE, current)
+    section = next(s for s in report.sections if s.title == "Since the last extract")
+    assert "compare_to" in section.intro and report.values["changes"] is None
+    assert not any("Since" in line for line in report.headline)  # no sentence about changes
+    later = snapshot_later(tmp_path)
+    with pytest.raises(ParameterError, match="give an earlier extract"):
+        build_team_brief_report(
+            ds, resolve_scope(ds, team="North"), TeamBriefParams(compare_to=later, **QUICK)
+        )
+
+
+def snapshot_later(tmp_path) -> str:
+    """The fixture itself as a dataset folder: not earlier than the data."""
+    from spmlib.io.snapshot import snapshot_dataset
+
+    return str(snapshot_dataset(dataset(), tmp_path / "same"))
 
 
 def test_no_brief_for_one_rep(ds):

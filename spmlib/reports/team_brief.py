@@ -20,11 +20,11 @@ from __future__ import annotations
 import pandas as pd
 
 from spmlib.exceptions import ParameterError
-from spmlib.forecast.outlook import OUTLOOK_METHOD, outlook_calibration, quarter_outlook
+from spmlib.forecast.outlook import outlook_calibration, quarter_outlook
 from spmlib.funnel.attention import REASONS, deals_needing_attention, large_deal_amount
-from spmlib.funnel.changes import extract_changes
 from spmlib.funnel.velocity import time_in_stage
 from spmlib.io.schema import Dataset
+from spmlib.reports.changes import Changes, changes_section, changes_since
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import (
     RowFormat,
@@ -34,6 +34,7 @@ from spmlib.reports.formatter import (
 )
 from spmlib.reports.links import report_href
 from spmlib.reports.names import with_account_names, with_rep_names
+from spmlib.reports.outlook import outlook_method, outlook_sentence, scope_outlook
 from spmlib.reports.params import TeamBriefParams
 from spmlib.reports.report import Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, scope_as_of
@@ -118,87 +119,37 @@ _OUTLOOK_ROWS = {
 
 def _outlook(ds: Dataset, scope: Scope, params: TeamBriefParams):
     """The scope's outlook row, its reps' rows and (company) its teams' rows, all from the same
-    simulated quarters of the whole dataset; and the measured coverage of the 80% range with
-    the level it was measured for."""
+    simulated quarters of the whole dataset (:func:`spmlib.reports.outlook.scope_outlook`); and
+    the measured coverage of the 80% range, with whose outlook it was measured for."""
     calibration = (
         outlook_calibration(ds, n_sims=min(params.n_sims, 1000)) if params.measure_coverage
         else None
     )  # fmt: skip
-    options = {"n_sims": params.n_sims, "coverage_target": params.coverage_target}
-    level = scope.kind
-    rows = quarter_outlook(ds, by=level, calibration=calibration, **options)
-    if level == "company":
-        row = rows.iloc[0]
-    else:
-        row = rows[rows[level].astype(str) == str(getattr(scope, level))].iloc[0]
+    rows = scope_outlook(ds, scope, n_sims=params.n_sims, calibration=calibration)
+    row = rows.iloc[0]
+    under = rows.iloc[1:].reset_index(drop=True)
     measured = (row["replay_coverage_80"], int(row["replays"]), scope.label)
     if pd.isna(measured[0]) and calibration is not None:  # a manager: the company's is known
         company = calibration[calibration["level"] == "company"]
         if len(company):
             measured = (company["coverage_80"].iloc[0], int(company["replays"].iloc[0]),
                         "the whole company")  # fmt: skip
-    ids = set(scope.data.reps["rep_id"].astype(str))
-    reps = quarter_outlook(ds, by="rep", **options)
-    reps = reps[reps["rep_id"].astype(str).isin(ids)].reset_index(drop=True)
-    teams = quarter_outlook(ds, by="team", **options) if level == "company" else None
-    return row, reps, teams, measured
+    if scope.kind == "company":
+        return row, quarter_outlook(ds, "rep", n_sims=params.n_sims), under, measured
+    return row, under, None, measured
 
 
 def _outlook_sentences(row: pd.Series, measured, scope: Scope, currency: str) -> list[str]:
-    def money(x):
-        return format_money(x, currency)
-
-    who = escape(scope.subject)
-    if pd.isna(row["quota"]):
-        first = (
-            f"{who} has booked {money(row['booked'])} in {row['period']} so far, with "
-            f"{format_percent(row['elapsed'])} of the quarter's selling days gone; no quota is "
-            "set for it."
-        )
-    else:
-        first = (
-            f"{who} has booked **{money(row['booked'])}** of its {money(row['quota'])} quota "
-            f"for {row['period']} (**{format_percent(row['attainment'])}**) with "
-            f"{format_percent(row['elapsed'])} of the quarter's selling days gone: pace "
-            f"**{format_percent(row['pace'])}** (100% = on track)."
-        )
-    second = (
-        f"Likely quarter-end bookings **{money(row['p50'])}** (80% range {money(row['p10'])} to "
-        f"{money(row['p90'])})"
-    )
-    if pd.notna(row["p_quota"]):
-        second += f", {_chance(row['p_quota'])} of reaching quota"
-    second += "."
-    if pd.notna(row["coverage"]):
-        second += (
-            f" Open pipeline due this quarter covers **{format_number(row['coverage'], 1)}×** "
-            f"the {money(row['remaining_quota'])} still to book (target "
-            f"{format_number(row['coverage_target'], 0)}×)."
-        )
-    elif pd.notna(row["quota"]) and row["remaining_quota"] == 0:
-        second += " The quota is already met."
+    """The outlook in the words every report uses, then how well such outlooks held."""
+    out = [outlook_sentence(row, scope.subject, currency)]
     coverage, replays, whose = measured
     if pd.notna(coverage) and replays:
-        second += (
-            f" In {replays} past replays the 80% range of {escape(whose)}'s outlook held the "
-            f"actual {format_percent(coverage)} of the time."
+        out.append(
+            f"Replayed on {replays} past quarters with only what was known then, the 80% range "
+            f"of {escape(whose)}'s outlook held the actual {format_percent(coverage)} of the "
+            "time."
         )
-    return [first, second]
-
-
-def _chance(p: float) -> str:
-    """A chance in words, never a false certainty: "over 99%", "under 1%".
-
-    Examples
-    --------
-    >>> _chance(0.9984), _chance(0.004), _chance(0.4)
-    ('an **over 99% chance**', 'an **under 1% chance**', 'a **40% chance**')
-    """
-    if p > 0.99:
-        return "an **over 99% chance**"
-    if p < 0.01:
-        return "an **under 1% chance**"
-    return f"a **{format_percent(p)} chance**"
+    return out
 
 
 def _outlook_table(row: pd.Series, measured) -> Table:
@@ -303,19 +254,10 @@ def _deal_sentence(deals: pd.DataFrame, currency: str) -> str:
 # --- changes -------------------------------------------------------------------------------------
 
 
-def _changes(previous: Dataset, ds: Dataset, scope: Scope) -> pd.DataFrame:
-    """The scope's changes since the previous extract, in :data:`CHANGE_ORDER`, the largest
-    first within each kind, with readable stage, close date and amount columns."""
-    if previous.as_of > ds.as_of:
-        raise ParameterError(
-            f"compare_to is the extract of {previous.as_of.date()}, after this one "
-            f"({ds.as_of.date()}); give an earlier extract."
-        )
-    ch = extract_changes(previous, ds)
-    ids = set(scope.data.reps["rep_id"].astype(str))
-    if scope.kind != "company":
-        ch = ch[ch["rep_id"].astype(str).isin(ids)]
-    ch = ch.copy()
+def _readable(changes: Changes) -> pd.DataFrame:
+    """The scope's changes in :data:`CHANGE_ORDER`, the largest first within each kind, with
+    readable ``stage``, ``close`` (before → after when they moved) and ``amount`` columns."""
+    ch = changes.changes.copy()
     ch["_order"] = ch["change"].map({c: i for i, c in enumerate(CHANGE_ORDER)})
     ch["amount"] = ch["amount_after"].where(ch["amount_after"].notna(), ch["amount_before"])
     ch = ch.sort_values(["_order", "amount", "opp_id"], ascending=[True, False, True])
@@ -398,35 +340,18 @@ def _change_sentence(changes: pd.DataFrame, since: pd.Timestamp, currency: str) 
     return f"**Since {since.date()}**: " + ", ".join(parts) + "."
 
 
-def _changes_section(changes, previous, ds, currency, max_rows) -> tuple[Section, Section]:
-    """The "Since last week" section of the full brief and of its email."""
-    title = "Since last week"
+def _email_changes(changes: Changes | None, readable: pd.DataFrame | None, currency: str):
+    """The email's "Since ..." section: five changes as stacked lines (the headline has the
+    totals)."""
     if changes is None:
-        text = Text(
-            "No previous extract to compare with: set `compare_to` to last week's extract "
-            "(`spm batch --compare-to`) to see the deals won, lost, slipped and new since then."
-        )
-        return Section(title, blocks=(text,)), Section(title, blocks=(text,))
-    intro = f"What changed between the extract of {previous.as_of.date()} and this one."
-    counts = (
-        changes.groupby("change", sort=False)
-        .agg(deals=("opp_id", "size"), amount=("amount", "sum"))
-        .reset_index()
+        none = Text("No earlier extract was given (`compare_to`), so no changes are listed.")
+        return Section("Since the last extract", blocks=(none,))
+    lines = change_lines(readable, currency)
+    more = f"\n\n{len(lines)} of {len(readable)} shown." if len(readable) > len(lines) else ""
+    return Section(
+        f"Since {changes.previous_as_of.date()}",
+        blocks=(Text(bullets(lines) + more),) if lines else (Text("No deal changed."),),
     )
-    shown = changes.head(max_rows)
-    note = f"{len(shown)} of {len(changes)} changes shown." if len(changes) > len(shown) else ""
-    blocks: tuple = (Text("None."),)
-    if len(changes):
-        blocks = (
-            Table(counts, columns={"change": Column("Change", "text"),
-                                   "deals": Column("Deals", "count")}),
-            Table(shown[list(_CHANGE_COLUMNS)], columns=_CHANGE_COLUMNS, note=note,
-                  title="**Deal by deal**, what moves the quarter first:"),
-        )  # fmt: skip
-    lines = change_lines(changes, currency)
-    more = f"\n\n{len(lines)} of {len(changes)} shown." if len(changes) > len(lines) else ""
-    email = Section(title, blocks=(Text(bullets(lines) + more),) if lines else (Text("None."),))
-    return Section(title, intro, blocks), email
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -453,9 +378,7 @@ _METHOD = [
 ]
 
 
-def build_team_brief_report(
-    ds: Dataset, scope: Scope, params: TeamBriefParams, previous: Dataset | None = None
-) -> Report:
+def build_team_brief_report(ds: Dataset, scope: Scope, params: TeamBriefParams) -> Report:
     """The weekly brief of a company, team or manager scope.
 
     Parameters
@@ -464,9 +387,8 @@ def build_team_brief_report(
         company's stays and deal sizes are the yardstick of deals needing attention).
     scope : from :func:`spmlib.reports.scope.resolve_scope`; not a rep.
     params : the reference date, the outlook's simulations and coverage target, the
-        large-deal amount and late stages, the deals listed, the previous extract.
-    previous : the previous extract, loaded (e.g. with a CRM mapping); None = load
-        ``params.compare_to`` (a dataset in the native model), or no comparison.
+        large-deal amount and late stages, the deals listed, the previous extract
+        (``compare_to``: a dataset in the native model, such as a batch's data snapshot).
 
     Returns
     -------
@@ -478,7 +400,7 @@ def build_team_brief_report(
 
     Raises
     ------
-    ParameterError : for a rep scope, or a previous extract later than this one.
+    ParameterError : for a rep scope, or a previous extract not earlier than this one.
     """
     if scope.is_rep:
         raise ParameterError(
@@ -487,12 +409,9 @@ def build_team_brief_report(
         )
     ds, scope = scope_as_of(ds, scope, params.as_of)
     currency = ds.config.currency
-    if previous is None and params.compare_to is not None:
-        from spmlib.sample.resolve import load
-
-        previous = load(params.compare_to)
-    changes = _changes(previous, ds, scope) if previous is not None else None
-    slipped = [] if changes is None else changes.loc[changes["change"] == "slipped", "opp_id"]
+    changes = changes_since(ds, scope, params.compare_to)
+    readable = _readable(changes) if changes is not None else None
+    slipped = [] if readable is None else readable.loc[readable["change"] == "slipped", "opp_id"]
     row, rep_rows, team_rows, measured = _outlook(ds, scope, params)
     reps = _people(rep_rows, "rep_name")
     deals = _deals(ds, scope, params, slipped)
@@ -524,7 +443,7 @@ def build_team_brief_report(
         _deal_sentence(deals, currency),
     ]
     if changes is not None:
-        headline.append(_change_sentence(changes, previous.as_of, currency))
+        headline.append(_change_sentence(readable, changes.previous_as_of, currency))
     deal_table = Table(
         shown[list(_DEAL_COLUMNS)], title=f"**{len(deals)} deal(s)**, most reasons first:",
         note=note, columns=_DEAL_COLUMNS,
@@ -540,7 +459,8 @@ def build_team_brief_report(
     email_deals = Section(
         "Deals that need attention", blocks=(Text((bullets(lines) or "None this week.") + more),)
     )
-    since, email_since = _changes_section(changes, previous, ds, currency, params.max_deals)
+    since, email_since = changes_section(changes, currency), _email_changes(changes, readable,
+                                                                             currency)  # fmt: skip
     outlook = Section(
         f"This quarter: {quarter}",
         " ".join(_outlook_sentences(row, measured, scope, currency)),
@@ -548,12 +468,7 @@ def build_team_brief_report(
     )
     method = Section(
         "How this is worked out",
-        bullets(
-            [
-                OUTLOOK_METHOD.format(n_sims=params.n_sims, target=params.coverage_target),
-                *_METHOD,
-            ]
-        ),
+        bullets([outlook_method(params.n_sims, params.coverage_target), *_METHOD]),
     )
     return Report(
         kind="team_brief",
@@ -574,7 +489,7 @@ def build_team_brief_report(
             "reps": dict(zip(reps["rep_name"], reps["pace"], strict=True)),
             "deals": len(deals),
             "deals_amount": float(deals["amount"].sum()),
-            "changes": None if changes is None else len(changes),
+            "changes": None if changes is None else len(changes.changes),
         },
         currency=currency,
         as_of=ds.as_of,
