@@ -26,7 +26,7 @@ help:
 ## Create .venv, install spmlib (editable, with dev extras) and register its Jupyter kernel
 setup: $(STAMP)
 
-## Run the main batch (params/batch.yml) on the bundled sample data into outputs/
+## Run the main batch (params/batch.yml) on the bundled sample data into outputs/ (with "Since last week")
 reports: $(STAMP)
 	$(BIN)/spm batch $(SPEC) $(if $(WORKERS),--workers $(WORKERS),)
 
@@ -42,9 +42,10 @@ test-fast: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-## Write the sample dataset to data/sample (6 teams x 8 reps x 36 months)
+## Write the sample dataset to data/sample (6 teams x 8 reps x 38 months to 2026-12-14) and its extract of the week before
 sample: $(STAMP)
 	$(BIN)/spm sample data/sample
+	$(BIN)/spm sample data/sample-previous --as-of 2026-12-07
 
 ## Lint with ruff
 lint: $(STAMP)
@@ -67,4 +68,4 @@ email-preview: $(STAMP)
 ## Remove outputs, generated sample data and caches (keeps .venv)
 clean:
 	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
-	rm -rf data/sample .pytest_cache .ruff_cache
+	rm -rf data/sample data/sample-previous .pytest_cache .ruff_cache

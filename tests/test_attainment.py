@@ -21,8 +21,9 @@ D = pd.to_datetime
 
 @pytest.fixture
 def ds() -> Dataset:
-    # Calendar fiscal year; as_of 14 Feb 2026 = day 45 of the 90-day Q1 (elapsed 0.5) and day
-    # 14 of 28 of February (elapsed 0.5).
+    # Calendar fiscal year; as_of Saturday 14 Feb 2026: 32 of the 64 weekdays (selling days) of
+    # Q1 have passed (elapsed 0.5: January's 22 and 2-13 February's 10), and 10 of February's
+    # 20 (elapsed 0.5).
     reps = pd.DataFrame(
         {
             "rep_id": ["a", "b", "c", "d"],
@@ -134,9 +135,9 @@ def test_team_and_ytd(ds):
     assert team.loc[("South", "FY2026-Q1"), "reps"] == 0
     ytd = attainment(ds, "ytd", start="2026-01-01").set_index("rep_id")
     assert ytd["period"].unique().tolist() == ["FY2026 YTD"]
-    # FY2026 quota rows known: a's 900; elapsed 45 of 365 days.
+    # FY2026 quota rows known: a's 900; elapsed 32 of the year's 261 selling days (weekdays).
     assert ytd.loc["a", "attainment"] == pytest.approx(750 / 900)
-    assert ytd.loc["a", "elapsed_share"] == pytest.approx(45 / 365)
+    assert ytd.loc["a", "elapsed_share"] == pytest.approx(32 / 261)
     company = attainment(ds, "quarter", by="all", start="2026-01-01")
     assert list(company.columns[:2]) == ["period", "period_start"] and len(company) == 1
     assert company.loc[0, "quota"] == pytest.approx(2090.0)

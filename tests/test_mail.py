@@ -22,6 +22,7 @@ from mail_support import (
     RecordingHandler,
     SmtpServer,
     build_synthetic_run,
+    synthetic_notebook,
     write_dataset,
 )
 from typer.testing import CliRunner
@@ -168,17 +169,18 @@ def check_message(received, report_id: str, expected=None, reps=None) -> None:
     assert sorted(received.rcpt_tos) == sorted(expected or EXPECTED[report_id])
     assert msg.get_content_type() == "multipart/alternative"
     plain, related = msg.get_payload()
-    assert (
-        plain.get_content_type() == "text/plain"
-        and related.get_content_type() == "multipart/related"
-    )
-    html_part, *images = related.get_payload()
+    assert plain.get_content_type() == "text/plain"
+    if related.get_content_type() == "text/html":  # a short email without charts (the brief)
+        html_part, images = related, []
+    else:
+        assert related.get_content_type() == "multipart/related"
+        html_part, *images = related.get_payload()
     assert html_part.get_content_type() == "text/html"
     html = html_part.get_content()
     text = plain.get_content()
     cids = set(re.findall(r'src="cid:([^"]+)"', html))
     attached = {p["Content-ID"].strip("<>") for p in images}
-    assert cids and cids == attached
+    assert cids == attached and (cids or "brief" in report_id)
     assert all(
         p.get_content_type() == "image/png" and p.get_content().startswith(b"\x89PNG")
         for p in images
@@ -355,6 +357,7 @@ reports:
   - {notebook: productivity, for_each: team, where: {team: Atlas}}
   - {notebook: forecast, for_each: team, where: {team: Atlas}}
   - {notebook: rep_scorecard, for_each: rep, where: {team: Atlas}}
+  - {notebook: team_brief, for_each: team, where: {team: Atlas}}
   - {notebook: data_overview, scopes: [{}]}
 """
 HOSTILE = {"R001": "<script>alert(1)</script>", "R002": "O'Neil & <Co>"}
@@ -421,7 +424,7 @@ def test_every_report_of_the_sample_batch_makes_a_clean_private_email(tmp_path):
             assert html_lib.escape(name, quote=False) in html
             assert name in " ".join(msg.get_payload()[0].get_content().split())  # text part
         for messages in got.values():  # the account name never becomes an element
-            html = messages[0].message.get_payload()[1].get_payload()[0].get_content()
+            html = messages[0].message.get_body(("html",)).get_content()
             assert "<img src=x" not in html and '<img src="x"' not in html
 
 
@@ -437,3 +440,83 @@ def test_a_report_too_large_for_email_is_reported_and_the_others_still_go(run):
     result = runner.invoke(app, ["email", str(run), "--dry-run"])
     assert result.exit_code == 1 and "cannot be emailed: funnel__team-A" in result.output
     assert len(list((run / "mail" / "outbox").glob("*.eml"))) == len(EXPECTED) - 1
+
+
+# --- the full report: a link or the HTML attached ------------------------------------------------
+
+
+def _with_brief(run: Path) -> Path:
+    """Add a team brief (a synthetic notebook with a short email version glued) and the HTML of
+    the full brief and of the team funnel to the run."""
+    import nbformat
+    from nbformat.v4 import new_output
+
+    from spmlib.reports.notebook import GLUE_MIME
+
+    nb = synthetic_notebook("team A")
+    email = [{"markdown": "- **Short** version"}, {"html": "<table><tr><td>1</td></tr></table>"}]
+    nb.cells[1].outputs.append(
+        new_output("display_data", data={GLUE_MIME: {"name": "email", "value": email}})
+    )
+    nbformat.write(nb, run / "reports" / "team_brief__team-A.ipynb")
+    (run / "reports" / "team_brief__team-A.html").write_text("<html>FULL BRIEF</html>")
+    (run / "reports" / "funnel__team-A.html").write_text("<html>FULL FUNNEL</html>")
+    manifest = json.loads((run / "manifest.json").read_text())
+    brief = dict(manifest["reports"][0], id="team_brief__team-A", kind="team_brief")
+    brief["outputs"] = {"ipynb": "reports/team_brief__team-A.ipynb",
+                        "html": "reports/team_brief__team-A.html"}  # fmt: skip
+    manifest["reports"][0]["outputs"]["html"] = "reports/funnel__team-A.html"
+    manifest["reports"].append(brief)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    return run
+
+
+def test_short_email_attaches_the_full_report_when_no_link_can_be_given(run):
+    outgoing, _ = prepare_run(_with_brief(run), EmailSettings())
+    by_id = {o.delivery.report_id: o for o in outgoing}
+    brief = by_id["team_brief__team-A"]
+    msg = brief.message
+    assert msg.get_content_type() == "multipart/mixed"
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "team_brief__team-A.html"
+    assert attachment.get_content() == "<html>FULL BRIEF</html>"
+    # the short version replaces the notebook's outputs, and says the report is attached
+    assert "Short" in brief.rendered.html and "Intro with" not in brief.rendered.html
+    assert "The full report is attached" in brief.rendered.html
+    assert "The full report is attached." in brief.rendered.text
+    # a report whose email is the whole report gets no attachment
+    funnel = by_id["funnel__team-A"].message
+    assert funnel.get_content_type() == "multipart/alternative"
+    assert "full report is in the batch run folder" in by_id["funnel__team-A"].rendered.html
+
+
+def test_with_a_base_url_every_email_links_to_its_full_report(run, tmp_path):
+    settings = load_settings(
+        _settings_file(tmp_path, report_base_url="https://reports.example.com/spm/")
+    )
+    outgoing, _ = prepare_run(_with_brief(run), settings)
+    by_id = {o.delivery.report_id: o for o in outgoing}
+    url = "https://reports.example.com/spm/20261124T0912Z-fast/reports/team_brief__team-A.html"
+    brief = by_id["team_brief__team-A"]
+    assert f'href="{url}"' in brief.rendered.html and url in brief.rendered.text
+    assert brief.message.get_content_type() == "multipart/alternative"  # nothing attached
+    funnel_url = url.replace("team_brief", "funnel")
+    assert f'href="{funnel_url}"' in by_id["funnel__team-A"].rendered.html
+    # reports without HTML in the run get no link
+    assert "href=" not in by_id["rep_scorecard__rep-R1"].rendered.html
+
+
+def test_report_base_url_must_be_a_web_address(tmp_path):
+    with pytest.raises(SpmError, match="report_base_url"):
+        load_settings(_settings_file(tmp_path, report_base_url="javascript:alert(1)"))
+
+
+def test_project_settings_send_the_scorecard_as_your_quarter(run):
+    from spmlib.config import PARAMS_DIR
+
+    settings = load_settings(PARAMS_DIR / "email.yml")
+    assert settings.company_recipients  # leadership receives the company brief
+    outgoing, _ = prepare_run(run, settings)
+    subjects = {o.delivery.report_id: str(o.message["Subject"]) for o in outgoing}
+    assert subjects["rep_scorecard__rep-R3"] == "Your quarter: Zoë Müller"
+    assert subjects["funnel__team-A"].startswith("Scorecard: team A (")  # the common template

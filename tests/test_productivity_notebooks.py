@@ -68,7 +68,8 @@ def _leaks(text: str, reps, me: str) -> list[str]:
 def test_notebooks_for_a_team_and_for_reps(sample, tmp_path):
     from spmlib.productivity.activity import activity_outcomes
     from spmlib.productivity.attainment import attainment
-    from spmlib.productivity.scorecard import overall_rating, scorecard
+    from spmlib.productivity.rating import rep_ratings
+    from spmlib.productivity.scorecard import scorecard
     from spmlib.reports.productivity import current_period
 
     ds, truth = sample
@@ -116,10 +117,12 @@ def test_notebooks_for_a_team_and_for_reps(sample, tmp_path):
             glued["areas_to_improve"]
             == card.loc[card["assessment"] == "area to improve", "kpi"].tolist()
         )
-        assert glued["rating"] == overall_rating(card)["rating"].iloc[0]
+        ratings = rep_ratings(ds).set_index("rep_id")
+        assert glued["rating"] == ratings.loc[rep, "rating"]
         name = ds.reps.set_index("rep_id").loc[rep, "rep_name"]
+        assert glued["title"] == f"Your quarter: {name}"
         html = _html(path)
-        assert name in html and "Strengths" in html and "Summary rating" in html
+        assert name in html and "Strengths" in html and "Your rating" in html
         assert re.findall(r">\s*-?\d+\.\d{5,}\s*<", _visible(html)) == []
         assert _leaks(html, ds.reps, rep) == []
         assert _leaks(path.read_text(), ds.reps, rep) == []

@@ -16,9 +16,10 @@ from report_support import examine, leaks
 import spmlib
 from spmlib.productivity.activity import activity_outcomes
 from spmlib.productivity.kpis import kpis
-from spmlib.productivity.scorecard import overall_rating, team_scorecards
+from spmlib.productivity.rating import rep_ratings
+from spmlib.productivity.scorecard import team_scorecards
 from spmlib.reports.builders import BUILDERS, build_report
-from spmlib.reports.params import REPORT_PARAMS, ForecastParams
+from spmlib.reports.params import REPORT_PARAMS, ForecastParams, TeamBriefParams
 from spmlib.reports.report import Report
 from spmlib.reports.scope import resolve_scope
 
@@ -27,6 +28,11 @@ SAMPLE_TEAMS = 6
 pytestmark = pytest.mark.slow  # the full sample, 55 scopes: about a minute of CPU
 
 FAST_FORECAST = ForecastParams(origins=2, horizon=3, methods="snaive,ets,theta", n_sims=300)
+#: Parameters per kind: the defaults, but a smaller outlook without the replay for the brief.
+PARAMS = {
+    **{kind: cls() for kind, cls in REPORT_PARAMS.items()},
+    "team_brief": TeamBriefParams(n_sims=500, measure_coverage=False),
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +58,8 @@ def test_company_reports(ds):
     assert ds.reps["team"].nunique() == SAMPLE_TEAMS
     scope = resolve_scope(ds)
     reports = {
-        kind: build_report(kind, ds, scope, REPORT_PARAMS[kind]())
-        for kind in ("data_overview", "funnel", "productivity")
+        kind: build_report(kind, ds, scope, PARAMS[kind])
+        for kind in ("data_overview", "funnel", "productivity", "team_brief")
     }
     for kind, report in reports.items():
         _check_report(report, kind)
@@ -74,13 +80,14 @@ def test_each_team_and_each_of_its_reps(ds, index):
     # The team: funnel, overview and productivity cover its reps only.
     scope = resolve_scope(ds, team=team)
     team_row = kpis(ds, by="team").set_index("team").loc[team]
-    for kind in ("data_overview", "funnel", "productivity"):
-        report = build_report(kind, ds, scope, REPORT_PARAMS[kind]())
+    for kind in ("data_overview", "funnel", "productivity", "team_brief"):
+        report = build_report(kind, ds, scope, PARAMS[kind])
         text = _check_report(report, kind)
         assert leaks(text, ds.reps, set(members["rep_id"])) == [], kind
         if kind == "funnel":
             assert report.values["win_rate"] == pytest.approx(_win_rate(team_row))
     cards = team_scorecards(ds, team)
+    ratings = rep_ratings(ds, team=team).set_index("rep_id")["rating"]
 
     # Each rep: funnel, overview and scorecard show that rep only, peers anonymously.
     for rep in members.itertuples(index=False):
@@ -94,7 +101,7 @@ def test_each_team_and_each_of_its_reps(ds, index):
                 assert report.values["win_rate"] == pytest.approx(_win_rate(by_rep.loc[rep.rep_id]))
             if kind == "rep_scorecard":
                 card = cards[cards["rep_id"] == rep.rep_id]
-                assert report.values["rating"] == overall_rating(card)["rating"].iloc[0]
+                assert report.values["rating"] == ratings[rep.rep_id]
                 assert (
                     report.values["strengths"]
                     == card.loc[card["assessment"] == "strength", "kpi"].tolist()
@@ -125,7 +132,7 @@ def test_scorecard_of_a_team_scope_reviews_its_first_rep(ds):
     report = build_report("rep_scorecard", ds, resolve_scope(ds, team=team),
                           REPORT_PARAMS["rep_scorecard"]())  # fmt: skip
     assert report.scope.rep_id == first["rep_id"]
-    assert report.title == f"Performance review: {first['rep_name']}"
+    assert report.title == f"Your quarter: {first['rep_name']}"
 
 
 def test_every_kind_has_a_builder_and_parameters():

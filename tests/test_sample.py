@@ -11,6 +11,7 @@ import spmlib
 from spmlib.core.stats import wilson_interval
 from spmlib.exceptions import SpmError, UnknownNameError
 from spmlib.io.schema import TABLES
+from spmlib.sample.close_dates import MAX_OVERDUE_DAYS
 from spmlib.sample.generator import KPI_NAMES, ensure_sample, generate, write_sample
 
 SMALL = dict(teams=2, reps_per_team=3, months=12, seed=7)
@@ -28,7 +29,7 @@ def small_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def default():
-    """The default sample (6 teams x 8 reps x 36 months), generated in memory (~0.3 s)."""
+    """The default sample (6 teams x 8 reps x 38 months), generated in memory (~0.3 s)."""
     return generate()
 
 
@@ -84,17 +85,18 @@ def test_written_dataset_loads_with_every_table_and_type(small_dir):
         "Negotiation",
     )
     assert ds.config.fiscal_year_start_month == 2
-    assert ds.as_of == pd.Timestamp("2026-10-31")
+    assert ds.as_of == pd.Timestamp("2026-12-14")
     truth = yaml.safe_load((small_dir / "ground_truth.yml").read_text())
     for key in ["seed", "parameters", "stages", "stage_conversion", "win_rate", "seasonality",
                 "growth_per_year", "reps"]:  # fmt: skip
         assert key in truth
     assert truth["parameters"] == {"teams": 2, "reps_per_team": 3, "months": 12,
-                                   "start": "2025-11-01", "end": "2026-10-31",
-                                   "warmup_months": 3, "first_created": "2025-08-01"}  # fmt: skip
+                                   "start": "2026-01-01", "end": "2026-12-14",
+                                   "as_of": "2026-12-14", "warmup_months": 3,
+                                   "first_created": "2025-10-01"}  # fmt: skip
     # quotas cover the window; deals start in the warm-up months before it
-    assert ds.quotas["period_start"].min() == pd.Timestamp("2025-11-01")
-    assert ds.opportunities["created_date"].min() < pd.Timestamp("2025-08-10")
+    assert ds.quotas["period_start"].min() == pd.Timestamp("2026-01-01")
+    assert ds.opportunities["created_date"].min() < pd.Timestamp("2025-10-10")
     assert set(truth["reps"]) == set(ds.reps["rep_id"])
     for rep in truth["reps"].values():
         assert set(rep["strengths"] + rep["weaknesses"]) <= set(KPI_NAMES)
@@ -119,8 +121,11 @@ def test_referential_integrity_and_validation_rules(small):
     assert (opp["amount"] > 0).all() and (quotas["quota"] > 0).all()
     closed = opp[opp["status"] != "open"]
     assert (closed["close_date"] >= closed["created_date"]).all()
-    end = pd.Timestamp("2026-10-31")
-    assert (opp.loc[opp["status"] == "open", "close_date"] > end).all()
+    end = pd.Timestamp("2026-12-14")
+    # an open deal's expected close date is ahead, or passed at most MAX_OVERDUE_DAYS ago (the
+    # rep has not pushed it out yet)
+    overdue = end - opp.loc[opp["status"] == "open", "close_date"]
+    assert (overdue.dt.days <= MAX_OVERDUE_DAYS).all()
     # history: first row = created, dates non-decreasing, last row = the current stage
     h = hist.merge(opp[["opp_id", "created_date", "close_date", "status", "stage"]],
                    on="opp_id", suffixes=("", "_now"))  # fmt: skip
@@ -376,8 +381,9 @@ def test_quarter_end_bookings_and_growth(default):
     from spmlib.core.periods import period_start
 
     opp = default.tables["opportunities"]
-    # skip the first fiscal quarter (Nov 2023 - Jan 2024): the data start with no pipeline
-    won = opp[(opp["status"] == "won") & (opp["close_date"] >= "2024-02-01")]
+    # skip the first fiscal quarter (Nov 2023 - Jan 2024): the data start with no pipeline; and
+    # the quarter in progress (from Nov 2026): its last month has not come yet
+    won = opp[(opp["status"] == "won") & opp["close_date"].between("2024-02-01", "2026-10-31")]
     q_start = period_start(won["close_date"], "quarter", 2)
     month_of_q = (
         (won["close_date"].dt.year - q_start.dt.year) * 12
@@ -393,7 +399,7 @@ def test_quarter_end_bookings_and_growth(default):
     tenured = [r for r, v in default.ground_truth["reps"].items() if not v["new_hire"]]
     created = opp.loc[opp["rep_id"].isin(tenured), "created_date"]
     first_year = created.between("2023-11-01", "2024-10-31")
-    ratio = (created >= "2025-11-01").sum() / first_year.sum()
+    ratio = created.between("2025-11-01", "2026-10-31").sum() / first_year.sum()
     assert abs(ratio - 1.15**2) < 0.1
 
 
@@ -475,14 +481,15 @@ def test_leads_quotas_and_open_pipeline(default):
     played = quotas[quotas["period_end"] <= end]
     attainment = booked / played.groupby("rep_id")["quota"].sum()
     assert 0.8 <= attainment.median() <= 1.1
-    # planned quotas: the fiscal quarter after the end (Nov-Jan, the fiscal year starts in Feb)
-    planned = quotas[quotas["period_start"] > end]
-    assert sorted(planned["period_start"].dt.strftime("%Y-%m").unique()) == [
+    # every rep has a quota for each month of the quarter in progress (FY2027-Q4: Nov-Jan, the
+    # fiscal year starts in Feb), January planned ahead of the data's end, nothing later
+    quarter = quotas[quotas["period_start"] >= "2026-11-01"]
+    assert sorted(quarter["period_start"].dt.strftime("%Y-%m").unique()) == [
         "2026-11",
         "2026-12",
         "2027-01",
     ]
-    assert planned.groupby("rep_id").size().eq(3).all() and len(planned) == 3 * len(t["reps"])
+    assert quarter.groupby("rep_id").size().eq(3).all() and len(quarter) == 3 * len(t["reps"])
     open_ = opp[opp["status"] == "open"]
     assert len(open_) > 300 and set(open_["stage"]) == set(default.config.open_stages)
     assert set(open_["forecast_category"]) == {"Commit", "Best Case", "Pipeline"}

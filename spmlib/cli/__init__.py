@@ -4,12 +4,14 @@ with exit code 1, never as a traceback. Imports every layer below."""
 
 from spmlib.cli import (  # noqa: F401 (commands)
     batch,
+    changes,
     comp,
     data,
     forecast,
     funnel,
     mail,
     mapping,
+    outlook,
     planning,
     productivity,
 )

@@ -166,6 +166,17 @@ def batch_command(
     kernel_reuse: Annotated[
         int, typer.Option("--kernel-reuse", min=1, help="Reports per warm kernel.")
     ] = 20,
+    compare_to: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-to",
+            metavar="PATH|RUN-ID",
+            help="The earlier extract reports list changes since ('Since last week'): a run "
+            "id, a run folder or a dataset folder; 'none' for no comparison. Default: the data "
+            "of the last complete run of the same spec with an earlier as-of date (for the "
+            "sample, its extract of the week before).",
+        ),
+    ] = None,
     warm_imports: Annotated[
         str | None,
         typer.Option(
@@ -201,7 +212,7 @@ def batch_command(
                 result = batch.retry_failed(retry_failed, options, outputs_dir, callback)
             else:
                 result = batch.run_batch(
-                    spec, data, mapping, only or (), options, outputs_dir, callback
+                    spec, data, mapping, only or (), options, outputs_dir, callback, compare_to
                 )
     except SpmError as exc:
         fail(str(exc))

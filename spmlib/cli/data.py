@@ -208,7 +208,7 @@ def sample_command(
     reps_per_team: Annotated[
         int, typer.Option("--reps-per-team", min=1, help="Reps in each team.")
     ] = 8,
-    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 36,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of history.")] = 38,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 42,
     opportunities: Annotated[
         int | None,
@@ -225,14 +225,26 @@ def sample_command(
             "sample's (its tables, dataset.yml, ground_truth.yml) are replaced, others kept.",
         ),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Write the same world as an extract taken that day would hold it: later deals, "
+            "stage moves and closes not yet happened, open deals with the expected close date "
+            "they had then (default: the data's last day, 2026-12-14).",
+        ),
+    ] = None,
 ) -> None:
     """Write the synthetic sample dataset (every table, dataset.yml, ground_truth.yml).
 
     Deterministic for a seed; realistic reps, stages, seasonality, activities, quotas and leads.
-    In Parquet, more opportunities than fit one chunk (500,000) are written chunk by chunk as
-    folders of Parquet parts (100,000,000 take minutes and little memory; see
-    spmlib.sample.chunked). OUT is never deleted: a file, or a non-empty folder that is not a
-    sample (without --force), is refused with nothing written.
+    The data ends on Monday 2026-12-14, six weeks into fiscal quarter FY2027-Q4; with --as-of
+    the same world is written as it stood on an earlier day (e.g. the week before, to compare
+    two extracts with `spm changes`). In Parquet, more opportunities than fit one chunk
+    (500,000) are written chunk by chunk as folders of Parquet parts (100,000,000 take minutes
+    and little memory; see spmlib.sample.chunked). OUT is never deleted: a file, or a non-empty
+    folder that is not a sample (without --force), is refused with nothing written.
     """
     from spmlib.io.schema import TABLES
     from spmlib.sample.chunked import CHUNK, write_chunked_sample
@@ -240,6 +252,8 @@ def sample_command(
 
     size = {"teams": teams, "reps_per_team": reps_per_team, "months": months, "seed": seed}
     try:
+        if as_of is not None:
+            size["as_of"] = str(parse_date(as_of, "--as-of").date())
         if fmt is SampleFormat.parquet and opportunities is not None and opportunities > CHUNK:
             folder = write_chunked_sample(out, opportunities=opportunities, force=force, **size)
         else:

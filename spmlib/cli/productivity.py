@@ -1,4 +1,5 @@
-"""``spm leaderboard``: reps, teams, managers or regions ranked on one KPI."""
+"""``spm leaderboard``: reps, teams, managers or regions ranked on one KPI; ``spm scorecards``:
+every rep's rating, strengths and areas."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from spmlib.cli.common import (
 from spmlib.core.periods import PERIODS
 from spmlib.exceptions import SpmError
 from spmlib.productivity.leaderboard import METRICS
+from spmlib.reports.columns import Column
 
 #: ``--metric``: the KPIs a leaderboard ranks (:data:`spmlib.productivity.leaderboard.METRICS`).
 Metric = choices("Metric", METRICS)
@@ -85,3 +87,48 @@ def leaderboard_command(
         table = table.drop(columns=["period", "previous_period"])
     columns = leaderboard_columns(METRICS[metric.value])
     emit(table, fmt, title=title, currency=ds.config.currency, columns=columns)
+
+
+@app.command("scorecards")
+def scorecards_command(
+    path: PathArg,
+    mapping: MappingOpt = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's reps.")] = None,
+    ramp_months: Annotated[
+        int, typer.Option("--ramp-months", min=1, help="Months in role before a rep is rated.")
+    ] = 6,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """List every rep with their rating, attainment over the rating's window, this quarter's
+    pace, and the strengths and areas to improve found.
+
+    The rating is led by attainment over the last two complete quarters and this quarter's
+    pace (docs/productivity.md, "The rating"); strengths and areas compare each rep with the
+    rest of the team over --start..--end (default: the last four complete quarters), in teams
+    with at least five other reps.
+    """
+    from spmlib.productivity.scorecard import scorecards_overview
+
+    ds = load_or_exit(path, mapping)
+    if team is not None and team not in set(ds.reps["team"].dropna()):
+        fail(f"team {team!r} is not in the dataset; list teams with `spm kpis PATH --by team`.")
+    try:
+        table = scorecards_overview(
+            ds, team, ramp_months, parse_date(start, "--start"), parse_date(end, "--end")
+        )
+    except SpmError as exc:
+        fail(str(exc))
+    window = str(table["window"].iloc[0]) if len(table) else ""
+    if fmt is OutputFormat.table:
+        table = table.drop(columns=["rep_id", "window"])
+    columns = {
+        "attainment": Column(f"Attainment {window}".strip(), "percent"),
+        "pace": Column("Pace this quarter", "percent"),
+        "strengths": Column("Strengths", "text"),
+        "areas_to_improve": Column("Areas to improve", "text"),
+        "rating": Column("Rating", "text"),
+    }
+    emit(table, fmt, title=f"Ratings and scorecards, {window}", currency=ds.config.currency,
+         columns=columns)  # fmt: skip

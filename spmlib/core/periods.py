@@ -34,7 +34,11 @@ __all__ = [
     "period_label",
     "fiscal_year",
     "period_range",
+    "selling_days",
     "elapsed_share",
+    "current_period",
+    "PeriodFrame",
+    "period_frame",
     "parse_period",
 ]
 
@@ -257,19 +261,133 @@ def period_range(
     )
 
 
-def elapsed_share(start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp) -> float:
-    """Share of the period [start, end] (inclusive days) elapsed by the end of day ``as_of``,
-    clipped to [0, 1].
+def _days(value) -> np.ndarray:
+    """Dates (one, or an array or Series of them) as a datetime64[D] array."""
+    return np.asarray(pd.to_datetime(value), dtype="datetime64[D]")
+
+
+def selling_days(start, end):
+    """Selling days in [start, end] (both inclusive): the **weekdays**, Monday to Friday.
+
+    Selling days are the one measure of how far a period has run: a quarter's pace and
+    projection compare bookings with the share of its selling days elapsed, so a weekend does
+    not count as time lost. Public holidays are not known to the workbench and count as selling
+    days. Works on single dates (returns an int) and on arrays or Series of dates (returns an
+    int array); an empty range (end before start) has 0.
 
     Examples
     --------
-    >>> april = pd.Timestamp("2026-04-01"), pd.Timestamp("2026-04-30")
-    >>> elapsed_share(*april, as_of=pd.Timestamp("2026-04-15"))
-    0.5
+    >>> selling_days(pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-08"))  # Mon..Sun
+    5
+    >>> selling_days(pd.Timestamp("2026-11-01"), pd.Timestamp("2027-01-31"))  # FY2027-Q4
+    65
+    >>> selling_days(pd.Timestamp("2026-11-08"), pd.Timestamp("2026-11-01"))
+    0
     """
-    days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
-    done = (pd.Timestamp(as_of) - pd.Timestamp(start)).days + 1
-    return float(min(max(done / days, 0.0), 1.0))
+    lo, hi = _days(start), _days(end) + np.timedelta64(1, "D")
+    days = np.busday_count(lo, np.maximum(hi, lo))
+    return int(days) if np.ndim(days) == 0 else days.astype(np.int64)
+
+
+def elapsed_share(start, end, as_of):
+    """Share of the selling days (:func:`selling_days`: weekdays) of the period [start, end]
+    that have passed by the end of day ``as_of``, in [0, 1].
+
+    0 before the period starts, 1 from its last day on. A period without any selling day (a
+    weekend) counts as elapsed once its last day is reached. Scalars give a float; arrays or
+    Series of periods (with one ``as_of`` or one per period) give a float array.
+
+    Examples
+    --------
+    >>> q = pd.Timestamp("2026-11-01"), pd.Timestamp("2027-01-31")
+    >>> round(elapsed_share(*q, as_of=pd.Timestamp("2026-12-14")), 4)  # 31 of 65 weekdays
+    0.4769
+    >>> elapsed_share(*q, as_of=pd.Timestamp("2026-10-31")), elapsed_share(*q, q[1])
+    (0.0, 1.0)
+    """
+    lo, hi, now = _days(start), _days(end), _days(as_of)
+    total = selling_days(lo, hi)
+    done = selling_days(lo, np.minimum(now, hi))
+    share = np.where(np.asarray(total) > 0, done / np.maximum(total, 1), (now >= hi) * 1.0)
+    share = np.clip(share, 0.0, 1.0)
+    return float(share) if np.ndim(share) == 0 else share.astype(float)
+
+
+def current_period(
+    as_of: pd.Timestamp, freq: str = "quarter", fiscal_year_start_month: int = 1
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(first day, last day) of the period in progress at the end of day ``as_of``: the one
+    that contains the day after ``as_of``.
+
+    That is the period containing ``as_of``, except on a period's last day, when that period
+    is over and the next one is the one still to play for (a forecast made on a quarter's last
+    evening is about the next quarter).
+
+    Examples
+    --------
+    >>> [d.date().isoformat() for d in current_period(pd.Timestamp("2026-12-14"), "Q", 2)]
+    ['2026-11-01', '2027-01-31']
+    >>> [d.date().isoformat() for d in current_period(pd.Timestamp("2026-03-31"), "Q")]
+    ['2026-04-01', '2026-06-30']
+    """
+    unit = _check(freq, fiscal_year_start_month)
+    nxt = pd.Series([pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)])
+    start = period_start(nxt, unit, fiscal_year_start_month).iloc[0]
+    return start, period_end(pd.Series([start]), unit).iloc[0]
+
+
+@dataclass(frozen=True)
+class PeriodFrame:
+    """The period that contains a reference date: "this quarter" of every report.
+
+    Attributes
+    ----------
+    period : its label (``FY2027-Q4``).
+    start, end : its first and last day.
+    as_of : the reference date (the end of that day).
+    selling_days : weekdays in the period (:func:`selling_days`).
+    selling_days_elapsed : weekdays from ``start`` to ``as_of``, both included.
+    elapsed : ``selling_days_elapsed / selling_days`` (:func:`elapsed_share`).
+    """
+
+    period: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    as_of: pd.Timestamp
+    selling_days: int
+    selling_days_elapsed: int
+    elapsed: float
+
+    @property
+    def selling_days_left(self) -> int:
+        """Weekdays after ``as_of`` up to the period's end."""
+        return self.selling_days - self.selling_days_elapsed
+
+
+def period_frame(
+    as_of: pd.Timestamp | str, freq: str = "quarter", fiscal_year_start_month: int = 1
+) -> PeriodFrame:
+    """The :class:`PeriodFrame` of the period that contains ``as_of``: "this quarter".
+
+    On a period's last day that period is complete (``elapsed`` 1). (A forecast made that
+    evening is about the next period: :func:`current_period`.)
+
+    Examples
+    --------
+    >>> f = period_frame("2026-12-14", "quarter", fiscal_year_start_month=2)
+    >>> f.period, f.selling_days, f.selling_days_elapsed, round(f.elapsed, 3)
+    ('FY2027-Q4', 65, 31, 0.477)
+    >>> period_frame("2027-01-31", "Q", 2).elapsed
+    1.0
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    unit = _check(freq, fiscal_year_start_month)
+    start = period_start(pd.Series([as_of]), unit, fiscal_year_start_month).iloc[0]
+    end = period_end(pd.Series([start]), unit).iloc[0]
+    label = period_label(pd.Series([start]), unit, fiscal_year_start_month).iloc[0]
+    total = selling_days(start, end)
+    done = selling_days(start, min(as_of, end))
+    return PeriodFrame(str(label), start, end, as_of, total, done, elapsed_share(start, end, as_of))
 
 
 _LABEL = re.compile(r"^(?:(?P<month>\d{4}-(?:0[1-9]|1[0-2]))|FY(?P<fy>\d{4})(?:-Q(?P<q>[1-4]))?)$")

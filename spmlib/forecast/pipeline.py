@@ -24,7 +24,13 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spmlib.core.periods import period_end, period_label, period_start, period_step
+from spmlib.core.periods import (
+    current_period,
+    period_end,
+    period_label,
+    period_start,
+    period_step,
+)
 from spmlib.core.pipelines import per_pipeline_dataset
 from spmlib.core.stats import fit_beta_prior, shrink_rates, wilson_interval
 from spmlib.forecast.series import FREQS, normalize_freq
@@ -58,23 +64,6 @@ _CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")
 def _bucket(age_days: pd.Series) -> pd.Series:
     idx = np.searchsorted(np.asarray(AGE_BUCKETS[1:]), age_days.to_numpy(), side="right")
     return pd.Series(np.asarray(_AGE_LABELS)[idx], index=age_days.index, dtype="string")
-
-
-def current_period(
-    as_of: pd.Timestamp, freq: str = "Q", fiscal_year_start_month: int = 1
-) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """(first day, last day) of the period being forecast on ``as_of``: the one containing the
-    day after ``as_of`` (so a forecast made on a period's last day is for the next period).
-
-    Examples
-    --------
-    >>> [d.date().isoformat() for d in current_period(pd.Timestamp("2026-03-31"), "Q")]
-    ['2026-04-01', '2026-06-30']
-    """
-    code = normalize_freq(freq)
-    nxt = pd.Series([pd.Timestamp(as_of) + pd.Timedelta(days=1)])
-    start = period_start(nxt, FREQS[code], fiscal_year_start_month).iloc[0]
-    return start, period_end(pd.Series([start]), FREQS[code]).iloc[0]
 
 
 @per_pipeline_dataset

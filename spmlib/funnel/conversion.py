@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from spmlib.core.benchmark import MIN_OTHER_REPS, team_benchmark
 from spmlib.core.codes import NEVER, positions, require_columns
 from spmlib.core.grouping import group_codes, group_list, rep_groups, with_rep_columns
 from spmlib.core.periods import period_kind, period_label, period_start
@@ -504,42 +505,68 @@ def win_rates(
 
 
 def peer_benchmark(
-    funnel: pd.DataFrame, value: str = "conversion", min_trials: int = 1
+    funnel: pd.DataFrame,
+    rep_id: str,
+    value: str = "conversion",
+    min_trials: int = 1,
+    minimum: int = MIN_OTHER_REPS,
 ) -> pd.DataFrame:
-    """Anonymous benchmark of a funnel rate across groups (e.g. the reps of a team), per stage.
+    """A rep's funnel rate per stage beside the other reps of the team, by the rule that never
+    reveals a colleague (:mod:`spmlib.core.benchmark`): the other reps' median rounded to two
+    significant figures and the rep's band, only over at least ``minimum`` other reps.
 
     Parameters
     ----------
-    funnel : output of :func:`stage_funnel` with one or more group columns.
+    funnel : output of :func:`stage_funnel` by rep (a ``rep_id`` column) over the rep's team.
+    rep_id : the rep.
     value : "conversion" (open stages) or "cumulative_conversion" (every stage; the won row
         is the win rate).
-    min_trials : leave out groups with fewer deals behind the rate (exits for conversion,
+    min_trials : leave out reps with fewer deals behind the rate (exits for conversion,
         reached for cumulative conversion), whose rate is mostly noise.
+    minimum : fewest other reps with a rate for a benchmark to be shown.
 
     Returns
     -------
-    DataFrame with ``stage``, ``groups`` (groups with a rate), ``median``, ``p25``, ``p75``: no
-    group names, so it can be shown beside one rep's own figures.
+    DataFrame ``stage``, ``others`` (other reps with a rate), ``team_median`` and ``band``
+    (empty when fewer than ``minimum``), ``benchmark_note`` (why there is none, else empty): no
+    other rep's name or exact figure.
 
     Examples
     --------
-    >>> f = pd.DataFrame({"rep_id": ["a", "b", "c"], "stage": ["A"] * 3,
-    ...     "advanced": [1, 3, 5], "lost": [1, 1, 0], "conversion": [0.5, 0.75, 1.0]})
-    >>> peer_benchmark(f)
-      stage  groups  median   p25    p75
-    0     A       3    0.75  0.625  0.875
+    >>> f = pd.DataFrame({"rep_id": list("abcdef"), "stage": ["A"] * 6,
+    ...     "advanced": [1, 3, 5, 2, 2, 4], "lost": [1, 1, 0, 2, 1, 1],
+    ...     "conversion": [0.5, 0.75, 1.0, 0.5, 0.667, 0.8]})
+    >>> peer_benchmark(f, "c")[["stage", "others", "team_median", "band"]]
+      stage  others  team_median         band
+    0     A       5         0.67  top quarter
+    >>> peer_benchmark(f.head(3), "c")["benchmark_note"].str[:30].tolist()
+    ['No team benchmark: only 2 othe']
     """
     if value == "conversion":
         trials = funnel["advanced"].astype("Float64") + funnel["lost"].astype("Float64")
     else:
         trials = funnel["reached"].astype("Float64")
-    data = funnel[(trials.fillna(0) >= min_trials).to_numpy() & funnel[value].notna().to_numpy()]
-    order = list(dict.fromkeys(funnel["stage"]))
-    g = data.groupby("stage", sort=False)[value]
-    out = pd.DataFrame(
-        {"groups": g.size(), "median": g.median(), "p25": g.quantile(0.25), "p75": g.quantile(0.75)}
-    )
-    out = out.reindex([s for s in order if s in out.index or value != "conversion"])
-    out["groups"] = out["groups"].fillna(0).astype("int64")
-    out.index.name = "stage"
-    return out.reset_index()
+    usable = (trials.fillna(0) >= min_trials).to_numpy() & funnel[value].notna().to_numpy()
+    mine = (funnel["rep_id"].astype(str) == str(rep_id)).to_numpy()
+    rows = []
+    for stage in dict.fromkeys(funnel["stage"]):
+        at = (funnel["stage"] == stage).to_numpy()
+        own = funnel.loc[at & mine, value]
+        own_value = float(own.iloc[0]) if len(own) and pd.notna(own.iloc[0]) else float("nan")
+        others = funnel.loc[at & ~mine & usable, value].astype(float).tolist()
+        mark = team_benchmark(own_value, others, minimum=minimum)
+        rows.append(
+            {
+                "stage": stage,
+                "others": mark.others,
+                "team_median": np.nan if mark.median is None else mark.median,
+                "band": mark.band,
+                "benchmark_note": mark.reason,
+            }
+        )
+    out = pd.DataFrame(rows, columns=["stage", "others", "team_median", "band", "benchmark_note"])
+    out["others"] = out["others"].astype("int64")
+    out["team_median"] = out["team_median"].astype("float64")
+    for c in ("stage", "band", "benchmark_note"):
+        out[c] = out[c].astype("string")
+    return out

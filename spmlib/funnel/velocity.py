@@ -30,7 +30,14 @@ from spmlib.core.pipelines import per_pipeline
 from spmlib.funnel.progress import infer_as_of
 from spmlib.io.schema import DatasetConfig
 
-__all__ = ["stage_stays", "time_in_stage", "sales_cycle", "days_in_pipeline", "stale_deals"]
+__all__ = [
+    "stage_stays",
+    "time_in_stage",
+    "sales_cycle",
+    "days_in_pipeline",
+    "current_stays",
+    "stale_deals",
+]
 
 log = logging.getLogger(__name__)
 _DAY = 86_400 * 10**9
@@ -315,6 +322,77 @@ def days_in_pipeline(
     return out[[*cols, "open_deals", *_QUANTILES, "max_days"]]
 
 
+def _current(
+    opportunities: pd.DataFrame,
+    stage_history: pd.DataFrame,
+    config: DatasetConfig,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """The running stay of every open deal that has one (see :func:`current_stays`)."""
+    s = _stays(opportunities, stage_history, config, as_of)
+    now = s[~s["completed"]].sort_values("current_entered").drop_duplicates("pos", keep="last")
+    pos = np.sort(now["pos"].to_numpy())
+    now = now.set_index("pos").loc[pos]
+    entered = pd.to_datetime(now["current_entered"].to_numpy())
+    return pd.DataFrame(
+        {
+            "opp_id": opportunities["opp_id"].to_numpy()[pos],
+            "rep_id": opportunities["rep_id"].to_numpy()[pos],
+            "stage": np.array(config.stages, dtype=object)[now["rank"].to_numpy()],
+            "amount": opportunities["amount"].to_numpy(dtype="float64")[pos],
+            "entered_date": entered,
+            "days_in_stage": ((as_of - entered) / pd.Timedelta(days=1)).to_numpy(dtype="float64"),
+        }
+    )
+
+
+@per_pipeline
+def current_stays(
+    opportunities: pd.DataFrame,
+    stage_history: pd.DataFrame,
+    *,
+    config: DatasetConfig,
+    as_of: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """How long each open deal has been in its current stage.
+
+    The current stay starts at the deal's last entry into the stage it is in (a deal that came
+    back to a stage starts a new stay). Open deals without a stage history entry are left out:
+    their time in stage is unknown.
+
+    Returns
+    -------
+    DataFrame ``opp_id``, ``rep_id``, ``stage``, ``amount``, ``entered_date`` (start of the
+    current stay), ``days_in_stage`` (as_of - entered_date, float), in the order of the
+    opportunities.
+
+    Examples
+    --------
+    >>> cfg = DatasetConfig(("A", "B"), "Won", "Lost")
+    >>> opps = pd.DataFrame({"opp_id": ["1", "2"], "rep_id": ["r", "r"], "stage": ["B", "A"],
+    ...     "status": ["open", "open"], "amount": [10.0, 20.0],
+    ...     "created_date": pd.to_datetime(["2026-01-01", "2026-01-25"]),
+    ...     "close_date": pd.to_datetime(["2026-03-01", "2026-03-01"])})
+    >>> hist = pd.DataFrame({"opp_id": ["1", "1", "2"], "stage": ["A", "B", "A"],
+    ...     "entered_date": pd.to_datetime(["2026-01-01", "2026-01-11", "2026-01-25"])})
+    >>> current_stays(opps, hist, config=cfg, as_of="2026-01-31")[
+    ...     ["opp_id", "stage", "days_in_stage"]]
+      opp_id stage  days_in_stage
+    0      1     B           20.0
+    1      2     A            6.0
+    """
+    require_columns(opportunities, ["opp_id", "rep_id", "amount", "status"], "opportunities")
+    as_of = (
+        pd.Timestamp(as_of)
+        if as_of is not None
+        else infer_as_of(opportunities, stage_history, config)
+    )
+    out = _current(opportunities, stage_history, config, as_of)
+    return out.astype({"opp_id": "string", "rep_id": "string", "stage": "string"}).reset_index(
+        drop=True
+    )
+
+
 @per_pipeline
 def stale_deals(
     opportunities: pd.DataFrame,
@@ -364,26 +442,9 @@ def stale_deals(
     if thresholds is None:
         thresholds = time_in_stage(opportunities, stage_history, config=config, as_of=as_of)
     p90 = thresholds.set_index("stage")["p90_days"]
-    s = _stays(opportunities, stage_history, config, as_of)
-    now = s[~s["completed"]].sort_values("current_entered").drop_duplicates("pos", keep="last")
-    pos = now["pos"].to_numpy()
-    stage = np.array(config.stages, dtype=object)[now["rank"].to_numpy()]
-    entered = pd.to_datetime(now["current_entered"].to_numpy())
-    days = ((as_of - entered) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
-    limit = pd.Series(stage).map(p90).to_numpy(dtype="float64")
-    opps = opportunities
-    out = pd.DataFrame(
-        {
-            "opp_id": opps["opp_id"].to_numpy()[pos],
-            "rep_id": opps["rep_id"].to_numpy()[pos],
-            "stage": stage,
-            "amount": opps["amount"].to_numpy(dtype="float64")[pos],
-            "entered_date": entered,
-            "days_in_stage": days,
-            "stage_p90_days": limit,
-            "days_over": days - limit,
-        }
-    )
+    out = _current(opportunities, stage_history, config, as_of)
+    out["stage_p90_days"] = out["stage"].astype(object).map(p90).to_numpy(dtype="float64")
+    out["days_over"] = out["days_in_stage"] - out["stage_p90_days"]
     out = out[out["days_over"] > 0]
     out = out.sort_values(["days_over", "opp_id"], ascending=[False, True], kind="stable")
     return out.astype({"opp_id": "string", "rep_id": "string", "stage": "string"}).reset_index(

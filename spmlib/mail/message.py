@@ -40,13 +40,15 @@ from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pandas as pd
 
 from spmlib.exceptions import SpmError
 from spmlib.io.files import follow_pointer
 from spmlib.mail.recipients import Delivery, EmailSettings, plan_deliveries, read_reps
 from spmlib.reports.jinja import environment, render_line
-from spmlib.reports.mail_html import RenderedEmail, html_with_files, render_email
+from spmlib.reports.mail_html import FullReport, RenderedEmail, html_with_files, render_email
+from spmlib.reports.notebook import read_glued
 
 __all__ = [
     "PASSWORD_ENV",
@@ -146,10 +148,13 @@ def build_message(
     message_id: str,
     reply_to: str | None = None,
     headers: dict[str, str] | None = None,
+    attachments: tuple[tuple[str, bytes], ...] = (),
 ) -> EmailMessage:
     """The MIME message of one delivery (see the module docstring for its structure).
 
     Bcc recipients are not written into the headers; they only go into the SMTP envelope.
+    ``attachments`` are ``(file name, HTML bytes)`` pairs (the full report when no link to it
+    can be given); with them the message becomes ``multipart/mixed``.
     """
     msg = EmailMessage()
     msg["Subject"] = _one_line(subject)
@@ -176,6 +181,8 @@ def build_message(
             filename=image.filename,
             disposition="inline",
         )
+    for filename, data in attachments:
+        msg.add_attachment(data, maintype="text", subtype="html", filename=filename)
     return msg
 
 
@@ -225,13 +232,18 @@ def prepare_run(
         if nb_path is None or not nb_path.exists():
             skipped.append({"report_id": delivery.report_id, "reason": "executed notebook missing"})
             continue
+        html_rel = (report.get("outputs") or {}).get("html")
+        full = _full_report(settings, run_id, run, html_rel)
         if delivery.report_id not in rendered:
             kind_label = _KIND_LABELS.get(delivery.kind, delivery.kind.replace("_", " ").title())
             try:
+                nb = nbformat.read(str(nb_path), as_version=4)
+                short = "email" in read_glued(nb)  # a short email version: always reach the full
                 rendered[delivery.report_id] = render_email(
-                    nb_path,
+                    nb,
                     kicker=f"{kind_label} · {_scope_label(delivery)}",
                     footer=f"Batch run {run_id}, {run_date}.",
+                    link=full if (short or (full and full.url)) else None,
                 )
             except SpmError as exc:  # e.g. too large for Gmail: the other reports still go
                 rendered[delivery.report_id] = None
@@ -255,16 +267,36 @@ def prepare_run(
                 r,
                 delivery,
                 sender=sender,
-                subject=render_line(settings.subject, values),
+                subject=render_line(settings.kind(delivery.kind)["subject"], values),
                 message_id=mid,
                 reply_to=render_line(settings.reply_to, values) if settings.reply_to else None,
                 headers={"X-SPM-Run": run_id, "X-SPM-Report": delivery.report_id},
+                attachments=_attachments(r, full, run, html_rel, delivery.report_id),
             )
         except (ValueError, TypeError) as exc:  # a header the email package refuses
             skipped.append({"report_id": delivery.report_id, "reason": f"message not built: {exc}"})
             continue
         outgoing.append(Outgoing(delivery, message, mid, sender, r))
     return outgoing, skipped
+
+
+def _full_report(
+    settings: EmailSettings, run_id: str, run: Path, html_rel: str | None
+) -> FullReport | None:
+    """How an email reaches its full report: a link (``report_base_url`` set), the HTML
+    attached (none set), or nothing when the run wrote no HTML for it."""
+    if not html_rel or not (run / html_rel).exists():
+        return None
+    return FullReport(settings.report_url(run_id, html_rel))
+
+
+def _attachments(
+    rendered: RenderedEmail, full: FullReport | None, run: Path, html_rel: str | None, rid: str
+) -> tuple[tuple[str, bytes], ...]:
+    """The full report's HTML, when the email is a short version and no link can be given."""
+    if full is None or not full.attached or "email" not in rendered.glued or html_rel is None:
+        return ()
+    return ((f"{rid}.html", (run / html_rel).read_bytes()),)
 
 
 def _slug(text: str) -> str:

@@ -8,8 +8,9 @@ The rules, per report of a batch run (its ``scope`` in ``manifest.json``):
 - a team report (``{"team": ..}``) goes to the manager(s) of the team's reps when
   ``team_reports_to_manager``; a manager report (``{"manager": ..}``) to that manager;
 - a company report (``{}``) goes to ``company_recipients``;
-- ``kinds.<kind>.to / cc / bcc`` add fixed addresses to every message of a report kind, and
-  ``kinds.<kind>.send: false`` turns a kind off.
+- ``kinds.<kind>.to / cc / bcc`` add fixed addresses to every message of a report kind,
+  ``kinds.<kind>.send: false`` turns a kind off, and ``kinds.<kind>.subject`` replaces the
+  common subject template for that kind.
 
 A rep never receives another rep's report: planning fails if any address of a rep-scoped message
 (to, cc or bcc) is the email of another rep who is not the report's rep's manager.
@@ -24,6 +25,7 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import yaml
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 #: Start of the reason of a recipient left out because of their data (a malformed email, a
 #: line break in a name, an email shared by two reps); ``spm email`` then exits 1.
 UNUSABLE = "unusable recipient"
-_KIND_KEYS = {"to", "cc", "bcc", "send"}
+_KIND_KEYS = {"to", "cc", "bcc", "send", "subject"}
 _SETTING_KEYS = {
     "sender",
     "reply_to",
@@ -56,6 +58,7 @@ _SETTING_KEYS = {
     "rep_reports_to_manager",
     "team_reports_to_manager",
     "company_recipients",
+    "report_base_url",
     "kinds",
 }
 
@@ -71,16 +74,35 @@ class EmailSettings:
     rep_reports_to_manager: bool = False
     team_reports_to_manager: bool = True
     company_recipients: tuple[str, ...] = ()
+    report_base_url: str | None = None
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def report_url(self, run_id: str, path: str) -> str | None:
+        """The link to a report of a run: ``<report_base_url>/<run_id>/<path>`` (``path``
+        relative to the run folder, e.g. ``reports/team_brief__team-Atlas.html``); None when
+        no base URL is set.
+
+        Examples
+        --------
+        >>> s = EmailSettings(report_base_url="https://reports.example.com/spm/")
+        >>> s.report_url("20261124T0912Z-3f2a", "reports/team_brief__company.html")
+        'https://reports.example.com/spm/20261124T0912Z-3f2a/reports/team_brief__company.html'
+        """
+        if not self.report_base_url:
+            return None
+        parts = [quote(p) for p in f"{run_id}/{path}".split("/")]
+        return f"{self.report_base_url.rstrip('/')}/{'/'.join(parts)}"
+
     def kind(self, kind: str) -> dict[str, Any]:
-        """The settings of one report kind, with defaults (no extra recipients, sent)."""
+        """The settings of one report kind, with defaults (no extra recipients, sent, the
+        common subject)."""
         raw = self.kinds.get(kind) or {}
         return {
             "to": tuple(raw.get("to") or ()),
             "cc": tuple(raw.get("cc") or ()),
             "bcc": tuple(raw.get("bcc") or ()),
             "send": bool(raw.get("send", True)),
+            "subject": str(raw.get("subject") or self.subject),
         }
 
 
@@ -132,6 +154,13 @@ def load_settings(path: str | Path | None = None) -> EmailSettings:
         for key in ("to", "cc", "bcc"):
             _addresses((conf or {}).get(key), p, f"kinds.{kind}.{key}")
         _typed((conf or {}).get("send"), bool, p, f"kinds.{kind}.send", "true or false")
+        _typed((conf or {}).get("subject"), str, p, f"kinds.{kind}.subject", "a text")
+    base = raw.get("report_base_url")
+    if base is not None and not re.match(r"^https?://[^\s/]+", str(base)):
+        raise SpmError(
+            f"{p}: report_base_url must be an http(s) address such as "
+            f"https://reports.example.com/spm, got {base!r}."
+        )
     values = {k: v for k, v in raw.items() if v is not None and k != "kinds"}
     if "company_recipients" in values:
         values["company_recipients"] = tuple(values["company_recipients"])

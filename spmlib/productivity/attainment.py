@@ -12,8 +12,8 @@ Definitions:
 - **bookings**: amount of won deals whose close_date lies in the period, up to the reference
   date ``as_of``.
 - **attainment** = bookings / quota (empty when quota is 0).
-- **elapsed_share**: share of the period's days elapsed by the end of ``as_of`` (1 for past
-  periods), from :func:`spmlib.core.periods.elapsed_share`.
+- **elapsed_share**: share of the period's selling days (weekdays) elapsed by the end of
+  ``as_of`` (1 for past periods), from :func:`spmlib.core.periods.elapsed_share`.
 - **pace_gap** = attainment - elapsed_share: above 0 means ahead of an even pace.
 - **projected_attainment** = attainment / elapsed_share: the period-end attainment if bookings
   go on at the run rate so far (equal to attainment for past periods).
@@ -32,7 +32,7 @@ import pandas as pd
 
 from spmlib.core.buckets import period_codes, rep_codes
 from spmlib.core.grouping import GROUPINGS, group_columns
-from spmlib.core.periods import period_kind, period_range
+from spmlib.core.periods import elapsed_share, period_kind, period_range
 from spmlib.core.ranges import resolve_range
 from spmlib.core.stats import rate_table
 from spmlib.exceptions import UnknownNameError
@@ -184,9 +184,9 @@ def attainment(
     ...     "period_end": pd.to_datetime(["2026-01-31"])})
     >>> cfg = DatasetConfig(("Open",), "Won", "Lost", as_of=pd.Timestamp("2026-01-10"))
     >>> ds = Dataset(cfg, reps, opps, quotas=q)
-    >>> row = attainment(ds, "month").iloc[0]
+    >>> row = attainment(ds, "month").iloc[0]  # 7 of January's 22 weekdays by the 10th
     >>> [round(float(row[c]), 3) for c in ("attainment", "elapsed_share", "projected_attainment")]
-    [0.3, 0.323, 0.93]
+    [0.3, 0.318, 0.943]
     """
     kind = period_kind(period)
     cols = group_columns(by)
@@ -259,7 +259,7 @@ def attainment(
     out["period"] = periods["period"].to_numpy()[p]
     out["period_start"] = periods["period_start"].to_numpy()[p]
     out["period_end"] = periods["period_end"].to_numpy()[p]
-    out["elapsed_share"] = _elapsed(periods, as_of)[p]
+    out["elapsed_share"] = elapsed_share(periods["period_start"], periods["period_end"], as_of)[p]
     q = out["quota"].astype(float)
     out["quota"] = q
     out["bookings"] = out["bookings"].astype(float)
@@ -275,12 +275,6 @@ def attainment(
     out["period"] = out["period"].astype("string")
     out = out.sort_values([*cols, "period_start"], kind="stable")
     return out[[*cols, *_OUT]].reset_index(drop=True)
-
-
-def _elapsed(periods: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
-    days = (periods["period_end"] - periods["period_start"]).dt.days.to_numpy() + 1
-    done = (as_of - periods["period_start"]).dt.days.to_numpy() + 1
-    return np.clip(done / days, 0.0, 1.0).astype(float)
 
 
 def attainment_distribution(att: pd.DataFrame, bands=ATTAINMENT_BANDS) -> pd.DataFrame:

@@ -1,8 +1,10 @@
-"""Rep scorecards: each KPI against the team, strengths, areas to improve and an overall rating.
+"""Rep scorecards: each KPI beside the team, and the strengths and areas to improve found.
 
-A scorecard compares one rep with the other reps of the same team over a range (default: all
-the data up to ``as_of``). Only the rep's own values and anonymous team benchmarks (median,
-25th and 75th percentiles, and the pooled value of the rest of the team) appear in it.
+A scorecard compares one rep with the other reps of the same team over a range (default: the
+last four complete fiscal quarters before the one holding ``as_of``,
+:func:`scorecard_range`: a year of deals gives the tests enough to go on, and a recent one).
+The rating itself is in :mod:`spmlib.productivity.rating`: attainment over the last two
+complete quarters leads it; the KPIs here are for coaching.
 
 KPIs (``better`` says which way is good):
 
@@ -14,30 +16,27 @@ KPIs (``better`` says which way is good):
 - ``cycle_days``: median days from creation to close of the deals won in the range (lower is
   better); Mann-Whitney U test of the cycle lengths.
 - ``activity_volume``: activities per month active
-(:func:`spmlib.productivity.activity.months_active`);
+  (:func:`spmlib.productivity.activity.months_active`: months before a hire are left out);
   Mann-Whitney U test of the rep's monthly activity counts against the rest of the team's
-  rep-months (months before a hire left out).
+  rep-months. Empty when the data has no activities.
 - ``proposal_acceptance``: accepted / decided proposals, Wilson interval; two-proportion test
-  as for the win rate.
+  as for the win rate. Empty when the data has no activities.
 - ``opportunities_per_month``: opportunities created per month active; Mann-Whitney U test on
   monthly counts.
-- ``bookings`` and ``attainment`` (bookings / the quota falling in the range, quota rows
-  pro-rated by days as in :mod:`spmlib.productivity.attainment`) are shown, not tested.
+- ``bookings``: amount won in the range; shown, not tested.
 
-**Strengths and areas to improve** (the rule, also written in the report): a KPI is a
-*strength* when the rep differs from the rest of the team in the good direction with a
-Holm-adjusted p-value below 0.05 (the correction runs over the reps of the team, KPI by KPI)
-and by at least 10% of the rest of the team's value (a smaller difference is not worth a
-coaching conversation, however sure), an *area to improve* when it differs in the bad
-direction, *in line* otherwise, and *not enough data* when either side has fewer than
-``min_n`` observations (closed deals, won deals, decided proposals or months). Benchmarks
-and tests are withheld for teams of fewer than three reps, where a team figure would reveal a
-colleague's numbers.
+**Team benchmark** (:mod:`spmlib.core.benchmark`): the median of the other reps of the team,
+rounded to two significant figures, and the rep's band (top quarter, middle half, bottom
+quarter), only when at least five other reps have a value; never quartiles or percentiles.
 
-**Overall rating** (:data:`RATING_RULE`): score = number of strengths - number of areas to
-improve + 1 if attainment >= 100% (- 1 if below 80%; 0 without a quota); *Exceeds
-expectations* when the score is 2 or more, *Needs improvement* when it is -2 or less, *Meets
-expectations* otherwise.
+**Strengths and areas to improve**: a KPI is a *strength* when the rep differs from the rest of
+the team in the good direction with a Holm-adjusted p-value below 0.05 (the correction runs
+over the reps of the team, KPI by KPI) and by at least 10% of the rest of the team's value (a
+smaller difference is not worth a coaching conversation, however sure), an *area to improve*
+when it differs in the bad direction, *in line* otherwise, and *not enough data* when either
+side has fewer than ``min_n`` observations (closed deals, won deals, decided proposals or
+months). In a team with fewer than five other reps nothing is tested (*no comparison*): a
+comparison with one or two colleagues would tell the rep about them.
 """
 
 from __future__ import annotations
@@ -49,68 +48,88 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spmlib.core.benchmark import MIN_OTHER_REPS, team_benchmark
 from spmlib.core.buckets import period_codes, rep_codes
 from spmlib.core.periods import period_range
-from spmlib.core.ranges import resolve_range
+from spmlib.core.ranges import day_range
 from spmlib.core.stats import compare_to_rest
 from spmlib.exceptions import SpmError
 from spmlib.io.schema import Dataset
 from spmlib.productivity.activity import activity_outcomes
-from spmlib.productivity.attainment import allocate_quota
 from spmlib.productivity.kpis import kpis
+from spmlib.productivity.rating import rep_ratings, review_window
 
 __all__ = [
     "ScorecardKpi",
     "SCORECARD_KPIS",
-    "RATING_RULE",
-    "MIN_TEAM_SIZE",
+    "ASSESSMENTS",
+    "KPI_QUARTERS",
+    "scorecard_range",
     "team_scorecards",
     "scorecard",
-    "overall_rating",
+    "scorecards_overview",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Smallest team for which team benchmarks and tests are shown.
-MIN_TEAM_SIZE = 3
-RATING_RULE = (
-    "Overall rating: score = number of strengths - number of areas to improve, plus 1 when "
-    "attainment is at or above 100% of quota (minus 1 below 80%; 0 without a quota). "
-    "A score of 2 or more is *Exceeds expectations*, -2 or less *Needs improvement*, anything "
-    "else *Meets expectations*. A KPI is a strength (area to improve) when it differs from the "
-    "rest of the team in the good (bad) direction with a Holm-adjusted p-value below 0.05 and "
-    "by at least 10% of the rest of the team's value."
-)
+#: Complete quarters the KPIs cover by default.
+KPI_QUARTERS = 4
+#: What a KPI can be found to be.
+ASSESSMENTS = ("strength", "area to improve", "in line", "not enough data", "no comparison")
 
 
 @dataclass(frozen=True)
 class ScorecardKpi:
-    """A scorecard KPI: its label, which way is better, its unit and how it is tested."""
+    """A scorecard KPI: its label, which way is better, its unit, how it is tested, what its
+    count counts (``basis``), and the plain words of a strength and of an area to improve."""
 
     name: str
     label: str
     higher_is_better: bool
     unit: str
     test: str
+    basis: str
+    strength: str = ""
+    area: str = ""
 
 
 SCORECARD_KPIS: dict[str, ScorecardKpi] = {
     k.name: k
     for k in [
-        ScorecardKpi("win_rate", "Win rate", True, "rate", "two-proportion test"),
-        ScorecardKpi("avg_deal_size", "Average deal size", True, "amount", "Mann-Whitney U"),
-        ScorecardKpi("cycle_days", "Median sales cycle (days)", False, "days", "Mann-Whitney U"),
-        ScorecardKpi("activity_volume", "Activities per month", True, "count", "Mann-Whitney U"),
         ScorecardKpi(
-            "proposal_acceptance", "Proposal acceptance", True, "rate", "two-proportion test"
+            "win_rate", "Win rate", True, "rate", "two-proportion test", "closed deals",
+            "You win more of your deals than the rest of the team",
+            "You win fewer of your deals than the rest of the team",
         ),
         ScorecardKpi(
-            "opportunities_per_month", "Opportunities per month", True, "count", "Mann-Whitney U"
+            "avg_deal_size", "Average deal size", True, "amount", "Mann-Whitney U", "won deals",
+            "Your deals are larger than the rest of the team's",
+            "Your deals are smaller than the rest of the team's",
         ),
-        ScorecardKpi("bookings", "Bookings", True, "amount", ""),
-        ScorecardKpi("attainment", "Quota attainment", True, "rate", ""),
+        ScorecardKpi(
+            "cycle_days", "Median sales cycle (days)", False, "days", "Mann-Whitney U",
+            "won deals", "You close deals faster than the rest of the team",
+            "Your deals take longer to close than the rest of the team's",
+        ),
+        ScorecardKpi(
+            "activity_volume", "Activities per month", True, "count", "Mann-Whitney U",
+            "activities", "You log more activities than the rest of the team",
+            "You log fewer activities than the rest of the team",
+        ),
+        ScorecardKpi(
+            "proposal_acceptance", "Proposal acceptance", True, "rate", "two-proportion test",
+            "decided proposals", "More of your proposals are accepted than the rest of the team's",
+            "Fewer of your proposals are accepted than the rest of the team's",
+        ),
+        ScorecardKpi(
+            "opportunities_per_month", "Opportunities per month", True, "count",
+            "Mann-Whitney U", "opportunities",
+            "You open more opportunities than the rest of the team",
+            "You open fewer opportunities than the rest of the team",
+        ),
+        ScorecardKpi("bookings", "Bookings", True, "amount", "", "won deals"),
     ]
-}
+}  # fmt: skip
 _COLUMNS = [
     "kpi",
     "label",
@@ -120,16 +139,24 @@ _COLUMNS = [
     "high",
     "n",
     "team_median",
-    "team_p25",
-    "team_p75",
-    "percentile",
-    "rest_value",
+    "band",
+    "benchmark_note",
     "test",
     "p_value",
     "p_adjusted",
     "assessment",
-    "evidence",
 ]
+#: KPIs that need the activities table.
+_FROM_ACTIVITIES = ("activity_volume", "proposal_acceptance")
+
+
+def scorecard_range(
+    ds: Dataset, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The range a scorecard covers: ``start``/``end`` as given, else the last
+    :data:`KPI_QUARTERS` complete fiscal quarters before the one holding ``as_of``."""
+    lo, hi, _ = review_window(ds.as_of, ds.config.fiscal_year_start_month, KPI_QUARTERS)
+    return day_range(start, end, lo, hi)
 
 
 def _rep_month_counts(
@@ -186,14 +213,60 @@ def _holm(p: np.ndarray) -> np.ndarray:
     return adj
 
 
-def _percentile(values: pd.Series, higher_is_better: bool) -> pd.Series:
-    """Per rep: share of team reps (self included, ties counted half) with a value no better."""
-    ok = values.dropna()
-    out = pd.Series(np.nan, index=values.index)
-    for idx, v in ok.items():
-        pct = stats.percentileofscore(ok.to_numpy(), v, kind="mean")
-        out[idx] = pct if higher_is_better else 100.0 - pct
-    return out
+def _tests(k, act, ids, amounts, cycles, won_rep, monthly, min_n) -> dict[str, pd.DataFrame]:
+    """Each tested KPI of each rep against the rest of the team: p_value, p_adjusted, direction."""
+    tests: dict[str, pd.DataFrame] = {}
+    rates = pd.DataFrame(
+        {
+            "rep_id": ids,
+            "won": k.loc[ids, "won"].to_numpy(),
+            "closed": (k.loc[ids, "won"] + k.loc[ids, "lost"]).to_numpy(),
+            "acc": act.loc[ids, "proposals_accepted"].to_numpy(),
+            "dec": act.loc[ids, "proposals_decided"].to_numpy(),
+        }
+    )
+    for name, (s, n) in {
+        "win_rate": ("won", "closed"),
+        "proposal_acceptance": ("acc", "dec"),
+    }.items():
+        frame = rates.copy()
+        small = frame[n] < min_n
+        res = compare_to_rest(frame, s, n)
+        res["p_value"] = np.where(small, np.nan, res["p_value"])
+        res["p_adjusted"] = np.where(small, np.nan, _holm(res["p_value"].to_numpy()))
+        own = frame[s] / frame[n].where(frame[n] > 0)
+        res["direction"] = np.where(own > res["rest_rate"], "above", "below")
+        tests[name] = res[["rep_id", "p_value", "p_adjusted", "direction"]]
+    tests["avg_deal_size"] = _mwu({r: amounts[won_rep == r] for r in ids}, min_n)
+    tests["cycle_days"] = _mwu({r: cycles[won_rep == r] for r in ids}, min_n)
+    for name, counts in monthly.items():
+        m = counts[counts["active"]]
+        samples = {r: m.loc[m["rep_id"] == r, "count"].to_numpy(dtype=float) for r in ids}
+        tests[name] = _mwu(samples, min_n)
+    return tests
+
+
+def _rest_values(ids, k, act, amounts, cycles, won_rep) -> dict[str, pd.Series]:
+    """The pooled value of the rest of the team, for each rep and tested KPI (used for the
+    size of a difference only; never shown)."""
+    out: dict[str, dict[str, float]] = {name: {} for name in SCORECARD_KPIS}
+    for r in ids:
+        o = [x for x in ids if x != r]
+        won, lost = k.loc[o, "won"].sum(), k.loc[o, "lost"].sum()
+        out["win_rate"][r] = won / (won + lost) if won + lost else np.nan
+        mask = np.isin(won_rep, o)
+        out["avg_deal_size"][r] = amounts[mask].mean() if mask.any() else np.nan
+        out["cycle_days"][r] = float(np.median(cycles[mask])) if mask.any() else np.nan
+        months = act.loc[o, "months_active"].sum()
+        out["activity_volume"][r] = act.loc[o, "activities"].sum() / months if months else np.nan
+        out["opportunities_per_month"][r] = (
+            act.loc[o, "opportunities_created"].sum() / months if months else np.nan
+        )
+        dec = act.loc[o, "proposals_decided"].sum()
+        out["proposal_acceptance"][r] = (
+            act.loc[o, "proposals_accepted"].sum() / dec if dec else np.nan
+        )
+    return {name: pd.Series(v, dtype=float) for name, v in out.items()}
 
 
 def team_scorecards(
@@ -215,7 +288,7 @@ def team_scorecards(
     reps = scoped.reps.reset_index(drop=True)
     if reps.empty:
         raise SpmError(f"team {team!r} has no reps in the dataset; check the team name.")
-    lo, hi = resolve_range(ds, start, end)
+    lo, hi = scorecard_range(ds, start, end)
     fy = ds.config.fiscal_year_start_month
     ids = reps["rep_id"].astype(str).tolist()
     k = kpis(scoped, by="rep", start=lo, end=hi).set_index("rep_id")
@@ -230,13 +303,14 @@ def team_scorecards(
     periods = period_range(lo, hi, "month", fy)
     acts = scoped.activities
     acts = acts[(acts["date"] >= lo) & (acts["date"] <= hi)]
-    monthly_acts = _rep_month_counts(acts, "date", reps, periods, fy)
     created = opp[(opp["created_date"] >= lo) & (opp["created_date"] <= hi)]
-    monthly_opps = _rep_month_counts(created, "created_date", reps, periods, fy)
-    window = pd.DataFrame({"period_start": [lo], "period_end": [hi]})
-    quota = allocate_quota(scoped.quotas, window).groupby("rep_id")["quota"].sum()
-    quota.index = quota.index.astype(str)
-
+    monthly = {
+        "activity_volume": _rep_month_counts(acts, "date", reps, periods, fy),
+        "opportunities_per_month": _rep_month_counts(created, "created_date", reps, periods, fy),
+    }
+    no_activities = scoped.activities.empty
+    if no_activities:
+        del monthly["activity_volume"]
     values: dict[str, pd.Series] = {
         "win_rate": k["win_rate"],
         "avg_deal_size": k["avg_deal_size"],
@@ -245,7 +319,6 @@ def team_scorecards(
         "proposal_acceptance": act["proposal_acceptance"],
         "opportunities_per_month": act["opportunities_per_month"],
         "bookings": k["bookings"],
-        "attainment": k["bookings"] / quota.reindex(k.index).where(lambda q: q > 0),
     }
     counts = {
         "win_rate": k["won"] + k["lost"],
@@ -255,50 +328,20 @@ def team_scorecards(
         "proposal_acceptance": act["proposals_decided"],
         "opportunities_per_month": act["opportunities_created"],
         "bookings": k["won"],
-        "attainment": k["won"],
     }
     intervals = {
         "win_rate": (k["win_rate_low"], k["win_rate_high"]),
         "proposal_acceptance": (act["proposal_acceptance_low"], act["proposal_acceptance_high"]),
     }
-    tests: dict[str, pd.DataFrame] = {}
-    big_enough = len(reps) >= MIN_TEAM_SIZE
-    if big_enough:
-        rates = pd.DataFrame(
-            {
-                "rep_id": ids,
-                "won": k.loc[ids, "won"].to_numpy(),
-                "closed": (k.loc[ids, "won"] + k.loc[ids, "lost"]).to_numpy(),
-                "acc": act.loc[ids, "proposals_accepted"].to_numpy(),
-                "dec": act.loc[ids, "proposals_decided"].to_numpy(),
-            }
-        )
-        for name, (s, n) in {
-            "win_rate": ("won", "closed"),
-            "proposal_acceptance": ("acc", "dec"),
-        }.items():
-            frame = rates.copy()
-            small = frame[n] < min_n
-            res = compare_to_rest(frame, s, n)
-            res.loc[small, ["p_value", "p_adjusted"]] = np.nan
-            res["p_adjusted"] = np.where(small, np.nan, _holm(res["p_value"].to_numpy()))
-            own = frame[s] / frame[n].where(frame[n] > 0)
-            res["direction"] = np.where(own > res["rest_rate"], "above", "below")
-            tests[name] = res[["rep_id", "p_value", "p_adjusted", "direction", "rest_rate"]]
-        tests["avg_deal_size"] = _mwu({r: amounts[won_rep == r] for r in ids}, min_n)
-        tests["cycle_days"] = _mwu({r: cycles[won_rep == r] for r in ids}, min_n)
-        for name, monthly in [
-            ("activity_volume", monthly_acts),
-            ("opportunities_per_month", monthly_opps),
-        ]:
-            m = monthly[monthly["active"]]
-            samples = {r: m.loc[m["rep_id"] == r, "count"].to_numpy(dtype=float) for r in ids}
-            tests[name] = _mwu(samples, min_n)
-    rest = _rest_values(ids, k, act, amounts, cycles, won_rep, quota)
+    compared = len(reps) - 1 >= MIN_OTHER_REPS
+    tests = _tests(k, act, ids, amounts, cycles, won_rep, monthly, min_n) if compared else {}
+    rest = _rest_values(ids, k, act, amounts, cycles, won_rep)
 
     frames = []
     for name, spec in SCORECARD_KPIS.items():
         v = values[name].reindex(ids).astype(float)
+        if no_activities and name in _FROM_ACTIVITIES:
+            v[:] = np.nan
         frame = pd.DataFrame({"rep_id": ids, "kpi": name, "label": spec.label})
         frame["better"] = "higher" if spec.higher_is_better else "lower"
         frame["value"] = v.to_numpy()
@@ -306,15 +349,10 @@ def team_scorecards(
         frame["low"] = low.reindex(ids).to_numpy(dtype=float) if low is not None else np.nan
         frame["high"] = high.reindex(ids).to_numpy(dtype=float) if high is not None else np.nan
         frame["n"] = counts[name].reindex(ids).fillna(0).to_numpy(dtype=np.int64)
-        if big_enough:
-            frame["team_median"] = v.median()
-            frame["team_p25"] = v.quantile(0.25)
-            frame["team_p75"] = v.quantile(0.75)
-            frame["percentile"] = _percentile(v, spec.higher_is_better).to_numpy()
-            frame["rest_value"] = rest[name].reindex(ids).to_numpy(dtype=float)
-        else:
-            for c in ("team_median", "team_p25", "team_p75", "percentile", "rest_value"):
-                frame[c] = np.nan
+        marks = [team_benchmark(v[r], v.drop(r).tolist(), spec.higher_is_better) for r in ids]
+        frame["team_median"] = [np.nan if b.median is None else b.median for b in marks]
+        frame["band"] = [b.band for b in marks]
+        frame["benchmark_note"] = [b.reason for b in marks]
         frame["test"] = spec.test
         t = tests.get(name)
         if t is not None:
@@ -322,8 +360,8 @@ def team_scorecards(
             frame["p_value"] = t["p_value"].to_numpy(dtype=float)
             frame["p_adjusted"] = t["p_adjusted"].to_numpy(dtype=float)
             good = "above" if spec.higher_is_better else "below"
-            rel = np.abs(frame["value"] / frame["rest_value"] - 1.0).to_numpy()
-            sig = t["p_adjusted"].lt(0.05).to_numpy() & (rel >= min_effect)
+            rel = np.abs(frame["value"] / rest[name].reindex(ids).to_numpy(dtype=float) - 1.0)
+            sig = t["p_adjusted"].lt(0.05).to_numpy() & (rel.to_numpy() >= min_effect)
             same = (t["direction"] == good).to_numpy()
             frame["assessment"] = np.select(
                 [t["p_adjusted"].isna().to_numpy(), sig & same, sig & ~same],
@@ -333,77 +371,16 @@ def team_scorecards(
         else:
             frame["p_value"] = np.nan
             frame["p_adjusted"] = np.nan
-            frame["assessment"] = "not enough data" if spec.test else ""
-        frame["evidence"] = [_evidence(spec, row) for row in frame.itertuples(index=False)]
+            untested = "no comparison" if not compared else "not enough data"
+            frame["assessment"] = untested if spec.test else ""
+        if no_activities and name in _FROM_ACTIVITIES:
+            frame["assessment"] = "not enough data"
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     out["rep_id"] = out["rep_id"].astype("string")
-    for c in ("kpi", "label", "better", "test", "assessment", "evidence"):
+    for c in ("kpi", "label", "better", "band", "benchmark_note", "test", "assessment"):
         out[c] = out[c].astype("string")
     return out[["rep_id", *_COLUMNS]]
-
-
-def _rest_values(ids, k, act, amounts, cycles, won_rep, quota) -> dict[str, pd.Series]:
-    """The pooled value of the rest of the team, for each rep and KPI."""
-    out: dict[str, dict[str, float]] = {name: {} for name in SCORECARD_KPIS}
-    for r in ids:
-        o = [x for x in ids if x != r]
-        won, lost = k.loc[o, "won"].sum(), k.loc[o, "lost"].sum()
-        out["win_rate"][r] = won / (won + lost) if won + lost else np.nan
-        mask = np.isin(won_rep, o)
-        out["avg_deal_size"][r] = amounts[mask].mean() if mask.any() else np.nan
-        out["cycle_days"][r] = float(np.median(cycles[mask])) if mask.any() else np.nan
-        months = act.loc[o, "months_active"].sum()
-        out["activity_volume"][r] = act.loc[o, "activities"].sum() / months if months else np.nan
-        out["opportunities_per_month"][r] = (
-            act.loc[o, "opportunities_created"].sum() / months if months else np.nan
-        )
-        dec = act.loc[o, "proposals_decided"].sum()
-        out["proposal_acceptance"][r] = (
-            act.loc[o, "proposals_accepted"].sum() / dec if dec else np.nan
-        )
-        out["bookings"][r] = k.loc[o, "bookings"].median()
-        q = quota.reindex(o).fillna(0)
-        has = q[q > 0].index
-        out["attainment"][r] = k.loc[has, "bookings"].sum() / q[has].sum() if len(has) else np.nan
-    return {name: pd.Series(v, dtype=float) for name, v in out.items()}
-
-
-def _fmt(value: float, unit: str) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    if unit == "rate":
-        return f"{value:.0%}"
-    if unit == "amount":
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _evidence(spec: ScorecardKpi, row) -> str:
-    """One sentence: the rep's value, the rest of the team's and the test."""
-    own = _fmt(row.value, spec.unit)
-    text = f"{spec.label}: {own}"
-    if spec.unit == "rate" and not pd.isna(row.low):
-        text += f" (95% CI {_fmt(row.low, 'rate')}–{_fmt(row.high, 'rate')})"
-    basis = {
-        "win_rate": "closed deals",
-        "avg_deal_size": "won deals",
-        "cycle_days": "won deals",
-        "activity_volume": "activities",
-        "proposal_acceptance": "decided proposals",
-        "opportunities_per_month": "opportunities",
-        "bookings": "won deals",
-        "attainment": "won deals",
-    }[spec.name]
-    text += f" on {int(row.n):,} {basis}"
-    if not pd.isna(row.rest_value):
-        rest_word = "team median" if spec.name == "bookings" else "rest of the team"
-        text += f"; {rest_word} {_fmt(row.rest_value, spec.unit)}"
-    if spec.test and not pd.isna(row.p_adjusted):
-        text += f" ({spec.test}, Holm-adjusted p = {row.p_adjusted:.3g})"
-    elif spec.test and row.assessment == "not enough data":
-        text += " (too little data to test)"
-    return text + "."
 
 
 def scorecard(
@@ -420,7 +397,7 @@ def scorecard(
     ----------
     ds : the dataset holding at least the rep's whole team.
     rep_id : the rep.
-    start, end : inclusive range; defaults as in :func:`spmlib.productivity.activity.resolve_range`.
+    start, end : inclusive range; default :func:`scorecard_range`.
     min_n : fewest observations on each side of a test (closed deals, won deals, decided
         proposals, months) for the test to run.
     min_effect : smallest relative difference from the rest of the team (0.10 = 10%) for a
@@ -429,14 +406,13 @@ def scorecard(
     Returns
     -------
     DataFrame, one row per KPI of :data:`SCORECARD_KPIS`: ``kpi``, ``label``, ``better``
-    ("higher" / "lower"), ``value`` (the rep's), ``low``, ``high`` (Wilson 95% interval for
-    rates, else empty), ``n`` (observations behind the value), ``team_median``, ``team_p25``,
-    ``team_p75`` (over the team's reps, the rep included), ``percentile`` (0-100: share of the
-    team's reps with a value no better, ties counted half; higher is better), ``rest_value``
-    (pooled value of the rest of the team; the median for bookings), ``test``, ``p_value``,
-    ``p_adjusted`` (Holm over the team's reps), ``assessment`` ("strength", "area to improve",
-    "in line", "not enough data", or empty for untested KPIs), ``evidence`` (a sentence). No
-    other rep's identity appears.
+    ("higher" / "lower"), ``value`` (the rep's; empty when the data cannot give it), ``low``,
+    ``high`` (Wilson 95% interval for rates, else empty), ``n`` (observations behind the
+    value), ``team_median`` (median of the other reps, two significant figures) and ``band``
+    (top quarter, middle half, bottom quarter), both empty with ``benchmark_note`` saying why
+    when fewer than five other reps have a value; ``test``, ``p_value``, ``p_adjusted`` (Holm
+    over the team's reps), ``assessment`` (one of :data:`ASSESSMENTS`, or empty for untested
+    KPIs). No other rep's identity or exact figure appears.
 
     Raises
     ------
@@ -454,40 +430,33 @@ def scorecard(
     return mine[_COLUMNS].reset_index(drop=True)
 
 
-def overall_rating(card: pd.DataFrame) -> pd.DataFrame:
-    """The overall rating of a scorecard, by :data:`RATING_RULE`.
+def scorecards_overview(
+    ds: Dataset,
+    team: str | None = None,
+    ramp_months: int = 6,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """Every rep's rating and the strengths and areas found, one row per rep (``spm
+    scorecards``): for a manager or sales operations, who see every rep of a team.
 
     Returns
     -------
-    One-row DataFrame: ``strengths``, ``areas_to_improve`` (counts), ``attainment``,
-    ``attainment_points`` (+1, 0 or -1), ``score``, ``rating``.
-
-    Examples
-    --------
-    >>> card = pd.DataFrame({"kpi": ["win_rate", "cycle_days", "attainment"],
-    ...     "value": [0.4, 30.0, 1.05], "assessment": ["strength", "strength", ""]})
-    >>> overall_rating(card)[["strengths", "score", "rating"]]
-       strengths  score                rating
-    0          2      3  Exceeds expectations
+    DataFrame ``rep_id``, ``rep_name``, ``team``, ``rating``, ``attainment`` (over the rating's
+    window), ``window`` (its label), ``pace`` (this quarter, when it counts), ``strengths`` and
+    ``areas_to_improve`` (KPI labels, comma-separated, over :func:`scorecard_range`).
     """
-    strengths = int((card["assessment"] == "strength").sum())
-    areas = int((card["assessment"] == "area to improve").sum())
-    att_rows = card.loc[card["kpi"] == "attainment", "value"]
-    att = float(att_rows.iloc[0]) if len(att_rows) else np.nan
-    points = 0 if np.isnan(att) else (1 if att >= 1.0 else (-1 if att < 0.8 else 0))
-    score = strengths - areas + points
-    rating = (
-        "Exceeds expectations"
-        if score >= 2
-        else ("Needs improvement" if score <= -2 else "Meets expectations")
-    )
-    return pd.DataFrame(
-        {
-            "strengths": [strengths],
-            "areas_to_improve": [areas],
-            "attainment": [att],
-            "attainment_points": [points],
-            "score": [score],
-            "rating": pd.Series([rating], dtype="string"),
-        }
-    )
+    ratings = rep_ratings(ds, team=team, ramp_months=ramp_months)
+    teams = sorted(ratings["team"].dropna().unique())
+    cards = pd.concat([team_scorecards(ds, t, start, end) for t in teams], ignore_index=True)
+
+    def labels(found: str) -> pd.Series:
+        rows = cards[cards["assessment"] == found]
+        return rows.groupby("rep_id")["label"].agg(", ".join)
+
+    out = ratings[["rep_id", "rep_name", "team", "rating", "attainment", "window"]].copy()
+    out["pace"] = ratings["pace"].where(ratings["pace_counts"])
+    for col, found in (("strengths", "strength"), ("areas_to_improve", "area to improve")):
+        found_labels = out["rep_id"].astype(str).map(labels(found)).astype("string")
+        out[col] = found_labels.fillna("")
+    return out.sort_values(["team", "rep_name"], kind="stable").reset_index(drop=True)

@@ -23,6 +23,7 @@ from spmlib.reports.quota_plan import build_quota_plan_report
 from spmlib.reports.rep_scorecard import build_rep_scorecard_report
 from spmlib.reports.report import Report
 from spmlib.reports.scope import Scope
+from spmlib.reports.team_brief import build_team_brief_report
 
 __all__ = ["BUILDERS", "build_report"]
 
@@ -36,6 +37,7 @@ BUILDERS: dict[str, Callable[[Dataset, Scope, ReportParams], Report]] = {
     "quota_plan": build_quota_plan_report,
     "comp_statement": build_comp_statement_report,
     "comp_plan": build_comp_plan_report,
+    "team_brief": build_team_brief_report,
 }
 
 

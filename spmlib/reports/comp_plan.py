@@ -26,7 +26,7 @@ from spmlib.reports.columns import column
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.params import CompPlanParams
 from spmlib.reports.report import Figure, Report, Section, Table, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_comp_plan_report", "plans_from"]
 
@@ -90,6 +90,7 @@ def build_comp_plan_report(ds: Dataset, scope: Scope, params: CompPlanParams) ->
     ------
     ParameterError : a rep scope, or a ``history_year`` that is not a fiscal year.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     if scope.is_rep:
         raise ParameterError(
             "the plan comparison covers the company, a team or a manager's reps; leave rep_id "

@@ -32,7 +32,7 @@ from spmlib.reports import plotting
 from spmlib.reports.formatter import format_money, format_percent
 from spmlib.reports.params import CompStatementParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = [
     "build_comp_statement_report",
@@ -414,6 +414,7 @@ def build_comp_statement_report(ds: Dataset, scope: Scope, params: CompStatement
         ``rep_id``, ``payout_by_period_cents`` and ``what_if_cents`` (earnings if the open
         deals close), for a summary ``reps``.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     currency = ds.config.currency
     view = pay_run_view(ds, params).cut({str(r) for r in scope.data.reps["rep_id"]})
     if view.statements.empty:

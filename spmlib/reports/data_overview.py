@@ -7,7 +7,7 @@ from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
 from spmlib.reports.params import OverviewParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_data_overview_report"]
 
@@ -26,6 +26,7 @@ def build_data_overview_report(ds: Dataset, scope: Scope, params: OverviewParams
     Report
         ``values``: ``rows`` (rows per table).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     data = scope.data
     summary = overview.table_summary(data)
     notes = overview.quality_notes(data)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spmlib.core.periods import period_kind
 from spmlib.forecast.backtest import backtest, skill_vs_snaive
+from spmlib.forecast.outlook import outlook_calibration, outlook_replay
 from spmlib.forecast.pipeline import (
     forecast_category_rollup,
     pipeline_forecast,
@@ -24,9 +26,10 @@ from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
 from spmlib.reports.columns import plain_amounts
 from spmlib.reports.formatter import format_compact, format_percent
+from spmlib.reports.outlook import outlook_method, outlook_sentence, scope_outlook
 from spmlib.reports.params import ForecastParams
-from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_forecast_report", "forecast_sentences"]
 
@@ -45,7 +48,8 @@ def forecast_sentences(
     Parameters
     ----------
     scope : who the report is about, as the subject of a sentence ("Team Atlas").
-    pipeline_row : the scope's row of :func:`spmlib.forecast.pipeline.pipeline_forecast`.
+    pipeline_row : the scope's row of :func:`spmlib.reports.outlook.scope_outlook` (this
+        quarter's outlook, worded by :func:`spmlib.reports.outlook.outlook_sentence`).
     selection : the backtest table with per-method ``mase`` and ``origins`` (snaive included).
     chosen : the method used for the time-series forecast.
     next_forecast : the first row of :func:`spmlib.forecast.predict.forecast` (next period).
@@ -54,14 +58,16 @@ def forecast_sentences(
 
     Examples
     --------
-    >>> row = pd.Series({"period": "FY2027-Q1", "p10": 1.0e6, "p50": 1.2e6, "p90": 1.4e6,
-    ...                  "p_quota": 0.64})
+    >>> row = pd.Series({"period": "FY2027-Q1", "booked": 4.0e5, "quota": 1.1e6, "p10": 1.0e6,
+    ...     "p50": 1.2e6, "p90": 1.4e6, "p_quota": 0.64, "attainment": 0.36, "pace": 0.9,
+    ...     "elapsed": 0.4, "coverage": 2.5, "coverage_target": 3.0})
     >>> sel = pd.DataFrame({"method": ["snaive", "ets"], "mase": [1.0, 0.82], "origins": [12, 12]})
     >>> forecast_sentences("Team Atlas", row, sel, "ets", currency="USD")
     ... # doctest: +NORMALIZE_WHITESPACE
-    ['Team Atlas will most likely book $1.2M in FY2027-Q1 (80%: $1M–$1.4M), a 64% chance of
-      reaching quota.', 'The chosen forecasting method (ets) beat seasonal naive by 18% in 12
-      backtests.']
+    ['Team Atlas has booked **$400K** of its **$1.1M** FY2027-Q1 quota (36%, pace 90% with 40% of
+      selling days gone) and will most likely end at **$1.2M** (80%: $1M–$1.4M), a **64%**
+      chance of reaching quota; the open pipeline due covers 2.5× what is left (target 3×).',
+     'The chosen forecasting method (ets) beat seasonal naive by 18% in 12 backtests.']
     """
 
     def money(x):
@@ -69,17 +75,7 @@ def forecast_sentences(
 
     out = []
     if pipeline_row is not None:
-        text = (
-            f"{escape(scope)} will most likely book {money(pipeline_row['p50'])} in "
-            f"{pipeline_row['period']} (80%: {money(pipeline_row['p10'])}–"
-            f"{money(pipeline_row['p90'])})"
-        )
-        pq = pipeline_row.get("p_quota", np.nan)
-        if pq is not None and np.isfinite(pq):
-            text += f", a {format_percent(pq)} chance of reaching quota."
-        else:
-            text += "; no quota is set for that period."
-        out.append(text)
+        out.append(outlook_sentence(pipeline_row, scope, currency or "USD"))
     if selection is not None and not selection.empty:
         skill = skill_vs_snaive(selection, chosen)
         n = int(selection.loc[selection["method"] == chosen, "origins"].max())
@@ -107,25 +103,20 @@ def forecast_sentences(
         )
     if replay_summary is not None and replay_summary["periods"] > 0:
         out.append(
-            f"Replayed on {int(replay_summary['periods'])} past periods, the pipeline forecast's "
+            f"Replayed on {int(replay_summary['periods'])} past occasions, the pipeline forecast's "
             f"80% range held the actual {format_percent(replay_summary['coverage_80'])} of the "
             f"time (median error {format_percent(replay_summary['mape'] / 100)})."
         )
     return out
 
 
-def _pipeline_rows(pipe: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    """The pipeline forecast rows of the scope: the rep; a team's (or manager's) team and reps;
-    the company and its teams. Reps are named."""
-    if scope.is_rep:
-        pipe = pipe[pipe["level"] == "rep"]
-    elif scope.kind == "company":
-        pipe = pipe[pipe["level"] != "rep"]
-    else:
-        pipe = pipe[pipe["level"] != "company"]
-    names = scope.data.reps[["rep_id", "rep_name"]].astype({"rep_id": "string"})
-    pipe = pipe.astype({"rep_id": "string"}).merge(names, on="rep_id", how="left")
-    return pipe.reset_index(drop=True)
+def _replay_summary(replay: pd.DataFrame) -> pd.Series:
+    """:func:`spmlib.forecast.pipeline.replay_accuracy` of a replay table (outlook replays
+    carry no ``error_pct``: it is worked out here)."""
+    if "error_pct" not in replay.columns:
+        actual = replay["actual"].where(replay["actual"] != 0)
+        replay = replay.assign(error_pct=100 * (replay["p50"] - actual) / actual)
+    return replay_accuracy(replay).iloc[0]
 
 
 _METHOD = [
@@ -158,6 +149,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
         ``forecast`` and ``backtest`` (tables); with a dataset also ``pipeline_p10``,
         ``pipeline_p50``, ``pipeline_p90``, ``p_quota`` and ``replay_coverage_80``.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     p = params
     start, end = p.range
     if p.series_file:
@@ -187,25 +179,50 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
     category_blocks: tuple = (Text("The data carries no forecast category."),)
     replay_blocks: tuple = (Text("Not enough history to replay the pipeline forecast."),)
     pipe_row = replay_summary = None
+    outlook_text = ""
     if data is not None and len(data.opportunities):
-        pipe = _pipeline_rows(pipeline_forecast(data, end, p.pipeline_freq, n_sims=p.n_sims),
-                              scope)  # fmt: skip
+        sims = min(p.n_sims, 1000)
+        if scope.kind in ("company", "team"):
+            # the outlook's own replays of the company and every team (the measured coverage
+            # every report and `spm outlook` quote)
+            replay = outlook_replay(ds, n_sims=sims)
+            calibration = outlook_calibration(replay)
+            mine = replay["level"] == scope.kind
+            if scope.kind == "team":
+                mine &= replay["team"] == scope.team
+            replay = replay[mine].reset_index(drop=True)
+            replay_table = replay.drop(columns=["p25", "p75", "inside_50"])
+        else:
+            # a rep's or a manager's own deals only
+            calibration = None
+            replay = pipeline_replay(data, "Q", p.replay_day, n_sims=sims)
+            replay_table = replay
+        pipe = scope_outlook(ds, scope, n_sims=p.n_sims, calibration=calibration)
         pipe_row = pipe.iloc[0]
+        outlook_text = outlook_method(p.n_sims)
         categories = forecast_category_rollup(data, end, p.pipeline_freq)
-        replay = pipeline_replay(data, p.pipeline_freq, p.replay_day, n_sims=min(p.n_sims, 1000))
-        replay_summary = replay_accuracy(replay).iloc[0]
-        shown = ["level", "team", "rep_name", "period", "booked", "open_expected",
-                 "new_expected", "p10", "p50", "p90", "quota", "p_quota"]  # fmt: skip
+        replay_summary = _replay_summary(replay)
+        shown = ["level", "team", "manager", "rep_name", "period", "booked", "quota",
+                 "attainment", "pace", "p10", "p50", "p90", "p_quota", "open_pipeline",
+                 "coverage", "replay_coverage_80"]  # fmt: skip
+        shown = [c for c in shown if pipe[c].notna().any()]
         pipe_blocks = (
-            Figure(plotting.plot_pipeline, pipe, alt="Pipeline forecast of the current period"),
+            Figure(plotting.plot_pipeline, pipe, alt="Outlook of this quarter"),
             Table(pipe[shown]),
         )
+        if p.pipeline_freq != "Q":
+            month = pipeline_forecast(data, end, p.pipeline_freq, n_sims=p.n_sims)
+            month = month[month["level"] == "company"]
+            pipe_blocks += (
+                Text(f"The current {period_kind(p.pipeline_freq).label} of {scope.name}:"),
+                Table(month[["period", "booked", "p10", "p50", "p90", "quota", "p_quota"]]),
+            )
         if len(categories):
             category_blocks = (Table(categories),)
         if len(replay):
             replay_blocks = (
                 Figure(plotting.plot_replay, replay, alt="Pipeline forecast against actuals"),
-                Table(replay),
+                Table(replay_table),
             )
         values |= {
             "pipeline_p10": float(pipe_row["p10"]),
@@ -213,6 +230,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
             "pipeline_p90": float(pipe_row["p90"]),
             "p_quota": float(pipe_row["p_quota"]),
             "replay_coverage_80": float(replay_summary["coverage_80"]),
+            "outlook": pipe,
         }
     keys = [c for c in series.columns if c not in ("period_start", "value", "complete")]
     one = series if not keys else series[series[keys[0]] == series[keys[0]].iloc[0]]
@@ -258,11 +276,11 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
             ),  # fmt: skip
         ),
         Section(
-            "Pipeline forecast for the current period",
+            "This quarter's outlook",
             "Booked so far, plus every open deal weighted by how often deals in the same stage "
-            "and age in stage were won by period end, plus new deals at the historical run "
-            "rate, simulated many times: P10, P50 and P90 of the period's bookings and the "
-            "chance of reaching quota.",
+            "and age in stage were won by the quarter's end, plus new deals at the historical "
+            "run rate, simulated many times: P10, P50 and P90 of the quarter's bookings and the "
+            "chance of reaching quota. The same figures as the team brief and `spm outlook`.",
             pipe_blocks,
         ),
         Section(
@@ -272,8 +290,9 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
         ),
         Section(
             "How accurate has the pipeline forecast been?",
-            "The same forecast, replayed on the same day of each past period using only what "
-            "was known that day, against what actually closed.",
+            "The same forecast, replayed in each past quarter using only what was known that "
+            "day (the company and teams on days 30 and 60, a rep or a manager's reps on the "
+            "replay day), against what actually closed.",
             replay_blocks,
         ),
     ]
@@ -285,7 +304,12 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
             subject, pipe_row, selection, chosen, fc.iloc[0], currency, replay_summary
         ),  # fmt: skip
         sections=sections,
-        method=Section("How this is worked out", bullets(_METHOD)),
+        method=Section(
+            "How this is worked out",
+            bullets(
+                _METHOD + ([f"**This quarter's outlook**: {outlook_text}"] if outlook_text else [])
+            ),
+        ),  # fmt: skip
         values=values,
         currency=currency or "USD",
         as_of=None if data is None else data.as_of,

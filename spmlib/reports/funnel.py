@@ -12,12 +12,14 @@ import pandas as pd
 
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
+from spmlib.reports.changes import changes_section, changes_since
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
 from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
+from spmlib.reports.names import with_rep_names
 from spmlib.reports.params import FunnelParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, by_name, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_funnel_report", "funnel_headline"]
 
@@ -131,14 +133,25 @@ def _peer_sentences(t: FunnelTables, history: bool, pct) -> list[str]:
     sig = t.comparison[t.comparison["significant"]]
     wsig = t.win_rates[t.win_rates["significant"]]
     if t.benchmark is not None:
+        win = t.win_benchmark.iloc[0] if len(t.win_benchmark) else None
+        if win is None or pd.isna(win["team_median"]):
+            out.append(
+                "The win rate is not compared with the team: fewer than five other reps have one, "
+                "and a comparison would reveal a colleague's."
+            )
+            return out
         if len(wsig):
             r = wsig.iloc[0]
             out.append(
                 f"The win rate ({pct(r['win_rate'])}) is significantly **{r['direction']}** the "
-                f"rest of the team ({pct(r['rest_rate'])}) after correction for multiple tests."
+                f"rest of the team after correction for multiple tests (team median about "
+                f"{pct(win['team_median'])}; you are in the {win['band']})."
             )
         else:
-            out.append("The win rate does not differ significantly from the rest of the team.")
+            out.append(
+                "The win rate does not differ significantly from the rest of the team (team "
+                f"median about {pct(win['team_median'])}; you are in the {win['band']})."
+            )
         if len(sig) and history:
             stages = ", ".join(
                 f"{escape(s['stage'])} ({s['direction']})" for _, s in sig.iterrows()
@@ -184,17 +197,38 @@ def _first(frame: pd.DataFrame, what: str, n: int = MAX_ROWS) -> tuple[pd.DataFr
     return frame.head(n), f"{n} of {len(frame):,} {what} shown."
 
 
-def _with_names(frame: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Put the rep's name in place of the rep id."""
-    if "rep_id" not in frame.columns:
-        return frame
-    names = reps[["rep_id", "rep_name"]].astype({"rep_id": "string"})
-    out = frame.astype({"rep_id": "string"}).merge(names, on="rep_id", how="left")
-    cols = [c if c != "rep_id" else "rep_name" for c in frame.columns]
-    return out[cols]
-
-
 _TESTS = ("p_value", "p_adjusted")
+
+
+_REP_RATE_COLUMNS = ["won", "lost", "closed", "win_rate", "win_rate_low", "win_rate_high"]
+
+
+def _rep_peer_section(t: FunnelTables, intro: str) -> tuple[Section, list]:
+    """A rep's conversions and win rate beside the team, by the rule that never reveals a
+    colleague (the other reps' median, two significant figures, and the rep's band, over at
+    least five of them); the tests against the rest of the team for the closing section."""
+    shown = t.benchmark
+    notes = sorted({str(n) for n in t.benchmark["benchmark_note"].dropna() if str(n)})
+    win = t.win_rates[_REP_RATE_COLUMNS]
+    if len(t.win_benchmark):
+        win = win.assign(
+            team_median=t.win_benchmark["team_median"].iloc[0], band=t.win_benchmark["band"].iloc[0]
+        )
+    blocks: list = [
+        Table(shown.drop(columns=["others", "benchmark_note"]),
+              title="**Next-step conversion beside the team** (the other reps' median and your "
+              "place in the team):"),
+        Table(win, title="**Win rate:**"),
+    ]  # fmt: skip
+    if notes:
+        blocks.append(Text(notes[0]))
+    tests = []
+    if t.win_rates["p_value"].notna().any():
+        tests.append(
+            Table(t.win_rates[[*_REP_RATE_COLUMNS, "p_value", "p_adjusted", "significant"]],
+                  title="**Win rate tested against the rest of the team:**")
+        )  # fmt: skip
+    return Section("Compared with peers", intro, tuple(blocks)), tests
 
 
 def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
@@ -202,20 +236,12 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
     intro = (
         "Each group against the rest of its peers. Rankings use the **shrunken** rate (pulled "
         "towards the average in proportion to how few deals stand behind it). For one rep, "
-        "peers appear only as anonymous team figures."
+        "the team appears only as the other reps' median and the rep's place, and only when "
+        "at least five other reps stand behind it."
     )
     tests: list = []
     if t.benchmark is not None:
-        blocks = (
-            Table(t.benchmark, title="**Next-step conversion against the team's reps "
-                  "(median and quartiles):**"),
-            Table(by_name(t.win_rates.drop(columns=list(_TESTS))),
-                  title="**Win rate against the rest of the team:**"),
-        )  # fmt: skip
-        tests.append(
-            Table(by_name(t.win_rates), title="**Win rate tested against the rest of the team:**")
-        )
-        return Section("Compared with peers", intro, blocks), tests
+        return _rep_peer_section(t, intro)
     rates = t.win_rates
     labels = [c for c in ("rep_name", "team", "manager", "region") if c in rates.columns][:1]
     labels = labels or [rates.columns[0]]
@@ -255,7 +281,7 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
 
 def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Section], list]:
     peers, tests = _peer_section(t, scope)
-    stale, stale_note = _first(_with_names(t.stale, scope.data.reps), "stale deals")
+    stale, stale_note = _first(with_rep_names(t.stale, scope.data.reps), "stale deals")
     flow_range = f"{t.flow_period[0].date()} to {t.flow_period[1].date()}"
     won_rows = t.cohorts[t.cohorts["stage"] == won_stage]
     cohort_table = won_rows[["cohort", "deals", "share_open", "cumulative_conversion"]].rename(
@@ -371,11 +397,16 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
     Report
         ``values``: ``funnel`` (stage, reached, advanced, lost, open, conversion,
         cumulative_conversion), ``win_rate`` (won / closed of the scope), ``stale_deals``
-        (count) and ``flow`` (the pipeline flow table).
+        (count), ``flow`` (the pipeline flow table) and, with ``compare_to``, ``changes``
+        (the scope's changes since that extract).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     t = funnel_tables(ds, scope, params)
     currency = ds.config.currency
     sections, tests = _sections(t, scope, ds.config.won_stage)
+    since = changes_since(ds, scope, params.compare_to)
+    if since is not None:
+        sections = [changes_section(since, currency), *sections]
     method = Section("How this is worked out", bullets(_METHOD), tuple(tests))
     funnel_cols = ["stage", "reached", "advanced", "lost", "open", "conversion",
                    "cumulative_conversion"]  # fmt: skip
@@ -391,6 +422,7 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
             "win_rate": t.funnel["cumulative_conversion"].iloc[-1],
             "stale_deals": len(t.stale),
             "flow": t.flow,
+            **({"changes": since.changes} if since is not None else {}),
         },
         currency=currency,
         as_of=t.as_of,

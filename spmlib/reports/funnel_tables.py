@@ -1,19 +1,23 @@
 """Every table of the funnel report for one scope (company, team, manager or rep).
 
-Privacy: for a rep scope, every table holds that rep's own deals only; peers appear only as
-anonymous benchmarks (median and quartiles across the team's reps, the pooled rate of the rest
-of the team). Comparison groups default to reps within their team (company scope) or within the
-team (team and manager scopes); a rep is compared with the rest of their team.
+Privacy: for a rep scope, every table holds that rep's own deals only; the team appears only
+as benchmarks that never reveal a colleague (:mod:`spmlib.core.benchmark`: the other reps'
+median, two significant figures, and the rep's band, over at least five other reps), and the
+tests against the rest of the team only with at least five other reps. Comparison groups
+default to reps within their team (company scope) or within the team (team and manager
+scopes); a rep is compared with the rest of their team.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
+from spmlib.core.benchmark import MIN_OTHER_REPS
 from spmlib.core.grouping import group_list
-from spmlib.core.periods import period_end, period_start
+from spmlib.core.periods import period_end, period_frame, period_start
 from spmlib.exceptions import ParameterError
 from spmlib.funnel.conversion import (
     cohort_funnel,
@@ -54,7 +58,7 @@ class FunnelTables:
 
     ``period`` is the range asked for (None ends: the data's own), ``flow_period`` the range of
     the pipeline flow, ``quarter`` the fiscal quarter containing the reference date;
-    ``benchmark`` and ``win_benchmark`` are set for a rep scope only (anonymous team figures),
+    ``benchmark`` and ``win_benchmark`` are set for a rep scope only (team median and band),
     ``reference_win_rate`` is the pooled win rate of the peers compared.
     """
 
@@ -88,17 +92,15 @@ class FunnelTables:
         return {k: v for k, v in vars(self).items() if isinstance(v, pd.DataFrame)}
 
 
-def _rep_benchmarks(funnel, by_group, won_stage):
-    """A rep's own conversions beside the anonymous team median and quartiles."""
-    benchmark = peer_benchmark(by_group, "conversion")
+def _rep_benchmarks(funnel, by_group, won_stage, rep_id):
+    """A rep's own conversions and win rate beside the team, by the rule that never reveals a
+    colleague (:func:`spmlib.funnel.conversion.peer_benchmark`)."""
     own = funnel[["stage", "conversion", "conversion_low", "conversion_high"]]
-    benchmark = own.merge(benchmark, on="stage", how="left").rename(
-        columns={"groups": "team_reps", "median": "team_median", "p25": "team_p25",
-                 "p75": "team_p75"}
-    )  # fmt: skip
+    marks = peer_benchmark(by_group, rep_id, "conversion")
+    benchmark = own.merge(marks, on="stage", how="left")
     benchmark = benchmark[benchmark["stage"] != won_stage].reset_index(drop=True)
-    win_benchmark = peer_benchmark(by_group, "cumulative_conversion")
-    return benchmark, win_benchmark[win_benchmark["stage"] == won_stage]
+    win = peer_benchmark(by_group, rep_id, "cumulative_conversion")
+    return benchmark, win[win["stage"] == won_stage].reset_index(drop=True)
 
 
 def _one_pipeline(ds: Dataset, pipeline: str | None) -> Dataset:
@@ -163,9 +165,23 @@ def funnel_tables(ds: Dataset, scope: Scope, params: FunnelParams) -> FunnelTabl
     benchmark = win_benchmark = None
     pooled = rates["won"].sum() / rates["closed"].sum() if rates["closed"].sum() else float("nan")
     if scope.is_rep:
-        benchmark, win_benchmark = _rep_benchmarks(funnel, by_group, cfg.won_stage)
+        benchmark, win_benchmark = _rep_benchmarks(funnel, by_group, cfg.won_stage, scope.rep_id)
         rates = rates[rates["rep_id"].astype(str) == scope.rep_id].reset_index(drop=True)
+        # the pooled rate of the rest of the team, the rank and the rate shrunk towards the
+        # team's are never shown to a rep; the tests against the rest of the team only when
+        # enough colleagues stand behind them not to reveal one
+        peer_based = ["rest_rate", "rank", "win_rate_shrunk", "win_rate_shrunk_low",
+                      "win_rate_shrunk_high"]  # fmt: skip
+        rates = rates.drop(columns=peer_based)
         comparison = comparison[comparison["rep_id"].astype(str) == scope.rep_id]
+        comparison = comparison.drop(
+            columns=["rest_rate", "rank", "conversion_shrunk", "conversion_shrunk_low",
+                     "conversion_shrunk_high"]
+        )  # fmt: skip
+        if len(p_reps) - 1 < MIN_OTHER_REPS:
+            comparison = comparison.iloc[0:0]
+            rates[["p_value", "p_adjusted"]] = np.nan
+            rates["significant"] = False
         comparison = comparison.reset_index(drop=True)
 
     # Time.
@@ -174,8 +190,8 @@ def funnel_tables(ds: Dataset, scope: Scope, params: FunnelParams) -> FunnelTabl
 
     # Pipeline.
     fy = cfg.fiscal_year_start_month
-    q_start = period_start(pd.Series([as_of]), "quarter", fy).iloc[0]
-    q_end = period_end(pd.Series([q_start]), "quarter").iloc[0]
+    this = period_frame(as_of, "quarter", fy)  # this quarter: the one containing as_of
+    q_start, q_end = this.start, this.end
     flow_lo = lo if lo is not None else q_start
     flow_hi = hi if hi is not None else as_of
     probs = stage_win_probability(p_opps, p_hist, config=cfg)

@@ -50,6 +50,7 @@ from spmlib.reports.notebook import GLUE_MIME
 
 __all__ = [
     "MAX_HTML_BYTES",
+    "FullReport",
     "EmailImage",
     "RenderedEmail",
     "render_email",
@@ -92,6 +93,18 @@ _FORMATTED = re.compile(
 _CELL = re.compile(r"(<td\b[^>]*>)([^<]*)(</td>)")
 _TBODY = re.compile(r"(<tbody[^>]*>)(.*?)(</tbody>)", re.S)
 _ROW = re.compile(r"<tr\b.*?</tr>", re.S)
+
+
+@dataclass(frozen=True)
+class FullReport:
+    """How an email reaches the full report: ``url`` (a link built from the run's base URL),
+    or, when it is None, the report's HTML attached to the message."""
+
+    url: str | None = None
+
+    @property
+    def attached(self) -> bool:
+        return self.url is None
 
 
 @dataclass(frozen=True)
@@ -413,6 +426,7 @@ def render_email(
     kicker: str = "",
     footer: str = "",
     max_table_rows: int = 40,
+    link: FullReport | None = None,
 ) -> RenderedEmail:
     """Render an executed notebook as an email: inlined HTML, ``cid:`` figures, a text part.
 
@@ -424,6 +438,8 @@ def render_email(
     footer : a line at the bottom (e.g. the run id and data date).
     max_table_rows : body rows shown per table; longer tables end with a "… N more rows" row.
         Halved automatically (down to 5) while the HTML is over budget.
+    link : how the reader reaches the full report (:class:`FullReport`: a link, or the
+        HTML attached); None = the footer says it is in the batch run folder.
 
     Returns
     -------
@@ -443,7 +459,7 @@ def render_email(
     )
     rows = max_table_rows
     while True:
-        rendered = _render(nb, title=title, kicker=kicker, footer=footer, max_rows=rows)
+        rendered = _render(nb, title=title, kicker=kicker, footer=footer, max_rows=rows, link=link)
         if rendered.html_bytes <= _TARGET_HTML_BYTES:
             return rendered
         if rows <= 5:
@@ -461,22 +477,35 @@ def render_email(
     )
 
 
-def _render(nb, *, title, kicker, footer, max_rows) -> RenderedEmail:
+def _email_version(blocks: list[dict[str, str]], max_rows: int) -> list[tuple[str, Any]]:
+    """The blocks of a report's own email version (glued ``email``, see
+    :meth:`spmlib.reports.report.Report.email_blocks`), rendered like the notebook's outputs."""
+    out = []
+    for block in blocks:
+        html = _markdown_html(block["markdown"]) if "markdown" in block else block["html"]
+        out.append(("html", _close_tables(_shape_tables(_sanitize(html), max_rows))))
+    return out
+
+
+def _render(nb, *, title, kicker, footer, max_rows, link=None) -> RenderedEmail:
     blocks, glued = _blocks(nb, max_rows)
+    if glued.get("email"):  # the report's short email version replaces its outputs
+        blocks = _email_version(glued["email"], max_rows)
     title = title or str(glued.get("title") or _first_heading(nb))
     headline = _headline(glued.get("headline"))
     env = _env()
     images = [b for kind, b in blocks if kind == "image"]
     body = [Markup(_img_tag(b)) if kind == "image" else Markup(b) for kind, b in blocks]
     page = env.get_template("mail_report.html.j2").render(
-        title=title, kicker=kicker, footer=footer, headline=headline, blocks=body
+        title=title, kicker=kicker, footer=footer, headline=headline, blocks=body, link=link
     )
     inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
     html = inliner.inline(page)
     html = _compact(html)
     text = env.get_template("mail_report.txt.j2").render(
-        title=title, kicker=kicker, footer=footer, headline=headline, n_images=len(images)
-    )
+        title=title, kicker=kicker, footer=footer, headline=headline, n_images=len(images),
+        link=link,
+    )  # fmt: skip
     return RenderedEmail(title, headline, html, text, images, glued)
 
 

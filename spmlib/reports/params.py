@@ -42,6 +42,7 @@ __all__ = [
     "QuotaPlanParams",
     "CompStatementParams",
     "CompPlanParams",
+    "TeamBriefParams",
     "REPORT_PARAMS",
     "SCOPE_PARAMETERS",
     "DATA_PARAMETERS",
@@ -69,16 +70,21 @@ def _name(value: Any, key: str, valid) -> str:
 
 @dataclass(frozen=True)
 class ReportParams:
-    """Parameters every report takes: the analysed range.
+    """Parameters every report takes: the analysed range and the reference date.
 
     Attributes
     ----------
     start, end : first and last day of the analysed range (``YYYY-MM-DD``); None = the data's
         own range. Stored as given; :attr:`range` holds them parsed.
+    as_of : the report's reference date (``YYYY-MM-DD``): "this quarter" is the fiscal quarter
+        containing it (:func:`spmlib.core.periods.period_frame`), and the data is read as it
+        stood that day (:func:`spmlib.io.as_of.dataset_as_of`). None = the dataset's ``as_of``
+        (``dataset.yml``), else its last date. Never after the data's own reference date.
     """
 
     start: str | None = None
     end: str | None = None
+    as_of: str | None = None
 
     #: The notebook of this kind (``notebooks/<kind>.ipynb``).
     kind: ClassVar[str] = ""
@@ -88,6 +94,12 @@ class ReportParams:
 
     def _check(self) -> None:
         day_range(self.start, self.end)
+        parse_day(self.as_of, "as_of")
+
+    @property
+    def as_of_day(self) -> pd.Timestamp | None:
+        """``as_of`` as a day (None when not set)."""
+        return parse_day(self.as_of, "as_of")
 
     @property
     def range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -158,11 +170,15 @@ class FunnelParams(ReportParams):
     cohort_freq : creation cohorts by ``month`` or ``quarter`` (fiscal).
     pipeline : the pipeline reported when the data has several (``pipelines:`` in
         dataset.yml); None for data with one pipeline.
+    compare_to : an earlier extract of the same CRM (a dataset folder) whose changes since are
+        listed (:mod:`spmlib.reports.changes`); ``spm batch`` sets it to the previous run's
+        data. None = no comparison.
     """
 
     by: str = "rep"
     cohort_freq: str = "quarter"
     pipeline: str | None = None
+    compare_to: str | None = None
 
     kind: ClassVar[str] = "funnel"
 
@@ -173,6 +189,10 @@ class FunnelParams(ReportParams):
         period_kind(self.cohort_freq, ("month", "quarter"))
         if self.pipeline is not None and not isinstance(self.pipeline, str):
             raise ParameterError(f"pipeline must be a pipeline name, got {self.pipeline!r}.")
+        if self.compare_to is not None and not isinstance(self.compare_to, str):
+            raise ParameterError(
+                f"compare_to must be the folder of an earlier extract, got {self.compare_to!r}."
+            )
 
 
 @dataclass(frozen=True)
@@ -208,12 +228,16 @@ class ScorecardParams(ReportParams):
 
     Attributes
     ----------
-    period : the trend and attainment period, a name of :data:`spmlib.core.periods.PERIODS`.
+    start, end : the range of the KPIs compared with the team; None = the last four complete
+        quarters before this one (the rating always covers the last two).
+    period : the trend period, a name of :data:`spmlib.core.periods.PERIODS`.
     trend_periods : how many recent periods the trend shows.
+    ramp_months : months in role before a rep is rated (:mod:`spmlib.productivity.rating`).
     """
 
     period: str = "quarter"
     trend_periods: int = 4
+    ramp_months: int = 6
 
     kind: ClassVar[str] = "rep_scorecard"
 
@@ -221,6 +245,7 @@ class ScorecardParams(ReportParams):
         super()._check()
         period_kind(self.period)
         _positive_int(self.trend_periods, "trend_periods")
+        _positive_int(self.ramp_months, "ramp_months")
 
 
 @dataclass(frozen=True)
@@ -401,6 +426,55 @@ class CompPlanParams(ReportParams):
         _positive_int(self.n_sims, "n_sims")
 
 
+@dataclass(frozen=True)
+class TeamBriefParams(ReportParams):
+    """Parameters of the team brief (rules: :mod:`spmlib.funnel.attention`).
+
+    ``start`` and ``end`` are not used: the brief's frame is the quarter in progress.
+
+    Attributes
+    ----------
+    compare_to : the previous extract of the same CRM (a dataset folder or URL in the native
+        model, e.g. last week's batch data snapshot or ``spm sample --as-of``), for the "Since
+        last week" section; None = no comparison.
+    n_sims : simulated quarters of the outlook.
+    coverage_target : the stated coverage target (open pipeline due / quota still to book).
+    measure_coverage : replay the outlook on past quarters to state how often its 80% range
+        held the actual (tens of seconds on the sample).
+    large_amount : the amount from which an open deal is large; None = the company's 90th
+        percentile of open deal amounts.
+    late_stages : how many of the last open stages count as late.
+    max_deals : deals and changes listed in the full brief (the email lists 5).
+    """
+
+    compare_to: str | None = None
+    n_sims: int = 5000
+    coverage_target: float = 3.0
+    measure_coverage: bool = True
+    large_amount: float | None = None
+    late_stages: int = 2
+    max_deals: int = 20
+
+    kind: ClassVar[str] = "team_brief"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.compare_to is not None and not isinstance(self.compare_to, str):
+            raise ParameterError(
+                f"compare_to must be a dataset folder or URL, got {self.compare_to!r}."
+            )
+        _positive_int(self.n_sims, "n_sims")
+        _number(self.coverage_target, "coverage_target", 0.1)
+        if not isinstance(self.measure_coverage, bool):
+            raise ParameterError(
+                f"measure_coverage must be true or false, got {self.measure_coverage!r}."
+            )
+        if self.large_amount is not None:
+            _number(self.large_amount, "large_amount", 0.0)
+        _positive_int(self.late_stages, "late_stages")
+        _positive_int(self.max_deals, "max_deals")
+
+
 #: The parameter class of each report kind (the notebook's name).
 REPORT_PARAMS: dict[str, type[ReportParams]] = {
     c.kind: c
@@ -413,6 +487,7 @@ REPORT_PARAMS: dict[str, type[ReportParams]] = {
         QuotaPlanParams,
         CompStatementParams,
         CompPlanParams,
+        TeamBriefParams,
     )
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spmlib.core.periods import period_kind
 from spmlib.io.schema import Dataset
 from spmlib.productivity.activity import (
     activity_mix,
@@ -24,9 +25,10 @@ from spmlib.productivity.ramp import ramp, ramp_curve
 from spmlib.reports import plotting
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import format_number, format_percent
+from spmlib.reports.outlook import scope_outlook
 from spmlib.reports.params import ProductivityParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = [
     "build_productivity_report",
@@ -102,6 +104,7 @@ def productivity_headline(
     curve: pd.DataFrame,
     scope: str,
     metric_label: str = "bookings",
+    outlook: pd.Series | None = None,
 ) -> list[str]:
     """Headline sentences of the productivity report (Markdown, text from the data escaped).
 
@@ -114,6 +117,9 @@ def productivity_headline(
     curve : :func:`spmlib.productivity.ramp.ramp_curve`.
     scope : e.g. "team Atlas" or "the whole company".
     metric_label : the leaderboard's KPI, in words.
+    outlook : the scope's row of :func:`spmlib.reports.outlook.scope_outlook` when the
+        latest period is this quarter: its projection (the pipeline Monte Carlo's P50) replaces
+        the run-rate one, so every report gives one figure for this quarter.
     """
     out = []
     cur = current_period(att)
@@ -134,9 +140,16 @@ def productivity_headline(
             f"{_pct(with_quota['attainment'].median())}."
         )
         on_pace = int(with_quota["on_pace"].sum())
+        if outlook is not None and pd.notna(outlook.get("projected_attainment", np.nan)):
+            course = (
+                f"most likely {_pct(outlook['projected_attainment'])} by the quarter's end "
+                f"(the pipeline outlook's P50; {_pct(outlook['p_quota'])} chance of reaching "
+                "quota)"
+            )
+        else:
+            course = f"on course for {_pct(projected)} at the period's end at the current run rate"
         out.append(
-            f"Together they have booked {_pct(pooled)} of quota, on course for "
-            f"{_pct(projected)} at the period's end at the current run rate; {on_pace} of "
+            f"Together they have booked {_pct(pooled)} of quota, {course}; {on_pace} of "
             f"{len(with_quota)} reps are on or ahead of pace."
         )
     else:
@@ -176,8 +189,10 @@ _METHOD = [
     "**Bookings**: amount of deals won (closed) in the period, up to the data's reference date.",
     "**Quota of a period**: every quota row spread evenly over its days; a row straddling the "
     "period counts for its share. **Attainment** = bookings / quota.",
-    "**Pace**: attainment against the share of the period elapsed; **projected attainment** = "
-    "attainment / elapsed share (the current run rate carried to the period's end).",
+    "**Pace**: attainment against the share of the period's selling days (weekdays) elapsed; "
+    "**projected attainment** = attainment / elapsed share (the current run rate carried to "
+    "the period's end). For this quarter the headline quotes the pipeline outlook instead "
+    "(P50 of the Monte Carlo of the forecast report and `spm outlook`).",
     "**Share at or above quota**: reps with attainment ≥ 100% over reps with a quota, with a "
     "Wilson 95% interval. **Win rate** = won / (won + lost), with its Wilson 95% interval.",
     "**Months active**: months of the range after the rep's hire date, partial months by their "
@@ -206,6 +221,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
         attainment in it, None without quota), ``share_at_quota`` (latest period),
         ``activities`` (count over the range), ``leader`` (rep id at the top of the board).
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     d, p = scope.data, params
     start, end = p.range
     metric = METRICS[p.metric]
@@ -221,8 +237,12 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
     board = leaderboard(d, p.metric, by="rep", period=p.period, end=end)
     curve = ramp_curve(ramp(d, p.ramp_metric, horizon=p.ramp_months, start=start, end=end))
     teams = current_period(attainment(d, p.period, by="team", start=start, end=end))
+    outlook = None
+    if period_kind(p.period).name == "quarter" and len(now) and now["elapsed_share"].iloc[0] < 1:
+        row = scope_outlook(ds, scope).iloc[0]
+        outlook = row if row["period"] == now["period"].iloc[0] else None
     headline = productivity_headline(att, outcomes, board, curve, scope.label,
-                                     metric.label.lower())  # fmt: skip
+                                     metric.label.lower(), outlook)  # fmt: skip
     shaded = ("attainment", "projected_attainment")
     ramp_metric = METRICS[p.ramp_metric]
     curve_cols = {

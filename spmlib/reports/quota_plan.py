@@ -29,7 +29,7 @@ from spmlib.reports import quota_plan_tables as qt
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.params import QuotaPlanParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
-from spmlib.reports.scope import Scope
+from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = [
     "N_SIMS",
@@ -116,6 +116,7 @@ def work_out_quota_plan(ds: Dataset, scope: Scope, params: QuotaPlanParams) -> Q
     ParameterError : a rep or manager scope, an ``end`` that is not the last day of the
         planned fiscal year, or no ``target`` when the data have no bookings to derive one.
     """
+    ds, scope = scope_as_of(ds, scope, params.as_of)
     if scope.kind not in ("company", "team"):
         raise ParameterError(
             "the quota plan report covers the company or one team; leave rep_id and manager "
@@ -337,7 +338,10 @@ def quota_plan_report(
                     {"target": TARGET_SHARE},
                     "Expected share of reps per attainment band.",
                 ),
-                Table(dist[["band", "expected_share"]], title="**Share of reps per band**"),
+                Table(
+                    dist[["band", "expected_share"]].rename(columns={"band": "attainment_band"}),
+                    title="**Share of reps per band**",
+                ),
             ),  # fmt: skip
         ),
         Section(

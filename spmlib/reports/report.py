@@ -172,6 +172,9 @@ class Report:
         ``headline`` are added when they are recorded, see :meth:`recorded`).
     currency : ISO code of money (``dataset.yml``).
     as_of : the data's reference date.
+    email : the sections of the report's email, when the email is a short version of the
+        report (the team brief: about two phone screens, with a link to the full report);
+        None = the email shows the whole report.
     """
 
     kind: str
@@ -183,6 +186,7 @@ class Report:
     values: dict[str, Any] = field(default_factory=dict)
     currency: str = "USD"
     as_of: pd.Timestamp | None = None
+    email: list[Section] | None = None
 
     @property
     def all_sections(self) -> list[Section]:
@@ -195,8 +199,31 @@ class Report:
             yield from section.tables
 
     def recorded(self) -> dict[str, Any]:
-        """What a notebook records (glues): title, headline and :attr:`values`."""
-        return {"title": self.title, "headline": list(self.headline), **self.values}
+        """What a notebook records (glues): title, headline, :attr:`values`, and the email
+        version's blocks (``email``, see :meth:`email_blocks`) when the report has one."""
+        email = self.email_blocks()
+        extra = {"email": email} if email is not None else {}
+        return {"title": self.title, "headline": list(self.headline), **self.values, **extra}
+
+    def email_blocks(self) -> list[dict[str, str]] | None:
+        """The email version as blocks for the mail renderer: ``{"markdown": text}`` for the
+        headline, titles, intros and text, ``{"html": table}`` for tables (formatted and
+        escaped); None when the email shows the whole report. Figures are left out."""
+        if self.email is None:
+            return None
+        out = [{"markdown": bullets(self.headline)}]
+        for section in self.email:
+            out.append({"markdown": f"## {section.title}\n\n{section.intro}".strip()})
+            for block in section.blocks:
+                if isinstance(block, Text):
+                    out.append({"markdown": block.markdown})
+                elif isinstance(block, Table):
+                    if block.title:
+                        out.append({"markdown": block.title})
+                    out.append({"html": block.to_html(self.currency)})
+                    if block.note:
+                        out.append({"markdown": block.note})
+        return out
 
     def scope_line(self) -> str:
         """One Markdown line: who the report covers and the data's date."""

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from spmlib.exceptions import ParameterError
+from spmlib.io.as_of import dataset_as_of
 from spmlib.io.schema import Dataset
 
-__all__ = ["SCOPE_KINDS", "Scope", "resolve_scope"]
+__all__ = ["SCOPE_KINDS", "Scope", "resolve_scope", "scope_as_of"]
 
 #: The kinds of scope, widest first.
 SCOPE_KINDS = ("company", "team", "manager", "rep")
@@ -160,3 +161,21 @@ def resolve_scope(
             team=str(team),
         )
     return Scope(kind="company", label="the whole company", data=ds, peers=ds)
+
+
+def scope_as_of(
+    ds: Dataset, scope: Scope, as_of: pd.Timestamp | str | None
+) -> tuple[Dataset, Scope]:
+    """The dataset and the scope as they stood at the end of day ``as_of`` (a report's
+    ``as_of`` parameter): the data cut by :func:`spmlib.io.as_of.dataset_as_of`, the same
+    team, manager or rep resolved again in it. None, or the data's own reference date, returns
+    them unchanged.
+
+    Raises
+    ------
+    ParameterError : ``as_of`` after the data's reference date, or a rep not hired yet.
+    """
+    if as_of is None or pd.Timestamp(as_of).normalize() == ds.as_of:
+        return ds, scope
+    cut = dataset_as_of(ds, as_of)
+    return cut, resolve_scope(cut, **scope.parameters())

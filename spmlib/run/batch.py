@@ -12,20 +12,32 @@
    :mod:`spmlib.run.runner`) and records each in ``manifest.json``, then writes ``index.html``
    and points ``outputs/latest`` at a complete run (:mod:`spmlib.run.manifest`).
 
-A run writes ``outputs/<run-id>/``: ``manifest.json``, ``index.html``, ``reports/``, ``failed/``
-and ``data/``. :func:`retry_failed` reruns, in the same folder, the reports that are not ok.
+A run writes ``outputs/<run-id>/``: ``manifest.json``, ``index.html``, ``reports/``, ``failed/``,
+``data/`` and, when the reports compare with an earlier extract, ``previous/``.
+:func:`retry_failed` reruns, in the same folder, the reports that are not ok.
+
+**Since last week.** Reports that declare a ``compare_to`` parameter list what changed since an
+earlier extract (:mod:`spmlib.reports.changes`). :func:`previous_extract` finds it: the one
+given (a run id, a run folder, or a dataset folder), else the data of the last complete run of
+the same spec with an earlier as-of date, else, for the bundled sample, the sample's own
+previous extract (the same world a week earlier, :func:`spmlib.sample.resolve.previous_sample`),
+else none. It is copied into the run as ``previous/`` and recorded in the manifest.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from spmlib.config import OUTPUTS_DIR
 from spmlib.exceptions import SpecError
+from spmlib.io.schema import Dataset
 from spmlib.io.snapshot import data_fingerprint, snapshot_dataset
 from spmlib.io.sources import is_url
 from spmlib.run.job import Job, Outcome, Output, Status
@@ -36,7 +48,21 @@ from spmlib.run.pool import LocalPool, default_workers, run_on_dask
 from spmlib.run.runner import DEFAULT_KERNEL_REUSE
 from spmlib.run.spec import load_spec
 
-__all__ = ["BatchOptions", "BatchResult", "ProgressCallback", "run_batch", "retry_failed"]
+__all__ = [
+    "BatchOptions",
+    "BatchResult",
+    "ProgressCallback",
+    "NO_COMPARISON",
+    "run_batch",
+    "retry_failed",
+    "previous_extract",
+    "last_complete_run",
+]
+
+#: ``compare_to`` value that turns the comparison with an earlier extract off.
+NO_COMPARISON = "none"
+#: The run folder the previous extract is copied to.
+PREVIOUS_SNAPSHOT = "previous"
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +113,7 @@ def run_batch(
     options: BatchOptions | None = None,
     outputs_dir: str | Path = OUTPUTS_DIR,
     progress: ProgressCallback | None = None,
+    compare_to: str | None = None,
 ) -> BatchResult:
     """Run every report of a spec into ``outputs_dir/<run-id>/``.
 
@@ -99,6 +126,8 @@ def run_batch(
     options : workers, timeout, scheduler, kernel reuse.
     outputs_dir : where the run folder is created (and ``latest`` points).
     progress : called as reports start and end.
+    compare_to : the earlier extract reports compare with (:func:`previous_extract`): a run id,
+        a run folder or a dataset folder; None = the default; ``"none"`` = no comparison.
 
     Returns
     -------
@@ -117,9 +146,13 @@ def run_batch(
     source = resolve_data(data)
     ds = load(source, mapping=mapping)
     outputs_dir = Path(outputs_dir).resolve()
+    previous, compared = previous_extract(compare_to, loaded.label, ds, data, mapping, outputs_dir)
     run_id = new_run_id()
     run_dir = outputs_dir / run_id
-    jobs = plan_reports(loaded, ds, str(run_dir / "data"), timeout=options.timeout)
+    compare_path = str(run_dir / PREVIOUS_SNAPSHOT) if previous is not None else None
+    jobs = plan_reports(
+        loaded, ds, str(run_dir / "data"), timeout=options.timeout, compare_path=compare_path
+    )
     jobs = filter_reports(jobs, only)
     if not jobs:
         raise SpecError(f"{loaded.label}: no report matches {' '.join(only) or 'the spec'}")
@@ -127,6 +160,8 @@ def run_batch(
         (run_dir / "reports").mkdir(parents=True)
         fingerprint = data_fingerprint(ds)
         snapshot_dataset(ds, run_dir / "data", fingerprint=fingerprint)
+        if previous is not None:
+            snapshot_dataset(previous, run_dir / PREVIOUS_SNAPSHOT)
         manifest = Manifest(
             run_id=run_id,
             spec=loaded.label,
@@ -135,6 +170,8 @@ def run_batch(
             jobs=jobs,
             workers=None if options.scheduler else _workers(options),
             scheduler=options.scheduler,
+            as_of=ds.as_of.date().isoformat(),
+            compare_to=compared,
         )
         return _execute(run_dir, manifest, jobs, options, outputs_dir, progress, pool)
 
@@ -157,12 +194,89 @@ def retry_failed(
     for job in todo:
         job.reset()
         job.parameters["data"] = str(run_dir / manifest.data_snapshot)
+        if manifest.compare_to and job.parameters.get("compare_to"):
+            job.parameters["compare_to"] = str(run_dir / manifest.compare_to["snapshot"])
         job.timeout = float(options.timeout or job.timeout)
     if not todo:
         finish_run(run_dir, manifest, outputs_dir)
         return BatchResult(run_dir, manifest)
     with _local_pool(options, len(todo)) as pool:
         return _execute(run_dir, manifest, todo, options, outputs_dir, progress, pool)
+
+
+def last_complete_run(
+    outputs_dir: str | Path, spec_label: str, before: pd.Timestamp
+) -> Path | None:
+    """The folder of the last complete run of the spec ``spec_label`` whose data is as of a day
+    before ``before`` (the latest such day; then the latest start), or None."""
+    best: tuple[str, str, Path] | None = None
+    for manifest_path in Path(outputs_dir).glob("*/manifest.json"):
+        try:
+            raw = json.loads(manifest_path.read_text())
+        except (OSError, ValueError):
+            continue
+        as_of = raw.get("as_of")
+        if raw.get("status") != "complete" or raw.get("spec") != spec_label or not as_of:
+            continue
+        if pd.Timestamp(as_of) >= before:
+            continue
+        key = (as_of, raw.get("started", ""), manifest_path.parent)
+        best = key if best is None or key[:2] > best[:2] else best
+    return best[2] if best else None
+
+
+def previous_extract(
+    compare_to: str | None,
+    spec_label: str,
+    ds: Dataset,
+    data: str | Path | None,
+    mapping: str | None,
+    outputs_dir: Path,
+) -> tuple[Dataset | None, dict[str, str] | None]:
+    """The earlier extract the reports compare with, and how the manifest records it.
+
+    ``compare_to``: ``"none"`` = no comparison; a run id or a run folder = that run's data
+    snapshot; any other value = a dataset folder or URL (loaded with ``mapping``). None = the
+    data of the last complete run of the same spec with an earlier as-of date
+    (:func:`last_complete_run`), else, when ``data`` is the bundled sample (None), the sample's
+    extract of a week earlier, else no comparison.
+
+    Raises
+    ------
+    SpecError : the extract found is not earlier than ``ds``.
+    """
+    from spmlib.sample.resolve import load, previous_sample
+
+    if compare_to is not None and str(compare_to).strip().lower() == NO_COMPARISON:
+        return None, None
+    run = None
+    if compare_to:
+        candidates = [Path(compare_to), Path(outputs_dir) / str(compare_to)]
+        run = next((c for c in candidates if (c / "manifest.json").exists()), None)
+    elif (found := last_complete_run(outputs_dir, spec_label, ds.as_of)) is not None:
+        run = found
+    if run is not None:
+        manifest = Manifest.read(run)
+        previous = load(run / manifest.data_snapshot)
+        source = f"run {manifest.run_id}"
+    elif compare_to:
+        previous, source = load(compare_to, mapping=mapping), str(compare_to)
+    elif data is None or str(data) == "":
+        previous, source = load(previous_sample()), "the sample's extract of the week before"
+    else:
+        log.info("no earlier run of %s to compare with; reports list no changes", spec_label)
+        return None, None
+    if previous.as_of >= ds.as_of:
+        raise SpecError(
+            f"--compare-to {source} is as of {previous.as_of.date()}, not before the data's "
+            f"{ds.as_of.date()}; give an earlier extract or run (or --compare-to none)"
+        )
+    info = {
+        "source": source,
+        "as_of": previous.as_of.date().isoformat(),
+        "snapshot": PREVIOUS_SNAPSHOT,
+    }
+    return previous, info
 
 
 def _workers(options: BatchOptions) -> int:

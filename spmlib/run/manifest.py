@@ -3,7 +3,8 @@
 ``outputs/<run-id>/manifest.json`` is rewritten atomically after every report. Per run: its id,
 the spec, the data location (secrets masked), the snapshot folder, the data fingerprint, the
 spmlib version, start and end, the run status (:class:`RunStatus`), the workers or the Dask
-scheduler, and the retries; per report, its :meth:`~spmlib.run.job.Job.to_manifest` entry.
+scheduler, the retries, the data's as-of date and the previous extract the reports compared
+with (``compare_to``); per report, its :meth:`~spmlib.run.job.Job.to_manifest` entry.
 :mod:`spmlib.mail` reads this file; its format is kept.
 """
 
@@ -70,7 +71,9 @@ def _spmlib_version() -> str:
 
 @dataclass
 class Manifest:
-    """What ``manifest.json`` holds (see the module docstring); ``jobs`` are the reports."""
+    """What ``manifest.json`` holds (see the module docstring); ``jobs`` are the reports;
+    ``as_of`` is the data's reference date, ``compare_to`` the previous extract the reports
+    compared with (``source``, ``as_of``, ``snapshot``: its folder in the run)."""
 
     run_id: str
     spec: str
@@ -85,6 +88,8 @@ class Manifest:
     workers: int | None = None
     scheduler: str | None = None
     retried: list[str] = field(default_factory=list)
+    as_of: str | None = None
+    compare_to: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (reports as their manifest entries)."""
@@ -104,6 +109,10 @@ class Manifest:
         }
         if self.retried:
             out["retried"] = list(self.retried)
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
+        if self.compare_to is not None:
+            out["compare_to"] = {k: mask_secrets(v) for k, v in self.compare_to.items()}
         return out
 
     @classmethod
@@ -124,6 +133,8 @@ class Manifest:
             workers=raw.get("workers"),
             scheduler=raw.get("scheduler"),
             retried=list(raw.get("retried", [])),
+            as_of=raw.get("as_of"),
+            compare_to=raw.get("compare_to"),
         )
 
     def write(self, run_dir: str | Path) -> None:

@@ -5,9 +5,10 @@ Each spec entry expands into scopes (``for_each`` enumerates the reps table, fil
 whose parameters are layered as described in :mod:`spmlib.run.params` and checked by
 :class:`spmlib.run.check.ReportCheck` before anything runs.
 
-Report ids are ``<kind>__company``, ``<kind>__team-<team>``, ``<kind>__rep-<rep_id>`` and
-``<kind>__manager-<manager>`` (unsafe characters replaced by ``-``, long names cut), so any id
-in the data makes a file name, and a report id is never a path.
+Report ids (:func:`spmlib.reports.links.report_id`) are ``<kind>__company``,
+``<kind>__team-<team>``, ``<kind>__rep-<rep_id>`` and ``<kind>__manager-<manager>`` (unsafe
+characters replaced by ``-``, long names cut), so any id in the data makes a file name, and a
+report id is never a path.
 
 The per-team and per-rep parameter layers are found by listing ``params/teams/`` and
 ``params/reps/`` (:func:`layer_files`) and matching each file's name to the id exactly: a value
@@ -17,8 +18,6 @@ matches no file (and its reports still run, with no layer of their own).
 
 from __future__ import annotations
 
-import hashlib
-import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ import pandas as pd
 
 from spmlib.exceptions import MissingParameterError, ParameterError, SpecError
 from spmlib.io.schema import Dataset
+from spmlib.reports.links import report_id
 from spmlib.reports.params import SCOPE_PARAMETERS
 from spmlib.run.check import ReportCheck, declared_parameters
 from spmlib.run.job import Job, path_label
@@ -35,49 +35,6 @@ from spmlib.run.params import Layer, merge_layers, read_layer
 from spmlib.run.spec import Spec, SpecEntry
 
 __all__ = ["report_id", "entry_scopes", "layer_files", "plan_reports", "filter_reports"]
-
-#: Longest slug of a name in a report id (file names are limited to 255 bytes).
-_MAX_SLUG = 80
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe form of ``text``: runs of other characters become ``-``; a name longer
-    than :data:`_MAX_SLUG` is cut and gets 8 hex digits of its hash, so two long names that
-    share a start stay distinct.
-
-    Examples
-    --------
-    >>> _slug("Ann O'Neil"), _slug("../../etc"), _slug("/abs/path"), _slug("")
-    ('Ann-O-Neil', '..-..-etc', 'abs-path', 'x')
-    >>> len(_slug("n" * 300))
-    89
-    """
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
-    if len(slug) > _MAX_SLUG:
-        digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        slug = f"{slug[:_MAX_SLUG]}-{digest}"
-    return slug
-
-
-def report_id(kind: str, scope: dict[str, Any]) -> str:
-    """The report's id (also its file name) from its kind and scope.
-
-    Examples
-    --------
-    >>> report_id("funnel", {"team": "Atlas"})
-    'funnel__team-Atlas'
-    >>> report_id("rep_scorecard", {"rep_id": "R001", "team": "Atlas"})
-    'rep_scorecard__rep-R001'
-    >>> report_id("productivity", {}), report_id("funnel", {"manager": "Ann O'Neil"})
-    ('productivity__company', 'funnel__manager-Ann-O-Neil')
-    """
-    if scope.get("rep_id") is not None:
-        return f"{kind}__rep-{_slug(scope['rep_id'])}"
-    if scope.get("manager") is not None:
-        return f"{kind}__manager-{_slug(scope['manager'])}"
-    if scope.get("team") is not None:
-        return f"{kind}__team-{_slug(scope['team'])}"
-    return f"{kind}__company"
 
 
 def _select(reps: pd.DataFrame, rules: dict[str, Any], keep: bool, where: str) -> pd.DataFrame:
@@ -158,7 +115,11 @@ def _scope_parameters(entry: SpecEntry, scope: dict[str, str]) -> dict[str, str]
 
 
 def plan_reports(
-    spec: Spec, data: Dataset, data_path: str, timeout: float | None = None
+    spec: Spec,
+    data: Dataset,
+    data_path: str,
+    timeout: float | None = None,
+    compare_path: str | None = None,
 ) -> list[Job]:
     """Expand a loaded spec into report jobs with merged parameters, every one checked.
 
@@ -168,6 +129,8 @@ def plan_reports(
     data : the dataset: ``for_each`` enumerates its reps, scopes are resolved against it.
     data_path : the dataset every report reads (the run's snapshot), set as ``data``.
     timeout : seconds per report; None = the entry's, else the spec's.
+    compare_path : the previous extract (the run's copy of it), set as ``compare_to`` of every
+        report whose notebook declares that parameter; None = leave it to the layers.
 
     Returns
     -------
@@ -205,6 +168,8 @@ def plan_reports(
             batch: dict[str, Any] = {"data": data_path}
             if "mapping" in declared_parameters(entry.notebook_path):
                 batch["mapping"] = None  # the snapshot is already in the native model
+            if compare_path and "compare_to" in declared_parameters(entry.notebook_path):
+                batch["compare_to"] = compare_path
             layers.append(Layer("the batch (data snapshot)", batch))
             values, origin = merge_layers(layers)
             problems += check.problems(kind, entry.notebook_path, values, origin)

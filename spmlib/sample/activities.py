@@ -200,7 +200,7 @@ def generate_quotas(reps: dict, deals: Deals, months: int, start_day: int, end_d
     bounds = (start_m + np.arange(months + 1)).astype("datetime64[M]").astype("datetime64[D]")
     bounds = bounds.astype(np.int64)
     fiscal_year = (m_idx - (fy_start - 1)) // 12
-    expected = deals.cell_lambda * (true_win_rate * reps["deal_size"])[:, None]
+    expected = deals.planned_lambda * (true_win_rate * reps["deal_size"])[:, None]
     tenured = ~reps["new_hire"]
     team = reps["team"]
     quota = np.zeros((n_reps, months))

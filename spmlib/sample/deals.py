@@ -15,9 +15,11 @@ Model
   pushed into the last three weeks of the quarter (``QUARTER_PUSH``): quarter-end seasonality.
 * About ``SKIP_RATE`` of deals skip Qualification or Discovery in the history, about
   ``BACKWARD_RATE`` go back one stage and forward again; neither changes the outcome.
-* Everything after ``end`` is cut: those deals are open, with an expected close date in the future.
+* Everything after ``end`` is cut: those deals are open. Their expected close date, and the
+  amount a deal showed before a re-quote, follow :mod:`spmlib.sample.close_dates`.
 * The CRM columns are deterministic: ``probability`` is the stage's ``CRM_PROBABILITY``,
-  ``close_reason`` the closed stage, ``pipeline`` the one ``PIPELINE``.
+  ``forecast_category`` follows the stage, ``close_reason`` is the closed stage, ``pipeline``
+  the one ``PIPELINE`` (:func:`crm_columns`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = [
     "Deals",
     "generate_deals",
     "expected_closed_outcomes",
+    "stage_codes",
+    "crm_columns",
 ]
 
 log = logging.getLogger(__name__)
@@ -164,7 +168,8 @@ class Deals:
     source: np.ndarray
     product: np.ndarray
     amount: np.ndarray
-    cell_lambda: np.ndarray  # expected deals per (rep, month), for quotas and activities
+    cell_lambda: np.ndarray  # expected deals per (rep, month) up to the end, for activities
+    planned_lambda: np.ndarray  # the same over whole months (the end's too), for quotas
     account_u: np.ndarray  # uniform draw in (0, 1) that picks the deal's account
     opp_ids: pa.Array  # O000001... in deal order
     opportunities: pd.DataFrame
@@ -183,6 +188,9 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
     hi = np.broadcast_to(m_end[None, :], lo.shape)
     active = lo <= hi
     frac = np.where(active, (hi - lo + 1) / np.diff(bounds)[None, :], 0.0)  # share of month
+    # the same for quotas, which plan whole months (the data may end mid-month)
+    whole = np.broadcast_to((bounds[1:] - 1)[None, :], lo.shape)
+    whole_frac = np.where(lo <= whole, (whole - lo + 1) / np.diff(bounds)[None, :], 0.0)
     mid = (m_start + m_end) / 2.0
     tenure_m = (mid[None, :] - reps["hire_day"][:, None]) / DAYS_PER_MONTH
     ramp = np.where(
@@ -192,11 +200,13 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
     )
     growth = (1 + GROWTH_PER_YEAR) ** ((np.arange(months) + 0.5) / 12.0)
     lam = BASE_DEALS_PER_MONTH * growth[None, :] * np.sqrt(reps["activity_level"])[:, None]
+    planned = lam * whole_frac * ramp
     lam = lam * frac * ramp
     if opportunities is None:
         counts = rng.poisson(lam).ravel()
     else:
         counts = rng.multinomial(int(opportunities), (lam / lam.sum()).ravel())
+        planned = planned * (int(opportunities) / lam.sum())
         lam = lam * (int(opportunities) / lam.sum())
     cell = np.repeat(np.arange(counts.size), counts)
     n = cell.size
@@ -262,8 +272,8 @@ def generate_deals(rng, reps: dict, months: int, start_day: int, end_day: int, f
         rep=rep, created=created, entry=entry, n_open=n_open, won=won, accepted=accepted,
         p_stage=p_stage, p_win=p_win, p_proposal=np.stack([p_acc, p_rej], axis=1),
         source=source, product=product, amount=amount,
-        cell_lambda=lam, account_u=account_u, opp_ids=opp_ids, opportunities=opp,
-        stage_history=history,
+        cell_lambda=lam, planned_lambda=planned, account_u=account_u, opp_ids=opp_ids,
+        opportunities=opp, stage_history=history,
     )  # fmt: skip
 
 
@@ -350,34 +360,62 @@ def _stage_history(rng, entry, n_open, won, end_day, opp_ids):
     return frame, current
 
 
+#: The CRM forecast category of each stage code (open stages 0-4, won 5, lost 6).
+_CATEGORY_OF_CODE = np.array([3, 3, 3, 2, 1, 0, 0])
+_CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline")
+_STAGES = (*OPEN_STAGES, WON_STAGE, LOST_STAGE)
+
+
+def stage_codes(stages: pd.Series) -> np.ndarray:
+    """The code of each stage label (0-4 open stages in order, 5 won, 6 lost).
+
+    >>> stage_codes(pd.Series(["Proposal", "Closed Lost"])).tolist()
+    [3, 6]
+    """
+    return pd.Categorical(stages, categories=_STAGES).codes.astype(np.int64)
+
+
+def crm_columns(current: np.ndarray) -> dict[str, pd.Series]:
+    """The CRM columns a deal's stage code decides: ``status``, ``probability`` (the stage's
+    :data:`CRM_PROBABILITY`), ``forecast_category`` (Negotiation Commit, Proposal Best Case,
+    earlier stages Pipeline, closed deals Closed) and ``close_reason`` (the closed stage).
+
+    >>> crm_columns(np.array([3, 5]))["forecast_category"].tolist()
+    ['Best Case', 'Closed']
+    """
+    is_closed = current >= 5
+    return {
+        "status": take_labels(("open", "won", "lost"), np.where(is_closed, current - 4, 0)),
+        "probability": pd.Series(CRM_PROBABILITY[current]),
+        "forecast_category": take_labels(_CATEGORIES, _CATEGORY_OF_CODE[current]),
+        "close_reason": take_labels(_STAGES, np.where(is_closed, current, -1)),
+    }
+
+
 def _opportunities_frame(
     rng, reps, rep, created, close, current, amount, source, product, end, opp_ids
 ):
+    """The opportunities at ``end``: the close date of deals still open is left empty (the
+    expected close date over time is :mod:`spmlib.sample.close_dates`)."""
     n = rep.size
     is_closed = current >= 5
-    typical = STAGE_MEDIAN_DAYS.sum() * reps["cycle_factor"][rep]
-    expected = created + np.round(typical * np.exp(0.3 * rng.standard_normal(n))).astype(np.int64)
-    future = end + 1 + rng.integers(0, 46, n)
-    close_date = np.where(is_closed, close, np.where(expected > end, expected, future))
-    fc = np.select([is_closed, current == 4, current == 3], [0, 1, 2], 3)
     account_u = (rng.integers(0, ACCOUNT_DRAW_LEVELS, n) + 0.5) / ACCOUNT_DRAW_LEVELS
+    crm = crm_columns(current)
     frame = pd.DataFrame(
         {
             "opp_id": str_series(opp_ids),
             "rep_id": take_labels(reps["rep_id"], rep),
             "created_date": days_to_datetime(created),
-            "close_date": days_to_datetime(close_date),
-            "stage": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), current),
+            "close_date": pd.Series(days_to_datetime(close)).where(is_closed),
+            "stage": take_labels(_STAGES, current),
             "amount": amount.astype("float64"),
             "account": pd.Series(pd.NA, index=range(n), dtype="string"),  # set by the generator
-            "status": take_labels(("open", "won", "lost"), np.where(is_closed, current - 4, 0)),
+            "status": crm["status"],
             "lead_source": take_labels(SOURCES, source),
             "product": take_labels(PRODUCTS, product),
-            "forecast_category": take_labels(("Closed", "Commit", "Best Case", "Pipeline"), fc),
-            "probability": CRM_PROBABILITY[current],
-            "close_reason": take_labels((*OPEN_STAGES, WON_STAGE, LOST_STAGE), current).where(
-                is_closed
-            ),
+            "forecast_category": crm["forecast_category"],
+            "probability": crm["probability"],
+            "close_reason": crm["close_reason"],
             "pipeline": pd.Series(PIPELINE, index=range(n), dtype="string"),
         }
     )

@@ -5,8 +5,11 @@ stage history, activities, monthly quotas, leads, accounts, credit splits) from 
 ``write_sample``
 writes them as a dataset folder with ``dataset.yml`` and ``ground_truth.yml`` (the generator's
 true parameters, so tests can check that analyses recover them); ``ensure_sample`` does that
-once for the default sample. Default: 6 teams x 8 reps x 36 months ending 2026-10-31, fiscal
-year starting in February (so fiscal quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan).
+once for the default sample. Default: 6 teams x 8 reps x 38 months ending Monday 2026-12-14,
+six weeks into fiscal quarter FY2027-Q4, with the fiscal year starting in February (so fiscal
+quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan). ``generate(as_of=DAY)`` (``spm sample OUT
+--as-of DAY``) writes the same world as an extract taken on an earlier day would have held it:
+the week before, for "what changed since last week".
 
 What makes it realistic (the model is documented in :mod:`spmlib.sample.reps`,
 :mod:`spmlib.sample.deals`, :mod:`spmlib.sample.activities` and :mod:`spmlib.sample.accounts`):
@@ -15,8 +18,10 @@ about a third of reps get a deliberate, detectable strength and/or weakness (lis
 ``ground_truth.yml``); one rep per team is a new hire ramping up; deal creation grows 15% a
 year; won deals bunch up at fiscal quarter end; deals walk the stages with losses at every
 stage; deals are also created in the 3 months before the window so it opens with a pipeline in
-flight; deals still open at the end form the open pipeline; each rep owns accounts whose
-potential explains part of the rep's bookings, and every deal belongs to one of them.
+flight; deals still open at the end form the open pipeline, with expected close dates that were
+revised, pulled in and slipped over time (:mod:`spmlib.sample.close_dates`); each rep owns
+accounts whose potential explains part of the rep's bookings, and every deal belongs to one of
+them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +42,13 @@ import yaml
 from spmlib.config import SAMPLE_DATA_DIR
 from spmlib.core.periods import period_end, period_start
 from spmlib.exceptions import SpmError, UnknownNameError, UnsafeOutputError
-from spmlib.io.schema import DatasetConfig
+from spmlib.io.as_of import dataset_as_of
+from spmlib.io.schema import Dataset, DatasetConfig
 from spmlib.sample import accounts as sa
 from spmlib.sample import activities as acts
 from spmlib.sample import deals as sd
 from spmlib.sample import reps as sr
+from spmlib.sample.close_dates import deal_history, opportunities_on
 from spmlib.sample.reps import KPI_NAMES, STRENGTH, WEAKNESS
 from spmlib.sample.splits import generate_splits
 
@@ -58,7 +65,9 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
+#: The default sample's last day: Monday 2026-12-14, six weeks into FY2027-Q4 (Nov-Jan).
+DEFAULT_END = "2026-12-14"
 
 
 @dataclass
@@ -84,12 +93,13 @@ def _check_args(teams, reps_per_team, months, opportunities, activities) -> None
 def generate(
     teams: int = 6,
     reps_per_team: int = 8,
-    months: int = 36,
+    months: int = 38,
     seed: int = 42,
-    end: str = "2026-10-31",
+    end: str = DEFAULT_END,
     opportunities: int | None = None,
     activities: bool | float = True,
     warmup_months: int = 3,
+    as_of: str | None = None,
 ) -> SampleData:
     """Generate the sample dataset in memory (pure and deterministic for a seed).
 
@@ -98,15 +108,22 @@ def generate(
     teams, reps_per_team : the sales organisation (one new hire per team when 3+ reps).
     months : months of history, ending with the month that contains ``end``.
     seed : seed of ``numpy.random.default_rng``; the same seed gives identical tables.
-    end : the data's last day (YYYY-MM-DD); it becomes ``as_of`` in ``dataset.yml``.
+    end : the last day of the world (YYYY-MM-DD); the data's ``as_of`` unless ``as_of`` is given.
+        The default, Monday 2026-12-14, is six weeks into fiscal quarter FY2027-Q4
+        (Nov-Jan), so the data shows a quarter in progress.
     opportunities : force the total number of opportunities (deals per rep scale); None =
         about 8 new deals per rep and month, growing 15% a year.
     activities : True, False (no activities) or a scale on activity volume (0.1 = a tenth).
     warmup_months : deals (with their history and activities) are also created in these months
         before the window, so the window opens with a pipeline in flight and its first months
         have normal bookings, as in a real CRM extract. Quotas cover the window and, as
-        planned quotas do in a real CRM, the rest of the fiscal quarter that follows ``end``
-        (see :func:`_with_planned_quotas`).
+        planned quotas do in a real CRM, the rest of the fiscal quarter that follows the data's
+        last day (see :func:`_with_planned_quotas`).
+    as_of : the day the extract is taken (YYYY-MM-DD, between the first deal and ``end``):
+        the same world (same seed, same ``end``) as it stood at the end of that day. Deals
+        created later, stage moves and closes dated later have not happened; open deals show
+        the expected close date and amount they had then (:mod:`spmlib.sample.close_dates`);
+        activities and leads dated later are absent, reps hired later too. None = ``end``.
 
     Returns
     -------
@@ -114,12 +131,13 @@ def generate(
         ``tables``: reps, opportunities, stage_history, activities, quotas, leads, accounts,
         splits (:mod:`spmlib.sample.splits`), with the
         columns of :data:`spmlib.io.schema.TABLES` (ids and text as ``string``, dates as
-        datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``).
+        datetime64[ns], amounts float64); ``config``; ``ground_truth`` (see ``write_sample``;
+        its figures are those observable on the data's last day).
 
     Raises
     ------
     SpmError
-        When a size is not positive.
+        When a size is not positive, or ``as_of`` is outside the world.
 
     Examples
     --------
@@ -129,6 +147,10 @@ def generate(
      'stage_history']
     >>> s.tables["reps"]["rep_id"].tolist()
     ['R001', 'R002']
+    >>> week_before = generate(teams=1, reps_per_team=2, months=3, seed=1, as_of="2026-12-07")
+    >>> str(week_before.config.as_of.date()), len(week_before.tables["opportunities"]) < len(
+    ...     s.tables["opportunities"])
+    ('2026-12-07', True)
     """
     _check_args(teams, reps_per_team, months, opportunities, activities)
     if int(warmup_months) < 0:
@@ -136,28 +158,34 @@ def generate(
     rng = np.random.default_rng(seed)
     end_ts = pd.Timestamp(end).normalize()
     start_ts = (end_ts.to_period("M") - (int(months) - 1)).to_timestamp()
-    end_day = int(end_ts.value // 86_400_000_000_000)
+    end_day = _day(end_ts)
     first_ts = (start_ts.to_period("M") - int(warmup_months)).to_timestamp()
-    first_day = int(first_ts.value // 86_400_000_000_000)
+    first_day = _day(first_ts)
+    cutoff_ts = _cutoff(as_of, first_ts, end_ts)
+    cutoff = _day(cutoff_ts)
     span = int(months) + int(warmup_months)  # months in which deals are created
     fy = FISCAL_YEAR_START_MONTH
     reps = sr.make_reps(rng, int(teams), int(reps_per_team), first_day, end_day)
     deals = sd.generate_deals(rng, reps, span, first_day, end_day, fy, opportunities)
+    history = deal_history(seed, deals, reps["cycle_factor"][deals.rep], end_day)
     n_reps = len(reps["rep_id"])
     deal_count = np.bincount(deals.rep, minlength=n_reps)
-    draws = int(np.clip(600_000 // max(deals.rep.size, 1), 2, 40))
-    exp_won, exp_closed = sd.expected_closed_outcomes(seed, deals, reps, end_day, draws)
-    won_r = np.bincount(deals.rep, weights=exp_won, minlength=n_reps)
-    closed_r = np.bincount(deals.rep, weights=exp_closed, minlength=n_reps)
-    true_win = np.divide(won_r, closed_r, out=np.full(n_reps, np.nan), where=closed_r > 0)
     all_win = np.bincount(deals.rep, weights=deals.p_win, minlength=n_reps) / np.maximum(
         deal_count, 1
     )
+    draws = int(np.clip(600_000 // max(deals.rep.size, 1), 2, 40))
+    exp_won, exp_closed = sd.expected_closed_outcomes(seed, deals, reps, cutoff, draws)
+    won_r = np.bincount(deals.rep, weights=exp_won, minlength=n_reps)
+    closed_r = np.bincount(deals.rep, weights=exp_closed, minlength=n_reps)
+    true_win = np.divide(won_r, closed_r, out=np.full(n_reps, np.nan), where=closed_r > 0)
+    seen = deals.created <= cutoff
+    seen_count = np.bincount(deals.rep[seen], minlength=n_reps)
+    seen_win = np.bincount(deals.rep[seen], weights=deals.p_win[seen], minlength=n_reps)
     n_closed = closed_r.sum()
     win = {
         "closed": won_r.sum() / n_closed if n_closed > 0 else np.nan,
-        "all": deals.p_win.mean() if deals.p_win.size else np.nan,
-        "rep_all": np.where(deal_count > 0, all_win, np.nan),
+        "all": deals.p_win[seen].mean() if seen.any() else np.nan,
+        "rep_all": np.where(seen_count > 0, seen_win / np.maximum(seen_count, 1), np.nan),
     }
     scale = float(activities) if not isinstance(activities, bool) else 1.0
     if activities is False or scale == 0:
@@ -170,7 +198,9 @@ def generate(
     accounts = sa.generate_accounts(seed, reps, deals, end_day)
     tables = {
         "reps": sr.reps_frame(reps),
-        "opportunities": deals.opportunities.assign(account=accounts.deal_account),
+        "opportunities": opportunities_on(deals.opportunities, history, end_day).assign(
+            account=accounts.deal_account
+        ),
         "stage_history": deals.stage_history,
         "activities": activity_table,
         "quotas": quotas,
@@ -186,14 +216,58 @@ def generate(
         fiscal_year_start_month=fy,
         as_of=end_ts,
     )
+    if cutoff_ts < end_ts:
+        tables = _as_of(tables, config, history, cutoff_ts)
+        config = replace(config, as_of=cutoff_ts)
     truth = _ground_truth(seed, teams, reps_per_team, months, start_ts, end_ts, reps, deals,
-                          true_win, end_day, win)  # fmt: skip
+                          true_win, cutoff, win)  # fmt: skip
+    truth["parameters"]["as_of"] = cutoff_ts.date().isoformat()
+    kept = set(tables["reps"]["rep_id"])
+    truth["reps"] = {rid: rep for rid, rep in truth["reps"].items() if rid in kept}
     truth["accounts"] = accounts.truth
     for rid, potential in zip(reps["rep_id"], accounts.rep_potential, strict=True):
-        truth["reps"][rid]["potential"] = _r(potential, 0)
+        if rid in kept:
+            truth["reps"][rid]["potential"] = _r(potential, 0)
     truth["parameters"]["warmup_months"] = int(warmup_months)
     truth["parameters"]["first_created"] = first_ts.date().isoformat()
     return SampleData(tables=tables, config=config, ground_truth=truth)
+
+
+def _day(ts: pd.Timestamp) -> int:
+    """Days since 1970-01-01."""
+    return int(ts.value // 86_400_000_000_000)
+
+
+def _cutoff(as_of, first: pd.Timestamp, end: pd.Timestamp) -> pd.Timestamp:
+    """The extract's day: ``as_of`` checked to lie in the world, else ``end``."""
+    if as_of is None:
+        return end
+    try:
+        day = pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError):
+        raise SpmError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD.") from None
+    if not first <= day <= end:
+        raise SpmError(
+            f"as_of {day.date()} is outside the sample's world ({first.date()} to {end.date()}); "
+            "choose a day in it, or move end."
+        )
+    return day
+
+
+def _as_of(tables: dict, config: DatasetConfig, history, day: pd.Timestamp) -> dict:
+    """The world's tables as an extract at the end of ``day`` holds them: the rows of every
+    table cut by :func:`spmlib.io.as_of.dataset_as_of`, the deals' close dates and amounts
+    as they were then (``history``), quotas planned up to the end of the fiscal quarter that
+    holds the next day."""
+    ds = dataset_as_of(Dataset(config, **tables), day)
+    out = ds.tables()
+    out["opportunities"] = opportunities_on(out["opportunities"], history, _day(day))
+    next_day = pd.Series([day + pd.Timedelta(days=1)])
+    fy = config.fiscal_year_start_month
+    horizon = period_end(period_start(next_day, "quarter", fy), "quarter").iloc[0]
+    quotas = out["quotas"]
+    out["quotas"] = quotas[quotas["period_start"] <= horizon].reset_index(drop=True)
+    return out
 
 
 def _empty(name: str) -> pd.DataFrame:
@@ -301,7 +375,7 @@ TRUTH_NOTES = """\
 # True parameters of the sample generator (spmlib.sample.generator, spmlib.sample.deals,
 # spmlib.sample.activities), for checking that analyses recover them.
 # stage_conversion: per open stage, the mean true probability of advancing, over the deals that
-#   reached the stage and whose advance or loss there happened by the data's end.
+#   reached the stage and whose advance or loss there happened by the data's end (as_of).
 # win_rate: the expected observed won / (won + lost) at the data's end (Monte Carlo over each
 #   deal's true probabilities and stage times; deals still open are not counted, as in the data).
 #   win_rate_all_deals: the mean true win probability of every deal at creation.
@@ -310,8 +384,10 @@ TRUTH_NOTES = """\
 # growth_per_year: multiplicative yearly growth of deal creation.
 # parameters: start..end is the window (quotas, bookings); deals are also created in the
 #   warmup_months before it (from first_created) so that the window opens with a pipeline.
-#   Quotas also run past end to the end of the next fiscal quarter (planned quotas, each rep's
-#   last monthly quota repeated).
+#   as_of is the day the extract shows (end unless an earlier extract of the same world was
+#   asked for); figures "at the data's end" are those observable on as_of. Quotas also run
+#   to the end of the fiscal quarter holding the day after as_of (planned quotas; months after
+#   end repeat each rep's last monthly quota).
 # reps.<id>: win_skill = multiplier on every stage's advance odds (team factor apart, see
 #   teams.<name>.win_factor); true_win_rate = win_rate restricted to the rep's deals
 #   (true_win_rate_all_deals likewise); deal_size = expected mean amount; activity_level =
@@ -529,36 +605,43 @@ def _write_into(out: Path, sample: SampleData, format: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR) -> Path:
+def ensure_sample(out_dir: str | Path = SAMPLE_DATA_DIR, as_of: str | None = None) -> Path:
     """The default sample dataset at ``out_dir``, generated once if absent (or out of date).
 
+    ``as_of``: the default world as an extract of that day holds it (``generate(as_of=...)``,
+    e.g. the week before for "what changed since last week"); None = the world's last day.
     A folder counts as up to date when it has ``dataset.yml`` and its ``ground_truth.yml`` was
-    written by this version of the generator (``generator_version``). Safe when several
-    processes call it at once: they take a file lock beside the folder, the first one writes,
-    the others find the finished folder.
+    written by this version of the generator (``generator_version``) for that day. Safe when
+    several processes call it at once: they take a file lock beside the folder, the first one
+    writes, the others find the finished folder.
     """
     out = Path(out_dir)
-    if _is_current(out):
+    day = str(pd.Timestamp(as_of or DEFAULT_END).date())
+    if _is_current(out, day):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     lock_path = out.parent / f".{out.name}.lock"
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not _is_current(out):
-                log.info("generating the sample dataset in %s", out)
-                write_sample(out)
+            if not _is_current(out, day):
+                log.info("generating the sample dataset in %s (as of %s)", out, day)
+                if as_of is None:
+                    write_sample(out)
+                else:
+                    write_sample(out, as_of=day)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return out
 
 
-def _is_current(out: Path) -> bool:
-    """``out`` holds a finished sample written by this version of the generator."""
+def _is_current(out: Path, day: str) -> bool:
+    """``out`` holds a finished sample written by this version of the generator, as of ``day``."""
     if not (out / "dataset.yml").exists():
         return False
     try:
         truth = yaml.safe_load((out / "ground_truth.yml").read_text()) or {}
     except (OSError, yaml.YAMLError):
         return False
-    return truth.get("generator_version") == GENERATOR_VERSION
+    as_of = (truth.get("parameters") or {}).get("as_of")
+    return truth.get("generator_version") == GENERATOR_VERSION and as_of in (None, day)

@@ -70,13 +70,20 @@ def plot_backtest(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 def plot_pipeline(pipeline: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """P10-P90 range and P50 of period bookings per row of
-    :func:`spmlib.forecast.pipeline.pipeline_forecast` (pass the rows to show), with quota
-    marks where set."""
+    :func:`spmlib.forecast.pipeline.pipeline_forecast` or
+    :func:`spmlib.reports.outlook.scope_outlook` (pass the rows to show), with quota marks
+    where set; reps are labelled by name when the rows carry it."""
     ax = _axes(ax, (7, max(2.0, 0.45 * len(pipeline) + 1)))
-    labels = [
-        str(r.rep_id) if r.level == "rep" else (str(r.team) if r.level == "team" else "company")
-        for r in pipeline.itertuples()
-    ]
+
+    def label(r) -> str:
+        if r.level == "rep":
+            name = getattr(r, "rep_name", None)
+            return str(name) if name is not None and not pd.isna(name) else str(r.rep_id)
+        if r.level in ("team", "manager"):
+            return str(getattr(r, r.level))
+        return "company"
+
+    labels = [label(r) for r in pipeline.itertuples()]
     y = range(len(pipeline))
     ax.hlines(
         y, pipeline["p10"], pipeline["p90"], color="C0", linewidth=6, alpha=0.5, label="P10-P90"
@@ -97,6 +104,8 @@ def plot_replay(replay: pd.DataFrame, ax: Axes | None = None) -> Axes:
     actual bookings, from :func:`spmlib.forecast.pipeline.pipeline_replay`."""
     ax = _axes(ax)
     x = replay["period"].astype(str)
+    if "day" in replay.columns:  # outlook replays: several days per period
+        x = x + " day " + replay["day"].astype(str)
     ax.fill_between(x, replay["p10"], replay["p90"], alpha=0.25, color="C0", label="P10-P90")
     ax.plot(x, replay["p50"], marker=".", color="C0", label="P50")
     ax.plot(x, replay["actual"], marker="o", color="0.2", linestyle="none", label="actual")
