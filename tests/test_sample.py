@@ -519,3 +519,64 @@ def test_spm_sample_writes_and_summarises(tmp_path):
     assert runner.invoke(app, ["sample", "--help"]).exit_code == 0
     bad = runner.invoke(app, ["sample", str(out), "--teams", "0"])
     assert bad.exit_code != 0
+
+
+# --- the same world seen earlier (as_of) ----------------------------------------------------
+
+
+def test_an_earlier_extract_is_the_same_world_seen_earlier(small):
+    from spmlib.funnel.changes import extract_changes
+    from spmlib.io.schema import Dataset
+
+    day = pd.Timestamp("2026-11-16")
+    then = generate(**SMALL, as_of=str(day.date()))
+    assert then.config.as_of == day and then.ground_truth["parameters"]["as_of"] == "2026-11-16"
+    now_o, then_o = small.tables["opportunities"], then.tables["opportunities"]
+    # deals created by then, same ids and attributes; nothing dated after the day
+    assert then_o["opp_id"].tolist() == now_o.loc[now_o["created_date"] <= day, "opp_id"].tolist()
+    both = then_o.merge(now_o, on="opp_id", suffixes=("_then", "_now"))
+    for col in ("rep_id", "created_date", "account", "product", "lead_source"):
+        assert (both[f"{col}_then"] == both[f"{col}_now"]).all(), col
+    closed = both[both["status_then"] != "open"]
+    assert (closed[["stage_then", "close_date_then", "amount_then"]].to_numpy()
+            == closed[["stage_now", "close_date_now", "amount_now"]].to_numpy()).all()  # fmt: skip
+    assert (closed["close_date_then"] <= day).all()
+    for name, col in (("stage_history", "entered_date"), ("activities", "date"),
+                      ("leads", "created_date")):  # fmt: skip
+        assert (then.tables[name][col] <= day).all(), name
+    # open deals show the expected close date they had then: some moved since (slips and
+    # pull-ins are real), and none of the overdue ones was more than MAX_OVERDUE_DAYS late
+    still = both[(both["status_then"] == "open") & (both["status_now"] == "open")]
+    assert (still["close_date_then"] != still["close_date_now"]).any()
+    assert ((day - then_o.loc[then_o["status"] == "open", "close_date"]).dt.days
+            <= MAX_OVERDUE_DAYS).all()  # fmt: skip
+    kinds = set(
+        extract_changes(Dataset(then.config, **then.tables), Dataset(small.config, **small.tables))[
+            "change"
+        ]
+    )
+    assert {"new", "won", "lost", "advanced", "slipped", "pulled in", "amount changed"} <= kinds
+    # the world's own last day is the default extract; a day outside the world is refused
+    same = generate(**SMALL, as_of="2026-12-14")
+    pd.testing.assert_frame_equal(same.tables["opportunities"], now_o)
+    with pytest.raises(SpmError, match="outside the sample's world"):
+        generate(**SMALL, as_of="2027-01-05")
+
+
+def test_ensure_sample_keeps_one_extract_per_day(tmp_path, monkeypatch):
+    import spmlib.sample.generator as sample
+
+    real = sample.write_sample
+    calls = []
+
+    def small_write(out, **kw):
+        calls.append(kw.get("as_of"))
+        return real(out, teams=1, reps_per_team=2, months=2, **kw)
+
+    monkeypatch.setattr(sample, "write_sample", small_write)
+    target = tmp_path / "previous"
+    ensure_sample(target, as_of="2026-12-07")
+    ensure_sample(target, as_of="2026-12-07")
+    assert spmlib.load(target).as_of == pd.Timestamp("2026-12-07")
+    ensure_sample(target, as_of="2026-11-30")  # another day: written again
+    assert calls == ["2026-12-07", "2026-11-30"]
