@@ -42,6 +42,7 @@ __all__ = [
     "format_compact",
     "format_frame",
     "table_html",
+    "stacked_html",
 ]
 
 #: The default locale of numbers and currencies (babel / CLDR name).
@@ -361,3 +362,78 @@ def table_html(
         '<div class="spm-table" style="overflow-x:auto"><table class="spm-table">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _key_columns(frame: pd.DataFrame, defs: Mapping[str, Column]) -> list[str]:
+    """The leading text or date columns (at most two) that name a row."""
+    keys = []
+    for name in frame.columns:
+        if defs[str(name)].numeric or len(keys) == 2:
+            break
+        keys.append(name)
+    return keys
+
+
+def stacked_html(
+    frame: pd.DataFrame,
+    columns: Mapping[str, Column] | None = None,
+    currency: str = "USD",
+    locale: str = LOCALE,
+    rows: RowFormat | None = None,
+    shade: Sequence[str] = (),
+    highlight: pd.Series | None = None,
+    max_records: int = 12,
+) -> str:
+    """A wide table for a narrow screen: one block per row, its name (the leading text
+    columns) as a heading, then one "label, value" line per other column. Formatted and
+    escaped as :func:`table_html`; at most ``max_records`` rows, then a line saying how many
+    more the full report has.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"rep_name": ["Ann", "Cy"], "team": ["A", "A"], "won": [3, 1],
+    ...     "lost": [1, 2], "win_rate": [0.75, 0.33], "bookings": [1e5, 2e4]})
+    >>> html = stacked_html(frame, max_records=1)
+    >>> "Ann · A" in html and ">Win rate</td>" in html and ">75%</td>" in html
+    True
+    >>> "Cy" in html, "1 more row in the full report" in html
+    (False, True)
+    """
+    defs = columns_for(frame, columns)
+    text = format_frame(frame, columns, currency, locale, rows)
+    keys = _key_columns(frame, defs)
+    cells = dict(zip(frame.columns, _cell_columns(frame, columns, rows), strict=True))
+    marked = list(highlight.fillna(False).astype(bool)) if highlight is not None else None
+    position = {c: j for j, c in enumerate(frame.columns)}
+    parts = []
+    for i in range(min(len(frame), max_records)):
+        name = " · ".join(text.iloc[i, position[k]] for k in keys) or f"Row {i + 1}"
+        back = "#fde9c8" if marked is not None and marked[i] else "#f3f4f6"
+        lines = [
+            f'<tr><th colspan="2" style="text-align:left;background-color:{back}">'
+            f"{html.escape(name)}</th></tr>"
+        ]
+        for c in frame.columns:
+            if c in keys:
+                continue
+            j = position[c]
+            numeric = defs[str(c)].numeric or cells[c][i].numeric
+            style = "text-align:right;white-space:nowrap" if numeric else "text-align:left"
+            raw = frame.iloc[i, j]
+            if c in shade and not is_missing(raw):
+                style += ";" + _shade(raw)
+            align = ' align="right"' if numeric else ' align="left"'
+            lines.append(
+                '<tr><td align="left" style="text-align:left;color:#4b5563">'
+                f"{html.escape(text.columns[j])}</td>"
+                f'<td{align} style="{style}">{html.escape(text.iloc[i, j])}</td></tr>'
+            )
+        parts.append(f"<tbody>{''.join(lines)}</tbody>")
+    more = len(frame) - max_records
+    if more > 0:
+        plural = "s" if more > 1 else ""
+        parts.append(
+            '<tbody><tr><td colspan="2" align="left" style="color:#6b7280;font-style:italic">'
+            f"… {more:,} more row{plural} in the full report</td></tr></tbody>"
+        )
+    return f'<table class="spm-stacked">{"".join(parts)}</table>'

@@ -349,7 +349,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
                     ],
                     columns=leaderboard_columns(metric),
                 ),
-                Figure(plotting.plot_leaderboard, board, alt="Leaderboard"),
+                Figure(plotting.plot_leaderboard, board, {"metric": p.metric}, alt="Leaderboard"),
             ),  # fmt: skip
         ),
         Section(

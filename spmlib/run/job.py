@@ -107,12 +107,15 @@ class Output:
     reports : sub-folder of complete reports (``.`` for ``spm run``).
     failed : sub-folder of the partial notebooks of failed reports.
     html : also export browser HTML beside each notebook.
+    index : the run's index page, relative to ``folder`` (each browser report links back to
+        it); None when there is none (``spm run``).
     """
 
     folder: str
     reports: str = "reports"
     failed: str = "failed"
     html: bool = True
+    index: str | None = "index.html"
 
 
 @dataclass

@@ -249,12 +249,14 @@ def _write(nb: nbformat.NotebookNode, job: Job, output: Output, status: Status) 
     if status is not Status.OK:
         return {"partial": str(atomic_write_notebook(failed, nb).relative_to(folder))}
     reports = folder / output.reports
+    index = os.path.relpath(folder / output.index, reports) if output.index else None
     written = write_report(
         nb,
         reports / f"{job.id}.ipynb",
         reports / f"{job.id}.html" if output.html else None,
         parameters=_masked(job.parameters),
         rendered=_now(),
+        index=Path(index).as_posix() if index else None,
     )
     if failed.exists():
         failed.unlink()  # a retry that succeeded: the old partial notebook goes

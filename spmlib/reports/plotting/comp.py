@@ -2,49 +2,52 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from spmlib.reports.plotting import style
+from spmlib.reports.plotting.style import chart
+
 __all__ = ["plot_payout_curve"]
 
 
+@chart
 def plot_payout_curve(
     curve: pd.DataFrame,
     point: tuple[float, float] | None = None,
     label: str | None = None,
+    currency: str = "USD",
     ax: Axes | None = None,
 ) -> Axes:
     """Earnings against attainment (from :func:`spmlib.comp.curve.payout_curve`), jumps drawn
     as gaps with the cliffs marked; ``point`` = (attainment, earnings) marks a rep's period."""
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax = style.new_axes(3.5, ax)
     x, y = curve["attainment"].to_numpy(), curve["earnings"].to_numpy()
     jumps = np.flatnonzero(curve["cliff"].to_numpy())
     breaks = np.split(np.arange(len(x)), jumps)
     for part in breaks:
         if len(part):
-            ax.plot(x[part], y[part], color="#1f4e79", lw=2)
+            ax.plot(x[part], y[part], color=style.MAIN, lw=2)
     for j in jumps:
-        ax.plot([x[j], x[j]], [y[j - 1] if j else 0, y[j]], ls=":", color="#c00000", lw=1)
+        ax.plot([x[j], x[j]], [y[j - 1] if j else 0, y[j]], ls=":", color=style.BAD, lw=1)
         ax.annotate(
             "cliff",
             (x[j], y[j]),
             textcoords="offset points",
             xytext=(4, 4),
-            color="#c00000",
-            fontsize=8,
+            color=style.BAD,
         )
     if point is not None:
         ax.scatter(
-            [point[0]], [point[1]], s=60, color="#e36c09", zorder=3, label=label or "this period"
+            [point[0]], [point[1]], s=60, color=style.ACCENT, zorder=3,
+            label=label or "this period",
         )
-        ax.legend(loc="upper left", frameon=False)
-    ax.axvline(1.0, color="#999999", lw=0.8, ls="--")
-    ax.set_xlabel("attainment")
-    ax.set_ylabel("earnings")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:.0%}"))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        style.legend_outside(ax)
+    ax.axvline(1.0, color=style.NEUTRAL, lw=0.8, ls="--")
+    ax.set_xlabel("Attainment")
+    ax.set_ylabel(f"Earnings ({currency})")
+    style.percent_axis(ax, "x")
+    style.money_axis(ax, "y", currency)
     ax.grid(alpha=0.3)
     return ax
