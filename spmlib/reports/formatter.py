@@ -289,14 +289,23 @@ def format_frame(
     return pd.DataFrame(out, index=range(len(frame)), columns=list(out))
 
 
+@lru_cache(maxsize=1)
+def _shades():
+    """The colour scale of shaded cells: vermillion, white, bluish green (Okabe and Ito's
+    colours, told apart with the common colour-vision deficiencies)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("spm_shade", ["#D55E00", "#f7f7f7", "#009E73"])
+
+
 def _shade(value: Any) -> str:
-    """Background and text colour of a shaded cell (red below quota, green above)."""
-    from matplotlib import colormaps
+    """Background and text colour of a shaded cell (vermillion below quota, bluish green
+    above; never for a missing value)."""
     from matplotlib.colors import to_hex
 
     lo, hi = SHADE_RANGE
     share = min(max((float(value) - lo) / (hi - lo), 0.0), 1.0)
-    r, g, b, _ = colormaps["RdYlGn"](share)
+    r, g, b, _ = _shades()(share)
     light = 0.2126 * r + 0.7152 * g + 0.0722 * b
     text = "#ffffff" if light < 0.408 else "#000000"
     return f"background-color:{to_hex((r, g, b))};color:{text}"
@@ -320,7 +329,8 @@ def table_html(
     """An HTML table of the frame, formatted by :func:`format_frame`, every cell escaped.
 
     Numbers are right-aligned and never wrap; ``shade`` columns (shares, e.g. attainment) are
-    coloured from red (50% and below) to green (150% and above), missing values never;
+    coloured from vermillion (50% and below) through white (100%) to bluish green (150% and
+    above), missing values never;
     ``bars`` columns get a bar in proportion to the column's largest value; rows where
     ``highlight`` is True get a light background.
 
@@ -385,7 +395,8 @@ def stacked_html(
     max_records: int = 12,
 ) -> str:
     """A wide table for a narrow screen: one block per row, its name (the leading text
-    columns) as a heading, then one "label, value" line per other column. Formatted and
+    columns) as a heading, then one "label, value" line per other column (values on the
+    right). Formatted and
     escaped as :func:`table_html`; at most ``max_records`` rows, then a line saying how many
     more the full report has.
 
@@ -402,7 +413,6 @@ def stacked_html(
     defs = columns_for(frame, columns)
     text = format_frame(frame, columns, currency, locale, rows)
     keys = _key_columns(frame, defs)
-    cells = dict(zip(frame.columns, _cell_columns(frame, columns, rows), strict=True))
     marked = list(highlight.fillna(False).astype(bool)) if highlight is not None else None
     position = {c: j for j, c in enumerate(frame.columns)}
     parts = []
@@ -417,16 +427,14 @@ def stacked_html(
             if c in keys:
                 continue
             j = position[c]
-            numeric = defs[str(c)].numeric or cells[c][i].numeric
-            style = "text-align:right;white-space:nowrap" if numeric else "text-align:left"
+            style = "text-align:right"
             raw = frame.iloc[i, j]
             if c in shade and not is_missing(raw):
                 style += ";" + _shade(raw)
-            align = ' align="right"' if numeric else ' align="left"'
             lines.append(
                 '<tr><td align="left" style="text-align:left;color:#4b5563">'
                 f"{html.escape(text.columns[j])}</td>"
-                f'<td{align} style="{style}">{html.escape(text.iloc[i, j])}</td></tr>'
+                f'<td align="right" style="{style}">{html.escape(text.iloc[i, j])}</td></tr>'
             )
         parts.append(f"<tbody>{''.join(lines)}</tbody>")
     more = len(frame) - max_records

@@ -18,7 +18,10 @@ dead kernel the kernel is replaced. Outputs are written aside and renamed into p
 complete: ``reports/<id>.html`` then ``reports/<id>.ipynb``; a failed report's partial notebook
 goes to ``failed/<id>.ipynb`` and never under ``reports/``. Every parameter value written (the
 injected cell, ``metadata.papermill.parameters``, the HTML header) has its secrets masked
-(:func:`spmlib.io.sources.mask_secrets`).
+(:func:`spmlib.io.sources.mask_secrets`). A complete report keeps no stream output (stdout,
+stderr: warnings, log lines); they are logged and kept in its ``metadata.spm.streams``. What it
+recorded for readers (title, headline, single-number values) travels in the outcome's
+``summary`` to the manifest and the run's index.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from spmlib.config import KERNEL_NAME
 from spmlib.exceptions import KernelStartError
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.browser import atomic_write_notebook, write_report
+from spmlib.reports.notebook import read_glued
 from spmlib.run.engine import ENGINE_NAME, Execution, mark_failed_cell, register_engine
-from spmlib.run.job import Job, Outcome, Output, ReportError, Status
+from spmlib.run.job import Job, Outcome, Output, ReportError, Status, report_summary
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
 
 __all__ = [
@@ -121,13 +125,18 @@ class Runner:
             "ended_early_at": _clean_exit(nb) if status is Status.OK else None,
             "finished": _now(),
         }
+        summary: dict[str, Any] = {}
+        if status is Status.OK:
+            _set_aside_streams(nb, job.id)
+            summary = report_summary(read_glued(nb))
         try:
             outputs = _write(nb, job, output, status)
         except Exception as exc:
             log.exception("could not write the outputs of %s", job.id)
-            status, outputs = Status.FAILED, {}
+            status, outputs, summary = Status.FAILED, {}, {}
             error = ReportError(None, type(exc).__name__, f"writing outputs: {exc}")
-        return Outcome(job.id, status, round(time.monotonic() - started, 3), outputs, error)
+        seconds = round(time.monotonic() - started, 3)
+        return Outcome(job.id, status, seconds, outputs, error, summary)
 
     def _execute(
         self, job: Job, execution: Execution
@@ -226,6 +235,24 @@ def _papermill_noise(record: logging.LogRecord) -> bool:
 def _quiet_papermill() -> None:
     for name in ("papermill", "papermill.translators"):
         logging.getLogger(name).addFilter(_papermill_noise)
+
+
+def _set_aside_streams(nb: nbformat.NotebookNode, report_id: str) -> None:
+    """Take the stream outputs (stdout, stderr: warnings, log lines) out of a complete report,
+    so none reaches its readers; they are kept in ``metadata.spm.streams`` and logged, for
+    whoever debugs the report."""
+    kept = []
+    for index, cell in enumerate(nb.cells):
+        streams = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        if streams:
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
+            for o in streams:
+                text = "".join(o.get("text", ""))
+                kept.append({"cell": index, "name": o.get("name"), "text": text})
+                log.warning("report %s, cell %d wrote to %s: %s", report_id, index,
+                            o.get("name"), text.strip()[:500])  # fmt: skip
+    if kept:
+        nb.metadata.setdefault("spm", {})["streams"] = kept
 
 
 def _mask_parameters(nb: nbformat.NotebookNode) -> None:
