@@ -28,6 +28,7 @@ text        text from the data (escaped in HTML)         ``O'Neil & Co``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -239,6 +240,16 @@ COLUMNS: dict[str, Column] = {
     "p90": _c("P90", "money"),
     "median_value": _c("Median new rep", "money"),
     "tenured_median": _c("Median tenured rep", "money"),
+    "gap": _c("Gap to the target", "money"),
+    "productivity": _c("Monthly bookings per ramped rep", "money"),
+    "bookings_last_4_quarters": _c("Bookings, last 4 quarters", "money"),
+    "quota_rate_of_potential": _c("Quota / potential", "percent"),
+    "probability_at_quota": _c("Chance of reaching quota", "percent"),
+    "attainment_median": _c("Median attainment (simulated)", "percent"),
+    "expected_share": _c("Expected share of reps", "percent"),
+    "share_of_year": _c("Share of the year", "percent", 1),
+    "share_of_mean_before": _c("Share of the team mean, before", "percent"),
+    "share_of_mean_after": _c("Share of the team mean, after", "percent"),
     # percentages
     **_ci("conversion", "Conversion"),
     **_ci("cumulative_conversion", "Cumulative conversion"),
@@ -310,6 +321,16 @@ COLUMNS: dict[str, Column] = {
 }
 
 
+#: Kinds read from the name of a column of decimal numbers that is not in :data:`COLUMNS`,
+#: first match wins: rates and shares are percentages, amounts are money.
+_NAME_KINDS = (
+    (re.compile(r"(^|_)(rate|share|probability|attainment|conversion)(_|$)"), "percent"),
+    (re.compile(r"(^|_)days(_|$)"), "days"),
+    (re.compile(r"(^|_)(amount|bookings|quota|potential|revenue|pipeline|capacity|target"
+                r"|earnings|payout|cost)(_|$)"), "money"),
+)  # fmt: skip
+
+
 def _kind_of(values: pd.Series | None) -> str:
     if values is None:
         return "text"
@@ -330,7 +351,9 @@ def column(name: str, values: pd.Series | None = None) -> Column:
 
     A column not in the vocabulary gets its name as a sentence for a label and its kind from
     its values: booleans, dates, whole numbers (``count``), other numbers (``number``, with
-    decimals chosen once for the whole column: 2 when every value is below 10, else 1), text.
+    decimals chosen once for the whole column: 2 when every value is below 10, else 1), text;
+    a column of decimal numbers named like a rate or share (``ramp_rate``) reads as a
+    percentage, one named like an amount (``hire_capacity``) as money.
 
     Examples
     --------
@@ -339,10 +362,14 @@ def column(name: str, values: pd.Series | None = None) -> Column:
     >>> c = column("calls_per_day", pd.Series([1.25, 3.5]))
     >>> c.label, c.kind, c.digits
     ('Calls per day', 'number', 2)
+    >>> [column(n, pd.Series([0.25])).kind for n in ("ramp_rate", "hire_capacity")]
+    ['percent', 'money']
     """
     if name in COLUMNS:
         return COLUMNS[name]
     kind = _kind_of(values)
+    if kind == "number":
+        kind = next((k for pattern, k in _NAME_KINDS if pattern.search(str(name))), kind)
     decimals = None
     if kind == "number" and values is not None:
         biggest = pd.to_numeric(values, errors="coerce").abs().max()

@@ -15,8 +15,9 @@ What is kept, cell by cell: markdown cells; of each code cell's outputs, the rep
 email version when it has one (:data:`~spmlib.reports.notebook.MAIL_HTML_MIME`: wide tables
 stacked, no table of contents; :data:`~spmlib.reports.notebook.MAIL_PNG_MIME`: charts drawn
 for the phone), else ``image/png`` (and ``image/jpeg``), ``text/html``, ``text/markdown``;
-glued values (:mod:`spmlib.reports.notebook`) give the title and headline. Code inputs, streams, errors, ``text/plain``-only results, scripts and widgets
-are dropped. Cells tagged ``no-email`` are skipped.
+glued values (:mod:`spmlib.reports.notebook`) give the title and headline. Code inputs,
+streams, errors, ``text/plain``-only results, scripts and widgets are dropped. Cells tagged
+``no-email`` are skipped.
 
 Escaping: markdown (cells and ``Markdown(...)`` outputs) is rendered with raw HTML disabled, so
 text from data shows as text (``O'Neil & <Co>``). HTML outputs are sanitized with nh3: an allow-list

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from spmlib.config import PROJ_ROOT
@@ -29,6 +28,7 @@ from spmlib.planning.quota_plan import check_plan, default_target, plan_quotas
 from spmlib.planning.territory import TerritoryPlan, balance_territories, tradeoff_curve
 from spmlib.reports import plotting
 from spmlib.reports.params import QuotaPlanParams
+from spmlib.reports.report import Figure, Report, Section, Table, Text, escape
 from spmlib.reports.scope import Scope
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "PlanSection",
     "QuotaPlanReport",
     "build_quota_plan_report",
+    "to_report",
     "show",
 ]
 
@@ -509,36 +510,40 @@ def build_quota_plan_report(ds: Dataset, scope: Scope, params: QuotaPlanParams) 
     )
 
 
-def show(report: QuotaPlanReport) -> None:
-    """Display the report in a notebook (headline, then each section) and record its title,
-    headline and values (:func:`spmlib.reports.notebook.glue`)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import Markdown, display
-
-    from spmlib.reports.funnel import styled
-    from spmlib.reports.notebook import glue
-
-    glue("title", report.title)
-    glue("headline", report.headline)
-    for key, value in report.values.items():
-        glue(key, value)
-    display(Markdown(f"## {html.escape(report.title, quote=False)}"))
-    display(Markdown("\n".join(f"- {line}" for line in report.headline)))
+def to_report(report: QuotaPlanReport) -> Report:
+    """The quota plan as a :class:`~spmlib.reports.report.Report` of the one report layer, so it
+    is shown, formatted and mailed as every other report (tables through the one formatter,
+    charts drawn for the browser and the phone)."""
+    sections = []
     for section in report.sections:
-        display(Markdown(f"### {section.title}\n\n{section.intro}"))
+        blocks: list = []
         for block in section.blocks:
             if isinstance(block, str):
-                display(Markdown(block))
+                blocks.append(Text(block))
             elif isinstance(block, PlanFigure):
-                fig = block.draw()
-                display(fig)
-                plt.close(fig)
+                blocks.append(Figure(block.plot, block.data, block.options, block.alt))
+            elif len(block.frame):
+                title = f"**{escape(block.title)}**" if block.title else ""
+                note = f"*{escape(block.note)}*" if block.note else ""
+                blocks.append(Table(block.frame, title=title, note=note))
             else:
-                if block.title:
-                    display(Markdown(f"**{html.escape(block.title, quote=False)}**"))
-                frame = block.frame.copy()
-                for col in frame.select_dtypes("bool").columns:
-                    frame[col] = np.where(frame[col], "yes", "")
-                display(styled(frame) if len(frame) else Markdown("(none)"))
-                if block.note:
-                    display(Markdown(f"*{html.escape(block.note, quote=False)}*"))
+                blocks.append(Text(f"**{escape(block.title)}**: none." if block.title else "None."))
+        sections.append(Section(section.title, section.intro, tuple(blocks)))
+    return Report(
+        kind="quota_plan",
+        title=report.title,
+        scope=report.scope,
+        headline=list(report.headline),
+        sections=sections,
+        values=dict(report.values),
+        currency=report.currency,
+    )
+
+
+def show(report: QuotaPlanReport) -> None:
+    """Display the report in a notebook (:func:`spmlib.reports.notebook.show` of
+    :func:`to_report`): headline, contents, each section; records its title, headline and
+    values."""
+    from spmlib.reports.notebook import show as show_report
+
+    show_report(to_report(report))

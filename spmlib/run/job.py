@@ -232,9 +232,10 @@ def report_summary(glued: dict[str, Any]) -> dict[str, Any]:
 
     Examples
     --------
-    >>> report_summary({"title": "Funnel", "headline": ["Win rate 24%."], "win_rate": 0.24,
-    ...                 "funnel": [{"stage": "A"}], "rating": "Meets", "flag": True})
-    {'title': 'Funnel', 'headline': ['Win rate 24%.'], 'values': {'win_rate': 0.24, 'rating': 'Meets'}}
+    >>> summary = report_summary({"title": "Funnel", "headline": ["Win rate 24%."],
+    ...     "win_rate": 0.24, "funnel": [{"stage": "A"}], "rating": "Meets", "flag": True})
+    >>> summary["title"], summary["headline"], summary["values"]
+    ('Funnel', ['Win rate 24%.'], {'win_rate': 0.24, 'rating': 'Meets'})
     """
     values = {
         k: v

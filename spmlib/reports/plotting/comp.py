@@ -40,7 +40,11 @@ def plot_payout_curve(
         )
     if point is not None:
         ax.scatter(
-            [point[0]], [point[1]], s=60, color=style.ACCENT, zorder=3,
+            [point[0]],
+            [point[1]],
+            s=60,
+            color=style.ACCENT,
+            zorder=3,
             label=label or "this period",
         )
         style.legend_outside(ax)

@@ -83,9 +83,7 @@ def _row_label(row) -> str:
 
 
 @chart
-def plot_pipeline(
-    pipeline: pd.DataFrame, currency: str = "USD", ax: Axes | None = None
-) -> Axes:
+def plot_pipeline(pipeline: pd.DataFrame, currency: str = "USD", ax: Axes | None = None) -> Axes:
     """P10-P90 range and P50 of period bookings per row of
     :func:`spmlib.forecast.pipeline.pipeline_forecast` (pass the rows to show; reps are named by
     ``rep_name`` when the rows carry it), with quota marks where set."""
