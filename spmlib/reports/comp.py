@@ -14,7 +14,6 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from spmlib.comp.checks import CHECK_COLUMNS
@@ -29,7 +28,9 @@ from spmlib.comp.statement import what_if_open_deals
 from spmlib.config import PARAMS_DIR
 from spmlib.core.periods import parse_period, period_label, period_start
 from spmlib.io.schema import Dataset
-from spmlib.reports.plotting.comp import plot_payout_curve
+from spmlib.reports.plotting.comp import plot_payout_curve, plot_payout_curves
+from spmlib.reports.report import Figure, Report, Table, Text, escape
+from spmlib.reports.report import Section as ReportSection
 from spmlib.reports.scope import Scope
 
 __all__ = ["Section", "CompReport", "build_comp_statement_report", "build_comp_plan_report"]
@@ -37,36 +38,47 @@ __all__ = ["Section", "CompReport", "build_comp_statement_report", "build_comp_p
 
 @dataclass
 class Section:
-    """One part of a report: a title, a paragraph, and optionally a table and a figure."""
+    """One part of a report: a title, a paragraph, and optionally a table and a figure (drawn
+    when shown)."""
 
     title: str
     text: str = ""
     table: pd.DataFrame | None = None
-    figure: plt.Figure | None = None
+    figure: Figure | None = None
 
 
 @dataclass
 class CompReport:
-    """A report ready to display: title, headline sentences (HTML-safe), sections."""
+    """A report ready to display: title, headline sentences (HTML-safe), sections; ``scope``
+    and ``currency`` say whose it is and in which money."""
 
     title: str
     headline: list[str]
     sections: list[Section] = field(default_factory=list)
     values: dict = field(default_factory=dict)
+    scope: Scope | None = None
+    currency: str = "USD"
+
+    def to_report(self) -> Report:
+        """The report as a :class:`~spmlib.reports.report.Report` of the one report layer
+        (tables through the one formatter, charts drawn for the browser and the phone). The
+        values stay with :attr:`values` (the notebook records them)."""
+        sections = []
+        for s in self.sections:
+            blocks: list = []
+            if s.table is not None:
+                blocks.append(Text("_None._") if s.table.empty else Table(s.table))
+            if s.figure is not None:
+                blocks.append(s.figure)
+            sections.append(ReportSection(escape(s.title), s.text, tuple(blocks)))
+        return Report("comp", self.title, self.scope, list(self.headline), sections,
+                      currency=self.currency)  # fmt: skip
 
     def display(self) -> None:
-        """Show it in a notebook (tables as escaped HTML)."""
-        from IPython.display import HTML, Markdown, display
+        """Show it in a notebook (:func:`spmlib.reports.notebook.show`)."""
+        from spmlib.reports.notebook import show
 
-        display(Markdown("\n".join(f"- {h}" for h in self.headline)))
-        for s in self.sections:
-            display(Markdown(f"## {html.escape(s.title)}\n{s.text}"))
-            if s.table is not None and s.table.empty:
-                display(Markdown("_None._"))
-            elif s.table is not None:
-                display(HTML(s.table.to_html(index=False, escape=True, na_rep="")))
-            if s.figure is not None:
-                display(s.figure)
+        show(self.to_report())
 
 
 def _m(cents, currency: str = "") -> str:
@@ -125,18 +137,24 @@ def _statement_sections(inputs, st, lines, currency, run_id, checks) -> tuple[li
     curve = payout_curve(plan)
     scale = rep["target_incentive_cents"] / 100 / float(plan.target_incentive)
     curve = curve.assign(earnings=curve["earnings"] * scale)
-    ax = plot_payout_curve(
-        curve, (float(rep["attainment"]), rep["earnings_cents"] / 100), str(rep["period"])
+    figure = Figure(
+        plot_payout_curve,
+        curve,
+        {
+            "point": (float(rep["attainment"]), rep["earnings_cents"] / 100),
+            "label": str(rep["period"]),
+            "currency": currency,
+            "title": f"{plan.name}: earnings by attainment",
+        },
+        alt="Earnings by attainment on the plan, with this period marked",
     )
-    ax.set_title(f"{plan.name}: earnings by attainment ({currency})")
-    plt.close(ax.figure)  # shown by CompReport.display, not when built
     sections = [
         Section(
             "Earnings by tier",
             "Each tier of the rate table pays its multiplier times the target incentive on the "
             "attainment it covers; the dot is your period on the plan's curve.",
             _lines_table(lines, ("earnings", "cap"), currency),
-            ax.figure,
+            figure,
         ),
         Section(
             "Your deals",
@@ -206,6 +224,8 @@ def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompR
             f"Pay statement: {scope.label}",
             [f"No pay for {html.escape(scope.label)} in this run."],
             [how],
+            scope=scope,
+            currency=currency,
         )
     if scope.is_rep:
         headline, sections, values = _statement_sections(
@@ -241,7 +261,9 @@ def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompR
                     "quota, target incentive and draw are prorated by that share.",
                 )
             )
-        return CompReport(f"Pay statement: {scope.label}", headline, [*sections, how], values)
+        return CompReport(
+            f"Pay statement: {scope.label}", headline, [*sections, how], values, scope, currency
+        )
     table = pd.DataFrame(
         {
             "rep": st["rep_name"],
@@ -271,6 +293,8 @@ def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompR
         headline,
         [Section("Pay by rep and period", "", table), how],
         values,
+        scope,
+        currency,
     )
 
 
@@ -329,15 +353,10 @@ def build_comp_plan_report(dataset: Dataset, scope: Scope, params) -> CompReport
             "cost / bookings P90": ahead["share_p90"].map(_pct),
         }
     )
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for name, plan in plans.items():
-        c = payout_curve(plan)
-        ax.plot(c["attainment"], c["multiple"], label=name)
-    ax.set_xlabel("attainment")
-    ax.set_ylabel("earnings / target incentive")
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
-    plt.close(fig)  # shown by CompReport.display, not when built
+    curves = pd.concat(
+        [payout_curve(plan).assign(plan=name) for name, plan in plans.items()], ignore_index=True
+    )
+    fig = Figure(plot_payout_curves, curves, alt="Earnings by attainment, one line per plan")
     cheapest = past.sort_values("cost_share").iloc[0]
     nxt = ahead.iloc[0] if len(ahead) else None
     headline = [
@@ -372,4 +391,4 @@ def build_comp_plan_report(dataset: Dataset, scope: Scope, params) -> CompReport
         ),
     ]
     values = {"history": past.to_dict("records"), "forecast": ahead.to_dict("records")}
-    return CompReport("Compensation plans compared", headline, sections, values)
+    return CompReport("Compensation plans compared", headline, sections, values, scope, currency)

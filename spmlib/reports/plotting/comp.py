@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from spmlib.reports.plotting import style
 from spmlib.reports.plotting.style import chart
 
-__all__ = ["plot_payout_curve"]
+__all__ = ["plot_payout_curve", "plot_payout_curves"]
 
 
 @chart
@@ -18,6 +18,7 @@ def plot_payout_curve(
     point: tuple[float, float] | None = None,
     label: str | None = None,
     currency: str = "USD",
+    title: str = "Earnings by attainment",
     ax: Axes | None = None,
 ) -> Axes:
     """Earnings against attainment (from :func:`spmlib.comp.curve.payout_curve`), jumps drawn
@@ -53,5 +54,24 @@ def plot_payout_curve(
     ax.set_ylabel(f"Earnings ({currency})")
     style.percent_axis(ax, "x")
     style.money_axis(ax, "y", currency)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
+    return ax
+
+
+@chart
+def plot_payout_curves(curves: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Several plans' payout curves (:func:`spmlib.comp.curve.payout_curve` rows with a
+    ``plan`` column): earnings as a multiple of the target incentive against attainment."""
+    ax = style.new_axes(3.5, ax)
+    for i, (name, c) in enumerate(curves.groupby("plan", sort=False)):
+        ax.plot(c["attainment"], c["multiple"], label=str(name),
+                color=style.PALETTE[i % len(style.PALETTE)])  # fmt: skip
+    style.percent_axis(ax, "x")
+    style.count_axis(ax, "y", whole=False)
+    ax.set_xlabel("Attainment")
+    ax.set_ylabel("Earnings / target incentive")
+    ax.set_title("Payout curves")
+    ax.grid(alpha=0.3)
+    style.legend_outside(ax, title="Plan")
     return ax
