@@ -22,6 +22,7 @@ from spmlib.productivity.kpis import kpis
 from spmlib.productivity.leaderboard import METRICS, Metric, leaderboard
 from spmlib.productivity.ramp import ramp, ramp_curve
 from spmlib.reports import plotting
+from spmlib.reports.available import keep_available
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import format_number, format_percent
 from spmlib.reports.params import ProductivityParams
@@ -188,6 +189,15 @@ _METHOD = [
     "**Ramp**: months since hire count from 1 (the hire month); tenured reps are past the ramp "
     "horizon.",
 ]
+
+
+#: The optional tables each section needs (left out without them, see
+#: :mod:`spmlib.reports.available`).
+_NEEDS = {
+    "Quota attainment": ("quotas",),
+    "Activity mix": ("activities",),
+    "Activity to outcome": ("activities",),
+}
 
 
 def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityParams) -> Report:
@@ -362,6 +372,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
             ),
         ),
     ]
+    sections = keep_available(ds, sections, _NEEDS)
     values = {
         "period": str(now["period"].iloc[0]) if len(now) else None,
         "attainment": now.set_index("rep_id")["attainment"].to_dict(),

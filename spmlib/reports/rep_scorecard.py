@@ -18,9 +18,11 @@ from spmlib.productivity.scorecard import (
 )
 from spmlib.productivity.scorecard_trend import scorecard_trend
 from spmlib.reports import plotting
+from spmlib.reports.available import KPI_TABLES, keep_available, missing
 from spmlib.reports.columns import Column, column
 from spmlib.reports.formatter import RowFormat, format_percent
 from spmlib.reports.params import ScorecardParams
+from spmlib.reports.plotting.productivity import SCORECARD_TREND_KPIS
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, resolve_scope
 
@@ -115,6 +117,8 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
     team_ds, start, end = scope.peers, *params.range
     card = scorecard(team_ds, rep_id, start=start, end=end)
     rating = overall_rating(card)
+    card = card[[not missing(ds, KPI_TABLES.get(k, ())) for k in card["kpi"]]]
+    trend_kpis = tuple(k for k in SCORECARD_TREND_KPIS if not missing(ds, KPI_TABLES.get(k, ())))
     trend = scorecard_trend(team_ds, rep_id, params.period, params.trend_periods, end)
     goals = attainment(scope.data, params.period, by="rep", start=start, end=end)
     goals = goals.tail(params.trend_periods)
@@ -158,7 +162,14 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
         Section(
             "Recent results",
             "Your KPIs over the last periods beside the team median.",
-            (Figure(plotting.plot_scorecard_trends, trend, alt="Your recent results"),),
+            (
+                Figure(
+                    plotting.plot_scorecard_trends,
+                    trend,
+                    {"kpis": trend_kpis},
+                    alt="Your recent results",
+                ),
+            ),
         ),
         Section(
             "Strengths and areas to improve",
@@ -172,6 +183,7 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
             blocks=(Text(f"**{r['rating']}** (score {int(r['score'])}).\n\n{RATING_RULE}"),),
         ),
     ]
+    sections = keep_available(ds, sections, {"Goals: quota attainment": ("quotas",)})
     tests = card[card["test"].fillna("") != ""][["label", "test", "p_value", "p_adjusted"]]
     method = Section(
         "How this is worked out",

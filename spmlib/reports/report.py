@@ -105,10 +105,13 @@ class Table:
 
     @property
     def shown(self) -> pd.DataFrame:
-        """The columns shown (all but the highlight marker)."""
-        if self.highlight is None:
-            return self.frame
-        return self.frame.drop(columns=self.highlight)
+        """The columns shown: all but the highlight marker and, in a table with rows, the
+        columns without any value (data that does not exist is not shown as a column of
+        dashes)."""
+        frame = self.frame if self.highlight is None else self.frame.drop(columns=self.highlight)
+        if len(frame):
+            frame = frame.loc[:, [frame[c].notna().any() for c in frame.columns]]
+        return frame
 
     def formatted(self, currency: str = "USD", locale: str = LOCALE) -> pd.DataFrame:
         """Every cell as text, columns labelled for people."""
