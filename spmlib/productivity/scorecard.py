@@ -400,7 +400,8 @@ def _evidence(spec: ScorecardKpi, row) -> str:
         rest_word = "team median" if spec.name == "bookings" else "rest of the team"
         text += f"; {rest_word} {_fmt(row.rest_value, spec.unit)}"
     if spec.test and not pd.isna(row.p_adjusted):
-        text += f" ({spec.test}, Holm-adjusted p = {row.p_adjusted:.3g})"
+        p = float(row.p_adjusted)  # never in scientific notation: "< 0.001" below 0.001
+        text += f" ({spec.test}, Holm-adjusted p {'< 0.001' if p < 0.001 else f'= {p:.3f}'})"
     elif spec.test and row.assessment == "not enough data":
         text += " (too little data to test)"
     return text + "."
