@@ -24,7 +24,12 @@ def run_command(
     ],
     files: Annotated[
         list[str] | None,
-        typer.Option("-f", "--parameters-file", help="YAML parameters file (repeatable)."),
+        typer.Option(
+            "-f",
+            "--parameters-file",
+            metavar="PARAMS.yml",
+            help="YAML parameters file (repeatable).",
+        ),
     ] = None,
     out: Annotated[
         str | None, typer.Option("--out", help="Output folder (default outputs/single).")
@@ -35,10 +40,14 @@ def run_command(
 ) -> None:
     """Run one report: NOTEBOOK [-p KEY VALUE]... [-f PARAMS.yml]... [--out DIR].
 
-    -p KEY VALUE sets one parameter (repeatable; None, true/false and numbers are typed, the
-    rest is text). Files are applied in order, then -p values; later wins. Every key is checked
-    against the notebook's parameters cell first. Writes DIR/<report>.ipynb and .html; a failed
-    report's partial notebook goes to DIR/failed/ and the command exits 1.
+    - `-p, --parameter KEY VALUE`: set one parameter (repeatable); None, true, false and
+      numbers are typed, the rest is text.
+    - `-f, --parameters-file FILE`: a YAML file of parameters (repeatable).
+
+    Files are applied in order, then -p values; later wins. Every key is checked against the
+    notebook's parameters cell first. Writes `DIR/<report>.ipynb` and .html; a failed report's
+    partial notebook goes to DIR/failed/ and the command exits 1. Example:
+    `spm run funnel -p team Atlas -f params/defaults.yml`.
     """
     from pathlib import Path
 
@@ -134,6 +143,7 @@ def batch_command(
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="KEY=VALUE",
             help="Run only matching reports: KEY=VALUE, KEY one of notebook, id, "
             "team, rep_id, manager (repeatable).",
         ),
@@ -165,7 +175,7 @@ def batch_command(
         ),
     ] = None,
 ) -> None:
-    """Render every report of a batch spec into outputs/<run-id>/ with manifest.json and
+    """Render every report of a batch spec into `outputs/<run-id>/` with manifest.json and
     index.html; outputs/latest points at the last complete run.
 
     Exits 1 when a report failed (a summary lists them), 130 when interrupted.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import textwrap
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated
 
@@ -27,6 +30,7 @@ __all__ = [
     "load_or_exit",
     "parse_date",
     "emit",
+    "fit_columns",
     "choices",
     "OutputFormat",
     "By",
@@ -39,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -140,6 +145,44 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(str(exc))
 
 
+def fit_columns(widths: list[int], width: int | None, drop_first: Sequence[int] = ()) -> list[int]:
+    """The columns (indices, in order) that fit ``width`` characters, given each column's
+    narrowest width (a rich table adds 3 characters per column and 1 for the edge). Columns
+    are left out in the order of ``drop_first``, then from the right; the first one always
+    stays. None: all of them.
+
+    Examples
+    --------
+    >>> fit_columns([10, 8, 8, 12], 40), fit_columns([10, 8, 8, 12], 80)
+    ([0, 1, 2], [0, 1, 2, 3])
+    >>> fit_columns([10, 8, 8, 12], 40, drop_first=[1]), fit_columns([50, 5], 20)
+    ([0, 2, 3], [0])
+    """
+    kept = list(range(len(widths)))
+    if width is None:
+        return kept
+    order = [i for i in drop_first if i] + [i for i in reversed(kept) if i and i not in drop_first]
+    for i in order:
+        if sum(widths[k] + 3 for k in kept) + 1 <= width:
+            break
+        kept.remove(i)
+    return kept
+
+
+def _narrowest(label: str, cells: list[str], numeric: bool) -> int:
+    """A column's narrowest width: numbers never wrap; text and headers wrap at spaces."""
+    words = [len(w) for text in (label, *([] if numeric else cells)) for w in text.split()]
+    whole = [len(c) for c in cells] if numeric else []
+    return max([1, *words, *whole])
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: the terminal's (or $COLUMNS); None when writing to a pipe or file."""
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console.width
+    return None
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: OutputFormat,
@@ -150,8 +193,10 @@ def emit(
     """Print a tidy frame: as a table for people, or as machine-readable CSV or JSON.
 
     ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
-    labels for people, money in ``currency``, percentages, separators, fixed decimals
-    (``columns``: definitions overriding the vocabulary). ``csv``
+    labels for people, money in ``currency``, rates as percentages, separators, fixed decimals
+    (``columns``: definitions overriding the vocabulary). On a terminal the table fits its
+    width: headers and text wrap, numbers never; columns that still do not fit are left out
+    (interval bounds first, then from the right) with a note naming them. To a pipe or a file it is printed whole. ``csv``
     and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
     """
     if fmt is OutputFormat.csv:
@@ -162,13 +207,34 @@ def emit(
     else:
         shown = format_frame(frame, columns, currency=currency)
         kinds = columns_for(frame, columns)
+        numeric = [kinds[str(name)].numeric for name in frame.columns]
+        narrow = [
+            _narrowest(label, list(shown[label]), num)
+            for label, num in zip(shown.columns, numeric, strict=True)
+        ]
+        width = _terminal_width()
+        bounds = [j for j, c in enumerate(frame.columns) if str(c).endswith(("_low", "_high"))]
+        kept = fit_columns(narrow, width, bounds[::-1])
         table = Table(title=title, show_lines=False)
-        widths = []
-        for name, label in zip(frame.columns, shown.columns, strict=True):
-            right = kinds[str(name)].numeric
-            table.add_column(escape(label), justify="right" if right else "left", no_wrap=True)
-            widths.append(max([len(label), *(len(v) for v in shown[label])]) + 3)
-        for row in shown.itertuples(index=False):
+        for j in kept:
+            label = shown.columns[j]
+            natural = max([len(label), *(len(v) for v in shown[label])])
+            if width is not None and numeric[j]:  # a number column's header wraps on its own
+                label = textwrap.fill(label, max(narrow[j], max(len(v) for v in shown[label])))
+            table.add_column(
+                escape(label), justify="right" if numeric[j] else "left", no_wrap=numeric[j],
+                min_width=narrow[j], max_width=None if width is None else natural,
+            )  # fmt: skip
+        for row in shown.iloc[:, kept].itertuples(index=False):
             table.add_row(*(escape(v) for v in row))
-        # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
-        Console(width=max(console.width, sum(widths) + 1)).print(table)
+        whole = sum(max([len(c), *(len(v) for v in shown[c])]) + 3 for c in shown.columns) + 1
+        Console(width=width or whole).print(table)
+        dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
+        if dropped:
+            err_console.print(
+                f"{len(dropped)} column(s) not shown for lack of width: {'; '.join(dropped)}. "
+                "Widen the terminal, or use --format csv or json for every column.",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
