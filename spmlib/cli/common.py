@@ -196,8 +196,9 @@ def emit(
     labels for people, money in ``currency``, rates as percentages, separators, fixed decimals
     (``columns``: definitions overriding the vocabulary). On a terminal the table fits its
     width: headers and text wrap, numbers never; columns that still do not fit are left out
-    (interval bounds first, then from the right) with a note naming them. To a pipe or a file it is printed whole. ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings).
+    (interval bounds first, then from the right) with a note naming them. To a pipe or a file
+    it is printed whole. ``csv`` and ``json`` keep the raw values and the snake_case column
+    names (dates as ISO strings).
     """
     if fmt is OutputFormat.csv:
         frame.to_csv(sys.stdout, index=False)
