@@ -28,6 +28,7 @@ from spmlib.comp.statement import what_if_open_deals
 from spmlib.config import PARAMS_DIR
 from spmlib.core.periods import parse_period, period_label, period_start
 from spmlib.io.schema import Dataset
+from spmlib.reports.available import gap_line, missing
 from spmlib.reports.plotting.comp import plot_payout_curve, plot_payout_curves
 from spmlib.reports.report import Figure, Report, Table, Text, escape
 from spmlib.reports.report import Section as ReportSection
@@ -200,6 +201,21 @@ def _statement_sections(inputs, st, lines, currency, run_id, checks) -> tuple[li
     return headline, sections, values
 
 
+def _without_quotas(title: str, what: str, scope: Scope, currency: str) -> CompReport:
+    """The report when the data has no quotas: pay follows attainment, so there is none to
+    work out (one line says what data would enable it)."""
+    return CompReport(
+        title,
+        [
+            f"No pay is worked out for {escape(scope.label)}: pay follows quota attainment, and "
+            "the data has no quotas."
+        ],  # fmt: skip
+        [Section("Not in this report", gap_line(what, ["quotas"]))],
+        scope=scope,
+        currency=currency,
+    )
+
+
 def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompReport:
     """A rep's pay statement, or the team summary for a team or manager scope (the company
     scope lists every rep, for finance).
@@ -209,6 +225,8 @@ def build_comp_statement_report(dataset: Dataset, scope: Scope, params) -> CompR
     :class:`spmlib.reports.params.CompStatementParams`.
     """
     currency = dataset.config.currency
+    if missing(dataset, ["quotas"]):
+        return _without_quotas(f"Pay statement: {scope.label}", "Pay", scope, currency)
     inputs, st, lines, run_id, checks = _run(dataset, params)
     ids = set(scope.data.reps["rep_id"].astype(str))
     st = st[st["rep_id"].astype(str).isin(ids)].reset_index(drop=True)
@@ -319,6 +337,8 @@ def build_comp_plan_report(dataset: Dataset, scope: Scope, params) -> CompReport
     ``params`` is a :class:`spmlib.reports.params.CompPlanParams`."""
     ds = scope.data
     currency = ds.config.currency
+    if missing(dataset, ["quotas"]):
+        return _without_quotas("Compensation plans compared", "Plan costs", scope, currency)
     plans = _plans(params.plans)
     fy = ds.config.fiscal_year_start_month
     year = (
