@@ -67,6 +67,7 @@ def plot_simulated_attainment(
     colours = np.where(distribution["at_quota"].to_numpy(bool), style.GOOD, style.BAD)
     ax.bar(distribution["band"].astype(str), distribution["expected_share"], color=colours)
     style.percent_axis(ax, "y")
+    style.tilt_if_crowded(ax)
     ax.set_ylabel("Expected share of reps")
     ax.set_xlabel("Simulated attainment of the plan year")
     share = at.get("share_at_quota", np.nan)

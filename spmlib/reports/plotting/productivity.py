@@ -91,6 +91,7 @@ def plot_attainment_distribution(dist: pd.DataFrame, ax: Axes | None = None) -> 
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in style.PALETTE[: len(periods)]]
         style.legend_outside(ax, handles, periods)
     style.count_axis(ax, "y")
+    style.tilt_if_crowded(ax)
     ax.set_xlabel("Attainment band")
     ax.set_ylabel("Reps")
     ax.set_title("Distribution of attainment")

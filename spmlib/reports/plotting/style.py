@@ -14,7 +14,8 @@
   full, so there is never an offset ("1e6") or scientific notation.
 - **Tick labels that never overlap**: :func:`category_axis` shows as many category labels
   (periods such as ``FY2026-Q3``) as fit the axis, always the last one; :func:`date_axis`
-  does the same for dates.
+  does the same for dates; :func:`tilt_if_crowded` tilts the labels of bars that must all
+  be named.
 - **Legends outside the data**: :func:`legend_outside` puts the legend under the chart.
 """
 
@@ -57,6 +58,7 @@ __all__ = [
     "count_axis",
     "category_axis",
     "date_axis",
+    "tilt_if_crowded",
     "legend_outside",
 ]
 
@@ -327,6 +329,37 @@ def category_axis(ax: Axes, labels: Sequence[str], axis: str = "x") -> Axes:
     setter = ax.set_xticks if axis == "x" else ax.set_yticks
     setter(shown, [labels[i] for i in shown])
     return ax
+
+
+def tilt_if_crowded(ax: Axes) -> Axes:
+    """Fit the x tick labels of a bar chart, where every label matters and none may be
+    dropped: when they do not fit side by side, each is broken after its first space or
+    hyphen (``100-120%`` → ``100-`` over ``120%``), and turned upright if that is not enough.
+
+    Examples
+    --------
+    >>> _two_lines("100-120%"), _two_lines(">= 120%"), _two_lines("Proposal")
+    ('100-\\n120%', '>=\\n120%', 'Proposal')
+    """
+    ticks = list(ax.get_xticks())
+    formatter = ax.xaxis.get_major_formatter()
+    labels = [str(formatter(x)) for x in ticks]
+    if not labels or len(labels) <= _fits(ax, labels, "x"):
+        return ax
+    broken = [_two_lines(s) for s in labels]
+    ax.set_xticks(ticks, broken)
+    lines = [line for s in broken for line in s.split("\n")]
+    if len(labels) > _fits(ax, lines, "x"):
+        ax.tick_params(axis="x", labelrotation=90)
+    return ax
+
+
+def _two_lines(label: str) -> str:
+    """``label`` broken after its first space or hyphen (kept whole when it has none)."""
+    for i, ch in enumerate(label[:-1]):
+        if ch in " -":
+            return label[: i + 1].rstrip() + "\n" + label[i + 1 :].lstrip()
+    return label
 
 
 def date_axis(ax: Axes, axis: str = "x") -> Axes:
