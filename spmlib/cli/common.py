@@ -23,6 +23,7 @@ from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
 from spmlib.reports.formatter import format_frame
+from spmlib.reports.report import by_name
 
 __all__ = [
     "app",
@@ -170,17 +171,27 @@ def fit_columns(widths: list[int], width: int | None, drop_first: Sequence[int] 
 
 
 def _narrowest(label: str, cells: list[str], numeric: bool) -> int:
-    """A column's narrowest width: numbers never wrap; text and headers wrap at spaces."""
-    words = [len(w) for text in (label, *([] if numeric else cells)) for w in text.split()]
-    whole = [len(c) for c in cells] if numeric else []
-    return max([1, *words, *whole])
+    """A column's narrowest width: numbers never wrap, their header does; text (names,
+    stages) wraps only past 24 characters.
+
+    Examples
+    --------
+    >>> _narrowest("Win rate, 95% low", ["25%"], True), _narrowest("Rep", ["Ada Lovelace"], False)
+    (5, 12)
+    """
+    header = max([1, *(len(w) for w in label.split())])
+    if numeric:
+        return max([header, *(len(c) for c in cells)])
+    longest = max([len(label), *(len(c) for c in cells)])
+    words = max([header, *(len(w) for c in cells for w in c.split())])
+    return max(words, min(longest, 24))
 
 
 def _terminal_width() -> int | None:
-    """The width to fit: the terminal's (or $COLUMNS); None when writing to a pipe or file."""
-    if console.is_terminal or os.environ.get("COLUMNS"):
-        return console.width
-    return None
+    """The width to fit: $COLUMNS, else the terminal's; None when writing to a pipe or file."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return console.width if console.is_terminal else None
 
 
 def emit(
@@ -192,9 +203,10 @@ def emit(
 ) -> None:
     """Print a tidy frame: as a table for people, or as machine-readable CSV or JSON.
 
-    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
-    labels for people, money in ``currency``, rates as percentages, separators, fixed decimals
-    (``columns``: definitions overriding the vocabulary). On a terminal the table fits its
+    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): reps by
+    name (``rep_id`` left out beside ``rep_name``), column labels for people, money in
+    ``currency``, rates as percentages, separators, fixed decimals (``columns``: definitions
+    overriding the vocabulary). On a terminal the table fits its
     width: headers and text wrap, numbers never; columns that still do not fit are left out
     (interval bounds first, then from the right) with a note naming them. To a pipe or a file
     it is printed whole. ``csv`` and ``json`` keep the raw values and the snake_case column
@@ -206,30 +218,38 @@ def emit(
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
+        frame = by_name(frame)  # people by name: the id is for machines (csv, json)
         shown = format_frame(frame, columns, currency=currency)
         kinds = columns_for(frame, columns)
         numeric = [kinds[str(name)].numeric for name in frame.columns]
-        narrow = [
-            _narrowest(label, list(shown[label]), num)
-            for label, num in zip(shown.columns, numeric, strict=True)
-        ]
+        cells = [max([0, *(len(v) for v in shown[c])]) for c in shown.columns]
+        natural = [max(len(c), w) for c, w in zip(shown.columns, cells, strict=True)]
         width = _terminal_width()
-        bounds = [j for j, c in enumerate(frame.columns) if str(c).endswith(("_low", "_high"))]
-        kept = fit_columns(narrow, width, bounds[::-1])
+        widths, kept = list(natural), list(range(len(natural)))
+        if width is not None and sum(natural) + 3 * len(natural) + 1 > width:
+            # headers wrap (widest first; numbers never), then columns go, bounds first
+            narrow = [
+                _narrowest(label, list(shown[label]), num)
+                for label, num in zip(shown.columns, numeric, strict=True)
+            ]
+            for j in sorted(kept, key=lambda j: narrow[j] - natural[j]):
+                if sum(widths) + 3 * len(widths) + 1 <= width:
+                    break
+                widths[j] = narrow[j]
+            bounds = [j for j, c in enumerate(frame.columns) if str(c).endswith(("_low", "_high"))]
+            kept = fit_columns(widths, width, bounds[::-1])
         table = Table(title=title, show_lines=False)
         for j in kept:
             label = shown.columns[j]
-            natural = max([len(label), *(len(v) for v in shown[label])])
-            if width is not None and numeric[j]:  # a number column's header wraps on its own
-                label = textwrap.fill(label, max(narrow[j], max(len(v) for v in shown[label])))
+            if numeric[j] and widths[j] < len(label):  # the header wraps, the numbers never
+                label = textwrap.fill(label, widths[j])
             table.add_column(
                 escape(label), justify="right" if numeric[j] else "left", no_wrap=numeric[j],
-                min_width=narrow[j], max_width=None if width is None else natural,
+                min_width=widths[j], max_width=widths[j],
             )  # fmt: skip
         for row in shown.iloc[:, kept].itertuples(index=False):
             table.add_row(*(escape(v) for v in row))
-        whole = sum(max([len(c), *(len(v) for v in shown[c])]) + 3 for c in shown.columns) + 1
-        Console(width=width or whole).print(table)
+        Console(width=width or sum(widths) + 3 * len(widths) + 1).print(table)
         dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
         if dropped:
             err_console.print(

@@ -32,7 +32,7 @@ SeriesOpt = Annotated[
     str | None,
     typer.Option(
         "--series",
-        help="PATH is a plain CSV series: DATE_COLUMN,VALUE_COLUMN[,GROUP_COLUMN].",
+        help="PATH is a plain CSV series; name its columns as DATE,VALUE or DATE,VALUE,GROUP.",
     ),
 ]
 
