@@ -75,11 +75,16 @@ def gaps_section(lines: Sequence[str]) -> list[Section]:
 
 
 def keep_available(
-    ds: Dataset, sections: Sequence[Section], needs: Mapping[str, Sequence[str]]
+    ds: Dataset,
+    sections: Sequence[Section],
+    needs: Mapping[str, Sequence[str]],
+    parts: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Section]:
     """The sections whose tables exist, then :func:`gaps_section` for the others.
 
-    ``needs`` maps a section's title to the optional tables it needs.
+    ``needs`` maps a section's title to the optional tables it needs; ``parts`` names other
+    parts the builder left out (rows of a table, panels of a chart) and the tables they need,
+    to list in the same closing section when those tables are missing.
 
     Raises
     ------
@@ -96,4 +101,8 @@ def keep_available(
             lines.append(gap_line(section.title, lacking))
         else:
             kept.append(section)
+    for what, tables in (parts or {}).items():
+        lacking = missing(ds, tables)
+        if lacking:
+            lines.append(gap_line(what, lacking))
     return kept + gaps_section(lines)

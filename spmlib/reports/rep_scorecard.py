@@ -183,7 +183,12 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
             blocks=(Text(f"**{r['rating']}** (score {int(r['score'])}).\n\n{RATING_RULE}"),),
         ),
     ]
-    sections = keep_available(ds, sections, {"Goals: quota attainment": ("quotas",)})
+    sections = keep_available(
+        ds,
+        sections,
+        {"Goals: quota attainment": ("quotas",)},
+        {"Activity KPIs (activities per month, proposal acceptance)": ("activities",)},
+    )
     tests = card[card["test"].fillna("") != ""][["label", "test", "p_value", "p_adjusted"]]
     method = Section(
         "How this is worked out",
