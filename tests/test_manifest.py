@@ -72,6 +72,7 @@ def test_manifest_entries_round_trip_with_the_keys_mail_reads(tmp_path):
         "seconds",
         "outputs",
         "error",
+        "summary",
     }
     assert entry["notebook_path"] == "notebooks/funnel.ipynb"
     assert entry["error"] == {"cell": 4, "ename": "E", "evalue": "x"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from typing import Annotated
 
 import typer
@@ -24,7 +27,12 @@ def run_command(
     ],
     files: Annotated[
         list[str] | None,
-        typer.Option("-f", "--parameters-file", help="YAML parameters file (repeatable)."),
+        typer.Option(
+            "-f",
+            "--parameters-file",
+            metavar="PARAMS.yml",
+            help="YAML parameters file (repeatable).",
+        ),
     ] = None,
     out: Annotated[
         str | None, typer.Option("--out", help="Output folder (default outputs/single).")
@@ -35,13 +43,17 @@ def run_command(
 ) -> None:
     """Run one report: NOTEBOOK [-p KEY VALUE]... [-r KEY VALUE]... [-f PARAMS.yml]... [--out DIR].
 
-    -p KEY VALUE sets one parameter (repeatable), typed by the notebook's default: for a
-    parameter whose default is text or None (ids such as rep_id and team, dates, names) the
-    value is the text as written (-p rep_id 007 stays "007"; None means None); for the others
-    None, true/false and numbers are typed, the rest is text. -r KEY VALUE sets a parameter to
-    the raw text, always. Files are applied in order, then -p/-r values; later wins. Every key
-    is checked against the notebook's parameters cell first. Writes DIR/<report>.ipynb and
-    .html; a failed report's partial notebook goes to DIR/failed/ and the command exits 1.
+    - `-p, --parameter KEY VALUE`: set one parameter (repeatable), typed by the notebook's
+      default: for a parameter whose default is text or None (ids such as rep_id and team,
+      dates, names) the value is the text as written (`-p rep_id 007` stays "007"; None means
+      None); for the others None, true/false and numbers are typed, the rest is text.
+    - `-r, --parameter-raw KEY VALUE`: set a parameter to the raw text, always.
+    - `-f, --parameters-file FILE`: a YAML file of parameters (repeatable).
+
+    Files are applied in order, then -p/-r values; later wins. Every key is checked against the
+    notebook's parameters cell first. Writes `DIR/<report>.ipynb` and .html; a failed report's
+    partial notebook goes to DIR/failed/ and the command exits 1. Example:
+    `spm run funnel -p team Atlas -f params/defaults.yml`.
     """
     from pathlib import Path
 
@@ -89,9 +101,79 @@ def run_command(
         console.print(str(folder / path), highlight=False)
 
 
+class ProgressLines:
+    """Progress of a batch as plain lines on a stream that is not a terminal (a log, CI): one
+    line at the start and then at least every ``every`` seconds until the batch ends, so a
+    reader of the log knows it is alive.
+
+    Use it as a context manager, and pass :meth:`callback` to the batch.
+    """
+
+    def __init__(self, stream, every: float = 10.0, clock=time.monotonic):
+        self.stream, self.every, self.clock = stream, every, clock
+        self.total, self.done, self.failed, self.running = 0, 0, 0, 0
+        self.started = clock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="batch-progress", daemon=True)
+
+    def __enter__(self) -> ProgressLines:
+        self.started = self.clock()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def callback(self, event: str, job, total: int) -> None:
+        if event == "begin":
+            self.total = total
+            self.line()
+        elif event == "start":
+            self.running += 1
+        elif event == "done":
+            self.done += 1
+            self.running = max(0, self.running - 1)
+            self.failed += job.status != "ok"
+
+    def line(self) -> str:
+        """Write one progress line; returns it.
+
+        Examples
+        --------
+        >>> import io
+        >>> p = ProgressLines(io.StringIO(), clock=iter([0.0, 130.0]).__next__)
+        >>> p.total, p.done, p.failed, p.running = 40, 10, 1, 2
+        >>> p.line()
+        'reports: 10 of 40 done (1 not ok), 2 running, 2m10s elapsed, about 6m30s left'
+        """
+        elapsed = self.clock() - self.started
+        text = f"reports: {self.done} of {self.total or '?'} done"
+        text += f" ({self.failed} not ok)" if self.failed else ""
+        text += f", {self.running} running, {_duration(elapsed)} elapsed"
+        if self.done and self.total > self.done:
+            text += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        return text
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.line()
+
+
+def _duration(seconds: float) -> str:
+    """``75`` → ``1m15s``; ``3700`` → ``1h01m``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
 def _batch_progress():
-    """A rich progress bar on stderr (counts, failures, elapsed and remaining time) and the
-    callback that drives it; no bar when stderr is not a terminal."""
+    """How a batch reports progress on stderr, and the callback that drives it: a rich
+    progress bar (counts, failures, elapsed and remaining time) on a terminal, else a plain
+    line at least every ten seconds (:class:`ProgressLines`)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -101,6 +183,9 @@ def _batch_progress():
         TimeRemainingColumn,
     )
 
+    if not err_console.is_terminal:
+        lines = ProgressLines(sys.stderr)
+        return lines, lines.callback
     progress = Progress(
         TextColumn("[bold]reports"),
         BarColumn(),
@@ -110,7 +195,6 @@ def _batch_progress():
         TextColumn("left"),
         TimeRemainingColumn(),
         console=err_console,
-        disable=not err_console.is_terminal,
     )
     task = progress.add_task("reports", total=None, failed=0)
     failed = 0
@@ -144,6 +228,7 @@ def batch_command(
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="KEY=VALUE",
             help="Run only matching reports: KEY=VALUE, KEY one of notebook, id, "
             "team, rep_id, manager (repeatable).",
         ),
@@ -186,12 +271,11 @@ def batch_command(
         ),
     ] = None,
 ) -> None:
-    """Render every report of a batch spec into outputs/<run-id>/ with manifest.json and
+    """Render every report of a batch spec into `outputs/<run-id>/` with manifest.json and
     index.html; outputs/latest points at the last complete run.
 
     Exits 1 when a report failed (a summary lists them), 130 when interrupted.
     """
-    import time as _time
     from pathlib import Path
 
     from spmlib.config import OUTPUTS_DIR
@@ -204,7 +288,7 @@ def batch_command(
     if warm_imports:
         options.warm_imports = tuple(m.strip() for m in warm_imports.split(",") if m.strip())
     outputs_dir = Path(outputs) if outputs else OUTPUTS_DIR
-    started = _time.monotonic()
+    started = time.monotonic()
     bar, callback = _batch_progress()
     try:
         with bar:
@@ -220,7 +304,7 @@ def batch_command(
     failures = summarize_failures(jobs)
     err_console.print(
         f"{len(jobs)} reports: {len(jobs) - len(failures)} ok, {len(failures)} not ok, "
-        f"in {_time.monotonic() - started:.1f} s; run {result.manifest.run_id} "
+        f"in {time.monotonic() - started:.1f} s; run {result.manifest.run_id} "
         f"({result.status}): {result.run_dir / 'index.html'}",
         highlight=False,
     )

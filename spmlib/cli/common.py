@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import textwrap
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,6 +26,7 @@ from spmlib.io.files import csv_text
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
 from spmlib.reports.formatter import format_frame
+from spmlib.reports.report import by_name
 
 __all__ = [
     "app",
@@ -30,6 +34,7 @@ __all__ = [
     "load_or_exit",
     "parse_date",
     "emit",
+    "fit_columns",
     "choices",
     "OutputFormat",
     "By",
@@ -45,6 +50,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -218,6 +224,54 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(str(exc))
 
 
+def fit_columns(widths: list[int], width: int | None, drop_first: Sequence[int] = ()) -> list[int]:
+    """The columns (indices, in order) that fit ``width`` characters, given each column's
+    narrowest width (a rich table adds 3 characters per column and 1 for the edge). Columns
+    are left out in the order of ``drop_first``, then from the right; the first one always
+    stays. None: all of them.
+
+    Examples
+    --------
+    >>> fit_columns([10, 8, 8, 12], 40), fit_columns([10, 8, 8, 12], 80)
+    ([0, 1, 2], [0, 1, 2, 3])
+    >>> fit_columns([10, 8, 8, 12], 40, drop_first=[1]), fit_columns([50, 5], 20)
+    ([0, 2, 3], [0])
+    """
+    kept = list(range(len(widths)))
+    if width is None:
+        return kept
+    order = [i for i in drop_first if i] + [i for i in reversed(kept) if i and i not in drop_first]
+    for i in order:
+        if sum(widths[k] + 3 for k in kept) + 1 <= width:
+            break
+        kept.remove(i)
+    return kept
+
+
+def _narrowest(label: str, cells: list[str], numeric: bool) -> int:
+    """A column's narrowest width: numbers never wrap, their header does; text (names,
+    stages) wraps only past 24 characters.
+
+    Examples
+    --------
+    >>> _narrowest("Win rate, 95% low", ["25%"], True), _narrowest("Rep", ["Ada Lovelace"], False)
+    (5, 12)
+    """
+    header = max([1, *(len(w) for w in label.split())])
+    if numeric:
+        return max([header, *(len(c) for c in cells)])
+    longest = max([len(label), *(len(c) for c in cells)])
+    words = max([header, *(len(w) for c in cells for w in c.split())])
+    return max(words, min(longest, 24))
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: $COLUMNS, else the terminal's; None when writing to a pipe or file."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return console.width if console.is_terminal else None
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: OutputFormat,
@@ -227,13 +281,16 @@ def emit(
 ) -> None:
     """Print a tidy frame: as a table for people, or as machine-readable CSV or JSON.
 
-    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): column
-    labels for people, money in ``currency``, percentages, separators, fixed decimals
-    (``columns``: definitions overriding the vocabulary). ``csv``
-    and ``json`` keep the raw values and the snake_case column names (dates as ISO strings);
-    in ``csv`` a text cell starting with ``= + - @`` (or a tab or carriage return) gets a
-    leading ``'`` so no spreadsheet runs it as a formula (:func:`spmlib.io.files.csv_text`);
-    numbers stay numbers.
+    ``table`` goes through the report formatter (:mod:`spmlib.reports.formatter`): reps by
+    name (``rep_id`` left out beside ``rep_name``), column labels for people, money in
+    ``currency``, rates as percentages, separators, fixed decimals (``columns``: definitions
+    overriding the vocabulary). On a terminal the table fits its
+    width: headers and text wrap, numbers never; columns that still do not fit are left out
+    (interval bounds first, then from the right) with a note naming them. To a pipe or a file
+    it is printed whole. ``csv`` and ``json`` keep the raw values and the snake_case column
+    names (dates as ISO strings); in ``csv`` a text cell starting with ``= + - @`` (or a tab or
+    carriage return) gets a leading ``'`` so no spreadsheet runs it as a formula
+    (:func:`spmlib.io.files.csv_text`); numbers stay numbers.
     """
     if fmt is OutputFormat.csv:
         sys.stdout.write(csv_text(frame))
@@ -241,15 +298,44 @@ def emit(
         records = json.loads(frame.to_json(orient="records", date_format="iso"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
+        frame = by_name(frame)  # people by name: the id is for machines (csv, json)
         shown = format_frame(frame, columns, currency=currency)
         kinds = columns_for(frame, columns)
+        numeric = [kinds[str(name)].numeric for name in frame.columns]
+        cells = [max([0, *(len(v) for v in shown[c])]) for c in shown.columns]
+        natural = [max(len(c), w) for c, w in zip(shown.columns, cells, strict=True)]
+        width = _terminal_width()
+        widths, kept = list(natural), list(range(len(natural)))
+        if width is not None and sum(natural) + 3 * len(natural) + 1 > width:
+            # headers wrap (widest first; numbers never), then columns go, bounds first
+            narrow = [
+                _narrowest(label, list(shown[label]), num)
+                for label, num in zip(shown.columns, numeric, strict=True)
+            ]
+            for j in sorted(kept, key=lambda j: narrow[j] - natural[j]):
+                if sum(widths) + 3 * len(widths) + 1 <= width:
+                    break
+                widths[j] = narrow[j]
+            bounds = [j for j, c in enumerate(frame.columns) if str(c).endswith(("_low", "_high"))]
+            kept = fit_columns(widths, width, bounds[::-1])
         table = Table(title=title, show_lines=False)
-        widths = []
-        for name, label in zip(frame.columns, shown.columns, strict=True):
-            right = kinds[str(name)].numeric
-            table.add_column(escape(label), justify="right" if right else "left", no_wrap=True)
-            widths.append(max([len(label), *(len(v) for v in shown[label])]) + 3)
-        for row in shown.itertuples(index=False):
+        for j in kept:
+            label = shown.columns[j]
+            if numeric[j] and widths[j] < len(label):  # the header wraps, the numbers never
+                label = textwrap.fill(label, widths[j])
+            table.add_column(
+                escape(label), justify="right" if numeric[j] else "left", no_wrap=numeric[j],
+                min_width=widths[j], max_width=widths[j],
+            )  # fmt: skip
+        for row in shown.iloc[:, kept].itertuples(index=False):
             table.add_row(*(escape(v) for v in row))
-        # Wide tables are printed whole (a pipe or a narrow terminal would otherwise truncate).
-        Console(file=console.file, width=max(console.width, sum(widths) + 1)).print(table)
+        Console(file=console.file, width=width or sum(widths) + 3 * len(widths) + 1).print(table)
+        dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
+        if dropped:
+            err_console.print(
+                f"{len(dropped)} column(s) not shown for lack of width: {'; '.join(dropped)}. "
+                "Widen the terminal, or use --format csv or json for every column.",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )

@@ -34,7 +34,7 @@ PlansOpt = Annotated[
     str | None,
     typer.Option(
         "--plans",
-        help="Folder of plan files (*.yml), assignments.csv and adjustments.csv "
+        help="Folder of plan files (`*.yml`), assignments.csv and adjustments.csv "
         "(default params/comp).",
     ),
 ]
@@ -83,7 +83,7 @@ def comp_run_command(
 
     One row per rep and period. The year's periods not paid yet are paid too; periods already
     paid (`spm comp payroll`) are recomputed and their changes paid as prior-period
-    adjustments. The run is stored immutably in outputs/comp/<run-id>/ (manifest with the plan
+    adjustments. The run is stored immutably in `outputs/comp/<run-id>/` (manifest with the plan
     hash and data fingerprint, statements and lines as Parquet). Exit 1 if a check fails.
     """
     from spmlib.comp.engine import load_inputs

@@ -3,8 +3,10 @@
 One :class:`nbconvert.HTMLExporter` is built per process and reused: configuring nbconvert's
 template costs more than rendering a report. The HTML uses nbconvert's ``lab`` template extended
 by ``spmlib/templates/browser_report.html.j2``: input cells and prompts are hidden, the
-``parameters`` and ``injected-parameters`` cells are dropped, and the parameters the report ran
-with are shown as one line of ``key = value`` at the top (escaped).
+``parameters`` and ``injected-parameters`` cells are dropped, the parameters the report ran
+with are shown as one line of ``key = value`` at the top (escaped), after a link back to the
+run's index when there is one; charts carry their alt text; wide tables scroll sideways inside
+the page rather than being cut off.
 
 Every file is written aside (``.<name>.tmp-<pid>`` in the same folder) and then renamed with
 :func:`os.replace`, so a reader never sees a half-written report at its final path.
@@ -90,6 +92,7 @@ def notebook_to_html(
     parameters: Mapping[str, Any] | None = None,
     title: str | None = None,
     rendered: str | None = None,
+    index: str | None = None,
 ) -> str:
     """Browser HTML of an executed notebook: outputs and markdown only, parameters as a header.
 
@@ -100,6 +103,7 @@ def notebook_to_html(
         the ones papermill recorded in ``nb.metadata.papermill.parameters``.
     title : the page title; defaults to the glued ``title`` value, else "Report".
     rendered : an optional timestamp shown in the header.
+    index : the URL of the run's index page (relative), linked from the header.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def notebook_to_html(
         title = str(read_glued(nb).get("title") or "Report")
     resources = {
         "metadata": {"name": title},
-        "spm": {"parameters": header_parameters(parameters), "rendered": rendered},
+        "spm": {"parameters": header_parameters(parameters), "rendered": rendered, "index": index},
     }
     with warnings.catch_warnings():
         # glued values have their own MIME type on purpose: nothing to show in HTML
@@ -135,13 +139,16 @@ def write_report(
     html_path: str | os.PathLike[str] | None = None,
     parameters: Mapping[str, Any] | None = None,
     rendered: str | None = None,
+    index: str | None = None,
 ) -> dict[str, Path]:
     """Write an executed notebook and (optionally) its HTML, each atomically; HTML first, so a
-    notebook at its final path always has its HTML beside it."""
+    notebook at its final path always has its HTML beside it. ``index``: the run's index page,
+    relative to the HTML, linked from its header."""
     written: dict[str, Path] = {}
     if html_path is not None:
         written["html"] = atomic_write_text(
-            html_path, notebook_to_html(nb, parameters=parameters, rendered=rendered)
+            html_path,
+            notebook_to_html(nb, parameters=parameters, rendered=rendered, index=index),
         )
     written["ipynb"] = atomic_write_notebook(ipynb_path, nb)
     return written

@@ -28,6 +28,7 @@ text        text from the data (escaped in HTML)         ``O'Neil & Co``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -277,6 +278,7 @@ COLUMNS: dict[str, Column] = {
     "p90": _c("P90", "money"),
     "median_value": _c("Median new rep", "money"),
     "tenured_median": _c("Median tenured rep", "money"),
+    "quota_rate_of_potential": _c("Quota / potential", "percent"),
     # percentages
     **_ci("conversion", "Conversion"),
     **_ci("cumulative_conversion", "Cumulative conversion"),
@@ -424,6 +426,16 @@ COLUMNS: dict[str, Column] = {
 }
 
 
+#: Kinds read from the name of a column of decimal numbers that is not in :data:`COLUMNS`,
+#: first match wins: rates and shares are percentages, amounts are money.
+_NAME_KINDS = (
+    (re.compile(r"(^|_)(rate|share|probability|attainment|conversion)(_|$)"), "percent"),
+    (re.compile(r"(^|_)days(_|$)"), "days"),
+    (re.compile(r"(^|_)(amount|bookings|quota|potential|revenue|pipeline|capacity|target"
+                r"|earnings|payout|cost)(_|$)"), "money"),
+)  # fmt: skip
+
+
 def _kind_of(values: pd.Series | None) -> str:
     if values is None:
         return "text"
@@ -444,7 +456,9 @@ def column(name: str, values: pd.Series | None = None) -> Column:
 
     A column not in the vocabulary gets its name as a sentence for a label and its kind from
     its values: booleans, dates, whole numbers (``count``), other numbers (``number``, with
-    decimals chosen once for the whole column: 2 when every value is below 10, else 1), text.
+    decimals chosen once for the whole column: 2 when every value is below 10, else 1), text;
+    a column of decimal numbers named like a rate or share (``ramp_rate``) reads as a
+    percentage, one named like an amount (``hire_capacity``) as money.
 
     Examples
     --------
@@ -453,10 +467,14 @@ def column(name: str, values: pd.Series | None = None) -> Column:
     >>> c = column("calls_per_day", pd.Series([1.25, 3.5]))
     >>> c.label, c.kind, c.digits
     ('Calls per day', 'number', 2)
+    >>> [column(n, pd.Series([0.25])).kind for n in ("ramp_rate", "hire_capacity")]
+    ['percent', 'money']
     """
     if name in COLUMNS:
         return COLUMNS[name]
     kind = _kind_of(values)
+    if kind == "number":
+        kind = next((k for pattern, k in _NAME_KINDS if pattern.search(str(name))), kind)
     decimals = None
     if kind == "number" and values is not None:
         biggest = pd.to_numeric(values, errors="coerce").abs().max()

@@ -22,6 +22,7 @@ from spmlib.core.periods import parse_period, period_label, period_start
 from spmlib.exceptions import ParameterError
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
+from spmlib.reports.available import missing, unavailable_report
 from spmlib.reports.columns import column
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.params import CompPlanParams
@@ -91,6 +92,10 @@ def build_comp_plan_report(ds: Dataset, scope: Scope, params: CompPlanParams) ->
     ParameterError : a rep scope, or a ``history_year`` that is not a fiscal year.
     """
     ds, scope = scope_as_of(ds, scope, params.as_of)
+    if missing(ds, ["quotas"]):  # pay follows attainment of quota
+        return unavailable_report(
+            ds, "comp_plan", "Compensation plans compared", scope, "Plan costs", ["quotas"]
+        )
     if scope.is_rep:
         raise ParameterError(
             "the plan comparison covers the company, a team or a manager's reps; leave rep_id "

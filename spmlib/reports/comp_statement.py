@@ -29,6 +29,7 @@ from spmlib.config import PARAMS_DIR
 from spmlib.core.periods import period_label, period_start
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
+from spmlib.reports.available import missing, unavailable_report
 from spmlib.reports.formatter import format_money, format_percent
 from spmlib.reports.params import CompStatementParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
@@ -415,6 +416,10 @@ def build_comp_statement_report(ds: Dataset, scope: Scope, params: CompStatement
         deals close), for a summary ``reps``.
     """
     ds, scope = scope_as_of(ds, scope, params.as_of)
+    if missing(ds, ["quotas"]):  # pay follows attainment of quota
+        return unavailable_report(
+            ds, "comp_statement", f"Pay statement: {scope.name}", scope, "Pay", ["quotas"]
+        )
     currency = ds.config.currency
     view = pay_run_view(ds, params).cut({str(r) for r in scope.data.reps["rep_id"]})
     if view.statements.empty:

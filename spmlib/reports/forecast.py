@@ -244,7 +244,7 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
                 Figure(
                     plotting.plot_forecast_fan,
                     one,
-                    {"forecast": one_fc},
+                    {"forecast": one_fc, "currency": currency},
                     alt="History and forecast with prediction intervals",
                 ),
                 Table(fc, columns=plain_amounts(fc.columns) if currency is None else {}),

@@ -42,6 +42,7 @@ __all__ = [
     "format_compact",
     "format_frame",
     "table_html",
+    "stacked_html",
 ]
 
 #: The default locale of numbers and currencies (babel / CLDR name).
@@ -288,14 +289,23 @@ def format_frame(
     return pd.DataFrame(out, index=range(len(frame)), columns=list(out))
 
 
+@lru_cache(maxsize=1)
+def _shades():
+    """The colour scale of shaded cells: vermillion, white, bluish green (Okabe and Ito's
+    colours, told apart with the common colour-vision deficiencies)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("spm_shade", ["#D55E00", "#f7f7f7", "#009E73"])
+
+
 def _shade(value: Any) -> str:
-    """Background and text colour of a shaded cell (red below quota, green above)."""
-    from matplotlib import colormaps
+    """Background and text colour of a shaded cell (vermillion below quota, bluish green
+    above; never for a missing value)."""
     from matplotlib.colors import to_hex
 
     lo, hi = SHADE_RANGE
     share = min(max((float(value) - lo) / (hi - lo), 0.0), 1.0)
-    r, g, b, _ = colormaps["RdYlGn"](share)
+    r, g, b, _ = _shades()(share)
     light = 0.2126 * r + 0.7152 * g + 0.0722 * b
     text = "#ffffff" if light < 0.408 else "#000000"
     return f"background-color:{to_hex((r, g, b))};color:{text}"
@@ -319,7 +329,8 @@ def table_html(
     """An HTML table of the frame, formatted by :func:`format_frame`, every cell escaped.
 
     Numbers are right-aligned and never wrap; ``shade`` columns (shares, e.g. attainment) are
-    coloured from red (50% and below) to green (150% and above), missing values never;
+    coloured from vermillion (50% and below) through white (100%) to bluish green (150% and
+    above), missing values never;
     ``bars`` columns get a bar in proportion to the column's largest value; rows where
     ``highlight`` is True get a light background.
 
@@ -361,3 +372,76 @@ def table_html(
         '<div class="spm-table" style="overflow-x:auto"><table class="spm-table">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _key_columns(frame: pd.DataFrame, defs: Mapping[str, Column]) -> list[str]:
+    """The leading text or date columns (at most two) that name a row."""
+    keys = []
+    for name in frame.columns:
+        if defs[str(name)].numeric or len(keys) == 2:
+            break
+        keys.append(name)
+    return keys
+
+
+def stacked_html(
+    frame: pd.DataFrame,
+    columns: Mapping[str, Column] | None = None,
+    currency: str = "USD",
+    locale: str = LOCALE,
+    rows: RowFormat | None = None,
+    shade: Sequence[str] = (),
+    highlight: pd.Series | None = None,
+    max_records: int = 12,
+) -> str:
+    """A wide table for a narrow screen: one block per row, its name (the leading text
+    columns) as a heading, then one "label, value" line per other column (values on the
+    right). Formatted and
+    escaped as :func:`table_html`; at most ``max_records`` rows, then a line saying how many
+    more the full report has.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"rep_name": ["Ann", "Cy"], "team": ["A", "A"], "won": [3, 1],
+    ...     "lost": [1, 2], "win_rate": [0.75, 0.33], "bookings": [1e5, 2e4]})
+    >>> html = stacked_html(frame, max_records=1)
+    >>> "Ann · A" in html and ">Win rate</td>" in html and ">75%</td>" in html
+    True
+    >>> "Cy" in html, "1 more row in the full report" in html
+    (False, True)
+    """
+    defs = columns_for(frame, columns)
+    text = format_frame(frame, columns, currency, locale, rows)
+    keys = _key_columns(frame, defs)
+    marked = list(highlight.fillna(False).astype(bool)) if highlight is not None else None
+    position = {c: j for j, c in enumerate(frame.columns)}
+    parts = []
+    for i in range(min(len(frame), max_records)):
+        name = " · ".join(text.iloc[i, position[k]] for k in keys) or f"Row {i + 1}"
+        back = "#fde9c8" if marked is not None and marked[i] else "#f3f4f6"
+        lines = [
+            f'<tr><th colspan="2" style="text-align:left;background-color:{back}">'
+            f"{html.escape(name)}</th></tr>"
+        ]
+        for c in frame.columns:
+            if c in keys:
+                continue
+            j = position[c]
+            style = "text-align:right"
+            raw = frame.iloc[i, j]
+            if c in shade and not is_missing(raw):
+                style += ";" + _shade(raw)
+            lines.append(
+                '<tr><td align="left" style="text-align:left;color:#4b5563">'
+                f"{html.escape(text.columns[j])}</td>"
+                f'<td align="right" style="{style}">{html.escape(text.iloc[i, j])}</td></tr>'
+            )
+        parts.append(f"<tbody>{''.join(lines)}</tbody>")
+    more = len(frame) - max_records
+    if more > 0:
+        plural = "s" if more > 1 else ""
+        parts.append(
+            '<tbody><tr><td colspan="2" align="left" style="color:#6b7280;font-style:italic">'
+            f"… {more:,} more row{plural} in the full report</td></tr></tbody>"
+        )
+    return f'<table class="spm-stacked">{"".join(parts)}</table>'

@@ -12,6 +12,7 @@ import pandas as pd
 
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
+from spmlib.reports.available import gap_line, gaps_section, missing
 from spmlib.reports.changes import changes_section, changes_since
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
@@ -279,7 +280,16 @@ def _peer_section(t: FunnelTables, scope: Scope) -> tuple[Section, list]:
     return Section("Compared with peers", intro, blocks), tests
 
 
-def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Section], list]:
+#: How the outcomes of the sales cycle table read.
+_OUTCOMES = {"won": "won", "won_or_lost": "won or lost"}
+
+
+def _sections(
+    t: FunnelTables, scope: Scope, won_stage: str, history: bool = True, quotas: bool = True
+) -> tuple[list[Section], list]:
+    """The body's sections and the tests for the closing one; without a stage history
+    (``history``) the time in stage and stale deals are left out, without quotas the
+    coverage."""
     peers, tests = _peer_section(t, scope)
     stale, stale_note = _first(with_rep_names(t.stale, scope.data.reps), "stale deals")
     flow_range = f"{t.flow_period[0].date()} to {t.flow_period[1].date()}"
@@ -306,24 +316,36 @@ def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Secti
         ),
         peers,
         Section(
-            "Time in stage and stale deals",
+            "Time in stage and stale deals" if history else "Sales cycle",
             "Completed days in each stage (median, p75, p90). A deal is **stale** when it has "
-            "sat in its current stage longer than the p90 of its peers' completed stays.",
+            "sat in its current stage longer than the p90 of its peers' completed stays."
+            if history
+            else "Days from creation to close, and the age of the open deals.",
             (
-                Figure(plotting.plot_time_in_stage, t.stays, alt="Days spent in each stage"),
+                *(
+                    (Figure(plotting.plot_time_in_stage, t.stays, alt="Days spent in each stage"),)
+                    if history
+                    else ()
+                ),
                 Table(
-                    t.cycle,
+                    t.cycle.replace({"outcome": _OUTCOMES}),
                     title="**Sales cycle** (created to close) of deals closed in the period:",
                 ),
                 Table(t.pipeline_age, title="**Age of the open deals:**"),
-                Table(t.time_in_stage, title="**Time in each stage:**"),
-                Table(
-                    stale,
-                    title=f"**Stale deals: {len(t.stale):,}** (longest over the p90 first)",
-                    note=stale_note,
+                *(
+                    (
+                        Table(t.time_in_stage, title="**Time in each stage:**"),
+                        Table(
+                            stale,
+                            title=f"**Stale deals: {len(t.stale):,}** (longest over the p90 first)",
+                            note=stale_note,
+                        ),
+                    )
+                    if history
+                    else ()
                 ),
-            ),  # fmt: skip
-        ),
+            ),
+        ),  # fmt: skip
         Section(
             "Pipeline",
             "Open pipeline weighted by the historical probability of winning from each stage; "
@@ -342,7 +364,11 @@ def _sections(t: FunnelTables, scope: Scope, won_stage: str) -> tuple[list[Secti
                     alt="How the open pipeline moved",
                 ),
                 Table(t.flow, title="**Pipeline flow:**", rows=_FLOW_ROWS),
-                Table(t.coverage, title="**Coverage of the quota still to be met:**"),
+                *(
+                    (Table(t.coverage, title="**Coverage of the quota still to be met:**"),)
+                    if quotas
+                    else ()
+                ),  # fmt: skip
                 Table(t.velocity, title="**Velocity:**"),
             ),  # fmt: skip
         ),
@@ -403,10 +429,19 @@ def build_funnel_report(ds: Dataset, scope: Scope, params: FunnelParams) -> Repo
     ds, scope = scope_as_of(ds, scope, params.as_of)
     t = funnel_tables(ds, scope, params)
     currency = ds.config.currency
-    sections, tests = _sections(t, scope, ds.config.won_stage)
+    absent = missing(ds, ["stage_history", "quotas"])
+    sections, tests = _sections(
+        t, scope, ds.config.won_stage, "stage_history" not in absent, "quotas" not in absent
+    )
     since = changes_since(ds, scope, params.compare_to)
     if since is not None:
         sections = [changes_section(since, currency), *sections]
+    gaps = []
+    if "stage_history" in absent:
+        gaps.append(gap_line("Time in each stage and stale deals", ["stage_history"]))
+    if "quotas" in absent:
+        gaps.append(gap_line("Coverage of the quota", ["quotas"]))
+    sections += gaps_section(gaps)
     method = Section("How this is worked out", bullets(_METHOD), tuple(tests))
     funnel_cols = ["stage", "reached", "advanced", "lost", "open", "conversion",
                    "cumulative_conversion"]  # fmt: skip

@@ -11,11 +11,13 @@ CSS. :func:`render_email` turns an executed notebook into
   ``multipart/related`` part), downscaled for phones and palette-optimized;
 - a plain-text alternative with the title and the headline sentences the notebook glued.
 
-What is kept, cell by cell: markdown cells; of each code cell's outputs, ``image/png`` (and
-``image/jpeg``), ``text/html``, ``text/markdown``; glued values (:mod:`spmlib.reports.notebook`)
-give the
-title and headline. Code inputs, streams, errors, ``text/plain``-only results, scripts and widgets
-are dropped. Cells tagged ``no-email`` are skipped.
+What is kept, cell by cell: markdown cells; of each code cell's outputs, the report's own
+email version when it has one (:data:`~spmlib.reports.notebook.MAIL_HTML_MIME`: wide tables
+stacked, no table of contents; :data:`~spmlib.reports.notebook.MAIL_PNG_MIME`: charts drawn
+for the phone), else ``image/png`` (and ``image/jpeg``), ``text/html``, ``text/markdown``;
+glued values (:mod:`spmlib.reports.notebook`) give the title and headline. Code inputs,
+streams, errors, ``text/plain``-only results, scripts and widgets are dropped. Cells tagged
+``no-email`` are skipped.
 
 Escaping: markdown (cells and ``Markdown(...)`` outputs) is rendered with raw HTML disabled, so
 text from data shows as text (``O'Neil & <Co>``). HTML outputs are sanitized with nh3: an allow-list
@@ -46,7 +48,7 @@ from markupsafe import Markup
 from spmlib.exceptions import SpmError
 from spmlib.reports.formatter import format_number
 from spmlib.reports.jinja import environment
-from spmlib.reports.notebook import GLUE_MIME
+from spmlib.reports.notebook import GLUE_MIME, MAIL_HTML_MIME, MAIL_PNG_MIME
 
 __all__ = [
     "MAX_HTML_BYTES",
@@ -372,10 +374,17 @@ def _blocks(nb: nbformat.NotebookNode, max_rows: int):
             if GLUE_MIME in data:
                 payload = data[GLUE_MIME]
                 glued[payload["name"]] = payload["value"]
-            elif "image/png" in data or "image/jpeg" in data:
-                raw = base64.b64decode(data.get("image/png") or data["image/jpeg"])
+            elif MAIL_HTML_MIME in data:  # the report's own email version ("" = not mailed)
+                html = _joined(data[MAIL_HTML_MIME])
+                if html.strip():
+                    blocks.append(("html", _close_tables(_shape_tables(_sanitize(html), max_rows))))
+            elif MAIL_PNG_MIME in data or "image/png" in data or "image/jpeg" in data:
+                mime = next(m for m in (MAIL_PNG_MIME, "image/png", "image/jpeg") if m in data)
+                raw = base64.b64decode(data[mime])
                 n_images += 1
-                alt = f"Chart: {heading}" if heading else f"Chart {n_images}"
+                alt = output.get("metadata", {}).get(mime, {}).get("alt") or (
+                    f"Chart: {heading}" if heading else f"Chart {n_images}"
+                )
                 blocks.append(("image", _email_image(raw, n_images, alt)))
             elif "text/html" in data:
                 html = _sanitize(_joined(data["text/html"]))

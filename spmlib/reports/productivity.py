@@ -23,6 +23,7 @@ from spmlib.productivity.kpis import kpis
 from spmlib.productivity.leaderboard import METRICS, Metric, leaderboard
 from spmlib.productivity.ramp import ramp, ramp_curve
 from spmlib.reports import plotting
+from spmlib.reports.available import keep_available
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import format_number, format_percent
 from spmlib.reports.outlook import scope_outlook
@@ -205,6 +206,15 @@ _METHOD = [
 ]
 
 
+#: The optional tables each section needs (left out without them, see
+#: :mod:`spmlib.reports.available`).
+_NEEDS = {
+    "Quota attainment": ("quotas",),
+    "Activity mix": ("activities",),
+    "Activity to outcome": ("activities",),
+}
+
+
 def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityParams) -> Report:
     """The productivity report of a company, team, manager or rep scope.
 
@@ -369,7 +379,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
                     ],
                     columns=leaderboard_columns(metric),
                 ),
-                Figure(plotting.plot_leaderboard, board, alt="Leaderboard"),
+                Figure(plotting.plot_leaderboard, board, {"metric": p.metric}, alt="Leaderboard"),
             ),  # fmt: skip
         ),
         Section(
@@ -382,6 +392,7 @@ def build_productivity_report(ds: Dataset, scope: Scope, params: ProductivityPar
             ),
         ),
     ]
+    sections = keep_available(ds, sections, _NEEDS)
     values = {
         "period": str(now["period"].iloc[0]) if len(now) else None,
         "attainment": now.set_index("rep_id")["attainment"].to_dict(),

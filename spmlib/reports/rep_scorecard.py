@@ -33,10 +33,12 @@ from spmlib.productivity.scorecard import (
 )
 from spmlib.productivity.scorecard_trend import scorecard_trend
 from spmlib.reports import plotting
+from spmlib.reports.available import KPI_TABLES, keep_available, missing
 from spmlib.reports.columns import Column, column
 from spmlib.reports.formatter import RowFormat, format_money, format_percent, format_value
 from spmlib.reports.names import with_account_names
 from spmlib.reports.params import ScorecardParams
+from spmlib.reports.plotting.productivity import SCORECARD_TREND_KPIS
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, resolve_scope, scope_as_of
 
@@ -359,6 +361,8 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
         else review_window(ds.as_of, ds.config.fiscal_year_start_month, KPI_QUARTERS)[2]
     )
     card = scorecard(scope.peers, rep_id, start=lo, end=hi)
+    card = card[[not missing(ds, KPI_TABLES.get(k, ())) for k in card["kpi"]]]
+    trend_kpis = tuple(k for k in SCORECARD_TREND_KPIS if not missing(ds, KPI_TABLES.get(k, ())))
     trend = scorecard_trend(scope.peers, rep_id, params.period, params.trend_periods, ds.as_of)
     compare, method_tables = _compare_section(card, span, currency)
     strengths = card.loc[card["assessment"] == "strength", "kpi"].tolist()
@@ -428,9 +432,22 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
             "Recent results",
             "Your KPIs over the last periods (since you joined) beside the team median, when "
             "one may be shown.",
-            (Figure(plotting.plot_scorecard_trends, trend, alt="Your recent results"),),
+            (
+                Figure(
+                    plotting.plot_scorecard_trends,
+                    trend,
+                    {"kpis": trend_kpis},
+                    alt="Your recent results",
+                ),
+            ),
         ),
     ]
+    sections = keep_available(
+        ds,
+        sections,
+        {},
+        {"Activity KPIs (activities per month, proposal acceptance)": ("activities",)},
+    )
     method = Section("How this is worked out", bullets(_METHOD), tuple(method_tables))
     return Report(
         kind="rep_scorecard",

@@ -14,6 +14,7 @@ so building a report costs no plotting, and a renderer may draw a figure at the 
 from __future__ import annotations
 
 import html
+import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,24 @@ from typing import Any
 import pandas as pd
 
 from spmlib.reports.columns import Column
-from spmlib.reports.formatter import LOCALE, RowFormat, format_frame, table_html
+from spmlib.reports.formatter import LOCALE, RowFormat, format_frame, stacked_html, table_html
 from spmlib.reports.scope import Scope
 
-__all__ = ["Text", "Table", "Figure", "Section", "Report", "escape", "bullets", "by_name"]
+__all__ = [
+    "MAIL_COLUMNS",
+    "Text",
+    "Table",
+    "Figure",
+    "Section",
+    "Report",
+    "escape",
+    "bullets",
+    "by_name",
+]
+
+#: An email shows a table of at most this many columns as a table; a wider one is stacked
+#: (one block per row), so nothing is cut off or scrolled on a phone.
+MAIL_COLUMNS = 5
 
 
 def escape(value: Any) -> str:
@@ -90,10 +105,13 @@ class Table:
 
     @property
     def shown(self) -> pd.DataFrame:
-        """The columns shown (all but the highlight marker)."""
-        if self.highlight is None:
-            return self.frame
-        return self.frame.drop(columns=self.highlight)
+        """The columns shown: all but the highlight marker and, in a table with rows, the
+        columns without any value (data that does not exist is not shown as a column of
+        dashes)."""
+        frame = self.frame if self.highlight is None else self.frame.drop(columns=self.highlight)
+        if len(frame):
+            frame = frame.loc[:, [frame[c].notna().any() for c in frame.columns]]
+        return frame
 
     def formatted(self, currency: str = "USD", locale: str = LOCALE) -> pd.DataFrame:
         """Every cell as text, columns labelled for people."""
@@ -112,6 +130,17 @@ class Table:
             bars=self.bars,
             highlight=marks,
         )
+
+    def to_mail_html(self, currency: str = "USD", locale: str = LOCALE) -> str:
+        """The table for an email: as :meth:`to_html` up to :data:`MAIL_COLUMNS` columns,
+        stacked beyond (:func:`spmlib.reports.formatter.stacked_html`)."""
+        if len(self.shown.columns) <= MAIL_COLUMNS:
+            return self.to_html(currency, locale)
+        marks = self.frame[self.highlight] if self.highlight else None
+        return stacked_html(
+            self.shown, self.columns, currency, locale, self.rows, shade=self.shade,
+            highlight=marks,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,9 +161,22 @@ class Figure:
     options: Mapping[str, Any] = field(default_factory=dict)
     alt: str = ""
 
-    def draw(self):
-        """Draw the chart; returns the matplotlib Figure (the caller closes it)."""
-        axes = self.plot(self.data, **self.options)
+    def draw(self, canvas: str = "browser", currency: str | None = None):
+        """Draw the chart for ``canvas`` (``browser``, or ``phone`` for the email: narrower,
+        one panel per row, text that reads on a phone); returns the matplotlib Figure (the
+        caller closes it).
+
+        ``currency`` (the report's) is passed to a plotting function that takes one, unless
+        the options set it.
+        """
+        from spmlib.reports.plotting import style
+
+        options = dict(self.options)
+        if currency is not None and "currency" not in options:
+            if "currency" in inspect.signature(self.plot).parameters:
+                options["currency"] = currency
+        with style.canvas(canvas):
+            axes = self.plot(self.data, **options)
         first = axes.flat[0] if hasattr(axes, "flat") else axes
         return first.figure
 

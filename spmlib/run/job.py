@@ -10,8 +10,8 @@ Dask worker (it pickles), and moves through explicit states::
 
 Its manifest entry (:meth:`Job.to_manifest`) keeps the ``manifest.json`` format that
 :mod:`spmlib.mail` and ``spm batch --retry-failed`` read: ``id``, ``notebook``, ``kind``,
-``notebook_path``, ``scope``, ``parameters``, ``timeout``, ``status``, ``seconds``, ``outputs``
-and ``error``.
+``notebook_path``, ``scope``, ``parameters``, ``timeout``, ``status``, ``seconds``, ``outputs``,
+``error`` and ``summary``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from spmlib.config import PROJ_ROOT
 from spmlib.io.sources import mask_secrets
 
-__all__ = ["Status", "ReportError", "Outcome", "Output", "Job", "path_label"]
+__all__ = ["Status", "ReportError", "Outcome", "Output", "Job", "path_label", "report_summary"]
 
 
 class Status(StrEnum):
@@ -83,6 +83,8 @@ class Outcome:
     outputs : written files relative to the output folder: ``html`` and ``ipynb`` for a
         complete report, ``partial`` (``failed/<id>.ipynb``) for a failed one.
     error : why it failed (None when ok).
+    summary : what the report recorded for its readers (:func:`report_summary`): ``title``,
+        ``headline`` and its single-number ``values``; the run's index shows them.
     """
 
     id: str
@@ -90,6 +92,7 @@ class Outcome:
     seconds: float | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     error: ReportError | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def failure(cls, report_id: str, ename: str, evalue: str) -> Outcome:
@@ -107,12 +110,15 @@ class Output:
     reports : sub-folder of complete reports (``.`` for ``spm run``).
     failed : sub-folder of the partial notebooks of failed reports.
     html : also export browser HTML beside each notebook.
+    index : the run's index page, relative to ``folder`` (each browser report links back to
+        it); None when there is none (``spm run``).
     """
 
     folder: str
     reports: str = "reports"
     failed: str = "failed"
     html: bool = True
+    index: str | None = "index.html"
 
 
 @dataclass
@@ -174,6 +180,7 @@ class Job:
             "seconds": outcome.seconds if outcome else None,
             "outputs": dict(outcome.outputs) if outcome else {},
             "error": outcome.error.to_dict() if outcome and outcome.error else None,
+            "summary": dict(outcome.summary) if outcome else {},
         }
 
     @classmethod
@@ -197,6 +204,7 @@ class Job:
                 entry.get("seconds"),
                 dict(entry.get("outputs") or {}),
                 ReportError.from_dict(entry.get("error")),
+                dict(entry.get("summary") or {}),
             )
         return job
 
@@ -215,3 +223,30 @@ def path_label(path: str | Path) -> str:
         return str(Path(path).resolve().relative_to(PROJ_ROOT))
     except ValueError:
         return str(path)
+
+
+def report_summary(glued: dict[str, Any]) -> dict[str, Any]:
+    """What the run's index shows of a report: its ``title``, ``headline`` and the values it
+    recorded (:func:`spmlib.reports.notebook.read_glued`) that are single numbers or words;
+    tables and lists stay in the notebook.
+
+    Examples
+    --------
+    >>> summary = report_summary({"title": "Funnel", "headline": ["Win rate 24%."],
+    ...     "win_rate": 0.24, "funnel": [{"stage": "A"}], "rating": "Meets", "flag": True})
+    >>> summary["title"], summary["headline"], summary["values"]
+    ('Funnel', ['Win rate 24%.'], {'win_rate': 0.24, 'rating': 'Meets'})
+    """
+    values = {
+        k: v
+        for k, v in glued.items()
+        if k not in ("title", "headline")
+        and isinstance(v, int | float | str)
+        and not isinstance(v, bool)
+    }
+    headline = glued.get("headline") or []
+    return {
+        "title": str(glued.get("title") or ""),
+        "headline": [str(h) for h in ([headline] if isinstance(headline, str) else headline)],
+        "values": values,
+    }

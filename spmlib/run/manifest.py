@@ -23,7 +23,7 @@ from spmlib.config import OUTPUTS_DIR
 from spmlib.exceptions import SpecError
 from spmlib.io.files import atomic_write_json, atomic_write_text, follow_pointer, point_to
 from spmlib.io.sources import mask_secrets
-from spmlib.reports.jinja import environment
+from spmlib.run.index import read_people, render_portal
 from spmlib.run.job import Job, Status
 
 __all__ = [
@@ -149,22 +149,15 @@ class Manifest:
         return RunStatus.FAILED if statuses - {Status.OK} else RunStatus.COMPLETE
 
 
-def render_index(manifest: dict[str, Any]) -> str:
-    """``index.html`` of a run (from its ``manifest.json`` document): every report with its
-    status and a link, failures with their cell and error. Every text from the data is escaped
-    (jinja2 autoescape)."""
-    reports = manifest.get("reports", [])
-    counts: dict[str, int] = {}
-    for r in reports:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    kinds: dict[str, list[dict[str, Any]]] = {}
-    for r in reports:
-        kinds.setdefault(r["kind"], []).append(r)
-    return (
-        environment()
-        .get_template("index_batch.html.j2")
-        .render(manifest=manifest, counts=counts, kinds=kinds, total=len(reports))
-    )
+def render_index(manifest: dict[str, Any], run_dir: str | Path | None = None) -> str:
+    """``index.html`` of a run (from its ``manifest.json`` document): a portal grouped by team
+    (:mod:`spmlib.run.index`), with the names of reps and managers from the run's data snapshot
+    in ``run_dir`` when given. Failures show their cell and error. Every text from the data is
+    escaped (jinja2 autoescape)."""
+    people, currency = (None, "USD")
+    if run_dir is not None:
+        people, currency = read_people(Path(run_dir) / manifest.get("data_snapshot", "data"))
+    return render_portal(manifest, people, currency)
 
 
 def finish_run(run_dir: Path, manifest: Manifest, outputs_dir: Path) -> None:
@@ -178,7 +171,7 @@ def finish_run(run_dir: Path, manifest: Manifest, outputs_dir: Path) -> None:
     manifest.ended = now()
     document = manifest.to_dict()
     atomic_write_json(run_dir / "manifest.json", document)
-    atomic_write_text(run_dir / "index.html", render_index(document))
+    atomic_write_text(run_dir / "index.html", render_index(document, run_dir))
     if manifest.status is RunStatus.COMPLETE:
         _point_latest(outputs_dir, run_dir)
 

@@ -18,7 +18,10 @@ dead kernel the kernel is replaced. Outputs are written aside and renamed into p
 complete: ``reports/<id>.html`` then ``reports/<id>.ipynb``; a failed report's partial notebook
 goes to ``failed/<id>.ipynb`` and never under ``reports/``. Every parameter value written (the
 injected cell, ``metadata.papermill.parameters``, the HTML header) and every cell output (text,
-HTML, errors) has its secrets masked (:func:`spmlib.io.sources.mask_secrets`).
+HTML, errors) has its secrets masked (:func:`spmlib.io.sources.mask_secrets`). A complete
+report keeps no stream output (stdout, stderr: warnings, log lines); they are logged and kept in
+its ``metadata.spm.streams``. What it recorded for readers (title, headline, single-number
+values) travels in the outcome's ``summary`` to the manifest and the run's index.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from spmlib.exceptions import KernelStartError
 from spmlib.forecast.threads import limit_native_threads
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.browser import atomic_write_notebook, write_report
+from spmlib.reports.notebook import read_glued
 from spmlib.run.engine import (
     ENGINE_NAME,
     IOPUB_TIMEOUT,
@@ -49,7 +53,7 @@ from spmlib.run.engine import (
     mark_failed_cell,
     register_engine,
 )
-from spmlib.run.job import Job, Outcome, Output, ReportError, Status
+from spmlib.run.job import Job, Outcome, Output, ReportError, Status, report_summary
 from spmlib.run.kernels import DEFAULT_WARM_IMPORTS, WarmKernel, kill_and_reap
 from spmlib.run.lifeline import die_with_parent
 
@@ -129,13 +133,18 @@ class Runner:
             "ended_early_at": _clean_exit(nb) if status is Status.OK else None,
             "finished": _now(),
         }
+        summary: dict[str, Any] = {}
+        if status is Status.OK:
+            _set_aside_streams(nb, job.id)
+            summary = report_summary(read_glued(nb))
         try:
             outputs = _write(nb, job, output, status)
         except Exception as exc:
             log.exception("could not write the outputs of %s", job.id)
-            status, outputs = Status.FAILED, {}
+            status, outputs, summary = Status.FAILED, {}, {}
             error = ReportError(None, type(exc).__name__, f"writing outputs: {exc}")
-        return Outcome(job.id, status, round(time.monotonic() - started, 3), outputs, error)
+        seconds = round(time.monotonic() - started, 3)
+        return Outcome(job.id, status, seconds, outputs, error, summary)
 
     def _execute(
         self, job: Job, execution: Execution
@@ -243,6 +252,24 @@ def _quiet_papermill() -> None:
         logging.getLogger(name).addFilter(_papermill_noise)
 
 
+def _set_aside_streams(nb: nbformat.NotebookNode, report_id: str) -> None:
+    """Take the stream outputs (stdout, stderr: warnings, log lines) out of a complete report,
+    so none reaches its readers; they are kept in ``metadata.spm.streams`` and logged, for
+    whoever debugs the report."""
+    kept = []
+    for index, cell in enumerate(nb.cells):
+        streams = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        if streams:
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
+            for o in streams:
+                text = "".join(o.get("text", ""))
+                kept.append({"cell": index, "name": o.get("name"), "text": text})
+                log.warning("report %s, cell %d wrote to %s: %s", report_id, index,
+                            o.get("name"), text.strip()[:500])  # fmt: skip
+    if kept:
+        nb.metadata.setdefault("spm", {})["streams"] = kept
+
+
 def _mask_notebook(nb: nbformat.NotebookNode) -> None:
     """Mask secrets in everything a notebook records: the injected parameters, papermill's
     metadata, and every cell's outputs (streams, HTML and text, errors and their tracebacks),
@@ -286,12 +313,14 @@ def _write(nb: nbformat.NotebookNode, job: Job, output: Output, status: Status) 
     if status is not Status.OK:
         return {"partial": str(atomic_write_notebook(failed, nb).relative_to(folder))}
     reports = folder / output.reports
+    index = os.path.relpath(folder / output.index, reports) if output.index else None
     written = write_report(
         nb,
         reports / f"{job.id}.ipynb",
         reports / f"{job.id}.html" if output.html else None,
         parameters=_masked(job.parameters),
         rendered=_now(),
+        index=Path(index).as_posix() if index else None,
     )
     if failed.exists():
         failed.unlink()  # a retry that succeeded: the old partial notebook goes

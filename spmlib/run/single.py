@@ -81,7 +81,7 @@ def run_report(
     runner = Runner(warm_imports=warm_imports or ("spmlib",), kernel_reuse=1)
     try:
         job.start()
-        job.finish(runner.run(job, Output(str(Path(out_dir).resolve()), reports=".")))
+        job.finish(runner.run(job, Output(str(Path(out_dir).resolve()), reports=".", index=None)))
     finally:
         runner.close()
     return job

@@ -3,71 +3,77 @@ curves side by side."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from spmlib.reports.plotting import style
+from spmlib.reports.plotting.style import chart
+
 __all__ = ["plot_payout_curve", "plot_payout_curves"]
 
 
+@chart
 def plot_payout_curve(
     curve: pd.DataFrame,
     point: tuple[float, float] | None = None,
     label: str | None = None,
-    title: str | None = None,
+    currency: str = "USD",
+    title: str = "Earnings by attainment",
     ax: Axes | None = None,
 ) -> Axes:
     """Earnings against attainment (from :func:`spmlib.comp.curve.payout_curve`), jumps drawn
     as gaps with the cliffs marked; ``point`` = (attainment, earnings) marks a rep's period,
     named ``label`` in the legend."""
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax = style.new_axes(3.5, ax)
     x, y = curve["attainment"].to_numpy(), curve["earnings"].to_numpy()
     jumps = np.flatnonzero(curve["cliff"].to_numpy())
     breaks = np.split(np.arange(len(x)), jumps)
     for part in breaks:
         if len(part):
-            ax.plot(x[part], y[part], color="#1f4e79", lw=2)
+            ax.plot(x[part], y[part], color=style.MAIN, lw=2)
     for j in jumps:
-        ax.plot([x[j], x[j]], [y[j - 1] if j else 0, y[j]], ls=":", color="#c00000", lw=1)
+        ax.plot([x[j], x[j]], [y[j - 1] if j else 0, y[j]], ls=":", color=style.BAD, lw=1)
         ax.annotate(
             "cliff",
             (x[j], y[j]),
             textcoords="offset points",
             xytext=(4, 4),
-            color="#c00000",
-            fontsize=8,
+            color=style.BAD,
         )
     if point is not None:
         ax.scatter(
-            [point[0]], [point[1]], s=60, color="#e36c09", zorder=3, label=label or "this period"
+            [point[0]],
+            [point[1]],
+            s=60,
+            color=style.ACCENT,
+            zorder=3,
+            label=label or "this period",
         )
-        ax.legend(loc="upper left", frameon=False)
-    ax.axvline(1.0, color="#999999", lw=0.8, ls="--")
-    ax.set_xlabel("attainment")
-    ax.set_ylabel("earnings")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:.0%}"))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        style.legend_outside(ax)
+    ax.axvline(1.0, color=style.NEUTRAL, lw=0.8, ls="--")
+    ax.set_xlabel("Attainment")
+    ax.set_ylabel(f"Earnings ({currency})")
+    style.percent_axis(ax, "x")
+    style.money_axis(ax, "y", currency)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
     return ax
 
 
+@chart
 def plot_payout_curves(curves: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Several plans' earnings as a multiple of the target incentive against attainment.
-
-    ``curves``: rows of :func:`spmlib.comp.curve.payout_curve` with a ``plan`` column.
-    """
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 3.5))
-    for name, c in curves.groupby("plan", sort=False):
-        ax.plot(c["attainment"], c["multiple"], label=str(name))
-    ax.axvline(1.0, color="#999999", lw=0.8, ls="--")
-    ax.set_xlabel("attainment")
-    ax.set_ylabel("earnings / target incentive")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v:.0%}"))
-    ax.legend(frameon=False)
+    """Several plans' payout curves (:func:`spmlib.comp.curve.payout_curve` rows with a
+    ``plan`` column): earnings as a multiple of the target incentive against attainment."""
+    ax = style.new_axes(3.5, ax)
+    for i, (name, c) in enumerate(curves.groupby("plan", sort=False)):
+        ax.plot(c["attainment"], c["multiple"], label=str(name),
+                color=style.PALETTE[i % len(style.PALETTE)])  # fmt: skip
+    style.percent_axis(ax, "x")
+    style.count_axis(ax, "y", whole=False)
+    ax.set_xlabel("Attainment")
+    ax.set_ylabel("Earnings / target incentive")
+    ax.set_title("Payout curves")
     ax.grid(alpha=0.3)
+    style.legend_outside(ax, title="Plan")
     return ax

@@ -1,8 +1,8 @@
 """Charts of the funnel analyses: each takes a compute function's output and ``ax=None``.
 
 No statistics here: every number drawn comes from :mod:`spmlib.funnel.conversion`,
-:mod:`spmlib.funnel.velocity`
-or :mod:`spmlib.funnel.pipeline`.
+:mod:`spmlib.funnel.velocity` or :mod:`spmlib.funnel.pipeline`. The look (palette, sizes, axis
+units, legends) comes from :mod:`spmlib.reports.plotting.style`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+
+from spmlib.reports.columns import column
+from spmlib.reports.formatter import format_compact, format_number
+from spmlib.reports.plotting import style
+from spmlib.reports.plotting.style import chart
 
 __all__ = [
     "plot_funnel",
@@ -26,34 +31,36 @@ def _pct(value: float) -> str:
     return "—" if pd.isna(value) else f"{value:.0%}"
 
 
+@chart
 def plot_funnel(funnel: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Horizontal bars of deals reaching each stage, labelled with the next-step conversion and
-    its 95% interval; from :func:`spmlib.funnel.conversion.stage_funnel` for one group (or no
-    grouping)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.6 * max(len(funnel), 3) + 1))
+    """Horizontal bars of deals reaching each stage, labelled with the next-step conversion (and
+    its 95% interval on a wide canvas); from :func:`spmlib.funnel.conversion.stage_funnel` for
+    one group (or no grouping)."""
+    ax = style.new_axes(0.5 * max(len(funnel), 3) + 1, ax)
+    wide = style.current().name != "phone"
     y = np.arange(len(funnel))
     reached = funnel["reached"].astype("float64").fillna(0).to_numpy()
-    ax.barh(y, reached, color=sns.color_palette()[0])
+    ax.barh(y, reached, color=style.MAIN)
     ax.set_yticks(y, funnel["stage"].astype(str).tolist())
     ax.invert_yaxis()
     top = reached.max() if len(reached) and reached.max() > 0 else 1
     for i, row in enumerate(funnel.itertuples(index=False)):
-        text = f"{int(reached[i]):,}"
+        text = format_number(reached[i], 0)
         if pd.notna(row.conversion):
-            text += (
-                f"  → {_pct(row.conversion)} advance "
-                f"({_pct(row.conversion_low)}–{_pct(row.conversion_high)})"
-            )
+            text += f" → {_pct(row.conversion)}"
+            if wide:
+                text += f" advance ({_pct(row.conversion_low)}–{_pct(row.conversion_high)})"
         elif pd.notna(row.cumulative_conversion) and i == len(funnel) - 1:
-            text += f"  (win rate {_pct(row.cumulative_conversion)})"
-        ax.text(reached[i] + top * 0.01, i, text, va="center", fontsize=9)
-    ax.set_xlim(0, top * 1.6)
-    ax.set_xlabel("opportunities that reached the stage")
+            text += f" (win rate {_pct(row.cumulative_conversion)})" if wide else ""
+        ax.text(reached[i] + top * 0.01, i, text, va="center")
+    ax.set_xlim(0, top * (1.6 if wide else 1.45))
+    style.count_axis(ax, "x")
+    ax.set_xlabel("Deals that reached the stage")
     ax.set_title("Stage funnel")
     return ax
 
 
+@chart
 def plot_rate_forest(
     rates: pd.DataFrame,
     rate: str = "win_rate",
@@ -66,112 +73,133 @@ def plot_rate_forest(
 
     Takes :func:`spmlib.funnel.conversion.win_rates` (rate="win_rate") or
     :func:`spmlib.funnel.conversion.compare_stages`
-    for one stage (rate="conversion"); rows are drawn in the order given.
+    for one stage (rate="conversion"); rows are drawn in the order given. The legend sits
+    under the chart.
     """
     labels = [label] if isinstance(label, str) else list(label)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.35 * max(len(rates), 4) + 1))
+    ax = style.new_axes(0.3 * max(len(rates), 4) + 1.4, ax)
     y = np.arange(len(rates))
     value = rates[rate].to_numpy(dtype="float64")
     low = rates[f"{rate}_low"].to_numpy(dtype="float64")
     high = rates[f"{rate}_high"].to_numpy(dtype="float64")
     err = np.clip(np.nan_to_num(np.vstack([value - low, high - value])), 0, None)
-    ax.errorbar(
-        value, y, xerr=err, fmt="o", color=sns.color_palette()[0], capsize=3, label="observed"
-    )
+    ax.errorbar(value, y, xerr=err, fmt="o", color=style.MAIN, capsize=3, label="observed")
     if f"{rate}_shrunk" in rates.columns:
         ax.plot(
             rates[f"{rate}_shrunk"],
             y,
             "D",
             mfc="none",
-            color=sns.color_palette()[1],
+            color=style.ACCENT,
             label="shrunken (used for ranking)",
         )
     if reference is not None and pd.notna(reference):
-        ax.axvline(reference, ls="--", color="grey", label=f"reference {_pct(reference)}")
-    names = [" ".join(map(str, row)) for row in rates[labels].itertuples(index=False)]
-    ax.set_yticks(y, names if labels else [""] * len(rates))
+        ax.axvline(reference, ls="--", color=style.NEUTRAL, label=f"reference {_pct(reference)}")
+    names = (
+        rates[labels].astype(str).agg(" ".join, axis=1) if labels else pd.Series([""] * len(rates))
+    )
+    ax.set_yticks(y, names.tolist())
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_xlabel(f"{rate.replace('_', ' ')} (95% interval)")
-    ax.legend(loc="lower right", fontsize=8)
+    style.percent_axis(ax, "x")
+    ax.set_xlabel(f"{column(rate).label} (95% interval)")
+    style.legend_outside(ax)
     return ax
 
 
+@chart
 def plot_time_in_stage(stays: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Box plots of completed days in each stage, from :func:`spmlib.funnel.velocity.stage_stays`
-    (stages in the order they first appear; running stays are not drawn)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
+    (stages in the order they first appear; running stays are not drawn). Stages run down the
+    side on a phone, along the bottom otherwise."""
     done = stays[stays["completed"]]
     order = list(dict.fromkeys(stays["stage"].astype(str)))
+    across = style.current().name == "phone"
+    ax = style.new_axes(0.45 * max(len(order), 3) + 1 if across else 3.5, ax)
     if not done.empty:
-        data = pd.DataFrame({"stage": done["stage"].astype(str), "days": done["days"]})
-        sns.boxplot(
-            data=data,
-            x="stage",
-            y="days",
-            order=order,
-            showfliers=False,
-            ax=ax,
-            color=sns.color_palette()[0],
-        )
-    ax.set_xlabel("")
-    ax.set_ylabel("days in stage (completed)")
+        days = done["days"].astype("float64").groupby(done["stage"].astype(str))
+        boxes = [days.get_group(s).to_numpy() if s in days.groups else [] for s in order]
+        ax.boxplot(
+            boxes, orientation="horizontal" if across else "vertical", showfliers=False,
+            tick_labels=order, patch_artist=True, widths=0.6,
+            boxprops={"facecolor": style.MAIN, "edgecolor": "#333333"},
+            medianprops={"color": "white", "linewidth": 1.5},
+        )  # fmt: skip
+        if across:
+            ax.invert_yaxis()
+    ax.set_xlabel("Days in the stage (completed stays)" if across else "")
+    ax.set_ylabel("" if across else "Days in the stage (completed stays)")
+    style.count_axis(ax, "x" if across else "y")
     ax.set_title("Time in stage")
     return ax
 
 
-def plot_pipeline_flow(flow: pd.DataFrame, measure: str = "amount", ax: Axes | None = None) -> Axes:
+_FLOW_STEPS = ("Open at\nstart", "Created", "Won", "Lost", "Open at\nend")
+
+
+@chart
+def plot_pipeline_flow(
+    flow: pd.DataFrame, measure: str = "amount", currency: str = "USD", ax: Axes | None = None
+) -> Axes:
     """Waterfall from open pipeline at start, + created, - won, - lost, to open at end; from
-    :func:`spmlib.funnel.flow.pipeline_flow` for one group (``measure`` "amount" or "count")."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+    :func:`spmlib.funnel.flow.pipeline_flow` for one group (``measure`` "amount", in
+    ``currency``, or "count")."""
+    ax = style.new_axes(3.5, ax)
     row = flow[flow["measure"] == measure].iloc[0]
     steps = [
-        ("open at start", 0.0, row["open_start"]),
-        ("created", row["open_start"], row["created"]),
-        ("won", row["open_start"] + row["created"] - row["won"], row["won"]),
-        ("lost", row["open_end"], row["lost"]),
-        ("open at end", 0.0, row["open_end"]),
+        (0.0, row["open_start"]),
+        (row["open_start"], row["created"]),
+        (row["open_start"] + row["created"] - row["won"], row["won"]),
+        (row["open_end"], row["lost"]),
+        (0.0, row["open_end"]),
     ]
-    colors = ["#4c72b0", "#55a868", "#8172b2", "#c44e52", "#4c72b0"]
-    for i, (name, bottom, height) in enumerate(steps):
+    colors = [style.MAIN, style.GOOD, style.PALETTE[4], style.BAD, style.MAIN]
+    money = measure == "amount"
+    for i, (bottom, height) in enumerate(steps):
         ax.bar(i, height, bottom=bottom, color=colors[i])
-        sign = {"created": "+", "won": "−", "lost": "−"}.get(name, "")
-        ax.text(i, bottom + height, f"{sign}{height:,.0f}", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(range(len(steps)), [s[0] for s in steps])
-    ax.set_ylabel(measure)
+        sign = {1: "+", 2: "−", 3: "−"}.get(i, "")
+        text = format_compact(height, currency) if money else format_number(height, 0)
+        ax.text(i, bottom + height, f"{sign}{text}", ha="center", va="bottom")
+    ax.set_xticks(range(len(steps)), list(_FLOW_STEPS))
+    if money:
+        style.money_axis(ax, "y", currency)
+        ax.set_ylabel(f"Pipeline ({currency})")
+    else:
+        style.count_axis(ax, "y")
+        ax.set_ylabel("Deals")
+    ax.margins(y=0.12)
     ax.set_title("Pipeline flow")
     return ax
 
 
+@chart
 def plot_cohort_heatmap(
     cohorts: pd.DataFrame, value: str = "cumulative_conversion", ax: Axes | None = None
 ) -> Axes:
     """Heat map of ``value`` by creation cohort (rows) and stage (columns), from
     :func:`spmlib.funnel.conversion.cohort_funnel` for one group; recent cohorts are immature (see
-    ``share_open``)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.28 * max(cohorts["cohort"].nunique(), 4) + 1.5))
+    ``share_open``). Missing cells stay blank (never coloured)."""
+    ax = style.new_axes(0.28 * max(cohorts["cohort"].nunique(), 4) + 1.8, ax)
     stages = list(dict.fromkeys(cohorts["stage"].astype(str)))
     grid = cohorts.pivot_table(
         index="cohort", columns="stage", values=value, aggfunc="first", observed=True, dropna=False
     )
     grid = grid.reindex(columns=stages)
+    phone = style.current().name == "phone"
     sns.heatmap(
         grid.astype("float64"),
-        annot=len(grid) <= 24,
+        annot=len(grid) <= 24 and (not phone or len(stages) <= 4),
         fmt=".0%",
-        cmap="viridis",
+        cmap=style.SEQUENTIAL,
         vmin=0,
         vmax=1,
-        cbar_kws={"label": value.replace("_", " ")},
+        cbar_kws={"label": column(value).label, "format": plt.FuncFormatter(
+            lambda v, _: f"{v:.0%}")},
         ax=ax,
-    )
+    )  # fmt: skip
+    if phone:
+        ax.tick_params(axis="x", labelrotation=90)
     ax.set_xlabel("")
-    ax.set_ylabel("created")
+    ax.set_ylabel("Created")
     ax.set_title("Conversion by creation cohort")
     return ax

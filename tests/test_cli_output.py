@@ -1,0 +1,133 @@
+"""What the CLI prints for people: whole help texts, tables that fit the terminal with rates as
+percentages, and a batch's progress when nobody watches a terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import click
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from spmlib.cli import app
+from spmlib.cli.batch import ProgressLines, _batch_progress
+from spmlib.cli.common import OutputFormat, emit, fit_columns
+from spmlib.config import PROJ_ROOT
+
+MINI = PROJ_ROOT / "tests" / "data" / "mini"
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def _words(text: str) -> list[str]:
+    """The words of a help text as people read them (markdown marks and bullets dropped)."""
+    text = re.sub(r"[`*]", "", text)
+    return [w for w in text.split() if w not in ("-", "•")]
+
+
+@pytest.mark.parametrize("width", ["80", "120"])
+def test_every_help_text_is_whole(width):
+    root = typer.main.get_command(app)
+    runner = CliRunner()
+    cut = {}
+    for path, command in _commands(root):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": width})
+        assert result.exit_code == 0, (path, result.output)
+        # a word longer than its column folds onto the next line: compare without the spaces,
+        # line breaks and panel borders between the pieces
+        shown = re.sub(r"[\s│╭╮╰╯─]+", "", result.output)
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        lost = [w for t in texts for w in _words(t) if w not in shown]
+        if lost or "…" in result.output:
+            cut[" ".join(path)] = lost[:8]
+    assert cut == {}
+
+
+def test_spm_run_help_names_its_parameter_options():
+    out = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "80"}).output
+    assert "-p, --parameter KEY VALUE" in out
+    assert "-f, --parameters-file" in out and "PARAMS.yml" in out
+
+
+WIDE = pd.DataFrame(
+    {
+        "rep_name": ["Ada Lovelace", "Alan Turing"],
+        "won": [12, 3],
+        "lost": [4, 9],
+        "win_rate": [0.75, 0.25],
+        "win_rate_low": [0.5, 0.09],
+        "win_rate_high": [0.9, 0.53],
+        "bookings": [188470.4, 1234567.0],
+        "avg_deal_size": [15705.9, 411522.3],
+        "median_cycle_days": [41.0, 63.5],
+        "quota": [200000.0, 1500000.0],
+        "attainment": [0.94235, 0.823],
+    }
+)
+
+
+def test_a_table_fits_the_terminal_and_names_what_it_leaves_out(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    emit(WIDE, OutputFormat.table, title="KPIs")
+    out, err = capsys.readouterr()
+    assert max(len(line) for line in out.splitlines()) <= 60
+    # numbers are never cut; rates read as percentages
+    assert "$188,470" in out and "75%" in out and "…" not in out
+    # interval bounds go first, then columns from the right; the note names them
+    assert "not shown for lack of width" in err
+    assert "Win rate, 95% low" in err and "Attainment" in err
+    assert "Ada Lovelace" in out
+
+
+def test_a_wide_terminal_or_a_pipe_gets_every_column(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    emit(WIDE, OutputFormat.table)
+    out, err = capsys.readouterr()
+    assert "Attainment" in out and "94%" in out and err == ""
+    monkeypatch.delenv("COLUMNS")
+    emit(WIDE, OutputFormat.table)  # captured: not a terminal, so printed whole
+    out, err = capsys.readouterr()
+    assert "Attainment" in out and err == ""
+
+
+def test_fit_columns_keeps_the_first_and_drops_in_the_order_given():
+    # widths 10, 8, 8, 12 need 10+8+8+12 + 4*3 + 1 = 51 characters
+    assert fit_columns([10, 8, 8, 12], 51) == [0, 1, 2, 3]
+    assert fit_columns([10, 8, 8, 12], 50) == [0, 1, 2]
+    assert fit_columns([10, 8, 8, 12], 50, drop_first=[1]) == [0, 2, 3]
+    assert fit_columns([10, 8, 8, 12], 5) == [0]
+
+
+def test_cli_tables_show_rates_as_percentages():
+    result = CliRunner().invoke(app, ["kpis", str(MINI), "--by", "rep"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Win rate" in result.output and "win_rate" not in result.output
+    row = next(line for line in result.output.splitlines() if "Ada Lovelace" in line)
+    assert re.search(r"\b\d{1,3}%", row)
+    assert not re.search(r"\b0\.\d{2,}\b", row)
+
+
+def test_batch_progress_lines_come_at_least_every_ten_seconds():
+    stream = io.StringIO()
+    with ProgressLines(stream, every=0.05) as progress:
+        progress.callback("begin", None, 3)
+        progress.callback("start", None, 3)
+        time.sleep(0.3)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("reports: 0 of 3 done, 0 running")
+    assert len(lines) >= 4 and "1 running" in lines[-1]
+    assert ProgressLines(io.StringIO()).every <= 10
+
+
+def test_without_a_terminal_the_batch_reports_progress_as_lines():
+    progress, callback = _batch_progress()  # pytest's stderr is not a terminal
+    assert isinstance(progress, ProgressLines) and callback == progress.callback
