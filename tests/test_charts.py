@@ -24,11 +24,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
-from spmlib.reports.comp import build_comp_statement_report  # noqa: E402
 
 import spmlib  # noqa: E402
 from spmlib.reports import plotting  # noqa: E402
 from spmlib.reports.builders import build_report  # noqa: E402
+from spmlib.reports.comp_statement import build_comp_statement_report  # noqa: E402
 from spmlib.reports.notebook import PNG_DPI, _png  # noqa: E402
 from spmlib.reports.params import (  # noqa: E402
     REPORT_PARAMS,

@@ -21,12 +21,13 @@ import pytest
 import yaml
 from rendered_support import notebook_problems
 from report_support import examine
-from spmlib.reports.comp import build_comp_plan_report, build_comp_statement_report
 
 import spmlib
 from spmlib.config import PARAMS_DIR, PROJ_ROOT, SHARED_DATA_DIR
 from spmlib.io.schema import Dataset
 from spmlib.reports.builders import BUILDERS, build_report
+from spmlib.reports.comp_plan import build_comp_plan_report
+from spmlib.reports.comp_statement import build_comp_statement_report
 from spmlib.reports.params import (
     REPORT_PARAMS,
     CompPlanParams,
