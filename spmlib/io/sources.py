@@ -274,13 +274,26 @@ class Source:
 
 
 def _sqlite_file(url: str) -> str | None:
-    """The file of a ``sqlite:///file`` URL (None for other databases or in-memory SQLite)."""
-    head, _, rest = url.partition("://")
-    if not head.split("+")[0] == "sqlite":
+    """The file of a ``sqlite:///file`` URL (None for other databases or in-memory SQLite); a
+    login in the URL (``sqlite+driver://user:password@/file``) is not part of the file.
+
+    Examples
+    --------
+    >>> _sqlite_file("sqlite:///crm.db"), _sqlite_file("sqlite+x://ann:pw@/tmp/crm.db")
+    ('crm.db', 'tmp/crm.db')
+    >>> _sqlite_file("sqlite://"), _sqlite_file("postgresql://db/crm")
+    (None, None)
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
         return None
-    path = rest[1:] if rest.startswith("/") else rest
-    path = path.split("?", 1)[0]
-    return None if path in ("", ":memory:") else path
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    return None if parsed.database in (None, "", ":memory:") else parsed.database
 
 
 def _check_sqlite(url: str, shown: str) -> None:

@@ -76,7 +76,17 @@ def _in_ipython() -> bool:
 
 
 def _jsonable(value: Any) -> Any:
-    """Convert numpy/pandas scalars and frames to plain JSON values."""
+    """Convert numpy/pandas scalars and frames to plain JSON values (a missing or non-finite
+    number becomes None: JSON has no NaN or infinity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _jsonable({"a": np.float64("nan"), "b": [float("inf"), np.int64(3)]})
+    {'a': None, 'b': [None, 3]}
+    """
+    import math
+
     import numpy as np
     import pandas as pd
 
@@ -87,8 +97,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (pd.Timestamp,)):
         return value.isoformat()
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:  # NaN
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
