@@ -35,8 +35,8 @@ SeriesOpt = Annotated[
     str | None,
     typer.Option(
         "--series",
-        help="PATH is a plain series file (CSV, Excel or Parquet): "
-        "DATE_COLUMN,VALUE_COLUMN[,GROUP_COLUMN]. Each group spans its own first to last date.",
+        help="PATH is a plain series file (CSV, Excel or Parquet); name its columns as "
+        "DATE,VALUE or DATE,VALUE,GROUP. Each group spans its own first to last date.",
     ),
 ]
 

@@ -195,6 +195,9 @@ def _as_text(s: pd.Series) -> pd.Series:
 _COMMA_DECIMAL = r"[-+]?(?:\d{1,3}(?:[.\s\u00a0\u202f]\d{3})+|\d+)(?:,\d+)?"
 
 
+_PLAIN_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
 def _to_number(s: pd.Series, decimal: str = ".") -> pd.Series:
     """Numbers from text (or numbers as they are). With ``decimal=","`` a number is written
     ``1234,56`` or ``1.234,56`` (points or spaces group thousands). ``inf`` stays infinite
@@ -202,6 +205,8 @@ def _to_number(s: pd.Series, decimal: str = ".") -> pd.Series:
 
     >>> _to_number(pd.Series(["1.234,5", "12", "7,25", "x"]), ",").astype("float64").tolist()
     [1234.5, 12.0, 7.25, nan]
+    >>> _to_number(pd.Series(["1e309", "-1e309", "5"])).tolist()
+    [inf, -inf, 5.0]
     """
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s
@@ -210,7 +215,13 @@ def _to_number(s: pd.Series, decimal: str = ".") -> pd.Series:
         ok = text.str.fullmatch(_COMMA_DECIMAL).fillna(False)
         fixed = text.str.replace(r"[.\s\u00a0\u202f]", "", regex=True).str.replace(",", ".")
         text = text.where(~ok, fixed)
-    return pd.to_numeric(text, errors="coerce")
+    out = pd.to_numeric(text, errors="coerce")
+    # pandas 2 reads a number too large for a float (1e309) as missing, not infinite
+    huge = out.isna() & text.str.fullmatch(_PLAIN_NUMBER).fillna(False).astype(bool)
+    if huge.any():
+        out = out.astype("float64")
+        out[huge] = text[huge].map(float)
+    return out
 
 
 def derive_status(opportunities: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:

@@ -9,8 +9,8 @@ says as such.
 
 Examples
 --------
->>> gap_line("Quota attainment", ["quotas"])
-'**Quota attainment** needs a quotas table (each rep's quota per period).'
+>>> print(gap_line("Quota attainment", ["quotas"]))
+**Quota attainment** needs a quotas table (each rep's quota per period).
 """
 
 from __future__ import annotations
