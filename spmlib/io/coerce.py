@@ -69,7 +69,8 @@ def _iso_dates_fast(text: pd.Series) -> pd.Series:
     parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
     # Arrow rolls impossible days over (2024-02-30 -> 03-01): keep values whose day is as written
     day_text = pc.utf8_slice_codeunits(arr, 8, 10)
-    day_text = pc.if_else(pc.utf8_is_digit(day_text).fill_null(False), day_text, "0")
+    ascii_day = pc.match_substring_regex(day_text, r"^[0-9]{2}$").fill_null(False)  # not '¼'
+    day_text = pc.if_else(ascii_day, day_text, "0")
     exact = pc.and_(
         pc.equal(pc.utf8_length(arr), 10), pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
     )
