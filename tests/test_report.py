@@ -161,6 +161,28 @@ def test_html_that_cannot_fit_raises_with_advice():
         render_email(nb)
 
 
+def test_html_that_cannot_fit_is_sent_as_its_headline_with_the_full_report():
+    from nbformat.v4 import new_markdown_cell
+
+    from spmlib.reports.mail_html import FullReport
+    from spmlib.reports.notebook import GLUE_MIME
+
+    huge = "<p>" + "x" * 150_000 + "</p>"
+    glued = {GLUE_MIME: {"name": "headline", "value": ["Win rate 31% this quarter."]}}
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Funnel"),
+            new_code_cell("", outputs=[new_output("display_data", data=glued)]),
+            new_code_cell("", outputs=[new_output("display_data", data={"text/html": huge})]),
+        ]
+    )
+    attached = render_email(nb, full=FullReport(None))
+    assert attached.html_bytes < 20_000 and "x" * 1000 not in attached.html
+    assert "Win rate 31% this quarter." in attached.html and attached.glued["email"] == []
+    linked = render_email(nb, full=FullReport("https://reports.example.com/r/funnel.html"))
+    assert 'href="https://reports.example.com/r/funnel.html"' in linked.html
+
+
 def test_html_with_files_resolves_cids(tmp_path, rendered):
     page = html_with_files(rendered, tmp_path)
     html = page.read_text()

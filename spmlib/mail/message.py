@@ -244,6 +244,7 @@ def prepare_run(
                     kicker=f"{kind_label} · {_scope_label(delivery)}",
                     footer=f"Batch run {run_id}, {run_date}.",
                     link=full if (short or (full and full.url)) else None,
+                    full=full,
                 )
             except SpmError as exc:  # e.g. too large for Gmail: the other reports still go
                 rendered[delivery.report_id] = None

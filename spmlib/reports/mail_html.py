@@ -436,6 +436,7 @@ def render_email(
     footer: str = "",
     max_table_rows: int = 40,
     link: FullReport | None = None,
+    full: FullReport | None = None,
 ) -> RenderedEmail:
     """Render an executed notebook as an email: inlined HTML, ``cid:`` figures, a text part.
 
@@ -449,6 +450,9 @@ def render_email(
         Halved automatically (down to 5) while the HTML is over budget.
     link : how the reader reaches the full report (:class:`FullReport`: a link, or the
         HTML attached); None = the footer says it is in the batch run folder.
+    full : how to reach the full report when the email is too large even with 5 rows per
+        table: the email is then its title and headline with that link (or the full HTML
+        attached, ``glued["email"]`` set to ``[]``), never clipped.
 
     Returns
     -------
@@ -459,7 +463,7 @@ def render_email(
     ------
     SpmError
         If even with 5 rows per table the HTML is over :data:`MAX_HTML_BYTES` (Gmail would clip
-        it); show fewer or narrower tables in the notebook.
+        it) and no ``full`` report can stand in; show fewer or narrower tables in the notebook.
     """
     nb = (
         notebook
@@ -479,6 +483,10 @@ def render_email(
         rows = max(5, rows // 2)
     if rendered.html_bytes < MAX_HTML_BYTES:
         return rendered
+    if full is not None:
+        log.info("email of %r over budget: sent as its headline with the full report", title)
+        return _render(nb, title=title, kicker=kicker, footer=footer, max_rows=5, link=full,
+                       headline_only=True)  # fmt: skip
     raise SpmError(
         f"the email of {rendered.title!r} has {rendered.html_bytes:,} bytes of HTML, over the "
         f"{MAX_HTML_BYTES:,} bytes at which Gmail clips a message; show fewer or narrower "
@@ -496,9 +504,13 @@ def _email_version(blocks: list[dict[str, str]], max_rows: int) -> list[tuple[st
     return out
 
 
-def _render(nb, *, title, kicker, footer, max_rows, link=None) -> RenderedEmail:
+def _render(
+    nb, *, title, kicker, footer, max_rows, link=None, headline_only=False
+) -> RenderedEmail:
     blocks, glued = _blocks(nb, max_rows)
-    if glued.get("email"):  # the report's short email version replaces its outputs
+    if headline_only:  # the email is the headline; the full report is linked or attached
+        blocks, glued = [], {**glued, "email": []}
+    elif glued.get("email"):  # the report's short email version replaces its outputs
         blocks = _email_version(glued["email"], max_rows)
     title = title or str(glued.get("title") or _first_heading(nb))
     headline = _headline(glued.get("headline"))
