@@ -429,16 +429,24 @@ def test_new_hires_ramp_up(default):
         own_total, peer_total = own_total + own, peer_total + peers
     assert own_total < 0.6 * peer_total
     # pooled over the hires: deals created in their first 3 months win less often than the
-    # deals their tenured team mates created in the same weeks (ramp: win odds x0.6 at first)
+    # deals their tenured team mates created in the same weeks (ramp: win odds x0.6 at first).
+    # The effect is a few points of win rate on ~80 deals per world, so it is checked on the
+    # hires of four worlds (seeds 42-45, 24 hires): in the default world alone (seed 42) the
+    # hires' early deals happen to win more often (22 of 78, where their true win probabilities
+    # expect 14); one default-size world fails this comparison for about 1 seed in 15.
     own_deals, peer_deals = [], []
-    for rep_id in hires:
-        hired = reps.loc[rep_id, "hire_date"]
-        window = opp["created_date"].between(
-            hired, hired + pd.DateOffset(months=3), inclusive="left"
-        ) & (opp["status"] != "open")
-        team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
-        own_deals.append(opp[window & (opp["rep_id"] == rep_id)])
-        peer_deals.append(opp[window & opp["rep_id"].isin(team)])
+    for seed in range(42, 46):
+        world = default if seed == 42 else generate(seed=seed, activities=False)
+        opp = world.tables["opportunities"]
+        reps = world.tables["reps"].set_index("rep_id")
+        for rep_id in [r for r, v in world.ground_truth["reps"].items() if v["new_hire"]]:
+            hired = reps.loc[rep_id, "hire_date"]
+            window = opp["created_date"].between(
+                hired, hired + pd.DateOffset(months=3), inclusive="left"
+            ) & (opp["status"] != "open")
+            team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
+            own_deals.append(opp[window & (opp["rep_id"] == rep_id)])
+            peer_deals.append(opp[window & opp["rep_id"].isin(team)])
     own_rate = (pd.concat(own_deals)["status"] == "won").mean()
     peer_rate = (pd.concat(peer_deals)["status"] == "won").mean()
     assert own_rate < peer_rate
