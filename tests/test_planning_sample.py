@@ -1,13 +1,15 @@
 """The planning code on the sample recovers what the generator put in (ground_truth.yml).
 
 The generator (spmlib.sample.accounts) gives each tenured rep a territory potential of
-3 x B^0.6 x B_team^0.4 x exp(N(0, 0.2)), B = the rep's bookings over the data's last 12 months,
+3 x B^0.6 x B_team^0.4 x exp(N(0, 0.2)), B = the rep's bookings over the data's last four
+complete fiscal quarters (ground_truth.yml accounts.bookings_window),
 splits it into accounts, and records per rep the potential of the accounts it owns and, over
 the tenured reps with bookings, the correlation of log potential with log bookings (overall and
 within teams) and its square. The quota plan measures bookings over its history window (the
 four complete fiscal quarters before the plan year) and potential from the accounts table; on
-the sample (reference date 2026-10-31, a fiscal quarter end with a February fiscal year) that
-window is the generator's last 12 months, so the figures must agree up to the rounding of
+the sample (reference date Monday 2026-12-14, six weeks into FY2027-Q4 with a February fiscal
+year) that is the same window, 2025-11-01 .. 2026-10-31 (the quarter in progress is not
+complete, so it is left out), so the figures must agree up to the rounding of
 ground_truth.yml (potential to the unit: 0.5; correlations to 4 decimals: 5e-5).
 """
 
@@ -47,11 +49,11 @@ def test_plan_recovers_each_reps_potential(sample):
 def test_plan_recovers_the_potential_bookings_correlation(sample):
     ds, truth, plan = sample
     s = plan.settings
-    # the plan's history window is the generator's "last 12 months" (2025-11-01 .. 2026-10-31)
-    assert (s["history_start"], s["history_end"]) == (
-        ds.as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
-        ds.as_of,
-    )
+    # the plan's history window is the generator's bookings window: the four complete fiscal
+    # quarters before the quarter in progress on 2026-12-14 (2025-11-01 .. 2026-10-31)
+    window = [pd.Timestamp(d) for d in truth["accounts"]["bookings_window"]]
+    assert window == [pd.Timestamp("2025-11-01"), pd.Timestamp("2026-10-31")]
+    assert [s["history_start"], s["history_end"]] == window
     reps = plan.reps.set_index("rep_id")
     new_hire = pd.Series({rid: r["new_hire"] for rid, r in truth["reps"].items()})
     fit = reps[~new_hire.reindex(reps.index).astype(bool) & (reps["history"] > 0)]

@@ -429,16 +429,24 @@ def test_new_hires_ramp_up(default):
         own_total, peer_total = own_total + own, peer_total + peers
     assert own_total < 0.6 * peer_total
     # pooled over the hires: deals created in their first 3 months win less often than the
-    # deals their tenured team mates created in the same weeks (ramp: win odds x0.6 at first)
+    # deals their tenured team mates created in the same weeks (ramp: win odds x0.6 at first).
+    # The effect is a few points of win rate on ~80 deals per world, so it is checked on the
+    # hires of four worlds (seeds 42-45, 24 hires): in the default world alone (seed 42) the
+    # hires' early deals happen to win more often (22 of 78, where their true win probabilities
+    # expect 14); one default-size world fails this comparison for about 1 seed in 15.
     own_deals, peer_deals = [], []
-    for rep_id in hires:
-        hired = reps.loc[rep_id, "hire_date"]
-        window = opp["created_date"].between(
-            hired, hired + pd.DateOffset(months=3), inclusive="left"
-        ) & (opp["status"] != "open")
-        team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
-        own_deals.append(opp[window & (opp["rep_id"] == rep_id)])
-        peer_deals.append(opp[window & opp["rep_id"].isin(team)])
+    for seed in range(42, 46):
+        world = default if seed == 42 else generate(seed=seed, activities=False)
+        opp = world.tables["opportunities"]
+        reps = world.tables["reps"].set_index("rep_id")
+        for rep_id in [r for r, v in world.ground_truth["reps"].items() if v["new_hire"]]:
+            hired = reps.loc[rep_id, "hire_date"]
+            window = opp["created_date"].between(
+                hired, hired + pd.DateOffset(months=3), inclusive="left"
+            ) & (opp["status"] != "open")
+            team = reps.index[(reps["team"] == reps.loc[rep_id, "team"]) & (reps.index != rep_id)]
+            own_deals.append(opp[window & (opp["rep_id"] == rep_id)])
+            peer_deals.append(opp[window & opp["rep_id"].isin(team)])
     own_rate = (pd.concat(own_deals)["status"] == "won").mean()
     peer_rate = (pd.concat(peer_deals)["status"] == "won").mean()
     assert own_rate < peer_rate
@@ -524,7 +532,7 @@ def test_spm_sample_writes_and_summarises(tmp_path):
 # --- the same world seen earlier (as_of) ----------------------------------------------------
 
 
-def test_an_earlier_extract_is_the_same_world_seen_earlier(small):
+def test_an_earlier_extract_is_the_same_world_seen_earlier(small, default):
     from spmlib.funnel.changes import extract_changes
     from spmlib.io.schema import Dataset
 
@@ -550,10 +558,14 @@ def test_an_earlier_extract_is_the_same_world_seen_earlier(small):
     assert (still["close_date_then"] != still["close_date_now"]).any()
     assert ((day - then_o.loc[then_o["status"] == "open", "close_date"]).dt.days
             <= MAX_OVERDUE_DAYS).all()  # fmt: skip
+    # between the two extracts of the default world (48 reps) every kind of change happens;
+    # pull-ins across the quarter's end are too rare for the 6 reps of SMALL (a deal open on
+    # 2026-11-16 rarely expects to close after 2027-01-31)
+    before = generate(as_of=str(day.date()))
     kinds = set(
-        extract_changes(Dataset(then.config, **then.tables), Dataset(small.config, **small.tables))[
-            "change"
-        ]
+        extract_changes(
+            Dataset(before.config, **before.tables), Dataset(default.config, **default.tables)
+        )["change"]
     )
     assert {"new", "won", "lost", "advanced", "slipped", "pulled in", "amount changed"} <= kinds
     # the world's own last day is the default extract; a day outside the world is refused

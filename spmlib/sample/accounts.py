@@ -7,7 +7,9 @@ Model
 -----
 * **Rep potential.** A tenured rep's yearly territory potential is
   ``POTENTIAL_RATIO x B_r^s x B_team^(1-s) x exp(e_r)``, where ``B_r`` is the rep's bookings
-  over the last 12 months of the data, ``B_team`` the median of the team's tenured reps,
+  over the last four complete fiscal quarters of the data (:func:`bookings_window`: the
+  history a quota plan measures, also when the data end inside a quarter), ``B_team`` the
+  median of the team's tenured reps,
   ``s = BOOKINGS_ELASTICITY`` and ``e_r ~ Normal(0, POTENTIAL_NOISE)``. So a rep's potential
   explains part of the spread of bookings between reps (the rest is skill, activity and luck);
   ``ground_truth.yml`` records the realised correlation and R^2 of log potential and log
@@ -31,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spmlib.sample.deals import Deals, make_ids, str_series, take_labels
+from spmlib.sample.deals import Deals, make_ids, quarter_position, str_series, take_labels
 
 __all__ = [
     "POTENTIAL_RATIO",
@@ -40,6 +42,7 @@ __all__ = [
     "ACCOUNTS_PER_REP",
     "LOCKED_SHARE",
     "Accounts",
+    "bookings_window",
     "generate_accounts",
 ]
 
@@ -92,12 +95,36 @@ def _names(rng, n: int) -> list[str]:
             for i in range(n)]  # fmt: skip
 
 
-def generate_accounts(seed: int, reps: dict, deals: Deals, end_day: int) -> Accounts:
+def bookings_window(end_day: int, fy_start: int) -> tuple[int, int]:
+    """(first day, last day) of the last four complete fiscal quarters on ``end_day`` (day
+    numbers since 1970-01-01): the quarter holding ``end_day`` counts only if it ends that day.
+
+    With a February fiscal year, on Monday 2026-12-14 (six weeks into the Nov-Jan quarter) and on
+    2026-10-31 (a quarter's last day) alike, the window is 2025-11-01 .. 2026-10-31:
+
+    >>> def days(*d):
+    ...     return np.array(d, dtype="datetime64[D]").astype(np.int64)
+    >>> for end in days("2026-12-14", "2026-10-31"):
+    ...     window = np.array(bookings_window(int(end), fy_start=2)).astype("datetime64[D]")
+    ...     print(window.astype(str).tolist())
+    ['2025-11-01', '2026-10-31']
+    ['2025-11-01', '2026-10-31']
+    """
+    moq, qend = quarter_position(np.array([end_day]), fy_start)
+    month = np.datetime64(int(end_day), "D").astype("datetime64[M]") - int(moq[0])
+    q_first = int(month.astype("datetime64[D]").astype(np.int64))
+    last = end_day if end_day == int(qend[0]) else q_first - 1
+    first = np.datetime64(last + 1, "D").astype("datetime64[M]") - 12
+    return int(first.astype("datetime64[D]").astype(np.int64)), int(last)
+
+
+def generate_accounts(seed: int, reps: dict, deals: Deals, end_day: int, fy_start: int) -> Accounts:
     """Accounts of every rep and the account of every deal (see the module docstring)."""
     rng = np.random.default_rng([seed, 2])
     n_reps = len(reps["rep_id"])
     close = deals.entry[:, 5]
-    recent = deals.won & (close <= end_day) & (close > end_day - 365)
+    first, last = bookings_window(end_day, fy_start)
+    recent = deals.won & (close >= first) & (close <= last)
     bookings = np.bincount(deals.rep[recent], deals.amount[recent], minlength=n_reps)
     team, new_hire = reps["team"], reps["new_hire"]
     noise = rng.normal(0.0, POTENTIAL_NOISE, n_reps)
@@ -163,6 +190,7 @@ def generate_accounts(seed: int, reps: dict, deals: Deals, end_day: int) -> Acco
         "potential_ratio": POTENTIAL_RATIO,
         "bookings_elasticity": BOOKINGS_ELASTICITY,
         "potential_noise": POTENTIAL_NOISE,
+        "bookings_window": [_iso(first), _iso(last)],
         "log_potential_log_bookings_correlation": round(r, 4) if r == r else None,
         "r_squared": round(r * r, 4) if r == r else None,
         "within_team_correlation": round(r_within, 4) if r_within == r_within else None,
@@ -170,6 +198,10 @@ def generate_accounts(seed: int, reps: dict, deals: Deals, end_day: int) -> Acco
     }
     deal_ids = str_series(pc.take(ids, pa.array(deal_account)))
     return Accounts(table, deal_ids, rep_potential, truth)
+
+
+def _iso(day: int) -> str:
+    return str(np.datetime64(int(day), "D"))
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:

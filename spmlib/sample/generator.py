@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 FISCAL_YEAR_START_MONTH = 2
 #: Bumped whenever the generated data change; ``ensure_sample`` regenerates older samples.
-GENERATOR_VERSION = 8
+GENERATOR_VERSION = 9
 #: The default sample's last day: Monday 2026-12-14, six weeks into FY2027-Q4 (Nov-Jan).
 DEFAULT_END = "2026-12-14"
 
@@ -195,7 +195,7 @@ def generate(
     quotas = acts.generate_quotas(reps, deals, span, first_day, end_day, fy, all_win)
     quotas = quotas[quotas["period_start"] >= start_ts].reset_index(drop=True)
     quotas = _with_planned_quotas(quotas, end_ts, fy)
-    accounts = sa.generate_accounts(seed, reps, deals, end_day)
+    accounts = sa.generate_accounts(seed, reps, deals, end_day, fy)
     tables = {
         "reps": sr.reps_frame(reps),
         "opportunities": opportunities_on(deals.opportunities, history, end_day).assign(
@@ -398,8 +398,10 @@ TRUTH_NOTES = """\
 #   6-9 months, ramping up over ramp_months (fewer deals, lower win odds, ramped quota);
 #   potential = the yearly potential of the accounts the rep owns.
 # accounts: a tenured rep's potential = potential_ratio x B^s x B_team^(1-s) x exp(N(0,
-#   potential_noise)), B = the rep's bookings over the data's last 12 months, B_team the
-#   team's median, s = bookings_elasticity; log_potential_log_bookings_correlation and r_squared
+#   potential_noise)), B = the rep's bookings over the last four complete fiscal quarters of
+#   the data (on 2026-12-14: 2025-11-01..2026-10-31, a quota plan's history), B_team the
+#   team's median, s = bookings_elasticity (bookings_window: that window's first and last
+#   day); log_potential_log_bookings_correlation and r_squared
 #   say how much of the spread of log bookings between tenured reps potential explains
 #   (within_team_correlation: the same after removing each team's mean).
 #   locked_share: share of accounts locked to their owner.
