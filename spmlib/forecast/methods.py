@@ -21,6 +21,10 @@ import pandas as pd
 
 from spmlib.exceptions import ParameterError, UnknownNameError
 
+# statsforecast imports tqdm.autonotebook, which warns "IProgress not found" in a kernel without
+# ipywidgets: that line would reach a report's stderr (no progress bar is ever shown here).
+warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)
+
 __all__ = [
     "MethodForecast",
     "METHODS",
