@@ -222,3 +222,14 @@ def test_the_comp_plan_report_of_a_team_without_deals():
     report = build_comp_plan_report(scoped, resolve_scope(scoped, team=team), params)
     assert "no bookings in that year, so no cost as a share of bookings" in report.headline[0]
     assert "Next period" in report.headline[1]
+
+
+@pytest.mark.parametrize("case", ["team with reps but no deals", "company with no deals"])
+def test_the_forecast_of_a_scope_without_deals_says_there_is_nothing_to_forecast(cases, case):
+    ds, values = cases[case]
+    scope = resolve_scope(ds, **values)
+    report = BUILDERS["forecast"](ds, scope, _params("forecast", None))
+    assert report.headline == [
+        f"{scope.subject} has no deals in the data, so there is nothing to forecast."
+    ]
+    assert report.sections == [] and report.values["forecast"] is None
