@@ -1,5 +1,5 @@
 """`spm comp` end to end on the bundled sample (6 teams x 8 reps, fiscal year from February,
-as of 2026-10-31) with the sample plan in params/comp."""
+as of 2026-12-14) with the sample plan in params/comp."""
 
 from __future__ import annotations
 
@@ -52,9 +52,13 @@ def test_run_pays_the_year_so_far_and_stores_an_immutable_run(sample, tmp_path):
         "adjustments",
         "payout",
     ]
-    # the first run of the year pays FY2027-Q1..Q3 for the 48 reps
+    # the first run of the year pays FY2027-Q1..Q3 for the 48 reps; R024, hired 2026-05-16
+    # (assignments.csv starts on the hire date), has no statement for Q1 (Feb-Apr)
     assert sorted(table["period"].unique()) == ["FY2027-Q1", "FY2027-Q2", "FY2027-Q3"]
-    assert len(table) == 48 * 3 and table["rep_id"].nunique() == 48
+    assert table["rep_id"].nunique() == 48
+    paid = set(zip(table["rep_id"], table["period"], strict=True))
+    every = {(r, p) for r in table["rep_id"].unique() for p in table["period"].unique()}
+    assert every - paid == {("R024", "FY2027-Q1")} and len(table) == 48 * 3 - 1
     # R003 left on 2026-09-15: 46 of 92 days in Q3; the sample adjustments are paid with reasons
     store = RunStore(out)
     run = store.load("latest")
@@ -101,13 +105,15 @@ def test_payroll_reconciles_and_paid_periods_get_prior_period_adjustments(sample
     q2 = RunStore(out).load("latest")
     file = read_payroll(csv)
     assert int(file["payout_cents"].sum()) == int(q2.statements["payout_cents"].sum())
-    # a Q2 deal of R002 (not split) was booked 10,000 too low. R002's Q2 was at 198,185 of
-    # 117,000 (169%, tier 3 x3): 10,000 more is 10,000 / 117,000 of attainment at 3 x TI
-    # 10,000 = 2,564.10 more earnings (lines: 5,816.67 -> 8,380.77). Q2 is paid, so Q3 pays it.
+    # a Q2 deal of R018 (not split) was booked 10,000 too low. R018's Q2 was at 291,770 of
+    # 178,500 (163.46%, tier 3 x3, under the 3 x TI cap): 10,000 more is 10,000 / 178,500 of
+    # attainment at 3 x TI 10,000 = 1,680.67 more earnings; in cents per statement
+    # (1 + 0.5 x 2 + 0.134566 x 3 = 2.403697 -> 24,036.97; 0.190588 x 3 -> 25,717.65) the
+    # lines differ by 1,680.68. Q2 is paid, so Q3 pays it.
     splits = pd.read_csv(data / "splits.csv", dtype=str)
     opp = pd.read_csv(data / "opportunities.csv", dtype=str)
     won = opp[
-        (opp["rep_id"] == "R002")
+        (opp["rep_id"] == "R018")
         & (opp["status"] == "won")
         & opp["close_date"].between("2026-05-01", "2026-07-31")
         & ~opp["opp_id"].isin(splits["opp_id"])
@@ -115,8 +121,8 @@ def test_payroll_reconciles_and_paid_periods_get_prior_period_adjustments(sample
     opp.loc[won.index[0], "amount"] = str(float(won["amount"].iloc[0]) + 10_000)
     opp.to_csv(data / "opportunities.csv", index=False)
     assert (
-        q2.statements.set_index(["rep_id", "period"]).loc[("R002", "FY2027-Q2"), "credited_cents"]
-        == 19_818_500
+        q2.statements.set_index(["rep_id", "period"]).loc[("R018", "FY2027-Q2"), "credited_cents"]
+        == 29_177_000
     )
     again = comp("run", data, "--period", "FY2027-Q2", "--outputs", out)
     assert again.exit_code == 1 and "was paid by run" in again.stderr
@@ -126,12 +132,12 @@ def test_payroll_reconciles_and_paid_periods_get_prior_period_adjustments(sample
     assert run.manifest["periods"] == ["FY2027-Q3"] and run.manifest["builds_on"] == [q2.run_id]
     ppa = run.lines[run.lines["kind"] == "prior_period_adjustment"]
     assert ppa[["rep_id", "ref_period", "amount_cents"]].values.tolist() == [
-        ["R002", "FY2027-Q2", 256_410]
+        ["R018", "FY2027-Q2", 168_068]
     ]
     assert (ppa["ref_run"] == q2.run_id).all()
-    assert "credited 198,185.00 -> 208,185.00" in ppa["reason"].iloc[0]
+    assert "credited 291,770.00 -> 301,770.00" in ppa["reason"].iloc[0]
     st = run.statements.set_index("rep_id")
-    assert st.loc["R002", "adjustments_cents"] == 256_410
+    assert st.loc["R018", "adjustments_cents"] == 168_068
     assert RunStore(out).load(q2.run_id).manifest["lines_hash"] == q2.manifest["lines_hash"]
 
 

@@ -36,10 +36,10 @@ def test_notebook_structure():
 def test_notebook_runs_and_matches_spmlib(tmp_path, team):
     pm = pytest.importorskip("papermill")
     from spmlib.forecast.calibrate import predict_series
-    from spmlib.forecast.outlook import quarter_outlook
-    from spmlib.forecast.pipeline import pipeline_forecast
     from spmlib.forecast.series import bookings_series
     from spmlib.reports.notebook import read_glued
+    from spmlib.reports.outlook import scope_outlook
+    from spmlib.reports.scope import resolve_scope
     from spmlib.sample.resolve import load
 
     out = tmp_path / "forecast.ipynb"
@@ -59,17 +59,12 @@ def test_notebook_runs_and_matches_spmlib(tmp_path, team):
     assert g["chosen_method"] == table.loc[table["chosen"], "method"].item()
     assert g["chosen_mase"] == pytest.approx(table.loc[table["chosen"], "mase"].item())
     assert g["title"].endswith("team Atlas" if team else "company")
-    # The pipeline figure is the scope's row of the quarter outlook, which simulates the whole
-    # company (stage win rates, amounts and the period shock learned from every team) and sums
-    # the scope's reps: a team's figure is the team row of the company outlook, as in every
-    # report and `spm outlook`, not a forecast trained on the team's deals alone.
-    level = "team" if team else "company"
-    outlook = quarter_outlook(load(None), level, n_sims=500)
-    row = outlook[outlook["team"] == team] if team else outlook
-    assert g["pipeline_p50"] == pytest.approx(row["p50"].item())
-    if not team:  # the company row is the company pipeline forecast
-        pf = pipeline_forecast(ds, n_sims=500)
-        assert row["p50"].item() == pytest.approx(pf.loc[pf["level"] == level, "p50"].iloc[0])
+    # this quarter's outlook is the team brief's and `spm outlook`'s: one simulation of the whole
+    # company summed by team (the replay calibration only adds its measured coverage)
+    whole = load(None)
+    own = scope_outlook(whole, resolve_scope(whole, team=team), n_sims=500).iloc[0]
+    assert own["level"] == ("team" if team else "company")
+    assert g["pipeline_p50"] == pytest.approx(own["p50"])
     assert g["headline"] and all(isinstance(x, str) for x in g["headline"])
     texts = []
     for cell in nbformat.read(out, as_version=4).cells:

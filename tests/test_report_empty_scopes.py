@@ -6,18 +6,25 @@ kernel, on a small sample changed into the awkward cases: a team with reps but n
 whose deals are all open, a team whose deals are all lost, a rep with no deals, a manager, the
 company with no deals at all, with no deal closed, and with nothing but reps and deals (no
 quotas, activities, leads, stage history, accounts or splits). Each report builds, every figure
-draws, every table formats for people, and it says what it cannot show.
+draws, every table formats for people, and it says what it cannot show; a report that does not
+cover a kind of scope (a rep's quota plan, say) refuses it with a ParameterError saying what it
+covers. The pay reports read a plans folder written for this small dataset's reps.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import matplotlib
+import pandas as pd
 import pytest
 from report_support import examine
 
 import spmlib
+from spmlib.comp.inputs import ASSIGNMENTS_FILE
+from spmlib.comp.plan import load_plans
+from spmlib.config import PARAMS_DIR
 from spmlib.exceptions import ParameterError
 from spmlib.io.schema import Dataset
 from spmlib.reports.builders import BUILDERS
@@ -30,10 +37,22 @@ from spmlib.sample.generator import write_sample
 
 matplotlib.use("Agg")
 
-FAST = {"forecast": ForecastParams(origins=2, horizon=3, methods="snaive,ets", n_sims=100)}
+# the quota plan is given a target: without bookings it asks for one (tested below)
+FAST = {
+    "forecast": ForecastParams(origins=2, horizon=3, methods="snaive,ets", n_sims=100),
+    "quota_plan": QuotaPlanParams(target=1_000_000, time_limit=1),
+}
+# the scope kinds a report does not cover, and refuses with a ParameterError
+REFUSED = {"quota_plan": {"rep", "manager"}, "comp_plan": {"rep"}, "team_brief": {"rep"}}
 
 
-def _params(kind: str):
+def _params(kind: str, plans):
+    """Fast parameters of ``kind``; the pay reports read ``plans`` (the sample's comp plans
+    with assignments for this dataset's reps), the plan comparison its designs too."""
+    if kind == "comp_statement":
+        return REPORT_PARAMS[kind](plans=str(plans))
+    if kind == "comp_plan":
+        return REPORT_PARAMS[kind](plans=f"{plans},{PARAMS_DIR / 'comp' / 'designs'}", n_sims=100)
     return FAST.get(kind) or REPORT_PARAMS[kind]()
 
 
@@ -129,11 +148,40 @@ def _shown(report: Report) -> str:
     return text
 
 
+@pytest.fixture(scope="module")
+def plans(cases, tmp_path_factory):
+    """A plans folder for the small dataset: the sample's plan files, and every rep of the data
+    on the sample plan from the plan year's start (or their hire date, or first quota day)."""
+    folder = tmp_path_factory.mktemp("plans")
+    for path in (PARAMS_DIR / "comp").glob("*.yml"):
+        shutil.copy(path, folder)
+    (name,) = load_plans(folder)
+    ds, _ = cases["manager"]
+    reps = ds.reps.set_index("rep_id")
+    first_quota = ds.quotas.groupby("rep_id")["period_start"].min()
+    starts = pd.concat([reps["hire_date"], first_quota], axis=1).max(axis=1)
+    pd.DataFrame(
+        {
+            "rep_id": reps.index,
+            "plan": name,
+            "valid_from": starts.clip(lower=pd.Timestamp("2026-02-01")).dt.date,  # FY2027
+            "valid_to": "",
+            "target_incentive": "",
+        }
+    ).to_csv(folder / ASSIGNMENTS_FILE, index=False)
+    return folder
+
+
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
-def test_every_builder_runs_on_every_scope(cases, case, kind):
+def test_every_builder_runs_on_every_scope(cases, plans, case, kind):
     ds, values = cases[case]
-    report = BUILDERS[kind](ds, resolve_scope(ds, **values), _params(kind))
+    scope = resolve_scope(ds, **values)
+    if scope.kind in REFUSED.get(kind, ()):
+        with pytest.raises(ParameterError, match="covers"):
+            BUILDERS[kind](ds, scope, _params(kind, plans))
+        return
+    report = BUILDERS[kind](ds, scope, _params(kind, plans))
     assert report.title and report.headline and all(report.headline)
     _shown(report)
 
@@ -141,7 +189,7 @@ def test_every_builder_runs_on_every_scope(cases, case, kind):
 def test_the_team_funnel_says_what_it_cannot_show(cases):
     for case in ("team with reps but no deals", "team whose deals are all open"):
         ds, values = cases[case]
-        report = BUILDERS["funnel"](ds, resolve_scope(ds, **values), _params("funnel"))
+        report = BUILDERS["funnel"](ds, resolve_scope(ds, **values), _params("funnel", None))
         peers = next(s for s in report.all_sections if s.title == "Compared with peers")
         notes = [b.markdown for b in peers.blocks if isinstance(b, Text)]
         assert any("No group has a closed deal yet" in n for n in notes), case
@@ -162,7 +210,7 @@ def test_the_quota_plan_without_bookings_asks_for_a_target(cases):
     with pytest.raises(ParameterError, match="give the company's target as the parameter target"):
         build_quota_plan_report(ds, resolve_scope(ds), QuotaPlanParams())
     report = build_quota_plan_report(ds, resolve_scope(ds), QuotaPlanParams(target=900_000))
-    assert "900k" in report.headline[0]
+    assert "**$900K**" in report.headline[0]
 
 
 def test_the_comp_plan_report_of_a_team_without_deals():
@@ -174,3 +222,14 @@ def test_the_comp_plan_report_of_a_team_without_deals():
     report = build_comp_plan_report(scoped, resolve_scope(scoped, team=team), params)
     assert "no bookings in that year, so no cost as a share of bookings" in report.headline[0]
     assert "Next period" in report.headline[1]
+
+
+@pytest.mark.parametrize("case", ["team with reps but no deals", "company with no deals"])
+def test_the_forecast_of_a_scope_without_deals_says_there_is_nothing_to_forecast(cases, case):
+    ds, values = cases[case]
+    scope = resolve_scope(ds, **values)
+    report = BUILDERS["forecast"](ds, scope, _params("forecast", None))
+    assert report.headline == [
+        f"{scope.subject} has no deals in the data, so there is nothing to forecast."
+    ]
+    assert report.sections == [] and report.values["forecast"] is None

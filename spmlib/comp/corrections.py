@@ -48,6 +48,7 @@ def effective_paid_lines(paid_runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             seg_key=pd.NA,
         )
         parts.append(moved[[*cols, "amount_cents"]].assign(_own=1))
+    parts = [p for p in parts if len(p)]  # empty frames would blur the concatenated dtypes
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in cols}).assign(
             amount_cents=pd.Series(dtype="int64")

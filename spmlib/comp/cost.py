@@ -1,9 +1,9 @@
 """What a plan costs: on last year's real results, and next period from the pipeline forecast.
 
 - :func:`plan_cost_history` puts every rep with a quota on each plan for a past range (from the
-  range's start or their hire date) and works pay out with the engine: cost = earnings + SPIFs
-  + clawbacks (draws are advances, not cost), against the bookings (won amounts credited in the
-  range), per plan.
+  range's start, or their hire date or first quota day when later) and works pay out with the
+  engine: cost = earnings + SPIFs + clawbacks (draws are advances, not cost), against the
+  bookings (won amounts credited in the range), per plan.
 - :func:`plan_cost_forecast` takes the pipeline Monte Carlo of the next period
   (:func:`spmlib.forecast.pipeline.simulate_bookings`: booked so far, open deals by their
   win probability, new deals at the run rate) and applies each plan's rate table to every
@@ -34,13 +34,32 @@ FORECAST_FREQ = {"month": "M", "quarter": "Q"}
 
 
 def everyone_on(ds: Dataset, plan: Plan, start: pd.Timestamp) -> pd.DataFrame:
-    """Assignments putting every rep with a quota on ``plan`` from ``start`` (or their hire
-    date, when later)."""
+    """Assignments putting every rep with a quota on ``plan`` from ``start``, or from the later
+    of their hire date and their first quota day (data that begin inside the range cost only
+    the days they cover).
+
+    Examples
+    --------
+    >>> from spmlib.io.schema import Dataset, DatasetConfig
+    >>> reps = pd.DataFrame({"rep_id": ["a", "b", "c"],
+    ...                      "hire_date": pd.to_datetime(["2020-01-01", "2026-03-10", None])})
+    >>> quotas = pd.DataFrame({"rep_id": ["a", "b", "b"],
+    ...     "period_start": pd.to_datetime(["2025-11-01", "2026-03-01", "2026-04-01"]),
+    ...     "period_end": pd.to_datetime(["2025-11-30", "2026-03-31", "2026-04-30"]),
+    ...     "quota": [1.0, 1.0, 1.0]})
+    >>> ds = Dataset(DatasetConfig(("Open",), "Won", "Lost"), reps, pd.DataFrame(), quotas=quotas)
+    >>> plan = type("P", (), {"name": "AE"})()
+    >>> on = everyone_on(ds, plan, pd.Timestamp("2025-02-01"))
+    >>> on[["rep_id", "valid_from"]].astype(str).values.tolist()  # c has no quota: not on it
+    [['a', '2025-11-01'], ['b', '2026-03-10']]
+    """
     reps = ds.reps[ds.reps["rep_id"].isin(set(ds.quotas["rep_id"]))]
+    first_quota = reps["rep_id"].map(ds.quotas.groupby("rep_id")["period_start"].min())
     hired = (
         reps["hire_date"] if "hire_date" in reps.columns else pd.Series(pd.NaT, index=reps.index)
     )
-    valid_from = hired.where(hired > start, start).fillna(start)
+    valid_from = pd.concat([hired, first_quota], axis=1).max(axis=1)
+    valid_from = valid_from.where(valid_from > start, start).fillna(start)
     return pd.DataFrame(
         {
             "rep_id": reps["rep_id"].astype("string").to_numpy(),

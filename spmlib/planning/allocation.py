@@ -21,7 +21,10 @@ Formulas
 * The year is split into months or fiscal quarters by the **seasonality** measured in the data
   (:func:`seasonality`).
 * Amounts are whole cents, split by the largest-remainder method (:func:`split_cents`), so the
-  quotas of a level always sum to that level's quota to the cent.
+  quotas of a level always sum to that level's quota to the cent. The reps' level is split
+  from the company's T x (1 + o_team) x (1 + o_rep) over the teams first (in proportion to the
+  team quotas), so each team's reps carry its quota x (1 + o_rep) within a cent and all reps
+  together carry the company's amount exactly.
 """
 
 from __future__ import annotations

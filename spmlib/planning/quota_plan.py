@@ -151,9 +151,13 @@ def plan_quotas(
     )
     team_w = shares.groupby("team")["weight"].sum()
     team_q = al.allocate(float(target), None, team_w, over.get("team", 1.0))
+    # what the teams' reps carry: T x o_team x o_rep split by the team quotas, so that every
+    # team's reps sum to its quota x o_rep within a cent and all reps to the company's exactly
+    company = float(team_q.sum()) * over.get("rep", 1.0)
+    carried = al.allocate(company, None, team_q)
     quota = pd.Series(0.0, index=shares.index)
     for team, g in shares.groupby("team"):
-        quota[g.index] = al.allocate(float(team_q[team]), None, g["weight"], over.get("rep", 1.0))
+        quota[g.index] = al.allocate(float(carried[team]), None, g["weight"])
     shares["quota"] = quota.astype(float)
     season = al.seasonality(ds, period, window[1])
     rows = al.period_quotas(shares, start, season, period, fy0)

@@ -91,15 +91,15 @@ def build_comp_plan_report(ds: Dataset, scope: Scope, params: CompPlanParams) ->
     ------
     ParameterError : a rep scope, or a ``history_year`` that is not a fiscal year.
     """
-    ds, scope = scope_as_of(ds, scope, params.as_of)
-    if missing(ds, ["quotas"]):  # pay follows attainment of quota
-        return unavailable_report(
-            ds, "comp_plan", "Compensation plans compared", scope, "Plan costs", ["quotas"]
-        )
     if scope.is_rep:
         raise ParameterError(
             "the plan comparison covers the company, a team or a manager's reps; leave rep_id "
             "empty (a rep's pay is in their pay statement)."
+        )
+    ds, scope = scope_as_of(ds, scope, params.as_of)
+    if missing(ds, ["quotas"]):  # pay follows attainment of quota
+        return unavailable_report(
+            ds, "comp_plan", "Compensation plans compared", scope, "Plan costs", ["quotas"]
         )
     data, cur = scope.data, ds.config.currency
     plans = plans_from(params.plans)

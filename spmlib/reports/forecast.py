@@ -28,7 +28,7 @@ from spmlib.reports.columns import plain_amounts
 from spmlib.reports.formatter import format_compact, format_percent
 from spmlib.reports.outlook import outlook_method, outlook_sentence, scope_outlook
 from spmlib.reports.params import ForecastParams
-from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets
+from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, scope_as_of
 
 __all__ = ["build_forecast_report", "forecast_sentences"]
@@ -119,6 +119,26 @@ def _replay_summary(replay: pd.DataFrame) -> pd.Series:
     return replay_accuracy(replay).iloc[0]
 
 
+def _nothing_to_forecast(ds: Dataset, scope: Scope, data: Dataset, freq: str) -> Report:
+    """The report of a scope without a complete period of history (no deals, or deals only in
+    the current period): it says so rather than fitting nothing."""
+    why = (
+        "has no deals in the data"
+        if data.opportunities.empty
+        else f"has no complete {period_kind(freq).label} of deals yet"
+    )
+    return Report(
+        kind="forecast",
+        title=f"Bookings forecast: {scope.name}",
+        scope=scope,
+        headline=[f"{escape(scope.subject)} {why}, so there is nothing to forecast."],
+        sections=[],
+        values={"forecast": None},
+        currency=ds.config.currency,
+        as_of=data.as_of,
+    )
+
+
 _METHOD = [
     "**MASE**: mean absolute error of the forecasts divided by the in-sample mean absolute "
     "error of the seasonal naive forecast (same period last year), averaged over backtest "
@@ -158,6 +178,8 @@ def build_forecast_report(ds: Dataset, scope: Scope, params: ForecastParams) -> 
     else:
         data, currency, subject, name = scope.data, ds.config.currency, scope.subject, scope.name
         series = bookings_series(data, p.freq, start=start, end=end)
+        if not series["complete"].any():
+            return _nothing_to_forecast(ds, scope, data, p.freq)
     result = forecast(series, p.horizon, p.method, p.freq, p.origins, p.candidates)
     fc = result.table
     if p.method == "auto":
