@@ -56,18 +56,25 @@ def test_theta_seasonal_adjustment_multiplies_forecast_and_bounds():
 
 
 def test_combination_interval_rule_by_hand():
-    # Members (h = 1): forecasts 10, 12, 14; upper 80% bounds 12, 15, 15 (distances 2, 3, 1);
-    # lower 80% bounds 9, 10, 13 (distances 1, 2, 1). Combined forecast 12; upper = 12 + mean(2,
-    # 3, 1) = 14; lower = 12 - mean(1, 2, 1) = 10.667 (= the mean of the members' bounds).
+    # Members (h = 1): forecasts 10, 12, 14 (mean 12, variance over the three (4 + 0 + 4) / 3 =
+    # 8/3); upper 80% bounds 12, 15, 15 (distances 2, 3, 1: mean square 14/3); lower 80% bounds
+    # 9, 10, 13 (distances 1, 2, 1: mean square 2); the 95% bounds one further out (upper
+    # distances 3, 4, 2: 29/3; lower 2, 3, 2: 17/3). Each distance is sqrt(mean square + z^2 8/3).
     def member(mean, lo, hi):
         a = np.array
         return MethodForecast("x", a([mean]), a([lo]), a([hi]), a([lo - 1]), a([hi + 1]))
 
     members = {"ets": member(10, 9, 12), "theta": member(12, 10, 15), "arima": member(14, 13, 15)}
     f = combo(np.ones(5), 1, 1, members=members)
-    assert f.mean[0] == 12 and f.upper_80[0] == 14
-    assert f.lower_80[0] == pytest.approx(12 - 4 / 3)
-    assert f.upper_95[0] == 15 and f.lower_95[0] == pytest.approx(12 - 7 / 3)
+    assert f.mean[0] == 12
+    assert f.upper_80[0] == pytest.approx(12 + np.sqrt(14 / 3 + Z80**2 * 8 / 3))  # 15.01
+    assert f.lower_80[0] == pytest.approx(12 - np.sqrt(2 + Z80**2 * 8 / 3))  # 9.47
+    assert f.upper_95[0] == pytest.approx(12 + np.sqrt(29 / 3 + Z95**2 * 8 / 3))  # 16.46
+    assert f.lower_95[0] == pytest.approx(12 - np.sqrt(17 / 3 + Z95**2 * 8 / 3))  # 8.01
+    # Members that agree (forecasts all 10, upper 80% distances 1, 2, 2): no between-model term,
+    # the distance is the root mean square sqrt((1 + 4 + 4) / 3) = 1.732, not the mean 1.667.
+    agree = {"ets": member(10, 9, 11), "theta": member(10, 8, 12), "arima": member(10, 8, 12)}
+    assert combo(np.ones(5), 1, 1, members=agree).upper_80[0] == pytest.approx(10 + np.sqrt(3))
 
 
 def test_interval_factor_and_apply():

@@ -420,11 +420,18 @@ COMBO_MEMBERS = ("ets", "theta", "arima")
 def combo(y: np.ndarray, h: int, m: int, members: dict | None = None) -> MethodForecast:
     """Combination: the mean of the ETS, Theta and ARIMA point forecasts.
 
-    Interval rule: each bound is the combined forecast plus the mean of the members' distances
-    from their own forecast to that bound (equivalently, the mean of the members' bounds). This is
-    the interval of the combination if the members' errors were perfectly correlated, an upper
-    bound on its spread since sd(mean of errors) <= mean of sds; the calibration
-    (:mod:`spmlib.forecast.calibrate`) then rescales it to the coverage measured on the history.
+    Interval rule (an equal-weight mixture of the members, as in Bayesian model averaging,
+    Raftery et al. 2005): on each side, the distance from the combined forecast to the bound is
+
+        d = sqrt(mean_i d_i^2 + z^2 var_i(f_i))
+
+    with d_i the member's distance from its own forecast to that bound, z = 1.2816 (80%) or
+    1.96 (95%) and var_i(f_i) the variance (over the three members, divided by 3) of their
+    point forecasts: the within-model variance plus the between-model variance. When the
+    members agree this is the root mean square of their half-widths; when they disagree the
+    interval widens, since they cannot all be right. (Averaging the bounds instead ignored the
+    disagreement and held 15 of 24 shampoo-sales actuals in a 95% interval.) The calibration
+    (:mod:`spmlib.forecast.calibrate`) then widens it to the coverage measured on the history.
     ``members`` may pass already fitted members.
 
     Examples
@@ -432,7 +439,7 @@ def combo(y: np.ndarray, h: int, m: int, members: dict | None = None) -> MethodF
     >>> y = np.array([10.0, 12.0, 11.0, 13.0, 12.0, 14.0, 13.0, 15.0, 14.0, 16.0])
     >>> f = combo(y, 2, 1)
     >>> members = [METHODS[k](y, 2, 1) for k in COMBO_MEMBERS]
-    >>> bool(np.allclose(f.upper_80, np.mean([g.upper_80 for g in members], axis=0)))
+    >>> bool(np.all(f.upper_80 - f.mean >= np.mean([g.upper_80 - g.mean for g in members], 0)))
     True
     """
     members = dict(members or {})
@@ -443,8 +450,13 @@ def combo(y: np.ndarray, h: int, m: int, members: dict | None = None) -> MethodF
     notes = "; ".join(f.note for f in fs if f.note)
     mean = np.mean([f.mean for f in fs], axis=0)
 
+    spread = np.var([f.mean for f in fs], axis=0)
+
     def bound(attr: str) -> np.ndarray:
-        return mean + np.mean([getattr(f, attr) - f.mean for f in fs], axis=0)
+        z = Z80 if attr.endswith("80") else Z95
+        d2 = np.mean([(getattr(f, attr) - f.mean) ** 2 for f in fs], axis=0)
+        sign = -1.0 if attr.startswith("lower") else 1.0
+        return mean + sign * np.sqrt(d2 + z**2 * spread)
 
     state = {
         "members": {k: members[k].state.get("model", members[k].method) for k in COMBO_MEMBERS}

@@ -145,7 +145,8 @@ _METHOD = [
     "origins; below 1 beats seasonal naive.",
     "**sMAPE**: mean of 200·|actual − forecast| / (|actual| + |forecast|), in percent.",
     "**Bias**: Σ(forecast − actual) / Σ|actual|; positive means over-forecasting.",
-    "**combo**: the mean of the ETS, Theta and ARIMA forecasts (bounds: the mean of their bounds).",
+    "**combo**: the mean of the ETS, Theta and ARIMA forecasts; its range adds the models' "
+    "disagreement to their own ranges (wider when they disagree).",
     "**Pipeline P10/P50/P90**: 10th, 50th and 90th percentiles of simulated period bookings: "
     "booked so far, plus every open deal weighted by how often deals in the same stage and age "
     "in stage were won by period end, plus new deals at the historical run rate.",
