@@ -20,7 +20,7 @@ SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 SCIENTIFIC = re.compile(r"\b\d(\.\d+)?[eE][+-]?\d+\b")
 _HIDDEN = re.compile(
     r"<(style|script)\b.*?</\1>|data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+"
-    r'|<div class="spm-params".*?</div>',
+    r'|<div\b[^>]*\bclass="spm-params".*?</div>',
     re.S,
 )
 
@@ -70,7 +70,8 @@ def notebook_problems(path: Path, rep_ids: set[str]) -> list[str]:
         problems += page_problems(page.read_text(encoding="utf-8"), rep_ids, f"{where} (browser)")
     mail = render_email(nb)
     problems += page_problems(mail.html, rep_ids, f"{where} (email)")
-    for row in re.findall(r"<tr\b.*?</tr>", mail.html, re.S):
+    # innermost rows only: a layout table's row holding a report table is not a row of it
+    for row in re.findall(r"<tr\b(?:(?!<tr\b).)*?</tr>", mail.html, re.S):
         cells = len(re.findall(r"<t[dh]\b", row)) - len(re.findall(r'colspan="', row))
         if cells > MAIL_COLUMNS:
             problems.append(f"{where} (email): a row of {cells} columns")

@@ -37,7 +37,7 @@ from spmlib.reports.params import (  # noqa: E402
     QuotaPlanParams,
 )
 from spmlib.reports.plotting import style  # noqa: E402
-from spmlib.reports.quota_plan import build_quota_plan_report, to_report  # noqa: E402
+from spmlib.reports.quota_plan import build_quota_plan_report  # noqa: E402
 from spmlib.reports.report import Figure  # noqa: E402
 from spmlib.reports.scope import resolve_scope  # noqa: E402
 
@@ -60,12 +60,12 @@ def figures(tmp_path_factory):
     pay statement reports of team Atlas and rep R001 (sample data), with the currency."""
     ds = spmlib.load(None)
     others = [
-        to_report(build_quota_plan_report(ds, resolve_scope(ds, team="Atlas"),
-                                          QuotaPlanParams(hires="params/plan/hires.yml"))),
+        build_quota_plan_report(ds, resolve_scope(ds, team="Atlas"),
+                                QuotaPlanParams(hires="params/plan/hires.yml")),
         build_comp_statement_report(
             ds, resolve_scope(ds, rep_id="R001"),
             CompStatementParams(outputs=str(tmp_path_factory.mktemp("comp"))),
-        ).to_report(),
+        ),
     ]  # fmt: skip
     out = [
         (r.kind, b, r.currency)

@@ -26,8 +26,6 @@ import spmlib
 from spmlib.config import PARAMS_DIR, PROJ_ROOT, SHARED_DATA_DIR
 from spmlib.io.schema import Dataset
 from spmlib.reports.builders import BUILDERS, build_report
-from spmlib.reports.comp_plan import build_comp_plan_report
-from spmlib.reports.comp_statement import build_comp_statement_report
 from spmlib.reports.params import (
     REPORT_PARAMS,
     CompPlanParams,
@@ -35,7 +33,6 @@ from spmlib.reports.params import (
     ForecastParams,
     QuotaPlanParams,
 )
-from spmlib.reports.quota_plan import build_quota_plan_report, to_report
 from spmlib.reports.scope import resolve_scope
 from spmlib.run.batch import BatchOptions, run_batch
 
@@ -60,15 +57,22 @@ def _reports(ds: Dataset, tmp: Path):
     team = sorted(ds.reps["team"].unique())[0]
     rep = sorted(ds.reps.loc[ds.reps["team"] == team, "rep_id"])[0]
     scopes = [resolve_scope(ds), resolve_scope(ds, team=team), resolve_scope(ds, rep_id=rep)]
-    for kind in BUILDERS:
-        for scope in scopes[1:] if kind in ("forecast", "rep_scorecard") else scopes:
-            params = ForecastParams(**FAST_FORECAST) if kind == "forecast" else None
-            yield build_report(kind, ds, scope, params or REPORT_PARAMS[kind]())
     hires = str(PARAMS_DIR / "plan" / "hires.yml")
-    yield to_report(build_quota_plan_report(ds, scopes[1], QuotaPlanParams(hires=hires)))
-    statement = CompStatementParams(outputs=str(tmp))
-    yield build_comp_statement_report(ds, scopes[2], statement).to_report()
-    yield build_comp_plan_report(ds, scopes[1], CompPlanParams(n_sims=200)).to_report()
+    special = {
+        "forecast": ForecastParams(**FAST_FORECAST),
+        "quota_plan": QuotaPlanParams(hires=hires),
+        "comp_statement": CompStatementParams(outputs=str(tmp)),
+        "comp_plan": CompPlanParams(n_sims=200),
+    }
+    for kind in BUILDERS:
+        if kind in ("forecast", "rep_scorecard"):
+            kind_scopes = scopes[1:]
+        elif kind in ("quota_plan", "comp_plan", "team_brief"):  # no rep scope
+            kind_scopes = scopes[:2]
+        else:
+            kind_scopes = scopes
+        for scope in kind_scopes:
+            yield build_report(kind, ds, scope, special.get(kind) or REPORT_PARAMS[kind]())
 
 
 def test_every_report_kind_leaves_out_what_the_data_cannot_show(minimal, tmp_path):
@@ -80,7 +84,13 @@ def test_every_report_kind_leaves_out_what_the_data_cannot_show(minimal, tmp_pat
         headers = {h for t in report.tables() for h in t.formatted(report.currency).columns}
         assert not headers & set(NEEDS_QUOTAS + NEEDS_ACTIVITIES), (report.title, headers)
         gaps = [s for s in report.sections if s.title == "Not in this report"]
-        if report.kind in ("funnel", "productivity", "rep_scorecard", "comp"):
+        if report.kind in (
+            "funnel",
+            "productivity",
+            "rep_scorecard",
+            "comp_statement",
+            "comp_plan",
+        ):
             (gap,) = gaps
             lines = gap.intro + " ".join(getattr(b, "markdown", "") for b in gap.blocks)
             assert "needs a quotas table" in lines or "needs a stage history table" in lines
@@ -91,7 +101,7 @@ def test_every_report_kind_leaves_out_what_the_data_cannot_show(minimal, tmp_pat
             )
         if report.kind == "productivity":
             assert "**Activity mix** needs an activities table" in lines
-    assert seen >= {*BUILDERS, "quota_plan", "comp"}
+    assert seen == set(BUILDERS)
 
 
 def _write_minimal(ds: Dataset, folder: Path, team: str) -> Path:
@@ -126,8 +136,7 @@ def _spec(folder: Path, rep_id: str) -> Path:
             {"notebook": "funnel", "for_each": "team"},
             {"notebook": "productivity", "for_each": "team"},
             {"notebook": "forecast", "for_each": "team", "parameters": dict(FAST_FORECAST)},
-            {"notebook": "quota_plan", "for_each": "team",
-             "parameters": {"hires": str(PARAMS_DIR / "plan" / "hires.yml")}},
+            {"notebook": "quota_plan", "for_each": "team"},  # the sample's hires name its teams
             {"notebook": "rep_scorecard", "for_each": "rep", "where": {"rep_id": rep_id}},
             {"notebook": "comp_statement", "for_each": "rep", "where": {"rep_id": rep_id},
              "parameters": {"outputs": str(folder / "comp")}},

@@ -150,18 +150,22 @@ class LoadResult:
 
 
 def load_checked(
-    path_or_url: str | Path, mapping: str | Path | Any | None = None
+    path_or_url: str | Path, mapping: str | Path | Any | None = None, announce: bool = True
 ) -> tuple[Dataset | None, list[Problem]]:
     """Read, type and validate a dataset; return it (None if it has errors) and every problem.
 
     The problems list holds errors first, then warnings, then notes (severity ``note``: how
     files were read, e.g. an encoding other than UTF-8). ``load`` raises on errors instead.
+    ``announce``: log the count of data warnings as a warning (else at info level: a batch's
+    snapshot, whose warnings the batch reported when it validated the data).
     """
-    result = load_result(path_or_url, mapping)
+    result = load_result(path_or_url, mapping, announce)
     return result.dataset, result.problems
 
 
-def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None) -> LoadResult:
+def load_result(
+    path_or_url: str | Path, mapping: str | Path | Any | None = None, announce: bool = True
+) -> LoadResult:
     """Read, type and validate a dataset: :func:`load_checked` plus the preset's inferences
     (also on ``Dataset.inferences``), which ``spm validate`` prints even when the data has
     errors."""
@@ -210,7 +214,8 @@ def load_result(path_or_url: str | Path, mapping: str | Path | Any | None = None
     for w in warnings:
         log.info("data warning: %s", w)
     if warnings:
-        log.warning(
+        log.log(
+            logging.WARNING if announce else logging.INFO,
             "%d data warning(s) in %s; see Dataset.warnings or run `spm validate`",
             len(warnings),
             mask_secrets(location),

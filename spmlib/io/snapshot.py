@@ -83,7 +83,7 @@ def write_marker(folder: str | os.PathLike[str], fingerprint: str) -> Path:
     return atomic_write_text(Path(folder) / MARKER, json.dumps({"fingerprint": fingerprint}))
 
 
-def cached_load(location: str, load_checked: Callable[[str, Any], tuple[Any, list]]):
+def cached_load(location: str, load_checked: Callable[[str, Any, bool], tuple[Any, list]]):
     """The dataset of a marked snapshot folder (a fresh deep copy), or None when ``location``
     is not one (the caller then loads it normally). ``load_checked`` is
     :func:`spmlib.io.load.load_checked`; a snapshot that fails validation is not cached."""
@@ -93,7 +93,7 @@ def cached_load(location: str, load_checked: Callable[[str, Any], tuple[Any, lis
     key = (str(Path(location).resolve()), marker.read_text())
     ds = _CACHE.get(key)
     if ds is None:
-        ds, _problems = load_checked(location, None)
+        ds, _problems = load_checked(location, None, False)  # warnings told by the batch
         if ds is None:
             return None
         _CACHE.clear()  # one snapshot per process: a batch reads one

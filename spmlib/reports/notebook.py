@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,10 @@ def _png(fig) -> tuple[str, int]:
     from PIL import Image
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.05,
-                facecolor="white")  # fmt: skip
+    with warnings.catch_warnings():  # a few months of dates: matplotlib falls back to 6 ticks
+        warnings.filterwarnings("ignore", "AutoDateLocator was unable", UserWarning)
+        fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.05,
+                    facecolor="white")  # fmt: skip
     data = buffer.getvalue()
     with Image.open(io.BytesIO(data)) as img:
         width = round(img.width * 100 / PNG_DPI)

@@ -282,6 +282,10 @@ _METHOD = [
 ]
 
 
+#: The start of the method line that defines the activity KPIs (left out without activities).
+_ACTIVITY_METHOD = "**Activities per month**"
+
+
 def _compare_section(card: pd.DataFrame, window: str, currency: str) -> tuple[Section, list]:
     """How the rep compares with the team: the KPI table and the strengths and areas in plain
     words (or why there is no comparison); and the statistics for the closing section."""
@@ -442,13 +446,21 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
             ),
         ),
     ]
+    no_activities = bool(missing(ds, ["activities"]))
     sections = keep_available(
         ds,
         sections,
         {},
-        {"Activity KPIs (activities per month, proposal acceptance)": ("activities",)},
+        {
+            "Quota attainment, pace and a rating led by them": ("quotas",),
+            "Activity KPIs (activities per month, proposal acceptance)": ("activities",),
+        },
     )
-    method = Section("How this is worked out", bullets(_METHOD), tuple(method_tables))
+    method = Section(
+        "How this is worked out",
+        bullets([m for m in _METHOD if not (m.startswith(_ACTIVITY_METHOD) and no_activities)]),
+        tuple(method_tables),
+    )
     return Report(
         kind="rep_scorecard",
         title=f"Your quarter: {name}",
