@@ -200,7 +200,8 @@ def test_spm_changes(tmp_path, extracts):
     ann = runner.invoke(app, ["changes", str(prev), str(cur), "--rep", "a", "--format", "csv"])
     # a formula in the data is escaped for spreadsheets
     assert "'=Evil()" in ann.stdout and ",=Evil()" not in ann.stdout
-    table = runner.invoke(app, ["changes", str(prev), str(cur)])
+    # to a pipe (no $COLUMNS): the table is printed whole
+    table = runner.invoke(app, ["changes", str(prev), str(cur)], env={"COLUMNS": None})
     assert table.exit_code == 0 and "Per change" in table.stdout and "Newly" not in table.stdout
     assert "newly stale" in table.stdout and "Amount now" in table.stdout
     bad = runner.invoke(app, ["changes", str(cur), str(prev)])
