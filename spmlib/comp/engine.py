@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ from spmlib.comp.segments import build_segments
 from spmlib.core.codes import positions, sorted_codes
 from spmlib.exceptions import PlanError
 from spmlib.io.schema import Dataset
+from spmlib.io.snapshot import data_fingerprint
 from spmlib.io.validate import isin
 
 __all__ = ["CompInputs", "Computation", "load_inputs", "compute", "STATEMENT_COLUMNS"]
@@ -99,6 +101,17 @@ class CompInputs:
     @property
     def currency(self) -> str:
         return self.dataset.config.currency
+
+    @cached_property
+    def won(self) -> pd.DataFrame:
+        """:func:`~spmlib.comp.credit.won_deals` of the dataset, worked out once per inputs (a
+        year of monthly runs reads the same deals; callers never change the frame)."""
+        return won_deals(self.dataset)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """:func:`~spmlib.io.snapshot.data_fingerprint` of the dataset, hashed once per inputs."""
+        return data_fingerprint(self.dataset)
 
 
 def _sha(path: Path) -> str:
@@ -166,7 +179,7 @@ def compute(
     segs = build_segments(inputs.assignments, plans, ds.quotas, context_start, end, fy)
     segs["seg_key"] = seg_keys(segs) if len(segs) else pd.Series(dtype="string")
     in_chain = (segs["period_end"] >= chain_start).to_numpy(dtype=bool)
-    won = won_deals(ds)
+    won = inputs.won
     first = segs["active_start"].min() if len(segs) else end
     won = won[(won["won_date"] >= first) & (won["won_date"] <= end)].reset_index(drop=True)
     credits, rows = _credits(ds, won, segs, in_chain)

@@ -36,7 +36,6 @@ from spmlib.comp.lines import make_lines, order_lines
 from spmlib.comp.money import format_money, units
 from spmlib.core.periods import parse_period, period_start
 from spmlib.exceptions import SpmError
-from spmlib.io.snapshot import data_fingerprint
 from spmlib.io.validate import isin
 
 __all__ = [
@@ -120,7 +119,7 @@ def pay_run(
         )
     history = _PaidHistory(store)
     result = _work_out(inputs, target, chain_start, end, paid, history)
-    fingerprint = data_fingerprint(ds)
+    fingerprint = inputs.fingerprint
     inputs_hash = _inputs_hash(inputs, target, paid, fingerprint)
     statements, lines, periods, builds_on, broken = result
     checks = [
