@@ -208,7 +208,7 @@ def _deals_sentence(deals: pd.DataFrame, r: pd.Series, currency: str) -> str:
     likely = (r["quarter_bookings"] + expected) / r["quarter_quota"]
     return (
         f"{text}: if they all close you reach **{format_percent(if_all)}**; weighted by how "
-        f"often deals at their stage are won, expect about {format_percent(likely)}."
+        f"often deals at their stage are won, about {format_percent(likely)} of your quota."
     )
 
 
