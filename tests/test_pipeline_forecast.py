@@ -197,7 +197,7 @@ def test_replay_does_not_see_the_future():
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap (sample v9): the teams' 80% ranges hold 45-91% of actual quarters (overall "
+    reason="known gap (sample v9): on day 30 the teams' 80% ranges hold 55-91% of actual quarters (overall "
     "0.70): each sample team has a lasting win-rate factor the company-wide stage rates miss; "
     "per-rep factors and a team shock (branch fixC) lifted it to 0.73 only. The reports show the "
     "measured coverage beside every range.",
