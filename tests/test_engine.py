@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from funnel_fixture import CONFIG, opportunities, reps, stage_history
+from kpi_fixture import kpi_dataset
 from pandas.testing import assert_frame_equal
 
 from spmlib.engine.locations import open_tables
@@ -23,7 +24,7 @@ from spmlib.exceptions import DataValidationError
 from spmlib.funnel.conversion import stage_funnel
 from spmlib.funnel.reach import engine_stage_funnel
 from spmlib.io.load import load, load_checked
-from spmlib.io.schema import Dataset, DatasetConfig
+from spmlib.io.schema import Dataset
 from spmlib.productivity.kpis import kpis
 from spmlib.sample.resolve import resolve_data
 
@@ -62,40 +63,8 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
             assert (a[col].round(2).fillna(-1) == b[col].round(2).fillna(-1)).all(), col
 
 
-def kpi_fixture() -> Dataset:
-    """The dataset of tests/test_kpis.py (fiscal year from February)."""
-    reps_ = pd.DataFrame(
-        {"rep_id": ["a", "b", "c"], "rep_name": ["Ann", "Bob", "Cy"], "team": ["N", "N", "S"]}
-    )
-    opps = pd.DataFrame(
-        {
-            "opp_id": ["1", "2", "3", "4", "5", "6"],
-            "rep_id": ["a", "a", "a", "b", "b", "a"],
-            "created_date": D(
-                ["2026-01-01", "2026-01-05", "2026-01-10", "2026-01-20", "2026-02-02", "2026-02-10"]
-            ),
-            "close_date": D(
-                ["2026-01-11", "2026-01-20", "2026-03-01", "2026-02-19", "2026-02-12", "2026-02-15"]
-            ),
-            "stage": ["Won", "Lost", "Open", "Won", "Won", "Won"],
-            "amount": [100.0, 50.0, 70.0, 300.0, 200.0, 60.0],
-            "status": ["won", "lost", "open", "won", "won", "won"],
-        }
-    )
-    quotas = pd.DataFrame(
-        {
-            "rep_id": ["a", "a", "b", "b"],
-            "period_start": D(["2026-01-01", "2026-02-01", "2026-01-01", "2026-02-01"]),
-            "period_end": D(["2026-01-31", "2026-02-28", "2026-01-31", "2026-02-28"]),
-            "quota": [200.0, 200.0, 400.0, 400.0],
-        }
-    )
-    config = DatasetConfig(("Open",), "Won", "Lost", fiscal_year_start_month=2)
-    return Dataset(config, reps_, opps, quotas=quotas)
-
-
 def test_kpis_known_answers_in_the_engine(tmp_path):
-    folder = write(kpi_fixture(), tmp_path / "k")
+    folder = write(kpi_dataset(), tmp_path / "k")
     ds, tables = load(folder), open_tables(folder)
     out = kpis(tables, by="rep")
     # as in tests/test_kpis.py: a won 2 (100 + 60), lost 1, median cycle (10 + 5) / 2 = 7.5,
