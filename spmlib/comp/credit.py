@@ -120,33 +120,33 @@ _OVERLAY, _OWNER, _REVENUE = (TYPE_ORDER.index(t) for t in ("overlay", "owner", 
 
 
 def credit_rows(
-    amount: np.ndarray,
-    owner: np.ndarray,
-    split_deal: np.ndarray,
-    split_rep: np.ndarray,
-    split_share: np.ndarray,
-    split_type: np.ndarray,
+    won: pd.DataFrame, owner: np.ndarray, splits: pd.DataFrame, split_rep: np.ndarray
 ) -> CreditRows:
     """The credits of won deals (module docstring) from integer codes.
 
     Parameters
     ----------
-    amount : each won deal's amount in cents (int64).
+    won : the won deals (``opp_id``, ``amount_cents``), in the order of the credits' ``deal``.
     owner : each won deal's owner, as a rep code (codes sorted like the rep ids, so ties
         break as the ids do).
-    split_deal, split_rep, split_share, split_type : the split rows of won deals: the deal's
-        row, the rep code, the share, the type (``revenue`` or ``overlay``).
+    splits : the splits table (``opp_id``, ``share``, ``type``: revenue or overlay); rows of
+        deals not in ``won`` are left out.
+    split_rep : each split row's rep, as a rep code.
     """
-    amount = np.asarray(amount, dtype="int64")
-    kind = np.asarray(split_type, dtype=object)
-    rev, over = kind == "revenue", kind == "overlay"
-    ppm = np.round(np.asarray(split_share, dtype=float) * _PPM).astype("int64")
+    at = positions(splits["opp_id"], won["opp_id"])  # -1: not one of the won deals
+    hit = at >= 0
+    amount = won["amount_cents"].to_numpy(dtype="int64")
+    split_deal, split_rep = at[hit], np.asarray(split_rep)[hit]
+    split_share = splits["share"].to_numpy(float)[hit]
+    split_type = splits["type"].to_numpy(dtype=object)[hit]
+    rev, over = split_type == "revenue", split_type == "overlay"
+    ppm = np.round(split_share * _PPM).astype("int64")
     has_owner = np.ones(len(amount), dtype=bool)
     has_owner[split_deal[rev]] = False
     own = np.flatnonzero(has_owner)
     deals = [own, split_deal[rev], split_deal[over]]
     reps = [np.asarray(owner)[own], split_rep[rev], split_rep[over]]
-    shares = [np.ones(len(own)), np.asarray(split_share, float)[rev], split_share[over]]
+    shares = [np.ones(len(own)), split_share[rev], split_share[over]]
     cents = [
         amount[own],
         _largest_remainder(amount, split_deal[rev], ppm[rev], split_rep[rev]),
@@ -199,16 +199,7 @@ def credit_deals(won: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     4      B     r3  revenue         33333
     """
     (owner, split_rep), names = sorted_codes(won["rep_id"], splits["rep_id"])
-    at = positions(splits["opp_id"], won["opp_id"])  # -1: not a won deal
-    hit = at >= 0
-    rows = credit_rows(
-        won["amount_cents"].to_numpy(dtype="int64"),
-        owner,
-        at[hit],
-        split_rep[hit],
-        splits["share"].to_numpy(float)[hit],
-        splits["type"].to_numpy(dtype=object)[hit],
-    )
+    rows = credit_rows(won, owner, splits, split_rep)
     out = pd.DataFrame(
         {
             "opp_id": won["opp_id"].astype("string").array.take(rows.deal),

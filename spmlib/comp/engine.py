@@ -46,7 +46,7 @@ from spmlib.comp.lines import (
 from spmlib.comp.money import half_up_cents
 from spmlib.comp.plan import Plan, load_plans, plans_hash
 from spmlib.comp.segments import build_segments
-from spmlib.core.codes import positions, sorted_codes
+from spmlib.core.codes import sorted_codes
 from spmlib.exceptions import PlanError
 from spmlib.io.schema import Dataset
 from spmlib.io.snapshot import data_fingerprint
@@ -224,16 +224,7 @@ def _credits(
     (owner, seg_rep, split_rep), names = sorted_codes(
         won["rep_id"], segs["rep_id"], splits["rep_id"]
     )
-    at = positions(splits["opp_id"], won["opp_id"])  # -1: not a won deal in the range
-    hit = at >= 0
-    rows = credit_rows(
-        won["amount_cents"].to_numpy(dtype="int64"),
-        owner,
-        at[hit],
-        split_rep[hit],
-        splits["share"].to_numpy(float)[hit],
-        splits["type"].to_numpy(dtype=object)[hit],
-    )
+    rows = credit_rows(won, owner, splits, split_rep)  # splits of won deals in the range
     won_day = won["won_date"].to_numpy(dtype="datetime64[D]")[rows.deal]
     rev_day = won["reversed_date"].to_numpy(dtype="datetime64[D]")[rows.deal]
     start = segs["active_start"].to_numpy(dtype="datetime64[D]")
