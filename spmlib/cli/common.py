@@ -7,7 +7,8 @@ import logging
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
@@ -170,18 +171,25 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def load_or_exit(path: str, mapping: str | None = None):
-    """Load a dataset; on a data problem print every problem and exit 1."""
-    from spmlib.sample.resolve import load
-
+@contextmanager
+def _data_problems_exit() -> Iterator[None]:
+    """Print every problem of unusable data (or any other SpmError) and exit 1."""
     try:
-        ds = load(path, mapping=mapping)
+        yield
     except DataValidationError as exc:
         err_console.print(str(exc), highlight=False, markup=False)
         err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
         raise typer.Exit(1) from None
     except SpmError as exc:
         fail(str(exc))
+
+
+def load_or_exit(path: str, mapping: str | None = None):
+    """Load a dataset; on a data problem print every problem and exit 1."""
+    from spmlib.sample.resolve import load
+
+    with _data_problems_exit():
+        ds = load(path, mapping=mapping)
     if ds.inferences:
         err_console.print(
             f"note: mapping {mapping} inferred the stages from the export "
@@ -202,17 +210,11 @@ def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
     from spmlib.engine.locations import open_tables
     from spmlib.sample.resolve import resolve_data
 
-    try:
+    with _data_problems_exit():
         tables = open_tables(resolve_data(path), mapping=mapping, engine=engine)
-        for note in tables.notes:  # e.g. the encoding a file was read in
-            err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
-        return tables
-    except DataValidationError as exc:
-        err_console.print(str(exc), highlight=False, markup=False)
-        err_console.print("Fix the data (or the mapping) and run `spm validate` again.")
-        raise typer.Exit(1) from None
-    except SpmError as exc:
-        fail(str(exc))
+    for note in tables.notes:  # e.g. the encoding a file was read in
+        err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+    return tables
 
 
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:

@@ -131,28 +131,18 @@ def diff_runs(a: StoredRun, b: StoredRun) -> pd.DataFrame:
     has no statement), the change, and ``why`` (see the module docstring).
     """
     keys = ["rep_id", "period"]
-    cols = [*keys, "rep_name", "payout_cents", "credited_cents", "quota_cents"]
-    sa = (
-        a.statements[cols]
-        .groupby(keys, as_index=False)
-        .agg(
+
+    def per_rep_period(statements: pd.DataFrame) -> pd.DataFrame:
+        return statements.groupby(keys, as_index=False).agg(
             rep_name=("rep_name", "first"),
             payout_cents=("payout_cents", "sum"),
             credited_cents=("credited_cents", "sum"),
             quota_cents=("quota_cents", "sum"),
         )
+
+    both = per_rep_period(a.statements).merge(
+        per_rep_period(b.statements), on=keys, how="outer", suffixes=("_a", "_b")
     )
-    sb = (
-        b.statements[cols]
-        .groupby(keys, as_index=False)
-        .agg(
-            rep_name=("rep_name", "first"),
-            payout_cents=("payout_cents", "sum"),
-            credited_cents=("credited_cents", "sum"),
-            quota_cents=("quota_cents", "sum"),
-        )
-    )
-    both = sa.merge(sb, on=keys, how="outer", suffixes=("_a", "_b"))
     lines = diff_lines(a, b)
     rows = []
     for r in both.itertuples(index=False):

@@ -28,10 +28,10 @@ from typing import Any
 from spmlib.engine import prepare
 from spmlib.engine.base import ENGINES, Engine
 from spmlib.engine.tables import TableInfo, Tables
-from spmlib.exceptions import MissingFileError, UnknownNameError
+from spmlib.exceptions import UnknownNameError
 from spmlib.io.readers import ReadOptions, find_table
 from spmlib.io.schema import TABLES
-from spmlib.io.sources import is_url, mask_secrets
+from spmlib.io.sources import dataset_folder, is_url, mask_secrets
 
 __all__ = ["open_tables", "engine_class", "table_files", "SPARK_PREFIX"]
 
@@ -125,13 +125,7 @@ def _folder_tables(eng: Engine, location: str) -> Tables:
     if remote:  # a Hadoop file system URI, read by Spark
         found, raw_config = eng.folder_tables(location)
     else:
-        folder = Path(location)
-        if not folder.is_dir():
-            what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise MissingFileError(
-                f"dataset folder {location!r} {what}; give a folder of CSV/Parquet files with "
-                "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
-            )
+        folder = dataset_folder(location)
         found = {n: f for n in TABLES if (f := table_files(folder, n)) is not None}
         raw_config, read_problems = _read_config(folder)
     if remote:

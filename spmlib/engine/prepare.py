@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spmlib.config import CACHE_DIR
-from spmlib.exceptions import DataValidationError, MissingFileError, Problem
+from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io.readers import align_headers, normal_header
 from spmlib.io.schema import TABLES
 
@@ -213,19 +213,13 @@ def prepared_tables(eng, location: str, mapping):
     """A mapped export or a database, read through pandas into typed copies (see module)."""
     from spmlib.engine.tables import Tables
     from spmlib.io.load import read_raw
-    from spmlib.io.sources import is_url, mask_secrets
+    from spmlib.io.sources import dataset_folder, is_url, mask_secrets
     from spmlib.io.validate import check_config
 
     if is_url(location):
         folder_key = None
     else:
-        folder = Path(location)
-        if not folder.is_dir():
-            what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise MissingFileError(
-                f"dataset folder {location!r} {what}; give a folder of CSV/Parquet files with "
-                "dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
-            )
+        folder = dataset_folder(location)
         stamps = sorted(file_stamp(p) for p in folder.iterdir() if p.is_file())
         folder_key = _key("mapped", stamps, _mapping_identity(mapping))
     base = CACHE_DIR / "datasets" / folder_key if folder_key else _scratch()

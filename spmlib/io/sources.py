@@ -28,7 +28,7 @@ from spmlib.io.readers import (
 )
 from spmlib.io.yamltext import read_yaml
 
-__all__ = ["Source", "RawData", "is_url", "mask_secrets"]
+__all__ = ["Source", "RawData", "is_url", "mask_secrets", "dataset_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,24 @@ log = logging.getLogger(__name__)
 def is_url(location: str | Path) -> bool:
     """True for an SQLAlchemy URL such as ``sqlite:///crm.db`` (anything with ``://``)."""
     return "://" in str(location)
+
+
+def dataset_folder(location: str | Path) -> Path:
+    """The folder of a dataset given as a path.
+
+    Raises
+    ------
+    MissingFileError
+        When ``location`` is a file or does not exist, saying what to give instead.
+    """
+    folder = Path(location)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise MissingFileError(
+            f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet/Excel "
+            "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
+        )
+    return folder
 
 
 def mask_secrets(text: str | Path) -> str:
@@ -93,12 +111,8 @@ class Source:
         self.file_options: dict[str, ReadOptions] = {}
         #: How each file read so far was read (by the name asked for).
         self.formats: dict[str, FileFormat] = {}
-        if not self.url and not Path(location).is_dir():
-            what = "is a file, not a folder" if Path(location).exists() else "does not exist"
-            raise MissingFileError(
-                f"dataset folder {str(location)!r} {what}; give a folder of CSV/Parquet/Excel "
-                "files with dataset.yml, or an SQLAlchemy URL such as sqlite:///crm.db"
-            )
+        if not self.url:
+            dataset_folder(location)
         if self.url:
             _check_sqlite(self._target, self.location)
         self.options = options or ReadOptions()
