@@ -88,6 +88,27 @@ def test_a_table_fits_the_terminal_and_names_what_it_leaves_out(capsys, monkeypa
     assert "Ada Lovelace" in out
 
 
+def test_percentile_bounds_go_before_the_most_likely_value(capsys, monkeypatch):
+    # a quarter outlook: P10 and P90 are bounds, left out before P50 and the chance of quota
+    outlook = pd.DataFrame(
+        {
+            "team": ["Atlas", "Borealis"],
+            "booked": [573840.0, 749260.0],
+            "quota": [948000.0, 1488000.0],
+            "p10": [1082093.0, 1428460.0],
+            "p50": [1192920.0, 1607085.0],
+            "p90": [1311000.0, 1790000.0],
+            "p_quota": [0.999, 0.80],
+        }
+    )
+    monkeypatch.setenv("COLUMNS", "72")
+    emit(outlook, OutputFormat.table)
+    out, err = capsys.readouterr()
+    assert "$1,192,920" in out and "100%" in out and "80%" in out
+    assert "$1,082,093" not in out and "$1,311,000" not in out
+    assert "P10" in err and "P90" in err
+
+
 def test_a_wide_terminal_or_a_pipe_gets_every_column(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "300")
     emit(WIDE, OutputFormat.table)

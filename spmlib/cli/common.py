@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -226,6 +227,11 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         fail(str(exc))
 
 
+#: Interval bounds (``win_rate_low``, ``p10``, ``p90``): the first columns left out when a
+#: table does not fit, so the estimate itself (``p50``) stays.
+_BOUND = re.compile(r"(_low|_high|(^|_)p(10|25|75|90))$")
+
+
 def fit_columns(widths: list[int], width: int | None, drop_first: Sequence[int] = ()) -> list[int]:
     """The columns (indices, in order) that fit ``width`` characters, given each column's
     narrowest width (a rich table adds 3 characters per column and 1 for the edge). Columns
@@ -318,7 +324,7 @@ def emit(
                 if sum(widths) + 3 * len(widths) + 1 <= width:
                     break
                 widths[j] = narrow[j]
-            bounds = [j for j, c in enumerate(frame.columns) if str(c).endswith(("_low", "_high"))]
+            bounds = [j for j, c in enumerate(frame.columns) if _BOUND.search(str(c))]
             kept = fit_columns(widths, width, bounds[::-1])
         table = Table(title=title, show_lines=False)
         for j in kept:
