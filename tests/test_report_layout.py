@@ -155,3 +155,22 @@ def test_the_browser_page_links_to_the_index_and_keeps_alt_text():
     assert 'alt="Attainment against pace"' in html
     assert "Contents:" in html and "Ann &lt;b&gt;" in html
     assert "No description has been provided" not in html
+
+
+def test_amounts_in_markdown_stay_amounts_in_browser_and_email():
+    # two dollar signs in one sentence read as LaTeX math in Jupyter and nbconvert: the bold and
+    # the amounts were lost in the browser report until show() escaped them
+    from spmlib.reports.notebook import literal_dollars
+
+    text = literal_dollars("Team Atlas has booked **$574K** of its **$948K** quota.")
+    nb = new_notebook(
+        cells=[
+            new_code_cell("", outputs=[new_output("display_data", data={"text/markdown": text})])
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    page = notebook_to_html(nb, parameters={}, index="../index.html")
+    assert "<strong>$574K</strong> of its <strong>$948K</strong>" in page
+    mail = render_email(nb).html
+    assert re.search(r"<strong[^>]*>\$574K</strong> of its <strong[^>]*>\$948K</strong>", mail)
+    assert "\\$" not in page and "\\$" not in mail

@@ -25,6 +25,7 @@ from typing import Any
 import nbformat
 
 __all__ = [
+    "literal_dollars",
     "GLUE_MIME",
     "MAIL_HTML_MIME",
     "MAIL_PNG_MIME",
@@ -190,29 +191,46 @@ def show(report) -> None:
 
     for name, value in report.recorded().items():
         glue(name, value)
-    display(Markdown(f"{report.scope_line()}\n\n## Summary\n\n{bullets(report.headline)}"))
+    display(
+        Markdown(
+            literal_dollars(f"{report.scope_line()}\n\n## Summary\n\n{bullets(report.headline)}")
+        )
+    )
     sections = report.all_sections
     if len(sections) > 1:
         toc = contents_html([s.title for s in sections])
         display({"text/html": toc, MAIL_HTML_MIME: ""}, raw=True)
     for section in sections:
-        display(Markdown(f"## {section.title}\n\n{section.intro}".strip()))
+        display(Markdown(literal_dollars(f"## {section.title}\n\n{section.intro}".strip())))
         for block in section.blocks:
             if isinstance(block, Text):
-                display(Markdown(block.markdown))
+                display(Markdown(literal_dollars(block.markdown)))
             elif isinstance(block, Table):
                 if block.title:
-                    display(Markdown(block.title))
+                    display(Markdown(literal_dollars(block.title)))
                 html = {
                     "text/html": block.to_html(report.currency),
                     MAIL_HTML_MIME: block.to_mail_html(report.currency),
                 }
                 display(html, raw=True)
                 if block.note:
-                    display(Markdown(block.note))
+                    display(Markdown(literal_dollars(block.note)))
             elif isinstance(block, Figure):
                 data, metadata = figure_outputs(block, report.currency)
                 display(data, metadata=metadata, raw=True)
+
+
+def literal_dollars(markdown: str) -> str:
+    """``markdown`` with every ``$`` escaped: Jupyter and nbconvert read text between two dollar
+    signs as LaTeX math, so "**$574K** of its **$948K**" lost its bold and its amounts in the
+    browser report. CommonMark (the email's renderer) reads ``\\$`` as ``$``.
+
+    Examples
+    --------
+    >>> print(literal_dollars("**$574K** of its **$948K**"))
+    **\\$574K** of its **\\$948K**
+    """
+    return markdown.replace("$", "\\$")
 
 
 def read_glued(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Any]:
