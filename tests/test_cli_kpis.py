@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
 from spmlib.cli import app
+from spmlib.cli.lazy import COMMANDS
 
 runner = CliRunner()
 
@@ -57,8 +62,27 @@ def test_kpis_bad_date_is_a_message_not_a_traceback(folder):
 
 
 def test_every_command_has_help():
-    for command in app.registered_commands:
-        name = command.name or command.callback.__name__
+    names = list(typer.main.get_command(app).commands)  # imports every command module
+    assert names == list(COMMANDS)
+    registered = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert set(registered) | {g.name for g in app.registered_groups} == set(COMMANDS)
+    for name in names:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Usage" in result.output
+
+
+def test_a_command_imports_only_its_own_module(folder, tmp_path):
+    # spm kpis must not pay for the imports of the funnel, forecast, comp or mail commands
+    # (scipy and statsmodels alone take longer than the command's work on a million deals)
+    code = (
+        "import sys\nfrom spmlib.cli import app\n"
+        f"try:\n    app(['kpis', {str(folder)!r}])\nexcept SystemExit as e:\n    assert not e.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('spmlib.cli.', 'scipy', "
+        "'statsmodels', 'spmlib.funnel', 'spmlib.forecast'))))"
+    )
+    env = {**os.environ, "SPM_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert loaded == "['spmlib.cli.common', 'spmlib.cli.data', 'spmlib.cli.lazy']"

@@ -11,8 +11,10 @@ from spmlib.core.stats import (
     adjust_p_values,
     compare_to_rest,
     fit_beta_prior,
+    normal_quantile,
     rate_table,
     shrink_rates,
+    wilson_interval,
 )
 
 
@@ -35,6 +37,28 @@ def test_rate_table_wilson_known_values():
     assert out.loc[0, "rate"] == 0.1
     assert out.loc[0, "rate_low"] == pytest.approx(0.01787, abs=1e-5)
     assert out.loc[0, "rate_high"] == pytest.approx(0.40415, abs=1e-5)
+
+
+def test_wilson_interval_is_statsmodels_to_the_last_bit():
+    # the interval is computed here (statsmodels and scipy cost more to import than spm kpis
+    # takes on a million deals); it must stay proportion_confint's, bit for bit
+    from statsmodels.stats.proportion import proportion_confint
+
+    k, n = (a.ravel().astype(float) for a in np.meshgrid(np.arange(0, 60), np.arange(1, 60)))
+    k, n = k[k <= n], n[k <= n]
+    k, n = np.concatenate([k, [0, 7, 123456, 999_999]]), np.concatenate([n, [1e6, 9, 1e6, 1e6]])
+    for alpha in (0.05, 0.1, 0.2, 0.01):
+        low, high = wilson_interval(k, n, alpha)
+        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+        np.testing.assert_array_equal(low, np.clip(lo, 0, 1))
+        np.testing.assert_array_equal(high, np.clip(hi, 0, 1))
+
+
+def test_normal_quantile_is_scipy_s():
+    from scipy import stats
+
+    for tail in (0.025, 0.05, 0.1, 0.005, 0.3):
+        assert normal_quantile(tail) == float(stats.norm.isf(tail))
 
 
 def test_compare_to_rest_within_parent():

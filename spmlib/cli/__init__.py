@@ -1,20 +1,8 @@
 """The ``spm`` command line: each command is a thin shell over spmlib functions, one module per
-group of commands. Data problems are printed as a list (file, column, rule, rows, what to fix)
-with exit code 1, never as a traceback. Imports every layer below."""
+group of commands, imported only when its command runs (:mod:`spmlib.cli.lazy`). Data problems
+are printed as a list (file, column, rule, rows, what to fix) with exit code 1, never as a
+traceback. Imports every layer below."""
 
-from spmlib.cli import (  # noqa: F401 (commands)
-    batch,
-    changes,
-    comp,
-    data,
-    forecast,
-    funnel,
-    mail,
-    mapping,
-    outlook,
-    planning,
-    productivity,
-)
 from spmlib.cli.common import app
 
 __all__ = ["app"]

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from spmlib.cli.lazy import app
 from spmlib.core.grouping import GROUPINGS
 from spmlib.core.periods import PERIODS
 from spmlib.core.ranges import parse_day
@@ -45,15 +46,6 @@ __all__ = [
     "EngineOpt",
     "open_or_exit",
 ]
-
-app = typer.Typer(
-    help="Sales performance management workbench: validate CRM data, compute KPIs, "
-    "render and email reports.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-)
 
 
 class _MaskedStream:
