@@ -5,13 +5,16 @@ any later one; skipped stages count as passed; the furthest stage is a high-wate
 fallbacks for open, won and lost deals without the entry) and of :mod:`spmlib.funnel.velocity`
 (days in stage, completed stays), written once as SQL that DuckDB and Spark both run:
 
-1. one pass over the stage history per deal: its first entry into each funnel stage and its
-   latest entry (a ``GROUP BY opp_id`` with one conditional minimum per stage);
+1. one pass over the stage history per deal (``LEAD`` over each deal's entries, then one
+   ``GROUP BY opp_id`` with conditional aggregates): its first entry into each funnel stage,
+   its latest entry, and per open stage the days of its completed stays and their last exit;
 2. one pass over the opportunities joined to that: the fallbacks, the reach dates (a running
-   minimum from the won stage down), the furthest stage, and the counts per group and stage
-   (``SUM(CASE ...)``), for the all-time or the period view;
-3. the stays (``LEAD`` over each deal's history) summed per deal and stage, their median per
-   group and stage.
+   minimum from the won stage down), the furthest stage, the counts per group and stage
+   (``SUM(CASE ...)``), for the all-time or the period view, and the median days in each open
+   stage per group (the stays of closed deals end at their close).
+
+One query, reading the stage history once and joining it to the opportunities once: the
+heaviest steps (the window and the join on ``opp_id``) are not repeated for the medians.
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
@@ -78,16 +81,9 @@ def engine_stage_funnel(
         + " ".join(f"WHEN {eng.literal(s)} THEN {k}" for k, s in enumerate(stages))
         + " END"
     )
+    n_open = len(config.open_stages)
     if has_history:
-        firsts = ", ".join(
-            f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS e{k}" for k in range(n)
-        )
-        hist = (
-            f"LEFT JOIN (SELECT h.opp_id, max(h.entered_date) AS last_entry, {firsts} "
-            "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage "
-            "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL GROUP BY h.opp_id) h "
-            "ON o.opp_id = h.opp_id"
-        )
+        hist = f"LEFT JOIN ({_per_deal_sql(eng, n, n_open)}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
     else:
@@ -112,19 +108,21 @@ def engine_stage_funnel(
     reach = [
         (f"LEAST({', '.join(x[k:])})" if k < won else x[k]) + f" AS reach{k}" for k in range(n)
     ]
+    stays = _stay_days(eng, n_open, start, end) if has_history else []
     deals = (
-        f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach)} "
+        f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + stays)} "
         f"FROM opportunities o {hist} {join}"
     )
     furthest = " + ".join(f"(CASE WHEN reach{k} IS NOT NULL THEN 1 ELSE 0 END)" for k in range(n))
     sums = _count_sql(eng, n, start, end)
+    if has_history:
+        sums += "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
     gk = "".join(f"{q(c)}, " for c in cols)
     table = eng.sql(
         f"SELECT {gk}{sums} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t "
         + (f"GROUP BY {gk.rstrip(', ')}" if cols else "")
     )
-    medians = _median_days_sql(tables, cols, gsel, join, start, end) if has_history else None
-    return _to_funnel(tables, cols, table, medians, stages, has_history)
+    return _to_funnel(tables, cols, table, stages, has_history)
 
 
 def _count_sql(eng, n: int, start, end) -> str:
@@ -174,56 +172,67 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
-    """Median completed days in each open stage per group (rules of
-    :func:`spmlib.funnel.velocity.stage_stays`)."""
-    eng = tables.engine
-    n_open = len(tables.config.open_stages)
-    days = eng.days_between("s.w", "s.e")
-    bounds = []
-    if start is not None:
-        bounds.append(f"x.exit_date >= {eng.day(start)}")
-    if end is not None:
-        bounds.append(f"x.exit_date <= {eng.day(end)}")
-    gk = "".join(f"{eng.quote(c)}, " for c in cols)
-    stays = (
-        "SELECT h.opp_id, r.rank, h.entered_date AS w, "
-        "LEAD(h.entered_date) OVER (PARTITION BY h.opp_id ORDER BY h.entered_date, r.rank) AS nxt "
-        "FROM stage_history h JOIN spm_ranks r ON h.stage = r.stage "
+def _per_deal_sql(eng, n: int, n_open: int) -> str:
+    """One row per deal of the stage history, in one pass (a window, then one ``GROUP BY``):
+    its first entry into each funnel stage (``e{k}``), its latest entry (``last_entry``), and,
+    per open stage, the days of its completed stays (``d{k}``: each stay lasts until the
+    deal's next entry, in (date, funnel order); :func:`spmlib.funnel.velocity.stage_stays`)
+    and their latest exit (``x{k}``), and the stage and day of the deal's last entry (``lr``,
+    ``lw``), whose stay ends when the deal closes. Entries in stages outside the funnel count
+    only in ``last_entry`` (the next entry of a stay is taken among funnel stages)."""
+    days = eng.days_between("w", "nxt")
+    rows = (
+        "SELECT h.opp_id, r.rank, h.entered_date AS w, LEAD(h.entered_date) OVER "
+        "(PARTITION BY h.opp_id, r.rank IS NULL ORDER BY h.entered_date, r.rank) AS nxt "
+        "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage "
         "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL"
     )
-    ends = (
-        "SELECT t.opp_id, t.rank, t.w, CASE WHEN t.nxt IS NOT NULL THEN t.nxt "
-        "WHEN o.status <> 'open' THEN o.close_date END AS e "
-        f"FROM ({stays}) t JOIN opportunities o ON t.opp_id = o.opp_id WHERE t.rank < {n_open}"
-    )
-    per_deal = (
-        f"SELECT s.opp_id, s.rank, sum(GREATEST({days}, 0)) AS days, max(s.e) AS exit_date "
-        f"FROM ({ends}) s GROUP BY s.opp_id, s.rank HAVING count(s.e) = count(*)"
-    )
-    where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
-    return eng.sql(
-        f"SELECT {gk}x.rank, {eng.median('x.days')} AS median_days "
-        f"FROM ({per_deal}) x JOIN (SELECT {gsel}o.opp_id AS spm_opp FROM opportunities o "
-        f"{join}) g ON x.opp_id = g.spm_opp {where} GROUP BY {gk}x.rank"
-    )
+    aggs = ["max(w) AS last_entry"]
+    aggs += [f"min(CASE WHEN rank = {k} THEN w END) AS e{k}" for k in range(n)]
+    for k in range(n_open):
+        aggs.append(
+            f"sum(CASE WHEN rank = {k} AND nxt IS NOT NULL THEN GREATEST({days}, 0) END) AS d{k}"
+        )
+        aggs.append(f"max(CASE WHEN rank = {k} THEN nxt END) AS x{k}")
+    aggs.append("max(CASE WHEN nxt IS NULL THEN rank END) AS lr")
+    aggs.append("max(CASE WHEN nxt IS NULL AND rank IS NOT NULL THEN w END) AS lw")
+    return f"SELECT opp_id, {', '.join(aggs)} FROM ({rows}) t GROUP BY opp_id"
 
 
-def _to_funnel(tables, cols, table, medians, stages, losses_known) -> pd.DataFrame:
+def _stay_days(eng, n_open: int, start, end) -> list[str]:
+    """Per deal and open stage k, ``m{k}``: its days in stage k when every stay there is
+    completed (left by a later entry, or by the close of a closed deal) and, in the period
+    view, the last one ended in the range; else NULL (rules of
+    :func:`spmlib.funnel.velocity.stage_stays`). Their median per group is the median days
+    in stage."""
+    out = []
+    closing = eng.days_between("h.lw", "o.close_date")
+    for k in range(n_open):
+        last = f"h.lr = {k}"
+        done = f"(h.lr <> {k} OR h.lr IS NULL OR (o.status <> 'open' AND o.close_date IS NOT NULL))"
+        days = f"COALESCE(h.d{k}, 0) + CASE WHEN {last} THEN GREATEST({closing}, 0) ELSE 0 END"
+        cond = [f"h.e{k} IS NOT NULL", done]
+        exit_day = (
+            f"(CASE WHEN {last} AND (h.x{k} IS NULL OR o.close_date > h.x{k}) "
+            f"THEN o.close_date ELSE h.x{k} END)"
+        )
+        if start is not None:
+            cond.append(f"{exit_day} >= {eng.day(start)}")
+        if end is not None:
+            cond.append(f"{exit_day} <= {eng.day(end)}")
+        out.append(f"CASE WHEN {' AND '.join(cond)} THEN {days} END AS m{k}")
+    return out
+
+
+def _to_funnel(tables, cols, table, stages, losses_known) -> pd.DataFrame:
     """The engine's counts as :class:`FunnelCounts`, in the group order of the pandas funnel
     (groups sorted, missing values a group of their own, every group of reps present)."""
     n, won = len(stages), len(stages) - 1
-    medians = (
-        medians if medians is not None else pd.DataFrame(columns=[*cols, "rank", "median_days"])
-    )
-    keys = pd.concat([table[cols], medians[cols]], ignore_index=True)
+    keys = table[cols].copy()
     for c in cols:
         if keys[c].dtype == object or pd.api.types.is_string_dtype(keys[c]):
             keys[c] = keys[c].astype("string")
-    # the medians' groups are among the counts' (every deal is counted), so coding both
-    # together gives the groups of the counts alone
     codes, groups = group_codes(keys, cols, rep_groups(tables.reps, cols))
-    codes, mcodes = codes[: len(table)], codes[len(table) :]
     n_groups = len(groups)
 
     def matrix(prefix: str, count: int) -> np.ndarray:
@@ -235,9 +244,9 @@ def _to_funnel(tables, cols, table, medians, stages, losses_known) -> pd.DataFra
     closed = np.zeros(n_groups, dtype="int64")
     closed[codes] = table["closed"].to_numpy(dtype="int64")
     median = np.full((n_groups, won), np.nan)
-    median[mcodes, medians["rank"].to_numpy(dtype="int64")] = medians["median_days"].to_numpy(
-        dtype="float64"
-    )
+    for k in range(won):
+        if f"median{k}" in table.columns:
+            median[codes, k] = table[f"median{k}"].to_numpy(dtype="float64", na_value=np.nan)
     counts = FunnelCounts(
         stages=stages,
         reached=matrix("reached", n),
