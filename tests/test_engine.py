@@ -190,6 +190,22 @@ def test_validation_in_the_engine_on_parquet(tmp_path):
     assert engine_problems(open_tables(folder, validate=False)) == expected
 
 
+def test_a_duplicate_id_beside_a_missing_one_is_found_on_parquet(tmp_path):
+    # the engine first counts distinct key hashes; a missing key has a hash too, so it must
+    # not hide the repeated one (keys a, a, missing: 2 keys, 2 hashes with the missing one)
+    ds = load(MINI)
+    acts = ds.activities.copy()
+    acts.loc[2, "activity_id"] = acts.loc[0, "activity_id"]
+    acts.loc[3, "activity_id"] = None
+    from dataclasses import replace
+
+    folder = write(replace(ds, activities=acts), tmp_path / "p")
+    _ds, expected = load_checked(folder)
+    assert any("duplicated" in p.rule for p in expected)
+    assert any(p.column == "activity_id" and "without a value" in p.rule for p in expected)
+    assert engine_problems(open_tables(folder, validate=False)) == expected
+
+
 def test_open_tables_raises_every_error(tmp_path):
     folder = tmp_path / "ds"
     shutil.copytree(MINI, folder)

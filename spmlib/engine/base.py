@@ -81,6 +81,10 @@ class Engine(ABC):
         """The median (mean of the two middle values for an even count), as a double."""
         return f"median(CAST({expr} AS DOUBLE))"
 
+    def hash64(self, expr: str) -> str:
+        """A 64-bit hash of a value (equal values, equal hashes)."""
+        return f"hash({expr})"
+
     def day(self, value: pd.Timestamp) -> str:
         """A date literal."""
         return f"DATE '{pd.Timestamp(value).date().isoformat()}'"

@@ -111,6 +111,9 @@ class SparkEngine(Engine):
     def days_between(self, start: str, end: str) -> str:
         return f"datediff({end}, {start})"
 
+    def hash64(self, expr: str) -> str:
+        return f"xxhash64({expr})"
+
     def folder_tables(self, location: str):
         """The tables of a dataset folder given as a Hadoop file system URI (``hdfs://``,
         ``s3a://``...): ``X.parquet`` (a file or a folder of parts) or ``X/`` for each table;

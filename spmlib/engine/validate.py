@@ -1,15 +1,18 @@
 """Validation in the engine: the rules of :mod:`spmlib.io.validate`, run where the data is.
 
-The engine scans every table once per rule family and hands back only the rows that break a
-rule (none, on clean data): rows with an empty required value; rows whose id occurs twice;
-negative amounts or durations, quotas <= 0, unknown stages or statuses, a status that disagrees
-with the stage; rep_ids not in reps and stage history of unknown opportunities; closed deals
-closed before they were created, leads converted before they were created; and, for warnings,
-stale open deals, reps without deals, activities or leads of unknown opportunities. The pandas
-rules of :mod:`spmlib.io.validate` then run on those rows (and on the whole of the small reps and
-quotas tables), so the problems are word for word those of :func:`spmlib.io.load.load_checked`,
-with the same counts, rows and examples, at the cost of a few scans instead of loading
-every table into memory.
+The engine scans every table once (:func:`_probe`: every rule family counted in one pass, the
+lookups in reps and opportunities as outer joins; and once more for duplicate keys) and then
+hands back only the rows that break a rule of a family found there (none, on clean data):
+rows with an empty required value; rows whose id occurs twice; negative amounts or durations,
+quotas <= 0, unknown stages or statuses, a status that disagrees with the stage; rep_ids not
+in reps and stage history of unknown opportunities; closed deals closed before they were
+created, leads converted before they were created; and, for warnings, stale open deals, reps
+without deals, activities or leads of unknown opportunities. The pandas rules of
+:mod:`spmlib.io.validate` then run on those rows (and on the whole of the small reps and
+quotas tables), so the problems are word for word those of
+:func:`spmlib.io.load.load_checked`, with the same counts, rows and examples, at the cost of
+two scans per table (and one more per family with problems) instead of loading every table
+into memory.
 
 :func:`validate_once` records a clean result under the source fingerprint
 (:func:`spmlib.io.snapshot.mark_validated`): the same files are then trusted without a scan.
@@ -74,6 +77,7 @@ def engine_problems(tables) -> list[Problem]:
     problems: list[Problem] = list(tables.config_problems)
     problems += v.missing_tables([*tables.info, *tables.unreadable], tables.source)
     config = tables.config
+    hits = {name: _probe(tables, name) for name in tables.info}
     for name, info in tables.info.items():
         file, cols = info.file, tables.mapped_columns.get(name)
         if info.row_column:  # a typed copy: its column and parsing problems were recorded
@@ -82,28 +86,72 @@ def engine_problems(tables) -> list[Problem]:
             import pandas as pd
 
             problems += v.check_columns(name, pd.DataFrame(columns=info.columns), file, cols)
-            required = [c for c in TABLES[name].required if c in info.columns]
-            if required:
-                empty = " OR ".join(_empty(name, c) for c in required)
-                rows = tables.frame(name, where=empty)
+            if "empty" in hits[name]:
+                rows = tables.frame(name, where=_empty_rows(tables, name))
                 if len(rows):
                     problems += v.check_parsing(name, rows, rows, file, cols)
-        if config is not None:
-            where = _table_rule_rows(tables, name)
-            rows = tables.frame(name, where=where) if where else None
-            if rows is not None and len(rows):
+        if config is not None and {"table", "duplicate"} & hits[name]:
+            rows = tables.frame(name, where=_table_rule_rows(tables, name))
+            if len(rows):
                 problems += v.check_table(name, rows, config, file, cols)
     if config is None:
         return problems
     problems += v.check_relations(
-        _relation_rows(tables), config, tables.files, tables.mapped_columns
+        _relation_rows(tables, hits), config, tables.files, tables.mapped_columns
     )
     if v.errors_of(problems):
         return problems
     problems += v.check_warnings(
-        _warning_rows(tables), config, tables.as_of, tables.files, tables.mapped_columns
+        _warning_rows(tables, hits), config, tables.as_of, tables.files, tables.mapped_columns
     )
     return problems
+
+
+def _probe(tables, name: str) -> set[str]:
+    """The rule families (``empty``, ``table``, ``duplicate``, ``relation``, ``warning``) that
+    some row of table ``name`` may break, from one scan (each family's condition counted at
+    once, the lookups in reps and opportunities as outer joins) and one more for duplicate
+    keys (fewer distinct key hashes than keys). The rows are then fetched only for those
+    families (none on clean data), by the exact conditions; a family counted here is a
+    superset of them, never less."""
+    eng = tables.engine
+    joins: dict[str, str] = {}
+    conds = {
+        "empty": _empty_rows(tables, name),
+        "table": _table_rule_rows(tables, name, duplicates=False),
+        "relation": _relation_conds(tables, name, joins),
+        "warning": _warning_conds(tables, name, joins),
+    }
+    sums = [
+        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
+        for family, cond in conds.items()
+        if cond
+    ]
+    counts = {}
+    if sums:
+        got = eng.sql(f"SELECT {', '.join(sums)} FROM {name} t {' '.join(joins.values())}")
+        counts = {family: got[family].iloc[0] for family in got.columns}
+    key = TABLES[name].key
+    if tables.config is not None and key is not None and key in tables.info[name].columns:
+        # distinct hashes: fewer than keys when a key repeats (or, rarely, two keys collide:
+        # then the exact query finds no duplicate); a query of its own, as DuckDB runs a
+        # DISTINCT beside other aggregates by materialising the rows
+        got = eng.sql(
+            f"SELECT count(*) - count(DISTINCT {eng.hash64(key)}) AS duplicate FROM {name} "
+            f"WHERE {key} IS NOT NULL"  # a missing key has a hash too, and is no duplicate
+        )
+        counts["duplicate"] = got["duplicate"].iloc[0]
+    return {family for family, n in counts.items() if n is not None and n == n and n > 0}
+
+
+def _empty_rows(tables, name: str) -> str:
+    """The condition selecting rows with an empty required value (tables read in place; a
+    typed copy recorded its own), or ""."""
+    info = tables.info[name]
+    if info.row_column:
+        return ""
+    required = [c for c in TABLES[name].required if c in info.columns]
+    return " OR ".join(_empty(name, c) for c in required)
 
 
 def _in(tables, values) -> str:
@@ -117,16 +165,19 @@ def _empty(name: str, col: str) -> str:
     return f"{col} IS NULL"
 
 
-def _table_rule_rows(tables, name: str) -> str:
-    """The condition selecting the rows that break a rule of :func:`check_table`."""
+def _table_rule_rows(tables, name: str, duplicates: bool = True) -> str:
+    """The condition selecting the rows that break a rule of :func:`check_table` (without the
+    duplicate keys when not ``duplicates``), or "" without a ``dataset.yml``."""
     config, has = tables.config, tables.info[name].columns
+    if config is None:
+        return ""
     conds = [
         f"abs({c}) = CAST('Infinity' AS DOUBLE)"
         for c, kind in TABLES[name].columns.items()
         if kind == "float" and c in has
     ]
     key = TABLES[name].key
-    if key is not None and key in has:
+    if duplicates and key is not None and key in has:
         conds.append(
             f"{key} IN (SELECT {key} FROM {name} WHERE {key} IS NOT NULL "
             f"GROUP BY {key} HAVING count(*) > 1)"
@@ -152,39 +203,66 @@ def _table_rule_rows(tables, name: str) -> str:
     return " OR ".join(conds)
 
 
-def _unknown(tables, name: str, col: str, ref: str, ref_col: str) -> str:
-    return (
-        f"({col} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {ref} k WHERE k.{ref_col} = {name}.{col}))"
+def _unknown(tables, name: str, col: str, ref: str, ref_col: str, joins=None) -> str:
+    """Rows whose ``col`` is not a ``ref_col`` of table ``ref``: a NOT EXISTS lookup, or, given
+    ``joins`` (the probe's), an outer join added there and a test of its key."""
+    if joins is None:
+        return (
+            f"({col} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {ref} k WHERE k.{ref_col} = {name}.{col}))"
+        )
+    alias = f"spm_{ref}_{ref_col}"
+    joins[alias] = (
+        f"LEFT JOIN (SELECT {ref_col} AS spm_key FROM {ref}) {alias} ON t.{col} = {alias}.spm_key"
     )
+    return f"(t.{col} IS NOT NULL AND {alias}.spm_key IS NULL)"
 
 
-def _relation_rows(tables) -> dict:
-    """Per table, the rows that may break a rule of :func:`check_relations` (all of reps and
-    quotas, which are small)."""
+def _relation_conds(tables, name: str, joins=None) -> str:
+    """The condition selecting the rows of ``name`` that may break a rule of
+    :func:`check_relations` ("" for reps and quotas, read whole, and without a config)."""
     config = tables.config
+    if config is None or name in ("reps", "quotas"):
+        return ""
+    conds = []
+    if tables.has(name, "rep_id") and tables.has("reps", "rep_id"):
+        conds.append(_unknown(tables, name, "rep_id", "reps", "rep_id", joins))
+    if name == "stage_history" and tables.has(name, "opp_id"):
+        if tables.has("opportunities", "opp_id"):
+            conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins))
+    if name == "opportunities" and tables.has(name, "stage", "created_date", "close_date"):
+        closed = _in(tables, (config.won_stage, config.lost_stage))
+        conds.append(f"(stage IN {closed} AND close_date < created_date)")
+    if name == "leads" and tables.has(name, "created_date", "converted_date"):
+        conds.append("converted_date < created_date")
+    return " OR ".join(conds)
+
+
+def _relation_rows(tables, hits) -> dict:
+    """Per table, the rows that may break a rule of :func:`check_relations` (all of reps and
+    quotas, which are small; none where the probe found none)."""
     out = {}
     for name in tables.info:
         if name in ("reps", "quotas"):
             out[name] = tables.frame(name)
             continue
-        conds = []
-        if tables.has(name, "rep_id") and tables.has("reps", "rep_id"):
-            conds.append(_unknown(tables, name, "rep_id", "reps", "rep_id"))
-        if name == "stage_history" and tables.has(name, "opp_id"):
-            if tables.has("opportunities", "opp_id"):
-                conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id"))
-        if name == "opportunities" and tables.has(name, "stage", "created_date", "close_date"):
-            closed = _in(tables, (config.won_stage, config.lost_stage))
-            conds.append(f"(stage IN {closed} AND close_date < created_date)")
-        if name == "leads" and tables.has(name, "created_date", "converted_date"):
-            conds.append("converted_date < created_date")
-        if conds:
-            out[name] = tables.frame(name, where=" OR ".join(conds))
+        where = _relation_conds(tables, name)
+        if where:
+            out[name] = tables.frame(name, where=where if "relation" in hits[name] else "1 = 0")
     return out
 
 
-def _warning_rows(tables) -> dict:
+def _warning_conds(tables, name: str, joins=None) -> str:
+    """The condition selecting the activities or leads pointing at an unknown opportunity
+    (a warning of :func:`check_warnings`), or ""."""
+    if tables.config is None or name not in ("activities", "leads"):
+        return ""
+    if not tables.has(name, "opp_id"):
+        return ""
+    return _unknown(tables, name, "opp_id", "opportunities", "opp_id", joins)
+
+
+def _warning_rows(tables, hits) -> dict:
     """The rows that may raise a warning of :func:`check_warnings` (see the module)."""
     from spmlib.io.schema import empty_table
 
@@ -199,13 +277,12 @@ def _warning_rows(tables) -> dict:
         ),
     }
     for name in ("activities", "leads"):
-        if tables.has(name, "opp_id"):
-            where = _unknown(tables, name, "opp_id", "opportunities", "opp_id")
-            out[name] = tables.frame(name, where=where)
+        if name not in tables.info:
+            out[name] = empty_table(name)
+        elif tables.has(name, "opp_id") and "warning" in hits[name]:
+            out[name] = tables.frame(name, where=_warning_conds(tables, name))
         else:
-            out[name] = (
-                tables.frame(name, where="1 = 0") if name in tables.info else empty_table(name)
-            )
+            out[name] = tables.frame(name, where="1 = 0")
     return out
 
 
