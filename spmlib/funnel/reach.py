@@ -83,7 +83,8 @@ def engine_stage_funnel(
     )
     n_open = len(config.open_stages)
     if has_history:
-        hist = f"LEFT JOIN ({_per_deal_sql(eng, n, n_open)}) h ON o.opp_id = h.opp_id"
+        exits = start is not None or end is not None  # the period view needs the exit days
+        hist = f"LEFT JOIN ({_per_deal_sql(eng, n, n_open, exits)}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
     else:
@@ -172,14 +173,14 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _per_deal_sql(eng, n: int, n_open: int) -> str:
+def _per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
     """One row per deal of the stage history, in one pass (a window, then one ``GROUP BY``):
     its first entry into each funnel stage (``e{k}``), its latest entry (``last_entry``), and,
     per open stage, the days of its completed stays (``d{k}``: each stay lasts until the
     deal's next entry, in (date, funnel order); :func:`spmlib.funnel.velocity.stage_stays`)
-    and their latest exit (``x{k}``), and the stage and day of the deal's last entry (``lr``,
-    ``lw``), whose stay ends when the deal closes. Entries in stages outside the funnel count
-    only in ``last_entry`` (the next entry of a stay is taken among funnel stages)."""
+    and their latest exit (``x{k}``, when ``exits``), and the stage and day of the deal's last
+    entry (``lr``, ``lw``), whose stay ends when the deal closes. Entries in stages outside
+    the funnel count only in ``last_entry`` (a stay's next entry is one in a funnel stage)."""
     days = eng.days_between("w", "nxt")
     rows = (
         "SELECT h.opp_id, r.rank, h.entered_date AS w, LEAD(h.entered_date) OVER "
@@ -193,7 +194,8 @@ def _per_deal_sql(eng, n: int, n_open: int) -> str:
         aggs.append(
             f"sum(CASE WHEN rank = {k} AND nxt IS NOT NULL THEN GREATEST({days}, 0) END) AS d{k}"
         )
-        aggs.append(f"max(CASE WHEN rank = {k} THEN nxt END) AS x{k}")
+        if exits:
+            aggs.append(f"max(CASE WHEN rank = {k} THEN nxt END) AS x{k}")
     aggs.append("max(CASE WHEN nxt IS NULL THEN rank END) AS lr")
     aggs.append("max(CASE WHEN nxt IS NULL AND rank IS NOT NULL THEN w END) AS lw")
     return f"SELECT opp_id, {', '.join(aggs)} FROM ({rows}) t GROUP BY opp_id"
