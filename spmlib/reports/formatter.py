@@ -182,6 +182,20 @@ def format_percent(
     return _sign(pattern.apply(value, loc), value, signed)
 
 
+def format_count(n: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``1 deal``, ``9 deals``, ``1,204 deals``.
+
+    Examples
+    --------
+    >>> format_count(1, "deal"), format_count(9, "deal"), format_count(2, "rep period")
+    ('1 deal', '9 deals', '2 rep periods')
+    >>> format_count(0, "statement"), format_count(1204, "activity", "activities")
+    ('0 statements', '1,204 activities')
+    """
+    word = singular if n == 1 else (plural or singular + "s")
+    return f"{format_number(n, 0)} {word}"
+
+
 def format_compact(value: float | None, currency: str | None = None, locale: str = LOCALE) -> str:
     """A short amount for sentences: ``$1.2M``, ``€850K``, ``420`` (one decimal for millions).
 

@@ -77,7 +77,7 @@ def outlook_sentence(row: pd.Series, subject: str, currency: str = "USD") -> str
     ...     "coverage_target": 3.0})
     >>> outlook_sentence(row, "Team Atlas")  # doctest: +NORMALIZE_WHITESPACE
     'Team Atlas has booked **$574K** of its **$948K** FY2027-Q4 quota (61%, pace 127% with 48% of
-    selling days gone) and will most likely end at **$1.2M** (80%: $1.1M–$1.3M), a **93%**
+    selling days gone) and will most likely end at **$1.2M** (80%: $1.1M–$1.3M), with **93%**
     chance of reaching quota; the open pipeline due covers 3.1× what is left (target 3×).'
     """
 
@@ -100,7 +100,7 @@ def outlook_sentence(row: pd.Series, subject: str, currency: str = "USD") -> str
         f"{money(row['p90'])})"
     )
     if pd.notna(row.get("p_quota", np.nan)):
-        text += f", a **{_chance(row['p_quota'])}** chance of reaching quota"
+        text += f", with **{_chance(row['p_quota'])}** chance of reaching quota"
     if pd.notna(row.get("coverage", np.nan)):
         text += (
             f"; the open pipeline due covers {format_number(row['coverage'], 1)}× what is left "
