@@ -86,7 +86,7 @@ _PEOPLE_COLUMNS = {
     "attainment": Column("Attainment", "percent"),
     "pace": Column("Pace", "percent", higher_is_better=True),
     "p50": Column("Likely by quarter end", "money"),
-    "p_quota": Column("Chance of quota", "percent"),
+    "p_quota": Column("Chance of quota", "chance"),
 }
 _CHANGE_COLUMNS = {
     "change": Column("Change", "text"),
@@ -106,7 +106,7 @@ _OUTLOOK_ROWS = {
     "Likely by quarter end (P50)": Column("", "money"),
     "Low end (P10)": Column("", "money"),
     "High end (P90)": Column("", "money"),
-    "Chance of reaching quota": Column("", "percent"),
+    "Chance of reaching quota": Column("", "chance"),
     "Open pipeline due this quarter": Column("", "money"),
     "Quota still to book": Column("", "money"),
     "Coverage": Column("", "ratio"),
