@@ -165,11 +165,12 @@ def kpi_sentences(card: pd.DataFrame, currency: str) -> tuple[list[str], list[st
 
     def evidence(row) -> str:
         col = column(str(row["kpi"]))
-        own = format_value(row["value"], col, currency)
+        unit = " days" if col.kind == "days" else ""
+        own = format_value(row["value"], col, currency) + unit
         spec = SCORECARD_KPIS[str(row["kpi"])]
         text = f"{own} on {int(row['n']):,} {spec.basis}"
         if pd.notna(row["team_median"]):
-            median = _about(row["team_median"], col, currency)
+            median = _about(row["team_median"], col, currency) + unit
             text += f"; team median about {median}, you are in the {row['band']}"
         return text
 
