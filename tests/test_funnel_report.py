@@ -46,7 +46,7 @@ def test_company_report_numbers_and_narrative():
     assert r.values["win_rate"] == pytest.approx(2 / 5)
     assert "Most deals are lost at **C**" in r.headline[1]
     # Stale: deals 7 and 4 (see tests/test_pipeline.py), 700 + 400, in the data's USD.
-    assert any("**2 open deal(s)** ($1,100)" in s for s in r.headline)
+    assert any("**2 open deals** ($1,100)" in s for s in r.headline)
     assert r.values["stale_deals"] == 2
     # Flow from the quarter start (fiscal year starting in January: 2026-01-01) to 2026-02-10.
     assert _tables().flow_period[0].isoformat()[:10] == "2026-01-01"

@@ -256,3 +256,29 @@ def test_scorecard_plots_return_axes(ds):
 
     trend = scorecard_trend(ds, "a", "quarter", periods=2)
     assert isinstance(plotting.plot_scorecard_trend(trend, "win_rate"), Axes)
+
+
+def test_strength_and_area_sentences_state_their_units():
+    # One strength (proposal acceptance) and one area (cycle of 74 days against a team median of
+    # 58): the sentence gives the value, what it rests on, the benchmark, and days as days.
+    from spmlib.reports.rep_scorecard import kpi_sentences
+
+    card = pd.DataFrame(
+        {
+            "kpi": ["proposal_acceptance", "cycle_days"],
+            "value": [0.84, 74.0],
+            "n": [76, 46],
+            "team_median": [0.51, 58.0],
+            "band": ["top quarter", "bottom quarter"],
+            "assessment": ["strength", "area to improve"],
+        }
+    )
+    strengths, areas = kpi_sentences(card, "USD")
+    assert strengths == [
+        "More of your proposals are accepted than the rest of the team's (84% on 76 decided "
+        "proposals; team median about 51%, you are in the top quarter)."
+    ]
+    assert areas == [
+        "Your deals take longer to close than the rest of the team's (74 days on 46 won deals; "
+        "team median about 58 days, you are in the bottom quarter)."
+    ]

@@ -85,7 +85,7 @@ def test_deals_needing_attention_named_with_accounts_and_reasons(ds):
     # o3 entered Demo on 2025-11-01: 102 days to 2026-02-11
     assert deals["days_in_stage"].tolist() == [10.0, 6.0, 102.0]
     assert report.values["deals"] == 3 and report.values["deals_amount"] == 5150.0
-    assert "($5,150)" in _said(report, "**3 deal(s) need attention**")
+    assert "($5,150)" in _said(report, "**3 deals need attention**")
     # the table escapes the account name
     html = _table(report, "Deals").to_html(report.currency)
     assert "Bolt &amp; &lt;Sons&gt;" in html and "<Sons>" not in html

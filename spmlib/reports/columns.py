@@ -15,6 +15,7 @@ kind        values                                       example
 =========== ============================================ ======================
 money       amounts, in the dataset's currency           ``€188,470``
 percent     shares from 0 to 1                           ``31%``
+chance      probabilities, never shown as certain        ``35%``, ``>99%``, ``<1%``
 count       whole numbers                                ``12,400``
 number      other quantities                             ``3.4``
 days        durations in days (the label says "days")    ``12``
@@ -50,6 +51,7 @@ __all__ = [
 KINDS: dict[str, int | None] = {
     "money": 0,
     "percent": 0,
+    "chance": 0,
     "count": 0,
     "number": 1,
     "days": 0,
@@ -60,7 +62,9 @@ KINDS: dict[str, int | None] = {
     "text": None,
 }
 #: Kinds shown right-aligned, as numbers.
-NUMERIC_KINDS = frozenset({"money", "percent", "count", "number", "days", "ratio", "p_value"})
+NUMERIC_KINDS = frozenset(
+    {"money", "percent", "chance", "count", "number", "days", "ratio", "p_value"}
+)
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,7 @@ COLUMNS: dict[str, Column] = {
     "replay_coverage_80": _c("80% range held (past quarters)", "percent"),
     "pace_gap": _c("Ahead of pace", "percent", signed=True, better=True),
     "median_share_of_tenured": _c("Share of tenured median", "percent", better=True),
-    "p_quota": _c("Chance of reaching quota", "percent"),
+    "p_quota": _c("Chance of reaching quota", "chance"),
     "coverage_80": _c("In the 80% interval", "percent"),
     "coverage_95": _c("In the 95% interval", "percent"),
     # days
@@ -397,7 +401,7 @@ COLUMNS: dict[str, Column] = {
     "share_of_quota": _c("Share of quota", "percent", 1),
     "quota_to_capacity": _c("Quota / capacity", "percent"),
     "quota_to_potential": _c("Quota / potential", "percent"),
-    "probability_at_quota": _c("Chance of making quota", "percent", better=True),
+    "probability_at_quota": _c("Chance of making quota", "chance", better=True),
     "attainment_median": _c("Median simulated attainment", "percent"),
     "ramp_share": _c("Share of a ramped rep's bookings", "percent"),
     "expected_share": _c("Expected share of reps", "percent"),

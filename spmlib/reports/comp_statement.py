@@ -30,7 +30,7 @@ from spmlib.core.periods import period_label, period_start
 from spmlib.io.schema import Dataset
 from spmlib.reports import plotting
 from spmlib.reports.available import missing, unavailable_report
-from spmlib.reports.formatter import format_money, format_percent
+from spmlib.reports.formatter import format_count, format_money, format_percent
 from spmlib.reports.params import CompStatementParams
 from spmlib.reports.report import Figure, Report, Section, Table, Text, bullets, escape
 from spmlib.reports.scope import Scope, scope_as_of
@@ -302,7 +302,8 @@ def _rep_report(view: PayRunView, scope: Scope, currency: str) -> Report:
         s = summary.iloc[0]
         when = escape(s["period"])
         sentence = (
-            f"If your {int(s['open_deals'])} open deal(s) expected to close in {when} "
+            f"If your {format_count(int(s['open_deals']), 'open deal')} expected to close in "
+            f"{when} "
             f"({pay_money(s['open_amount_cents'], currency)}) close, you earn "
             f"**{pay_money(s['earned_if_cents'], currency)}** for {when} (attainment "
             f"{format_percent(s['attainment_if'], 1)}), against "

@@ -65,7 +65,7 @@ def forecast_sentences(
     >>> forecast_sentences("Team Atlas", row, sel, "ets", currency="USD")
     ... # doctest: +NORMALIZE_WHITESPACE
     ['Team Atlas has booked **$400K** of its **$1.1M** FY2027-Q1 quota (36%, pace 90% with 40% of
-      selling days gone) and will most likely end at **$1.2M** (80%: $1M–$1.4M), a **64%**
+      selling days gone) and will most likely end at **$1.2M** (80%: $1M–$1.4M), with **64%**
       chance of reaching quota; the open pipeline due covers 2.5× what is left (target 3×).',
      'The chosen forecasting method (ets) beat seasonal naive by 18% in 12 backtests.']
     """

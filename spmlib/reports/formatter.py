@@ -182,6 +182,40 @@ def format_percent(
     return _sign(pattern.apply(value, loc), value, signed)
 
 
+def format_count(n: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``1 deal``, ``9 deals``, ``1,204 deals``.
+
+    Examples
+    --------
+    >>> format_count(1, "deal"), format_count(9, "deal"), format_count(2, "rep period")
+    ('1 deal', '9 deals', '2 rep periods')
+    >>> format_count(0, "statement"), format_count(1204, "activity", "activities")
+    ('0 statements', '1,204 activities')
+    """
+    word = singular if n == 1 else (plural or singular + "s")
+    return f"{format_number(n, 0)} {word}"
+
+
+def format_chance(value: float | None, locale: str = LOCALE, words: bool = False) -> str:
+    """A probability as a percentage that never rounds to certainty (a simulation is not sure);
+    ``words`` for sentences ("over 99%").
+
+    Examples
+    --------
+    >>> format_chance(0.998), format_chance(0.004), format_chance(0.35), format_chance(1.0)
+    ('>99%', '<1%', '35%', '100%')
+    >>> format_chance(0.998, words=True), format_chance(0.004, words=True)
+    ('over 99%', 'under 1%')
+    """
+    if is_missing(value):
+        return MISSING
+    if 0.99 < value < 1:
+        return ("over " if words else ">") + format_percent(0.99, 0, locale)
+    if 0 < value < 0.01:
+        return ("under " if words else "<") + format_percent(0.01, 0, locale)
+    return format_percent(value, 0, locale)
+
+
 def format_compact(value: float | None, currency: str | None = None, locale: str = LOCALE) -> str:
     """A short amount for sentences: ``$1.2M``, ``€850K``, ``420`` (one decimal for millions).
 
@@ -228,6 +262,8 @@ def format_value(value: Any, col: Column | str, currency: str = "USD", locale: s
         return format_money(value, currency, d, locale, c.signed)
     if c.kind == "percent":
         return format_percent(value, d, locale, c.signed)
+    if c.kind == "chance":
+        return format_chance(value, locale)
     if c.kind == "p_value":
         floor = 10.0**-d
         if 0 < value < floor:

@@ -15,7 +15,13 @@ from spmlib.reports import plotting
 from spmlib.reports.available import gap_line, gaps_section, missing
 from spmlib.reports.changes import changes_section, changes_since
 from spmlib.reports.columns import Column
-from spmlib.reports.formatter import RowFormat, format_money, format_number, format_percent
+from spmlib.reports.formatter import (
+    RowFormat,
+    format_count,
+    format_money,
+    format_number,
+    format_percent,
+)
 from spmlib.reports.funnel_tables import FunnelTables, funnel_tables
 from spmlib.reports.names import with_rep_names
 from spmlib.reports.params import FunnelParams
@@ -98,8 +104,9 @@ def funnel_headline(t: FunnelTables, scope: Scope, currency: str = "USD") -> lis
     n_stale = len(t.stale)
     if n_stale:
         out.append(
-            f"**{format_number(n_stale, 0)} open deal(s)** ({money(t.stale['amount'].sum())}) "
-            "have sat in their current stage longer than 90% of past deals did."
+            f"**{format_count(n_stale, 'open deal')}** ({money(t.stale['amount'].sum())}) "
+            f"{'has' if n_stale == 1 else 'have'} sat in their current stage longer than 90% "
+            "of past deals did."
         )
     elif history:
         out.append("No open deal has sat in its stage longer than 90% of past deals did.")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from spmlib.forecast.outlook import COVERAGE_TARGET, OUTLOOK_METHOD, quarter_outlook
 from spmlib.io.schema import Dataset
-from spmlib.reports.formatter import format_compact, format_number, format_percent
+from spmlib.reports.formatter import format_chance, format_compact, format_number, format_percent
 from spmlib.reports.report import escape
 from spmlib.reports.scope import Scope
 
@@ -77,7 +77,7 @@ def outlook_sentence(row: pd.Series, subject: str, currency: str = "USD") -> str
     ...     "coverage_target": 3.0})
     >>> outlook_sentence(row, "Team Atlas")  # doctest: +NORMALIZE_WHITESPACE
     'Team Atlas has booked **$574K** of its **$948K** FY2027-Q4 quota (61%, pace 127% with 48% of
-    selling days gone) and will most likely end at **$1.2M** (80%: $1.1M–$1.3M), a **93%**
+    selling days gone) and will most likely end at **$1.2M** (80%: $1.1M–$1.3M), with **93%**
     chance of reaching quota; the open pipeline due covers 3.1× what is left (target 3×).'
     """
 
@@ -100,7 +100,7 @@ def outlook_sentence(row: pd.Series, subject: str, currency: str = "USD") -> str
         f"{money(row['p90'])})"
     )
     if pd.notna(row.get("p_quota", np.nan)):
-        text += f", a **{_chance(row['p_quota'])}** chance of reaching quota"
+        text += f", with **{format_chance(row['p_quota'], words=True)}** chance of reaching quota"
     if pd.notna(row.get("coverage", np.nan)):
         text += (
             f"; the open pipeline due covers {format_number(row['coverage'], 1)}× what is left "
@@ -109,19 +109,6 @@ def outlook_sentence(row: pd.Series, subject: str, currency: str = "USD") -> str
     elif pd.notna(quota) and quota > 0:
         text += "; the quota is already met"
     return text + "."
-
-
-def _chance(p: float) -> str:
-    """A probability in words that never rounds to certainty: "over 99%", "under 1%".
-
-    >>> _chance(0.998), _chance(0.004), _chance(0.35)
-    ('over 99%', 'under 1%', '35%')
-    """
-    if 0.99 < p < 1:
-        return "over 99%"
-    if 0 < p < 0.01:
-        return "under 1%"
-    return format_percent(p)
 
 
 def outlook_method(n_sims: int = 5000, target: float = COVERAGE_TARGET) -> str:

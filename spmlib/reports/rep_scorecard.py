@@ -35,7 +35,13 @@ from spmlib.productivity.scorecard_trend import scorecard_trend
 from spmlib.reports import plotting
 from spmlib.reports.available import KPI_TABLES, keep_available, missing
 from spmlib.reports.columns import Column, column
-from spmlib.reports.formatter import RowFormat, format_money, format_percent, format_value
+from spmlib.reports.formatter import (
+    RowFormat,
+    format_count,
+    format_money,
+    format_percent,
+    format_value,
+)
 from spmlib.reports.names import with_account_names
 from spmlib.reports.params import ScorecardParams
 from spmlib.reports.plotting.productivity import SCORECARD_TREND_KPIS
@@ -159,11 +165,12 @@ def kpi_sentences(card: pd.DataFrame, currency: str) -> tuple[list[str], list[st
 
     def evidence(row) -> str:
         col = column(str(row["kpi"]))
-        own = format_value(row["value"], col, currency)
+        unit = " days" if col.kind == "days" else ""
+        own = format_value(row["value"], col, currency) + unit
         spec = SCORECARD_KPIS[str(row["kpi"])]
         text = f"{own} on {int(row['n']):,} {spec.basis}"
         if pd.notna(row["team_median"]):
-            median = _about(row["team_median"], col, currency)
+            median = _about(row["team_median"], col, currency) + unit
             text += f"; team median about {median}, you are in the {row['band']}"
         return text
 
@@ -197,7 +204,8 @@ def _deals_sentence(deals: pd.DataFrame, r: pd.Series, currency: str) -> str:
         return "You have no open deal expected to close this quarter."
     total, expected = deals["amount"].sum(), deals["expected"].sum()
     text = (
-        f"Your {len(deals)} open deal(s) due this quarter come to {format_money(total, currency)}"
+        f"Your {format_count(len(deals), 'open deal')} due this quarter "
+        f"{'comes' if len(deals) == 1 else 'come'} to {format_money(total, currency)}"
     )
     if pd.isna(r["quarter_quota"]):
         return (
@@ -377,7 +385,10 @@ def build_rep_scorecard_report(ds: Dataset, scope: Scope, params: ScorecardParam
             for flag, word in REASONS.items()
             if attention[flag].any()
         ]
-        steps_line = f"**Next steps**: {len(steps)} deal(s) need you ({', '.join(counts)})."
+        steps_line = (
+            f"**Next steps**: {format_count(len(steps), 'deal')} "
+            f"{'needs' if len(steps) == 1 else 'need'} you ({', '.join(counts)})."
+        )
     else:
         steps_line = "No deal needs you this week: none is past its close date or stale."
     headline = [

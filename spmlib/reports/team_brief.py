@@ -28,6 +28,7 @@ from spmlib.reports.changes import Changes, changes_section, changes_since
 from spmlib.reports.columns import Column
 from spmlib.reports.formatter import (
     RowFormat,
+    format_count,
     format_money,
     format_number,
     format_percent,
@@ -85,7 +86,7 @@ _PEOPLE_COLUMNS = {
     "attainment": Column("Attainment", "percent"),
     "pace": Column("Pace", "percent", higher_is_better=True),
     "p50": Column("Likely by quarter end", "money"),
-    "p_quota": Column("Chance of quota", "percent"),
+    "p_quota": Column("Chance of quota", "chance"),
 }
 _CHANGE_COLUMNS = {
     "change": Column("Change", "text"),
@@ -105,7 +106,7 @@ _OUTLOOK_ROWS = {
     "Likely by quarter end (P50)": Column("", "money"),
     "Low end (P10)": Column("", "money"),
     "High end (P90)": Column("", "money"),
-    "Chance of reaching quota": Column("", "percent"),
+    "Chance of reaching quota": Column("", "chance"),
     "Open pipeline due this quarter": Column("", "money"),
     "Quota still to book": Column("", "money"),
     "Coverage": Column("", "ratio"),
@@ -245,9 +246,10 @@ def _deal_sentence(deals: pd.DataFrame, currency: str) -> str:
     counts = [
         f"{int(deals[flag].sum())} {word}" for flag, word in REASONS.items() if deals[flag].any()
     ]
+    verb = "needs" if len(deals) == 1 else "need"
+    amount = format_money(deals["amount"].sum(), currency)
     return (
-        f"**{len(deals)} deal(s) need attention** ({format_money(deals['amount'].sum(), currency)}"
-        f"): {', '.join(counts)}."
+        f"**{format_count(len(deals), 'deal')} {verb} attention** ({amount}): {', '.join(counts)}."
     )
 
 
@@ -336,7 +338,7 @@ def _change_sentence(changes: pd.DataFrame, since: pd.Timestamp, currency: str) 
     others = changes[~changes["change"].isin(_HEADLINE_CHANGES)]
     if len(others):
         kinds = ", ".join(k for k in CHANGE_ORDER if (others["change"] == k).any())
-        parts.append(f"{len(others)} other change(s) ({kinds})")
+        parts.append(f"{format_count(len(others), 'other change')} ({kinds})")
     return f"**Since {since.date()}**: " + ", ".join(parts) + "."
 
 
@@ -445,8 +447,8 @@ def build_team_brief_report(ds: Dataset, scope: Scope, params: TeamBriefParams) 
     if changes is not None:
         headline.append(_change_sentence(readable, changes.previous_as_of, currency))
     deal_table = Table(
-        shown[list(_DEAL_COLUMNS)], title=f"**{len(deals)} deal(s)**, most reasons first:",
-        note=note, columns=_DEAL_COLUMNS,
+        shown[list(_DEAL_COLUMNS)], note=note, columns=_DEAL_COLUMNS,
+        title=f"**{format_count(len(deals), 'deal')}**, most reasons first:",
     )  # fmt: skip
     deals_section = Section(
         "Deals that need attention",
