@@ -2,8 +2,8 @@
 
 On the sample of N opportunities (default 1,000,000; written once with ``spm sample --format
 parquet``, with proportional stage history, activities and leads) it times, as separate whole
-processes measured by ``/usr/bin/time -v`` (wall seconds and peak memory, median of
-``--repeat`` runs):
+processes measured by ``/usr/bin/time -v`` (wall seconds, peak memory and CPU seconds, median
+of ``--repeat`` runs; on a busy machine the CPU seconds say more than the wall time):
 
 - ``spm kpis PATH --by rep``, against the baseline measured in the same run: a DuckDB query
   computing won, lost and bookings per rep from the same Parquet file, as a whole Python
@@ -38,8 +38,8 @@ duckdb.sql('''SELECT rep_id, count(*) FILTER (WHERE status = 'won') AS won,
 """
 
 
-def measure(cmd: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak MB) of one whole process."""
+def measure(cmd: list[str], env: dict) -> tuple[float, float, float]:
+    """(wall seconds, peak MB, CPU seconds: user + system) of one whole process."""
     done = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{cmd} failed:\n{done.stderr[-2000:]}")
@@ -47,16 +47,19 @@ def measure(cmd: list[str], env: dict) -> tuple[float, float]:
     h, m, s = wall.groups()
     seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    return seconds, peak / 1024
+    cpu = sum(
+        float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    )
+    return seconds, peak / 1024, cpu
 
 
-def median_of(cmd, env, repeat, fresh_cache=False) -> tuple[float, float]:
+def median_of(cmd, env, repeat, fresh_cache=False) -> tuple[float, float, float]:
     runs = []
     for _ in range(repeat):
         if fresh_cache:
             env = {**env, "SPM_CACHE_DIR": tempfile.mkdtemp(prefix="spm-bench-cache-")}
         runs.append(measure(cmd, env))
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
 
 
 def main() -> int:
@@ -69,7 +72,7 @@ def main() -> int:
     env = {**os.environ, "SPM_CACHE_DIR": tempfile.mkdtemp(prefix="spm-bench-cache-")}
     data = Path(args.data or Path(tempfile.gettempdir()) / f"spm-bench-{n}")
     if not (data / "dataset.yml").exists():
-        secs, peak = measure([str(BIN / "spm"), "sample", str(data), "--format", "parquet",
+        secs, peak, _cpu = measure([str(BIN / "spm"), "sample", str(data), "--format", "parquet",
                               "--opportunities", str(n)], env)  # fmt: skip
         print(f"sample: {n:,} opportunities written in {secs:.0f} s, peak {peak:.0f} MB")
     opps = data / "opportunities.parquet"
@@ -80,13 +83,18 @@ def main() -> int:
     ref = median_of([sys.executable, "-c", REFERENCE.format(path=opps)], env, args.repeat)
     kp = median_of([spm, "kpis", str(data), "--by", "rep"], env, args.repeat)
     fu = median_of([spm, "funnel", str(data)], env, args.repeat)
-    print(f"{n:,} opportunities, medians of {args.repeat} whole-process runs (wall s, peak MB):")
-    print(f"  reference DuckDB query (baseline):  {ref[0]:6.2f} s  {ref[1]:6.0f} MB")
-    print(f"  spm kpis --by rep:                  {kp[0]:6.2f} s  {kp[1]:6.0f} MB  "
-          f"= {kp[0] / ref[0]:.1f}x the reference's time, {kp[1] / ref[1]:.1f}x its memory")  # fmt: skip
-    print(f"  spm funnel:                         {fu[0]:6.2f} s  {fu[1]:6.0f} MB  "
+    load = os.getloadavg()[0]
+    print(f"{n:,} opportunities, medians of {args.repeat} whole-process runs (wall s, peak MB, "
+          f"CPU s = user + system; load average {load:.1f} on {os.cpu_count()} cores):")  # fmt: skip
+    print(
+        f"  reference DuckDB query (baseline):  {ref[0]:6.2f} s  {ref[1]:6.0f} MB  {ref[2]:5.2f} s"
+    )
+    print(f"  spm kpis --by rep:                  {kp[0]:6.2f} s  {kp[1]:6.0f} MB  {kp[2]:5.2f} s  "
+          f"= {kp[0] / ref[0]:.1f}x the reference's time ({kp[2] / ref[2]:.1f}x its CPU), "
+          f"{kp[1] / ref[1]:.1f}x its memory")  # fmt: skip
+    print(f"  spm funnel:                         {fu[0]:6.2f} s  {fu[1]:6.0f} MB  {fu[2]:5.2f} s  "
           f"= {fu[0] / ref[0]:.1f}x the reference's time")  # fmt: skip
-    print(f"  spm validate (cold, every rule):    {val[0]:6.2f} s  {val[1]:6.0f} MB  "
+    print(f"  spm validate (cold, every rule):    {val[0]:6.2f} s  {val[1]:6.0f} MB  {val[2]:5.2f} s  "
           f"= {val[0] / ref[0]:.1f}x the reference's time")  # fmt: skip
     return 0
 
