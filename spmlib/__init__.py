@@ -7,7 +7,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.schema import Dataset, DatasetConfig
-from spmlib.sample.resolve import load
 
 try:
     __version__ = version("spmlib")
@@ -15,3 +14,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = ["load", "Dataset", "DatasetConfig", "SpmError", "DataValidationError", "__version__"]
+
+
+def __getattr__(name: str):
+    """``spmlib.load``, imported on first use: the loader and the sample generator are not
+    needed by commands that read a dataset through the engine (``spm kpis``)."""
+    if name == "load":
+        from spmlib.sample.resolve import load
+
+        return load
+    raise AttributeError(f"module 'spmlib' has no attribute {name!r}")

@@ -201,10 +201,13 @@ def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
     ``path`` is empty), validated once per fingerprint; print how files were read where it
     matters (notes); on a data problem print every problem and exit 1."""
     from spmlib.engine.locations import open_tables
-    from spmlib.sample.resolve import resolve_data
 
+    if not path:  # the bundled sample (generated on first use)
+        from spmlib.sample.resolve import resolve_data
+
+        path = resolve_data(path)
     with _data_problems_exit():
-        tables = open_tables(resolve_data(path), mapping=mapping, engine=engine)
+        tables = open_tables(path, mapping=mapping, engine=engine)
     for note in tables.notes:  # e.g. the encoding a file was read in
         err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     return tables

@@ -45,9 +45,11 @@ def validate_command(
     remembered for these exact files, so other commands trust them without checking again; a
     CRM export read through a mapping is loaded whole, and what its preset inferred is listed.
     """
-    from spmlib.sample.resolve import resolve_data
+    location = path
+    if not path:  # the bundled sample (generated on first use)
+        from spmlib.sample.resolve import resolve_data
 
-    location = resolve_data(path)
+        location = resolve_data(path)
     if mapping is None:
         problems, summary = _check_in_engine(location, engine.value)
     else:
