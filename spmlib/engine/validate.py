@@ -1,7 +1,7 @@
 """Validation in the engine: the rules of :mod:`spmlib.io.validate`, run where the data is.
 
-The engine scans every table once (:func:`_probe`: every rule family counted in one pass, the
-lookups in reps and opportunities as outer joins; and once more for duplicate keys) and then
+The engine scans every table twice (:func:`_probe`: the rules of a row and the duplicate keys
+counted in one pass, the lookups in reps and opportunities as outer joins in another) and then
 hands back only the rows that break a rule of a family found there (none, on clean data):
 rows with an empty required value; rows whose id occurs twice; negative amounts or durations,
 quotas <= 0, unknown stages or statuses, a status that disagrees with the stage; rep_ids not
@@ -109,38 +109,42 @@ def engine_problems(tables) -> list[Problem]:
 
 def _probe(tables, name: str) -> set[str]:
     """The rule families (``empty``, ``table``, ``duplicate``, ``relation``, ``warning``) that
-    some row of table ``name`` may break, from one scan (each family's condition counted at
-    once, the lookups in reps and opportunities as outer joins) and one more for duplicate
-    keys (fewer distinct key hashes than keys). The rows are then fetched only for those
-    families (none on clean data), by the exact conditions; a family counted here is a
-    superset of them, never less."""
+    some row of table ``name`` may break, from two scans: one counts the rows breaking a rule
+    of the row itself and the keys beside their distinct hashes (fewer hashes than keys when a
+    key repeats, or, rarely, when two keys collide: then the exact query finds nothing); the
+    other counts the rows whose lookups in reps or opportunities (outer joins) fail. The rows
+    are then fetched only for those families (none on clean data), by the exact conditions; a
+    family counted here is a superset of them, never less."""
     eng = tables.engine
-    joins: dict[str, str] = {}
-    conds = {
-        "empty": _empty_rows(tables, name),
-        "table": _table_rule_rows(tables, name, duplicates=False),
-        "relation": _relation_conds(tables, name, joins),
-        "warning": _warning_conds(tables, name, joins),
-    }
+    key = TABLES[name].key
+    counts = {}
     sums = [
         f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
-        for family, cond in conds.items()
+        for family, cond in (
+            ("empty", _empty_rows(tables, name)),
+            ("table", _table_rule_rows(tables, name, duplicates=False)),
+        )
         if cond
     ]
-    counts = {}
-    if sums:
-        got = eng.sql(f"SELECT {', '.join(sums)} FROM {name} t {' '.join(joins.values())}")
-        counts = {family: got[family].iloc[0] for family in got.columns}
-    key = TABLES[name].key
     if tables.config is not None and key is not None and key in tables.info[name].columns:
-        # distinct hashes: fewer than keys when a key repeats (or, rarely, two keys collide:
-        # then the exact query finds no duplicate); a query of its own, as DuckDB runs a
-        # DISTINCT beside other aggregates by materialising the rows
-        got = eng.sql(
-            f"SELECT count(*) - count(DISTINCT {eng.hash64(key)}) AS duplicate FROM {name} "
-            f"WHERE {key} IS NOT NULL"  # a missing key has a hash too, and is no duplicate
+        # a missing key has a hash too, and is no duplicate
+        sums.append(
+            f"count({key}) - count(DISTINCT CASE WHEN {key} IS NOT NULL "
+            f"THEN {eng.hash64(key)} END) AS duplicate"
         )
-        counts["duplicate"] = got["duplicate"].iloc[0]
+    joins: dict[str, str] = {}
+    lookups = [
+        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
+        for family, cond in (
+            ("relation", _relation_conds(tables, name, joins)),
+            ("warning", _warning_conds(tables, name, joins)),
+        )
+        if cond
+    ]
+    for select, source in ((sums, name), (lookups, f"{name} t {' '.join(joins.values())}")):
+        if select:
+            got = eng.sql(f"SELECT {', '.join(select)} FROM {source}")
+            counts.update({family: got[family].iloc[0] for family in got.columns})
     return {family for family, n in counts.items() if n is not None and n == n and n > 0}
 
 
