@@ -206,6 +206,16 @@ def test_a_duplicate_id_beside_a_missing_one_is_found_on_parquet(tmp_path):
     assert engine_problems(open_tables(folder, validate=False)) == expected
 
 
+def test_validation_without_opportunities_lists_the_missing_table(tmp_path):
+    # the probe looks up activities' and leads' opp_id in opportunities only when it exists
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    (folder / "opportunities.csv").unlink()
+    _ds, expected = load_checked(folder)
+    assert any("opportunities" in p.rule for p in expected)
+    assert engine_problems(open_tables(folder, validate=False)) == expected
+
+
 def test_open_tables_raises_every_error(tmp_path):
     folder = tmp_path / "ds"
     shutil.copytree(MINI, folder)

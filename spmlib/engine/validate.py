@@ -261,8 +261,8 @@ def _warning_conds(tables, name: str, joins=None) -> str:
     (a warning of :func:`check_warnings`), or ""."""
     if tables.config is None or name not in ("activities", "leads"):
         return ""
-    if not tables.has(name, "opp_id"):
-        return ""
+    if not tables.has(name, "opp_id") or not tables.has("opportunities", "opp_id"):
+        return ""  # (a missing opportunities table is an error: no warning is checked)
     return _unknown(tables, name, "opp_id", "opportunities", "opp_id", joins)
 
 
