@@ -28,6 +28,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from spmlib.core.periods import (
     current_period,
@@ -529,22 +530,31 @@ def _gamma(rng: np.random.Generator, sd: float, n_sims: int) -> np.ndarray:
 
 
 def _relative_factors(factor: pd.Series, inputs: dict, base: dict) -> dict:
-    """Each team's factor rescaled so that, with probabilities capped at 1, the company's
-    expected bookings stay what the company-wide rates expect: the factors are measured
-    relative to the other teams (:func:`spmlib.forecast.team_effects.team_factors`), so they
-    move expected bookings between teams, not the total. ``inputs``: rep -> (team, probabilities,
-    amounts, new-deal rate, amount pool, expected new amount); ``base``: team -> expected."""
+    """Each team's factor times one scale c, chosen so that, with probabilities capped at 1, the
+    company's expected bookings stay what the company-wide rates expect: the factors are
+    measured relative to the other teams (:func:`spmlib.forecast.team_effects.team_factors`),
+    so they move expected bookings between teams, not the total. ``inputs``: rep -> (team,
+    probabilities, amounts, new-deal rate, amount pool, expected new amount); ``base``: team ->
+    expected bookings without factor."""
     raw = {t: float(factor.get(t, 1.0)) for t in base}
-    target, norm = sum(base.values()), 1.0
-    if target <= 0 or all(f == 1.0 for f in raw.values()):
+    target, positive = sum(base.values()), [f for f in raw.values() if f > 0]
+    if target <= 0 or not positive or all(f == 1.0 for f in raw.values()):
         return raw
-    for _ in range(4):  # the cap makes the expectation concave in the scale: a few steps
-        got = sum(
-            float((np.minimum(raw[t] * norm * p, 1.0) * a).sum()) + raw[t] * norm * new_mean
-            for t, p, a, _lam, _pool, new_mean in inputs.values()
+
+    def gap(c: float) -> float:  # expected bookings at scale c less the target (increasing in c)
+        return (
+            sum(
+                float((np.minimum(raw[t] * c * p, 1.0) * a).sum()) + raw[t] * c * new_mean
+                for t, p, a, _lam, _pool, new_mean in inputs.values()
+            )
+            - target
         )
-        norm *= target / got if got > 0 else 1.0
-    return {t: f * norm for t, f in raw.items()}
+
+    # At c = 1 / min(factor) every probability is at least its company-wide value: gap >= 0
+    # unless a team's factor is 0 (then the closest possible).
+    high = 1 / min(positive)
+    c = optimize.brentq(gap, 0.0, high, xtol=1e-10) if gap(high) > 0 else high
+    return {t: f * c for t, f in raw.items()}
 
 
 def _simulate(ds, as_of, freq, n_sims, seed):
