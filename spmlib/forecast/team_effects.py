@@ -78,33 +78,28 @@ def team_factors(per: pd.DataFrame, min_periods: int = MIN_PERIODS) -> pd.DataFr
     >>> t["raw"].round(4).tolist(), t["weight"].round(4).tolist(), t["factor"].round(4).tolist()
     ([1.4444, 0.6923], [0.9944, 0.9987], [1.442, 0.6927])
     """
-    cols = ["team", "periods", "raw", "se", "weight", "factor"]
     per = per[per["expected"] > 0]
-    teams = sorted(per["team"].unique(), key=str)
-    out = pd.DataFrame({"team": teams, "periods": 0, "raw": np.nan, "se": np.nan})
-    out["weight"], out["factor"] = 0.0, 1.0
-    if len(teams) < 2:
-        return out[cols]
-    per = per.assign(e=per["expected"] * _others_ratio(per))
-    for i, team in enumerate(teams):
-        g = per[per["team"] == team]
-        n, e_sum = len(g), float(g["e"].sum())
-        out.loc[i, "periods"] = n
-        if n < min_periods or e_sum <= 0:
-            continue
-        raw = float(g["actual"].sum()) / e_sum
-        se2 = n / (n - 1) * float(((g["actual"] - raw * g["e"]) ** 2).sum()) / e_sum**2
-        out.loc[i, ["raw", "se"]] = raw, np.sqrt(se2)
-    ok = out["raw"].notna()
-    if ok.sum() < 2:
-        return out[cols]
-    tau2 = max(0.0, float(((out.loc[ok, "raw"] - 1) ** 2).mean() - (out.loc[ok, "se"] ** 2).mean()))
-    if tau2 > 0:
-        w = tau2 / (tau2 + out.loc[ok, "se"] ** 2)
-        out.loc[ok, "weight"] = w
-        out.loc[ok, "factor"] = 1 + w * (out.loc[ok, "raw"] - 1)
-    out["periods"] = out["periods"].astype(int)
-    return out[cols]
+    codes, teams = pd.factorize(per["team"], sort=True)
+    k = len(teams)
+    n = np.bincount(codes, minlength=k)
+    raw, se, weight, factor = np.full(k, np.nan), np.full(k, np.nan), np.zeros(k), np.ones(k)
+    if k >= 2:
+        e = (per["expected"] * _others_ratio(per)).to_numpy(float)
+        actual = per["actual"].to_numpy(float)
+        e_sum = np.bincount(codes, e, minlength=k)
+        ok = (n >= min_periods) & (e_sum > 0)
+        raw[ok] = np.bincount(codes, actual, minlength=k)[ok] / e_sum[ok]
+        resid2 = np.bincount(codes, (actual - raw[codes] * e) ** 2, minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se[ok] = np.sqrt(n[ok] / (n[ok] - 1) * resid2[ok] / e_sum[ok] ** 2)
+        if ok.sum() >= 2:
+            tau2 = max(0.0, float(np.mean((raw[ok] - 1) ** 2) - np.mean(se[ok] ** 2)))
+            if tau2 > 0:
+                weight[ok] = tau2 / (tau2 + se[ok] ** 2)
+                factor[ok] = 1 + weight[ok] * (raw[ok] - 1)
+    return pd.DataFrame(
+        {"team": teams, "periods": n, "raw": raw, "se": se, "weight": weight, "factor": factor}
+    )
 
 
 def team_shock_sd(per: pd.DataFrame, min_periods: int = MIN_PERIODS) -> float:
