@@ -119,6 +119,7 @@ def team_shock_sd(per: pd.DataFrame, min_periods: int = MIN_PERIODS) -> float:
     ----------
     per : one row per period and team with ``period``, ``team``, ``expected``, ``variance``,
         ``actual``.
+    min_periods : :data:`MIN_PERIODS` unless told.
 
     Examples
     --------
