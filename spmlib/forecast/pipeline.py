@@ -8,6 +8,11 @@ Three parts add up to a period's bookings:
 3. **new deals**: deals not yet created that will be created and won within the period, from
    the run rate of such deals in past periods (:func:`new_deal_rates`).
 
+Two corrections come from the same past periods (:func:`period_shock`): a shock shared by every
+deal of a simulated period (whole quarters swing together), and per team a lasting factor on
+its deals' probabilities and new-deal rates (:func:`team_win_factors`: a team whose reps win
+more, or close faster, than the company-wide rates say) with a shock of the team's period.
+
 :func:`pipeline_forecast` simulates the sum (Monte Carlo) per rep, team and company;
 :func:`pipeline_replay` re-runs it at day N of each past period using only what was known then.
 
@@ -23,6 +28,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from spmlib.core.periods import (
     current_period,
@@ -34,6 +40,7 @@ from spmlib.core.periods import (
 from spmlib.core.pipelines import per_pipeline_dataset
 from spmlib.core.stats import fit_beta_prior, shrink_rates, wilson_interval
 from spmlib.forecast.series import FREQS, normalize_freq
+from spmlib.forecast.team_effects import team_factors, team_shock_sd
 from spmlib.io.schema import Dataset
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "simulate_bookings",
     "forecast_category_rollup",
     "period_shock",
+    "team_win_factors",
     "pipeline_replay",
     "replay_accuracy",
 ]
@@ -333,6 +341,78 @@ def new_deal_rates(ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "
     return reps.reset_index(drop=True)
 
 
+def _team_of(ds: Dataset) -> pd.Series:
+    """Each rep's team by ``rep_id`` (``(no team)`` when missing)."""
+    teams = ds.reps.drop_duplicates("rep_id").set_index("rep_id")["team"]
+    return teams.astype(object).where(teams.notna(), "(no team)")
+
+
+def _team_periods(
+    ds: Dataset, as_of: pd.Timestamp, code: str, table: pd.DataFrame, history: pd.DataFrame
+) -> pd.DataFrame:
+    """What the model expected of each past snapshot period per team, against what happened.
+
+    One row per snapshot period and team (``(no team)`` for reps without one) with ``period``,
+    ``team``, ``expected``, ``variance``, ``actual``: the deals open on the snapshot day with
+    their stage-and-age rate (E = sum prob x amount, V = sum prob (1 - prob) amount^2, A = won
+    amounts by the period's end), plus the deals created after it and won by the period's end
+    (E = the team's such amounts over all snapshots / snapshots, V = their squares likewise: a
+    Poisson number of them; A = that period's).
+    """
+    cols = ["period", "team", "expected", "variance", "actual"]
+    if history.empty or table.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    rates = table.set_index(["stage", "age_bucket"])["win_prob_shrunk"]
+    key = pd.MultiIndex.from_frame(history[["stage", "age_bucket"]])
+    prob = np.nan_to_num(rates.reindex(key).to_numpy(float))
+    amount = history["amount"].to_numpy(float)
+    teams = _team_of(ds)
+    h = pd.DataFrame(
+        {
+            "period": history["snapshot"].to_numpy(),
+            "team": history["rep_id"].map(teams).fillna("(no team)").to_numpy(),
+            "expected": prob * amount,
+            "variance": prob * (1 - prob) * amount**2,
+            "actual": history["won"].to_numpy(float) * amount,
+        }
+    )
+    per = h.groupby(["period", "team"])[cols[2:]].sum()
+    opp = ds.opportunities
+    won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)]
+    snaps = _snapshots(ds, as_of, code)
+    new = [
+        won.loc[
+            (won["created_date"] > snap) & (won["close_date"] <= end), ["rep_id", "amount"]
+        ].assign(period=p)
+        for snap, p, end in snaps
+    ]
+    new = pd.concat(new, ignore_index=True) if new else pd.DataFrame()
+    if len(new):
+        new["team"] = new["rep_id"].map(teams).fillna("(no team)").astype(object)
+        n = len(snaps)
+        by_team = new.groupby("team")["amount"]
+        rate_e, rate_v = by_team.sum() / n, (new["amount"] ** 2).groupby(new["team"]).sum() / n
+        idx = pd.MultiIndex.from_product(
+            [
+                [p for _, p, _ in snaps],
+                sorted(set(per.index.get_level_values("team")) | set(rate_e.index), key=str),
+            ],
+            names=["period", "team"],
+        )
+        per = per.reindex(idx, fill_value=0.0)
+        t = per.index.get_level_values("team")
+        per["expected"] += rate_e.reindex(t).fillna(0.0).to_numpy()
+        per["variance"] += rate_v.reindex(t).fillna(0.0).to_numpy()
+        per["actual"] += (
+            new.groupby(["period", "team"])["amount"]
+            .sum()
+            .reindex(per.index)
+            .fillna(0.0)
+            .to_numpy()
+        )
+    return per.reset_index()[cols]
+
+
 def period_shock(
     ds: Dataset,
     as_of: pd.Timestamp | None = None,
@@ -340,7 +420,8 @@ def period_shock(
     table: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """How much whole periods have swung beyond what independent deals explain.
+    """How much whole periods, and each team's periods, have swung beyond what independent
+    deals explain.
 
     For each past snapshot period p (module docstring), the model's expectation of what the
     deals open on that day and the deals created after it would bring by the period's end,
@@ -353,55 +434,59 @@ def period_shock(
         shock_sd^2 = max(0, sum_p [(A_p - E_p)^2 - V_p] / sum_p E_p^2)
 
     (method of moments, periods weighted by their size; a biased model, A != E on average, also
-    widens it).
+    widens it). The same sums per team and period give each team's lasting factor
+    (:func:`team_win_factors`) and the sd of a shock of one team's period beyond the company's
+    swing and the team's factor (:func:`spmlib.forecast.team_effects.team_shock_sd`).
 
     Returns
     -------
     One-row DataFrame with ``periods`` (snapshot periods with an expectation), ``ratio``
-    (sum A_p / sum E_p), ``independent_sd`` (sqrt(sum V_p / sum E_p^2)) and ``shock_sd``.
+    (sum A_p / sum E_p), ``independent_sd`` (sqrt(sum V_p / sum E_p^2)), ``shock_sd`` and
+    ``team_shock_sd`` (0 with one team).
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
     code = normalize_freq(freq)
     history = _snapshot_history(ds, as_of, code) if history is None else history
     table = _win_table(ds, history) if table is None else table
-    cols = ["periods", "ratio", "independent_sd", "shock_sd"]
-    if history.empty or table.empty:
-        return pd.DataFrame([[0, np.nan, np.nan, 0.0]], columns=cols)
-    rates = table.set_index(["stage", "age_bucket"])["win_prob_shrunk"]
-    h = history.assign(
-        prob=rates.reindex(pd.MultiIndex.from_frame(history[["stage", "age_bucket"]])).to_numpy(
-            float
-        )
-    )
-    h["prob"] = h["prob"].fillna(0.0)
-    h["expected"] = h["prob"] * h["amount"]
-    h["var"] = h["prob"] * (1 - h["prob"]) * h["amount"] ** 2
-    h["actual"] = h["won"] * h["amount"]
-    per = h.groupby("snapshot")[["expected", "var", "actual"]].sum()
-    opp = ds.opportunities
-    won = opp[(opp["status"] == "won") & (opp["close_date"] <= as_of)]
-    new = []
-    for snap, p, end in _snapshots(ds, as_of, code):
-        new.append(
-            (p, won.loc[(won["created_date"] > snap) & (won["close_date"] <= end), "amount"])
-        )
-    amounts = pd.concat([a for _, a in new]) if new else pd.Series(dtype=float)
-    rate = len(amounts) / max(len(new), 1)
-    mean_a = float(amounts.mean()) if len(amounts) else 0.0
-    mean_a2 = float((amounts**2).mean()) if len(amounts) else 0.0
-    per["expected"] += rate * mean_a
-    per["var"] += rate * mean_a2
-    per["actual"] += pd.Series({p: float(a.sum()) for p, a in new})
-    per = per[per["expected"] > 0]
-    if len(per) < 2:
-        return pd.DataFrame([[len(per), np.nan, np.nan, 0.0]], columns=cols)
-    e2 = float((per["expected"] ** 2).sum())
-    excess = float(((per["actual"] - per["expected"]) ** 2 - per["var"]).sum())
-    ratio = float(per["actual"].sum() / per["expected"].sum())
-    independent = float(np.sqrt(per["var"].sum() / e2))
-    return pd.DataFrame(
-        [[len(per), ratio, independent, float(np.sqrt(max(0.0, excess / e2)))]], columns=cols
-    )
+    return _shock_row(_team_periods(ds, as_of, code, table, history))
+
+
+def team_win_factors(
+    ds: Dataset, as_of: pd.Timestamp | None = None, freq: str = "Q"
+) -> pd.DataFrame:
+    """How much more or less each team's deals brought than the company-wide rates expected.
+
+    Per past snapshot period and team (module docstring): the deals open that day with their
+    stage-and-age rate plus the deals created after it and won by the period's end, against
+    what they brought; :func:`spmlib.forecast.team_effects.team_factors` turns these into one
+    factor per team (relative to the other teams, shrunk toward 1; 1 with one team or fewer
+    than :data:`spmlib.forecast.team_effects.MIN_PERIODS` periods). The simulation multiplies a
+    team's open-deal probabilities and new-deal rates by it, rescaled so that the company's
+    expected bookings do not change.
+
+    Returns
+    -------
+    DataFrame with ``team``, ``periods``, ``raw``, ``se``, ``weight`` and ``factor``.
+    """
+    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    code = normalize_freq(freq)
+    history = _snapshot_history(ds, as_of, code)
+    return team_factors(_team_periods(ds, as_of, code, _win_table(ds, history), history))
+
+
+def _shock_row(per: pd.DataFrame) -> pd.DataFrame:
+    cols = ["periods", "ratio", "independent_sd", "shock_sd", "team_shock_sd"]
+    company = per.groupby("period")[["expected", "variance", "actual"]].sum()
+    company = company[company["expected"] > 0]
+    if len(company) < 2:
+        return pd.DataFrame([[len(company), np.nan, np.nan, 0.0, 0.0]], columns=cols)
+    e2 = float((company["expected"] ** 2).sum())
+    excess = float(((company["actual"] - company["expected"]) ** 2 - company["variance"]).sum())
+    ratio = float(company["actual"].sum() / company["expected"].sum())
+    independent = float(np.sqrt(company["variance"].sum() / e2))
+    shock = float(np.sqrt(max(0.0, excess / e2)))
+    row = [len(company), ratio, independent, shock, team_shock_sd(per)]
+    return pd.DataFrame([row], columns=cols)
 
 
 def compound_poisson(rng: np.random.Generator, rate, pool: np.ndarray, n_sims: int):
@@ -436,6 +521,42 @@ def _quota(ds: Dataset, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     return q.groupby("rep_id")["quota"].sum()
 
 
+def _gamma(rng: np.random.Generator, sd: float, n_sims: int) -> np.ndarray:
+    """``n_sims`` gamma draws of mean 1 and sd ``sd`` (ones when ``sd`` is 0)."""
+    if sd <= 0:
+        return np.ones(n_sims)
+    shape = 1 / sd**2
+    return rng.gamma(shape, 1 / shape, n_sims)
+
+
+def _relative_factors(factor: pd.Series, inputs: dict, base: dict) -> dict:
+    """Each team's factor times one scale c, chosen so that, with probabilities capped at 1, the
+    company's expected bookings stay what the company-wide rates expect: the factors are
+    measured relative to the other teams (:func:`spmlib.forecast.team_effects.team_factors`),
+    so they move expected bookings between teams, not the total. ``inputs``: rep -> (team,
+    probabilities, amounts, new-deal rate, amount pool, expected new amount); ``base``: team ->
+    expected bookings without factor."""
+    raw = {t: float(factor.get(t, 1.0)) for t in base}
+    target, positive = sum(base.values()), [f for f in raw.values() if f > 0]
+    if target <= 0 or not positive or all(f == 1.0 for f in raw.values()):
+        return raw
+
+    def gap(c: float) -> float:  # expected bookings at scale c less the target (increasing in c)
+        return (
+            sum(
+                float((np.minimum(raw[t] * c * p, 1.0) * a).sum()) + raw[t] * c * new_mean
+                for t, p, a, _lam, _pool, new_mean in inputs.values()
+            )
+            - target
+        )
+
+    # At c = 1 / min(factor) every probability is at least its company-wide value: gap >= 0
+    # unless a team's factor is 0 (then the closest possible).
+    high = 1 / min(positive)
+    c = optimize.brentq(gap, 0.0, high, xtol=1e-10) if gap(high) > 0 else high
+    return {t: f * c for t, f in raw.items()}
+
+
 def _simulate(ds, as_of, freq, n_sims, seed):
     code = normalize_freq(freq)
     fy = ds.config.fiscal_year_start_month
@@ -444,7 +565,9 @@ def _simulate(ds, as_of, freq, n_sims, seed):
     table = _win_table(ds, history)
     # Several pipelines: deal_probabilities learns each pipeline's table itself.
     deals = deal_probabilities(ds, as_of, code, table if len(ds.config.pipelines) <= 1 else None)
-    shock_sd = float(period_shock(ds, as_of, code, table, history)["shock_sd"].iloc[0])
+    per = _team_periods(ds, as_of, code, table, history)
+    shocks = _shock_row(per).iloc[0]
+    factor = team_factors(per).set_index("team")["factor"]
     rates = new_deal_rates(ds, as_of, code).set_index("rep_id")
     pools, everyone = _amount_pools(ds, as_of)
     opp = ds.opportunities
@@ -453,28 +576,43 @@ def _simulate(ds, as_of, freq, n_sims, seed):
     ]
     booked = booked.groupby("rep_id")["amount"].sum()
     rng = np.random.default_rng(seed)
-    # One shock per simulated period, shared by every deal and rep (mean 1, sd shock_sd).
-    if shock_sd > 0:
-        shape = 1 / shock_sd**2
-        shock = rng.gamma(shape, 1 / shape, n_sims)
-    else:
-        shock = np.ones(n_sims)
-    sims, parts = {}, {}
+    team_of = _team_of(ds)
+    inputs, base = {}, {}
     for rep in ds.reps["rep_id"]:
+        team = team_of.get(rep, "(no team)")
         d = deals[deals["rep_id"] == rep]
         p, a = d["probability"].to_numpy(float), d["amount"].to_numpy(float)
-        if len(p):
-            probs = np.minimum(shock[:, None] * p[None, :], 1.0)
-            open_sims = (rng.random((n_sims, len(p))) < probs) @ a
-        else:
-            open_sims = np.zeros(n_sims)
         lam = float(rates["deals_per_period"].get(rep, 0.0))
         pool = pools.get(rep, np.array([]))
         pool = pool if len(pool) >= 5 else everyone
-        new_sims = compound_poisson(rng, lam * shock, pool, n_sims)
+        new_mean = lam * (pool.mean() if len(pool) else 0.0)
+        inputs[rep] = (team, p, a, lam, pool, new_mean)
+        base[team] = base.get(team, 0.0) + float((p * a).sum()) + new_mean
+    factor = _relative_factors(factor, inputs, base)
+    weight = {t: factor[t] * e for t, e in base.items()}
+    # One shock per simulated period shared by every deal and rep (mean 1, sd shock_sd),
+    # times one per team (mean 1, sd team_shock_sd) divided by the expectation-weighted mean of
+    # all teams' draws: the team shocks move bookings between teams, not the company's total,
+    # whose swing is the common shock's (period_shock).
+    shock = _gamma(rng, float(shocks["shock_sd"]), n_sims)
+    total = sum(weight.values())
+    team_shock = {t: _gamma(rng, float(shocks["team_shock_sd"]), n_sims) for t in weight}
+    if total > 0 and float(shocks["team_shock_sd"]) > 0:
+        mean = sum(w * team_shock[t] for t, w in weight.items()) / total
+        team_shock = {t: v / mean for t, v in team_shock.items()}
+    sims, parts = {}, {}
+    for rep, (team, p, a, lam, pool, new_mean) in inputs.items():
+        u = shock * team_shock[team]
+        p, lam, new_mean = factor[team] * p, factor[team] * lam, factor[team] * new_mean
+        if len(p):
+            probs = np.minimum(u[:, None] * p[None, :], 1.0)
+            open_sims = (rng.random((n_sims, len(p))) < probs) @ a
+        else:
+            open_sims = np.zeros(n_sims)
+        new_sims = compound_poisson(rng, lam * u, pool, n_sims)
         b = float(booked.get(rep, 0.0))
         sims[rep] = b + open_sims + new_sims
-        parts[rep] = (b, float((p * a).sum()), lam * (pool.mean() if len(pool) else 0.0))
+        parts[rep] = (b, float((np.minimum(p, 1.0) * a).sum()), new_mean)
     return start, end, sims, parts
 
 
@@ -533,8 +671,14 @@ def pipeline_forecast(
     Deals are not independent: each simulated period draws one shock u (gamma, mean 1, sd
     ``shock_sd`` of :func:`period_shock`, measured on past periods) that multiplies every open
     deal's probability (capped at 1) and every rep's new-deal rate, so a strong or weak period
-    moves all deals together. Slipped close dates are in the probabilities themselves: a deal's
-    probability is how often deals in its stage and age were won *by the period's end*.
+    moves all deals together. Teams differ (:func:`team_win_factors`): each team's open-deal
+    probabilities (capped at 1) and new-deal rates are multiplied by its factor, rescaled so that
+    the company's expectation stays the company-wide rates' (``open_expected`` and
+    ``new_expected`` include it); and each team draws a shock of its own (gamma, mean 1, sd
+    ``team_shock_sd`` of :func:`period_shock`) divided by the expectation-weighted mean of all
+    teams' draws, so it moves bookings between teams and leaves the company's swing to u.
+    Slipped close dates are in the probabilities themselves: a deal's probability is how often
+    deals in its stage and age were won *by the period's end*.
     """
     as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of).normalize()
     code = normalize_freq(freq)
