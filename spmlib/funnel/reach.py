@@ -176,15 +176,19 @@ def _count_sql(eng, n: int, start, end) -> str:
 
 def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
     """Median completed days in each open stage per group (rules of
-    :func:`spmlib.funnel.velocity.stage_stays`)."""
+    :func:`spmlib.funnel.velocity.stage_stays`). The deals are joined once (status, close date
+    and groups), and the medians are exact ones from counts of days
+    (:func:`spmlib.engine.medians.exact_medians`), so memory stays bounded at any size."""
+    from spmlib.engine.medians import exact_medians
+
     eng = tables.engine
     n_open = len(tables.config.open_stages)
     days = eng.days_between("s.w", "s.e")
     bounds = []
     if start is not None:
-        bounds.append(f"x.exit_date >= {eng.day(start)}")
+        bounds.append(f"exit_date >= {eng.day(start)}")
     if end is not None:
-        bounds.append(f"x.exit_date <= {eng.day(end)}")
+        bounds.append(f"exit_date <= {eng.day(end)}")
     gk = "".join(f"{eng.quote(c)}, " for c in cols)
     stays = (
         "SELECT h.opp_id, r.rank, h.entered_date AS w, "
@@ -193,20 +197,18 @@ def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
         "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL"
     )
     ends = (
-        "SELECT t.opp_id, t.rank, t.w, CASE WHEN t.nxt IS NOT NULL THEN t.nxt "
+        f"SELECT {gsel}t.opp_id, t.rank, t.w, CASE WHEN t.nxt IS NOT NULL THEN t.nxt "
         "WHEN o.status <> 'open' THEN o.close_date END AS e "
-        f"FROM ({stays}) t JOIN opportunities o ON t.opp_id = o.opp_id WHERE t.rank < {n_open}"
+        f"FROM ({stays}) t JOIN opportunities o ON t.opp_id = o.opp_id {join} "
+        f"WHERE t.rank < {n_open}"
     )
     per_deal = (
-        f"SELECT s.opp_id, s.rank, sum(GREATEST({days}, 0)) AS days, max(s.e) AS exit_date "
-        f"FROM ({ends}) s GROUP BY s.opp_id, s.rank HAVING count(s.e) = count(*)"
+        f"SELECT {gk}s.rank, sum(GREATEST({days}, 0)) AS days, max(s.e) AS exit_date "
+        f"FROM ({ends}) s GROUP BY {gk}s.opp_id, s.rank HAVING count(s.e) = count(*)"
     )
-    where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
-    return eng.sql(
-        f"SELECT {gk}x.rank, {eng.median('x.days')} AS median_days "
-        f"FROM ({per_deal}) x JOIN (SELECT {gsel}o.opp_id AS spm_opp FROM opportunities o "
-        f"{join}) g ON x.opp_id = g.spm_opp {where} GROUP BY {gk}x.rank"
-    )
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    medians = exact_medians(eng, f"(SELECT * FROM ({per_deal}) x{where})", [*cols, "rank"], "days")
+    return medians.rename(columns={"median": "median_days"})
 
 
 def _to_funnel(tables, cols, table, medians, stages, losses_known) -> pd.DataFrame:
