@@ -16,12 +16,13 @@ import pandas as pd
 
 from spmlib.engine.base import Engine
 
-__all__ = ["exact_medians", "medians_from_counts"]
+__all__ = ["exact_medians", "medians_from_counts", "value_counts"]
 
 
 def medians_from_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The median of ``v`` per group of ``keys``, from ``counts`` (one row per group and
-    distinct value: ``keys``, ``v``, ``n`` = how many times ``v`` occurs).
+    """The median of ``v`` per group of ``keys``, from ``counts`` (rows ``keys``, ``v``,
+    ``n`` = how many times ``v`` occurs; a group and value may have several rows, as when the
+    counts of slices of the data are put together).
 
     Returns one row per group: ``keys`` and ``median`` (float); missing key values form a group.
 
@@ -55,13 +56,19 @@ def medians_from_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+def value_counts(eng: Engine, relation: str, keys: list[str], value: str) -> pd.DataFrame:
+    """How many times each value of the whole-number column ``value`` occurs per group of
+    ``keys`` over ``relation`` (a FROM-clause item), missing values left out: ``keys``, ``v``,
+    ``n`` (the input of :func:`medians_from_counts`)."""
+    gk = "".join(f"{eng.quote(k)}, " for k in keys)
+    return eng.sql(
+        f"SELECT {gk}{value} AS v, count(*) AS n FROM {relation} spm_m "
+        f"WHERE {value} IS NOT NULL GROUP BY {gk}{value}"
+    )
+
+
 def exact_medians(eng: Engine, relation: str, keys: list[str], value: str) -> pd.DataFrame:
     """The exact median of the whole-number column ``value`` per group of ``keys`` over
     ``relation`` (a FROM-clause item), rows with a missing ``value`` left out: one row per
     group (``keys``, ``median``). See the module docstring."""
-    gk = "".join(f"{eng.quote(k)}, " for k in keys)
-    counts = eng.sql(
-        f"SELECT {gk}{value} AS v, count(*) AS n FROM {relation} spm_m "
-        f"WHERE {value} IS NOT NULL GROUP BY {gk}{value}"
-    )
-    return medians_from_counts(counts, keys)
+    return medians_from_counts(value_counts(eng, relation, keys, value), keys)

@@ -85,8 +85,8 @@ def engine_stage_funnel(
         hist = (
             f"LEFT JOIN (SELECT h.opp_id, max(h.entered_date) AS last_entry, {firsts} "
             "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage "
-            "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL GROUP BY h.opp_id) h "
-            "ON o.opp_id = h.opp_id"
+            "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL AND {h_slice} "
+            "GROUP BY h.opp_id) h ON o.opp_id = h.opp_id"
         )
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
@@ -114,17 +114,39 @@ def engine_stage_funnel(
     ]
     deals = (
         f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach)} "
-        f"FROM opportunities o {hist} {join}"
+        f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
     )
     furthest = " + ".join(f"(CASE WHEN reach{k} IS NOT NULL THEN 1 ELSE 0 END)" for k in range(n))
     sums = _count_sql(eng, n, start, end)
     gk = "".join(f"{q(c)}, " for c in cols)
-    table = eng.sql(
-        f"SELECT {gk}{sums} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t "
-        + (f"GROUP BY {gk.rstrip(', ')}" if cols else "")
+    counts = f"SELECT {gk}{sums} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t " + (
+        f"GROUP BY {gk.rstrip(', ')}" if cols else ""
     )
-    medians = _median_days_sql(tables, cols, gsel, join, start, end) if has_history else None
+    # the deals in slices of opp_id when the engine needs them (bounded memory); the counts
+    # and the counts of days behind the medians add up over the slices
+    slices = eng.key_slices("opportunities", "opp_id")
+    per_slice, days = [], []
+    for part in slices:
+        sql = counts.replace("{o_slice}", part.replace("{col}", "o.opp_id"))
+        per_slice.append(eng.sql(sql.replace("{h_slice}", part.replace("{col}", "h.opp_id"))))
+        if has_history:
+            days.append(_stay_days_sql(tables, cols, gsel, join, start, end, part))
+    table = per_slice[0] if len(slices) == 1 else _add_up(per_slice, cols)
+    medians = None
+    if has_history:
+        from spmlib.engine.medians import medians_from_counts
+
+        medians = medians_from_counts(pd.concat(days, ignore_index=True), [*cols, "rank"])
+        medians = medians.rename(columns={"median": "median_days"})
     return _to_funnel(tables, cols, table, medians, stages, has_history)
+
+
+def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    """The counts of several slices of deals, summed per group."""
+    frame = pd.concat(parts, ignore_index=True)
+    if not cols:
+        return frame.sum().to_frame().T
+    return frame.groupby(cols, dropna=False, sort=False).sum().reset_index()
 
 
 def _count_sql(eng, n: int, start, end) -> str:
@@ -174,12 +196,13 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
-    """Median completed days in each open stage per group (rules of
-    :func:`spmlib.funnel.velocity.stage_stays`). The deals are joined once (status, close date
-    and groups), and the medians are exact ones from counts of days
-    (:func:`spmlib.engine.medians.exact_medians`), so memory stays bounded at any size."""
-    from spmlib.engine.medians import exact_medians
+def _stay_days_sql(tables, cols, gsel, join, start, end, part: str) -> pd.DataFrame:
+    """How many deals of the slice ``part`` (a condition of
+    :meth:`~spmlib.engine.base.Engine.key_slices`) spent each number of completed days in
+    each open stage, per group (rules of :func:`spmlib.funnel.velocity.stage_stays`): the
+    counts behind the exact medians (:mod:`spmlib.engine.medians`), which need no engine to
+    hold every stay in memory. The deals are joined once (status, close date and groups)."""
+    from spmlib.engine.medians import value_counts
 
     eng = tables.engine
     n_open = len(tables.config.open_stages)
@@ -194,21 +217,21 @@ def _median_days_sql(tables, cols, gsel, join, start, end) -> pd.DataFrame:
         "SELECT h.opp_id, r.rank, h.entered_date AS w, "
         "LEAD(h.entered_date) OVER (PARTITION BY h.opp_id ORDER BY h.entered_date, r.rank) AS nxt "
         "FROM stage_history h JOIN spm_ranks r ON h.stage = r.stage "
-        "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL"
+        "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL "
+        f"AND {part.replace('{col}', 'h.opp_id')}"
     )
     ends = (
         f"SELECT {gsel}t.opp_id, t.rank, t.w, CASE WHEN t.nxt IS NOT NULL THEN t.nxt "
         "WHEN o.status <> 'open' THEN o.close_date END AS e "
         f"FROM ({stays}) t JOIN opportunities o ON t.opp_id = o.opp_id {join} "
-        f"WHERE t.rank < {n_open}"
+        f"WHERE t.rank < {n_open} AND {part.replace('{col}', 'o.opp_id')}"
     )
     per_deal = (
         f"SELECT {gk}s.rank, sum(GREATEST({days}, 0)) AS days, max(s.e) AS exit_date "
         f"FROM ({ends}) s GROUP BY {gk}s.opp_id, s.rank HAVING count(s.e) = count(*)"
     )
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
-    medians = exact_medians(eng, f"(SELECT * FROM ({per_deal}) x{where})", [*cols, "rank"], "days")
-    return medians.rename(columns={"median": "median_days"})
+    return value_counts(eng, f"(SELECT * FROM ({per_deal}) x{where})", [*cols, "rank"], "days")
 
 
 def _to_funnel(tables, cols, table, medians, stages, losses_known) -> pd.DataFrame:
