@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from itertools import pairwise
 
 import pandas as pd
 
@@ -55,6 +56,22 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
         """Release the engine's resources."""
+
+    def key_slices(self, table: str, column: str) -> list[str]:
+        """Conditions (on ``{col}``, a placeholder for the key column) that split the rows of
+        ``table`` by ranges of ``column`` into slices an aggregation per key can run on one
+        after the other in bounded memory; every key falls in exactly one (a missing one in
+        the first). One slice (``TRUE``) unless the engine needs them."""
+        return ["TRUE"]
+
+    def _range_slices(self, bounds: list) -> list[str]:
+        """The conditions of :meth:`key_slices` for sorted, distinct inner ``bounds``."""
+        if not bounds:
+            return ["TRUE"]
+        lits = [self.literal(b) for b in bounds]
+        out = [f"({{col}} IS NULL OR {{col}} < {lits[0]})"]
+        out += [f"({{col}} >= {lo} AND {{col}} < {hi})" for lo, hi in pairwise(lits)]
+        return [*out, f"{{col}} >= {lits[-1]}"]
 
     # --- dialect: the spellings that differ between engines ------------------------------------
 

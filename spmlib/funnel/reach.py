@@ -112,18 +112,66 @@ def engine_stage_funnel(
     stays = _stay_days(eng, n_open, start, end) if has_history else []
     deals = (
         f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + stays)} "
-        f"FROM opportunities o {hist} {join}"
+        f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
     )
     furthest = " + ".join(f"(CASE WHEN reach{k} IS NOT NULL THEN 1 ELSE 0 END)" for k in range(n))
     sums = _count_sql(eng, n, start, end)
-    if has_history:
-        sums += "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
     gk = "".join(f"{q(c)}, " for c in cols)
-    table = eng.sql(
-        f"SELECT {gk}{sums} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t "
-        + (f"GROUP BY {gk.rstrip(', ')}" if cols else "")
-    )
+    group = f"GROUP BY {gk.rstrip(', ')}" if cols else ""
+    counts = f"SELECT {{sums}} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t {group}"
+    slices = eng.key_slices("opportunities", "opp_id")
+    if len(slices) == 1:  # one query: the counts and the engine's exact medians
+        medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
+        sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
+        table = eng.sql(_in_slice(sql, slices[0]))
+    else:  # slices of deals in bounded memory: counts and counts of days add up over slices
+        sql = counts.replace("{sums}", gk + sums)
+        table = _add_up([eng.sql(_in_slice(sql, part)) for part in slices], cols)
+        if has_history:
+            table = _with_medians(tables, cols, table, deals, slices)
     return _to_funnel(tables, cols, table, stages, has_history)
+
+
+def _in_slice(sql: str, part: str) -> str:
+    """``sql`` with its slice placeholders set to the condition ``part`` of
+    :meth:`~spmlib.engine.base.Engine.key_slices`."""
+    o_part, h_part = part.replace("{col}", "o.opp_id"), part.replace("{col}", "h.opp_id")
+    return sql.replace("{o_slice}", o_part).replace("{h_slice}", h_part)
+
+
+def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    """The counts of several slices of deals, summed per group."""
+    frame = pd.concat(parts, ignore_index=True)
+    if not cols:
+        return frame.sum().to_frame().T
+    return frame.groupby(cols, dropna=False, sort=False).sum().reset_index()
+
+
+def _with_medians(tables, cols, table, deals: str, slices: list[str]) -> pd.DataFrame:
+    """``table`` with ``median{k}``, the median days in each open stage per group, exact from
+    how many deals spent each number of days there (:mod:`spmlib.engine.medians`), counted
+    slice by slice: no engine holds every stay in memory at once."""
+    from spmlib.engine.medians import medians_from_counts, value_counts
+
+    eng, q = tables.engine, tables.engine.quote
+    n_open = len(tables.config.open_stages)
+    gk = "".join(f"d.{q(c)} AS {q(c)}, " for c in cols)
+    days = " ".join(f"WHEN {k} THEN d.m{k}" for k in range(n_open))
+    stays = (
+        f"(SELECT {gk}k.rank, CASE k.rank {days} END AS days FROM ({deals}) d "
+        f"CROSS JOIN (SELECT rank FROM spm_ranks WHERE rank < {n_open}) k)"
+    )
+    keys = [*cols, "rank"]
+    counts = [value_counts(eng, _in_slice(stays, part), keys, "days") for part in slices]
+    medians = medians_from_counts(pd.concat(counts, ignore_index=True), keys)
+    for k in range(n_open):
+        one = medians.loc[medians["rank"] == k, [*cols, "median"]]
+        if not cols:
+            table[f"median{k}"] = one["median"].iloc[0] if len(one) else np.nan
+            continue
+        # missing group values match each other in a pandas merge, as in the counts
+        table = table.merge(one.rename(columns={"median": f"median{k}"}), on=cols, how="left")
+    return table
 
 
 def _count_sql(eng, n: int, start, end) -> str:
@@ -186,7 +234,7 @@ def _per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
         "SELECT h.opp_id, r.rank, h.entered_date AS w, LEAD(h.entered_date) OVER "
         "(PARTITION BY h.opp_id, r.rank IS NULL ORDER BY h.entered_date, r.rank) AS nxt "
         "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage "
-        "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL"
+        "WHERE h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL AND {h_slice}"
     )
     aggs = ["max(w) AS last_entry"]
     aggs += [f"min(CASE WHEN rank = {k} THEN w END) AS e{k}" for k in range(n)]

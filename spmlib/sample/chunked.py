@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -31,23 +32,29 @@ __all__ = ["write_chunked_sample", "CHUNK"]
 
 log = logging.getLogger(__name__)
 
-#: Deals per chunk: about 1.3 GB of memory while one is generated.
+#: Deals per chunk: about 1.7 GB of memory in each process while one is written.
 CHUNK = 500_000
 _ID_COLUMNS = {"opp_id", "activity_id", "lead_id"}
 _DATE_COLUMNS = {"created_date", "close_date", "entered_date", "date", "converted_date"}
 
 
 def _arrow(frame, chunk: int) -> pa.Table:
-    """A chunk's table with chunk-unique ids and Parquet dates."""
-    out = frame.copy()
-    for col in out.columns:
-        if col in _ID_COLUMNS:
-            text = out[col].astype("string")
-            out[col] = text.str[0] + f"{chunk:04d}-" + text.str[1:]
-    table = pa.Table.from_pandas(out, preserve_index=False)
+    """A chunk's table with chunk-unique ids and Parquet dates (in Arrow: no Python strings)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
-        if field.name in _DATE_COLUMNS or field.name.endswith("_date"):
-            table = table.set_column(i, field.name, table.column(i).cast(pa.date32()))
+        column = table.column(i)
+        if field.name in _ID_COLUMNS:
+            text = column.cast(pa.string())
+            column = pc.binary_join_element_wise(
+                pc.utf8_slice_codeunits(text, 0, 1),
+                pc.utf8_slice_codeunits(text, 1),
+                f"{chunk:04d}-",
+            )
+        elif field.name in _DATE_COLUMNS or field.name.endswith("_date"):
+            column = column.cast(pa.date32())
+        else:
+            continue
+        table = table.set_column(i, field.name, column)
     return table
 
 
