@@ -2,8 +2,9 @@
 
 Each comparison runs the pandas analysis on a loaded Dataset and the engine analysis on the same
 files opened in DuckDB (:func:`spmlib.engine.locations.open_tables`): the known-answer fixtures
-(tests/funnel_fixture.py, the KPI fixture of tests/test_kpis.py rebuilt here), the mini dataset,
-every broken variant of it that tests/test_validate.py uses, and the default sample.
+(tests/funnel_fixture.py, the KPI fixture of tests/test_kpis.py rebuilt here), the mini dataset
+and the default sample. Validation against the loader, rule by rule, is in
+tests/test_engine_validation_rules.py.
 """
 
 from __future__ import annotations
@@ -143,38 +144,6 @@ def _edit(folder: Path, table: str, row: int, col: str, value: str) -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[row - 1, col] = value
     frame.to_csv(path, index=False)
-
-
-BROKEN = {
-    "unparseable date": ("opportunities", 2, "created_date", "2024-13-45"),
-    "unparseable number": ("opportunities", 3, "amount", "12,5 EUR"),
-    "empty required": ("opportunities", 1, "rep_id", ""),
-    "negative amount": ("opportunities", 2, "amount", "-5"),
-    "duplicate id": ("opportunities", 2, "opp_id", "O1"),
-    "unknown stage": ("opportunities", 1, "stage", "Maybe"),
-    "status disagrees": ("opportunities", 1, "status", "open"),
-    "unknown rep": ("activities", 1, "rep_id", "R999"),
-    "quota zero": ("quotas", 1, "quota", "0"),
-    "history of unknown deal": ("stage_history", 1, "opp_id", "O999"),
-    "closed before created": ("opportunities", 1, "close_date", "2020-01-01"),
-    "stale open deal (warning)": ("opportunities", 4, "close_date", "2023-01-01"),
-    "activity of unknown deal (warning)": ("activities", 1, "opp_id", "O999"),
-}
-
-
-@pytest.mark.parametrize("case", list(BROKEN))
-def test_validation_in_the_engine_gives_the_same_problems(tmp_path, case):
-    folder = tmp_path / "ds"
-    shutil.copytree(MINI, folder)
-    table, row, col, value = BROKEN[case]
-    frame = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
-    if col not in frame.columns:
-        pytest.skip(f"mini {table} has no {col}")
-    _edit(folder, table, row, col, value)
-    _ds, expected = load_checked(folder)
-    assert expected, "the edit should break a rule"
-    got = engine_problems(open_tables(folder, validate=False))
-    assert got == expected
 
 
 def test_validation_in_the_engine_on_parquet(tmp_path):
