@@ -253,7 +253,7 @@ CASES = {
                 ],
             ),  # fmt: skip
         ],
-        ("stage_history.csv", "stage change in a stage that is not one of its pipeline's"),
+        ("stage_history.csv", "stage changes in a stage that is not one of its pipeline's"),
     ),
     "split of unknown deal": (
         [edit("splits", 1, "opp_id", "O999"), edit("splits", 2, "share", "1")],
