@@ -253,3 +253,30 @@ def test_chunked_sample_is_valid_and_agrees(tmp_path):
     assert tables.count("opportunities") == 2_500
     ds = load(folder)
     same(kpis(ds, by="rep"), kpis(tables, by="rep"))
+
+
+def test_close_reasons_are_folded_in_the_engine(tmp_path):
+    # dataset.yml names CRM stages that mean won or lost (won_reasons, lost_reasons): the engine
+    # reads them as the won / lost stage, like the loader, and keeps the CRM stage in
+    # close_reason; O1 'Won - Renewal' (also in its history), O2 'Lost - Price'
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    raw = yaml.safe_load((folder / "dataset.yml").read_text())
+    raw.update(won_reasons=["Won - Renewal"], lost_reasons=["Lost - Price"])
+    (folder / "dataset.yml").write_text(yaml.safe_dump(raw))
+    _edit(folder, "opportunities", 1, "stage", "Won - Renewal")
+    _edit(folder, "opportunities", 2, "stage", "Lost - Price")
+    _edit(folder, "stage_history", 3, "stage", "Won - Renewal")
+    ds, tables = load(folder), open_tables(folder)
+    got = tables.frame("opportunities").reset_index(drop=True)
+    assert got["stage"].tolist()[:2] == ["Closed Won", "Closed Lost"]
+    assert got["status"].tolist()[:2] == ["won", "lost"]
+    assert got["close_reason"].tolist()[:3] == ["Won - Renewal", "Lost - Price", "Closed Won"]
+    assert got["close_reason"].tolist() == ds.opportunities["close_reason"].tolist()
+    assert tables.frame("stage_history")["stage"].tolist()[2] == "Closed Won"
+    for by, period in (("rep", None), ("team", "quarter")):
+        same(kpis(ds, by=by, period=period), kpis(tables, by=by, period=period))
+    ref = stage_funnel(
+        ds.opportunities, ds.stage_history, config=ds.config, reps=ds.reps, as_of=ds.as_of
+    )
+    same(ref, engine_stage_funnel(tables))

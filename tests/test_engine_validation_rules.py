@@ -167,6 +167,14 @@ CASES = {
     "duplicate account": ([edit("accounts", 2, "account_id", "Acme")], ("accounts.csv", "dup")),
     "negative amount": ([edit("opportunities", 2, "amount", "-5")], ("opportunities.csv", ">= 0")),
     "unknown stage": ([edit("opportunities", 1, "stage", "Maybe")], ("opportunities.csv", "stage")),
+    "unknown stage beside a close reason": (
+        [
+            settings(lost_reasons=["Lost - Price"]),
+            edit("opportunities", 2, "stage", "Lost - Price"),
+            edit("opportunities", 4, "stage", "Maybe"),
+        ],
+        ("opportunities.csv", "(or a close reason: Lost - Price)"),
+    ),
     "unknown history stage": (
         [edit("stage_history", 2, "stage", "Maybe")],
         ("stage_history.csv", "stage must be"),
