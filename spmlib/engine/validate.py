@@ -1,18 +1,30 @@
 """Validation in the engine: the rules of :mod:`spmlib.io.validate`, run where the data is.
 
 The engine scans every table twice (:func:`_probe`: the rules of a row and the duplicate keys
-counted in one pass, the lookups in reps and opportunities as outer joins in another) and then
-hands back only the rows that break a rule of a family found there (none, on clean data):
-rows with an empty required value; rows whose id occurs twice; negative amounts or durations,
-quotas <= 0, unknown stages or statuses, a status that disagrees with the stage; rep_ids not
-in reps and stage history of unknown opportunities; closed deals closed before they were
-created, leads converted before they were created; and, for warnings, stale open deals, reps
-without deals, activities or leads of unknown opportunities. The pandas rules of
-:mod:`spmlib.io.validate` then run on those rows (and on the whole of the small reps and
-quotas tables), so the problems are word for word those of
+counted in one pass, the lookups in other tables as outer joins in another) and then hands back
+only the rows that break a rule of a family found there (none, on clean data):
+
+* ``empty``: rows with an empty required value (tables read in place);
+* ``table`` and ``duplicate``: rows whose id occurs twice; non-finite numbers; negative amounts,
+  durations, account potentials or workloads; quotas <= 0; coordinates out of range; split
+  shares outside (0, 1] or unknown split types; probabilities outside 0-1; unknown stages,
+  statuses or pipelines, a stage outside its deal's pipeline, a status that disagrees with the
+  stage;
+* ``relation``: rep_ids not in reps; opportunities' accounts not in accounts; stage history and
+  splits of unknown opportunities; stage changes outside their deal's pipeline; closed deals
+  closed before they were created, leads converted before they were created; every split of a
+  deal whose revenue shares do not sum to 1 or that names a rep twice with one split type;
+* ``warning``: stale open deals, reps without deals, activities or leads of unknown
+  opportunities.
+
+Beside the rows of a ``relation`` family the engine fetches the rows those rules look up (the
+deals of the stage changes and splits taken, the accounts of the deals taken), so no rule is
+judged against a partial table; reps and quotas (small) are read whole. The pandas rules of
+:mod:`spmlib.io.validate` then run on those rows, so the problems are word for word those of
 :func:`spmlib.io.load.load_checked`, with the same counts, rows and examples, at the cost of
 two scans per table (and one more per family with problems) instead of loading every table
-into memory.
+into memory. tests/test_engine_validation_rules.py breaks every rule of the loader once and
+compares.
 
 :func:`validate_once` records a clean result under the source fingerprint
 (:func:`spmlib.io.snapshot.mark_validated`): the same files are then trusted without a scan.
