@@ -299,7 +299,7 @@ def _relation_conds(tables, name: str, joins=None) -> str:
     if name in ("stage_history", "splits") and tables.has(name, "opp_id") and known_deals:
         conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins))
     if name == "opportunities" and tables.has(name, "account"):
-        if tables.has("accounts", "account_id"):
+        if tables.has("accounts", "account_id") and tables.count("accounts"):  # (else no rule)
             conds.append(_unknown(tables, name, "account", "accounts", "account_id", joins))
     if name == "opportunities" and tables.has(name, "stage", "created_date", "close_date"):
         closed = _in(tables, (config.won_stage, config.lost_stage))
