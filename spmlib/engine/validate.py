@@ -107,7 +107,7 @@ def engine_problems(tables) -> list[Problem]:
             rows = tables.frame(name, where=_table_rule_rows(tables, name))
             if len(rows):
                 problems += v.check_table(name, rows, config, file, cols)
-                continue
+                continue  # (check_table also checked the pipeline column)
         if name == "opportunities" and config is not None and config.pipelines:
             if not tables.has(name, "pipeline"):  # a rule of the table, whatever its rows
                 empty = pd.DataFrame(columns=info.columns)
@@ -340,8 +340,9 @@ def _relation_rows(tables, hits) -> dict:
     the deals taken (and the first account, so an accounts table that has rows has some here)."""
     where = {}
     for name in tables.info:
-        if name not in ("reps", "quotas") and _relation_conds(tables, name):
-            where[name] = _relation_conds(tables, name) if "relation" in hits[name] else ""
+        cond = _relation_conds(tables, name)
+        if cond:
+            where[name] = cond if "relation" in hits[name] else ""
     if where.get("splits"):  # the rules of splits sum or compare the rows of a deal
         where["splits"] = (
             f"{where['splits']} OR opp_id IN (SELECT opp_id FROM splits WHERE {where['splits']})"
