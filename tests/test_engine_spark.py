@@ -9,10 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from test_engine_validation_rules import broken
 
 from spmlib.engine.locations import open_tables
 from spmlib.engine.validate import engine_problems
 from spmlib.funnel.reach import engine_stage_funnel
+from spmlib.io.load import load_checked
 from spmlib.productivity.kpis import kpis
 
 pytestmark = pytest.mark.slow
@@ -60,3 +62,26 @@ def test_kpis_funnel_and_validation_identical_on_spark(dataset):
         assert_frame_equal(
             engine_stage_funnel(spark, by=by, end=end), engine_stage_funnel(duck, by=by, end=end)
         )
+
+
+#: Rules whose engine queries go beyond one table's rows (lookups, groups, pipelines).
+CROSS_CASES = (
+    "unknown account and rep",
+    "unknown rep of a split",
+    "split of unknown deal",
+    "revenue shares not summing to 1",
+    "a rep twice on a deal",
+    "history stage outside its deal's pipeline",
+    "stage outside its pipeline",
+    "unknown stage beside a close reason",
+    "share zero",
+    "latitude",
+)
+
+
+@pytest.mark.parametrize("case", CROSS_CASES)
+def test_validation_rules_identical_on_spark(tmp_path, spark, case):
+    folder = broken(tmp_path / "ds", case)
+    expected = load_checked(folder)[1]
+    assert expected
+    assert engine_problems(open_tables(f"spark:{folder}", validate=False)) == expected

@@ -13,7 +13,9 @@
   file system URI: ``hdfs://``, ``s3a://``, ``abfss://``); see docs/data.md.
 
 Typing in the views follows :mod:`spmlib.io.coerce`: ids and text stripped (blank = missing),
-dates as dates, amounts as doubles, ``status`` derived from the stage where empty. Every view
+dates as dates, amounts as doubles, the close reasons of ``dataset.yml`` (``won_reasons``,
+``lost_reasons``) read as the won / lost stage with the CRM stage kept in ``close_reason``,
+``status`` derived from the stage where empty. Every view
 has a ``_row`` column: the row's 0-based position in its source file (problems quote it 1-based).
 Validation runs once per source fingerprint (:mod:`spmlib.engine.validate`), then is trusted.
 """
@@ -205,6 +207,8 @@ def _create_views(tables: Tables) -> None:
             else:
                 expr = q(col)
             exprs[col] = expr
+        if name in ("opportunities", "stage_history") and config is not None:
+            _fold_close_reasons(tables, name, exprs)
         if name == "opportunities" and config is not None and "stage" in info.columns:
             stage = exprs["stage"]
             derived = (
@@ -220,3 +224,30 @@ def _create_views(tables: Tables) -> None:
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select}, _row "
             f"FROM {eng.parquet_source(info.paths, info.row_column)} src"
         )
+
+
+def _fold_close_reasons(tables: Tables, name: str, exprs: dict[str, str]) -> None:
+    """The CRM stages of ``won_reasons`` / ``lost_reasons`` read as the won / lost stage, and,
+    for opportunities, the CRM stage of every closed deal kept in ``close_reason`` where that is
+    empty: :func:`spmlib.io.coerce.fold_close_reasons` as view expressions (in place)."""
+    config, eng = tables.config, tables.engine
+    if not config.closed_reasons or "stage" not in exprs:
+        return
+    stage = exprs["stage"]
+
+    def among(stages) -> str:
+        return f"{stage} IN ({', '.join(eng.literal(s) for s in stages)})"
+
+    exprs["stage"] = (
+        f"CASE WHEN {among(config.won_reasons or [config.won_stage])} "
+        f"THEN {eng.literal(config.won_stage)} "
+        f"WHEN {among(config.lost_reasons or [config.lost_stage])} "
+        f"THEN {eng.literal(config.lost_stage)} ELSE {stage} END"
+    )
+    if name == "opportunities":
+        closed = among([*config.closed_reasons, config.won_stage, config.lost_stage])
+        reason = f"CASE WHEN {closed} THEN {stage} END"
+        given = exprs.get("close_reason")
+        exprs["close_reason"] = f"COALESCE({given}, {reason})" if given else reason
+        if "close_reason" not in tables.info[name].columns:
+            tables.info[name].columns = [*tables.info[name].columns, "close_reason"]

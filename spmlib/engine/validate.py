@@ -1,18 +1,30 @@
 """Validation in the engine: the rules of :mod:`spmlib.io.validate`, run where the data is.
 
 The engine scans every table twice (:func:`_probe`: the rules of a row and the duplicate keys
-counted in one pass, the lookups in reps and opportunities as outer joins in another) and then
-hands back only the rows that break a rule of a family found there (none, on clean data):
-rows with an empty required value; rows whose id occurs twice; negative amounts or durations,
-quotas <= 0, unknown stages or statuses, a status that disagrees with the stage; rep_ids not
-in reps and stage history of unknown opportunities; closed deals closed before they were
-created, leads converted before they were created; and, for warnings, stale open deals, reps
-without deals, activities or leads of unknown opportunities. The pandas rules of
-:mod:`spmlib.io.validate` then run on those rows (and on the whole of the small reps and
-quotas tables), so the problems are word for word those of
+counted in one pass, the lookups in other tables as outer joins in another) and then hands back
+only the rows that break a rule of a family found there (none, on clean data):
+
+* ``empty``: rows with an empty required value (tables read in place);
+* ``table`` and ``duplicate``: rows whose id occurs twice; non-finite numbers; negative amounts,
+  durations, account potentials or workloads; quotas <= 0; coordinates out of range; split
+  shares outside (0, 1] or unknown split types; probabilities outside 0-1; unknown stages,
+  statuses or pipelines, a stage outside its deal's pipeline, a status that disagrees with the
+  stage;
+* ``relation``: rep_ids not in reps; opportunities' accounts not in accounts; stage history and
+  splits of unknown opportunities; stage changes outside their deal's pipeline; closed deals
+  closed before they were created, leads converted before they were created; every split of a
+  deal whose revenue shares do not sum to 1 or that names a rep twice with one split type;
+* ``warning``: stale open deals, reps without deals, activities or leads of unknown
+  opportunities.
+
+Beside the rows of a ``relation`` family the engine fetches the rows those rules look up (the
+deals of the stage changes and splits taken, the accounts of the deals taken), so no rule is
+judged against a partial table; reps and quotas (small) are read whole. The pandas rules of
+:mod:`spmlib.io.validate` then run on those rows, so the problems are word for word those of
 :func:`spmlib.io.load.load_checked`, with the same counts, rows and examples, at the cost of
 two scans per table (and one more per family with problems) instead of loading every table
-into memory.
+into memory. tests/test_engine_validation_rules.py breaks every rule of the loader once and
+compares.
 
 :func:`validate_once` records a clean result under the source fingerprint
 (:func:`spmlib.io.snapshot.mark_validated`): the same files are then trusted without a scan.
@@ -22,16 +34,19 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
+
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io import validate as v
-from spmlib.io.schema import TABLES
+from spmlib.io.schema import SPLIT_TYPES, TABLES
+from spmlib.io.validate_stages import check_opportunity_stages
 
 __all__ = ["VALIDATION_VERSION", "validate_once", "check_now", "engine_problems"]
 
 log = logging.getLogger(__name__)
 
 #: Part of the validation fingerprint: bumped when the rules change, so data is checked again.
-VALIDATION_VERSION = 2
+VALIDATION_VERSION = 3
 
 
 def _key(tables) -> str:
@@ -83,8 +98,6 @@ def engine_problems(tables) -> list[Problem]:
         if info.row_column:  # a typed copy: its column and parsing problems were recorded
             problems += info.problems
         else:
-            import pandas as pd
-
             problems += v.check_columns(name, pd.DataFrame(columns=info.columns), file, cols)
             if "empty" in hits[name]:
                 rows = tables.frame(name, where=_empty_rows(tables, name))
@@ -94,6 +107,11 @@ def engine_problems(tables) -> list[Problem]:
             rows = tables.frame(name, where=_table_rule_rows(tables, name))
             if len(rows):
                 problems += v.check_table(name, rows, config, file, cols)
+                continue  # (check_table also checked the pipeline column)
+        if name == "opportunities" and config is not None and config.pipelines:
+            if not tables.has(name, "pipeline"):  # a rule of the table, whatever its rows
+                empty = pd.DataFrame(columns=info.columns)
+                problems += check_opportunity_stages(empty, config, file, cols)
     if config is None:
         return problems
     problems += v.check_relations(
@@ -200,11 +218,45 @@ def _table_rule_rows(tables, name: str, duplicates: bool = True) -> str:
             )
             conds.append(f"(status NOT IN {_in(tables, v.STATUSES)})")
             conds.append(f"(stage IN {stages} AND status <> {expected})")
+    if name == "opportunities" and "probability" in has:
+        conds.append("(probability < 0 OR probability > 1)")
+    if name == "opportunities" and config.pipelines and {"pipeline", "stage"} <= set(has):
+        conds.append(f"(pipeline IS NULL OR pipeline NOT IN {_in(tables, config.pipelines)})")
+        conds.append(_outside_pipeline(tables, "pipeline", "stage"))
     if name == "activities" and "duration_minutes" in has:
         conds.append("duration_minutes < 0")
     if name == "quotas" and "quota" in has:
         conds.append("quota <= 0")
+    if name == "accounts":
+        for col, low, high in (
+            ("potential", 0, None),
+            ("workload", 0, None),
+            ("latitude", -90, 90),
+            ("longitude", -180, 180),
+        ):
+            if col in has:
+                conds.append(f"({col} < {low}" + (f" OR {col} > {high})" if high else ")"))
+    if name == "splits":
+        if "share" in has:
+            conds.append("(share <= 0 OR share > 1)")
+        if "type" in has:
+            conds.append(f"type NOT IN {_in(tables, SPLIT_TYPES)}")
     return " OR ".join(conds)
+
+
+def _outside_pipeline(tables, pipeline: str, stage: str) -> str:
+    """The condition of a known ``pipeline`` with a known ``stage`` that is not one of its
+    stages (nor a closed one): the rule of :func:`spmlib.io.validate_stages._outside_pipeline`."""
+    config = tables.config
+    closed = (config.won_stage, config.lost_stage)
+    allowed = " OR ".join(
+        f"({pipeline} = {tables.engine.literal(p)} AND {stage} IN {_in(tables, (*s, *closed))})"
+        for p, s in config.pipelines.items()
+    )
+    return (
+        f"({pipeline} IN {_in(tables, config.pipelines)} "
+        f"AND {stage} IN {_in(tables, config.stages)} AND NOT ({allowed}))"
+    )
 
 
 def _unknown(tables, name: str, col: str, ref: str, ref_col: str, joins=None) -> str:
@@ -212,7 +264,7 @@ def _unknown(tables, name: str, col: str, ref: str, ref_col: str, joins=None) ->
     ``joins`` (the probe's), an outer join added there and a test of its key."""
     if joins is None:
         return (
-            f"({col} IS NOT NULL AND NOT EXISTS "
+            f"({name}.{col} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {ref} k WHERE k.{ref_col} = {name}.{col}))"
         )
     alias = f"spm_{ref}_{ref_col}"
@@ -222,38 +274,100 @@ def _unknown(tables, name: str, col: str, ref: str, ref_col: str, joins=None) ->
     return f"(t.{col} IS NOT NULL AND {alias}.spm_key IS NULL)"
 
 
+def _member(name: str, col: str, keys: str, alias: str, joins=None) -> str:
+    """Rows whose ``col`` is one of the distinct ``spm_key`` values that the query ``keys``
+    selects: an IN test, or, given ``joins`` (the probe's), an outer join added there."""
+    if joins is None:
+        return f"{name}.{col} IN (SELECT spm_key FROM ({keys}) {alias})"
+    joins[alias] = f"LEFT JOIN ({keys}) {alias} ON t.{col} = {alias}.spm_key"
+    return f"({alias}.spm_key IS NOT NULL)"
+
+
 def _relation_conds(tables, name: str, joins=None) -> str:
     """The condition selecting the rows of ``name`` that may break a rule of
-    :func:`check_relations` ("" for reps and quotas, read whole, and without a config)."""
+    :func:`check_relations` ("" for reps and quotas, read whole, and without a config):
+    unknown reps, accounts and deals, closed deals or leads out of date order, stage changes
+    outside their deal's pipeline, and every split of a deal whose revenue shares do not sum
+    to 1 or that names a rep twice with one type."""
     config = tables.config
     if config is None or name in ("reps", "quotas"):
         return ""
     conds = []
     if tables.has(name, "rep_id") and tables.has("reps", "rep_id"):
         conds.append(_unknown(tables, name, "rep_id", "reps", "rep_id", joins))
-    if name == "stage_history" and tables.has(name, "opp_id"):
-        if tables.has("opportunities", "opp_id"):
-            conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins))
+    known_deals = tables.has("opportunities", "opp_id")
+    if name in ("stage_history", "splits") and tables.has(name, "opp_id") and known_deals:
+        conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins))
+    if name == "opportunities" and tables.has(name, "account"):
+        if tables.has("accounts", "account_id") and tables.count("accounts"):  # (else no rule)
+            conds.append(_unknown(tables, name, "account", "accounts", "account_id", joins))
     if name == "opportunities" and tables.has(name, "stage", "created_date", "close_date"):
         closed = _in(tables, (config.won_stage, config.lost_stage))
         conds.append(f"(stage IN {closed} AND close_date < created_date)")
     if name == "leads" and tables.has(name, "created_date", "converted_date"):
         conds.append("converted_date < created_date")
+    if (
+        name == "stage_history"
+        and config.pipelines
+        and tables.has(name, "opp_id", "stage")
+        and tables.has("opportunities", "opp_id", "stage", "pipeline")
+    ):
+        pipelines = (
+            "SELECT DISTINCT h.opp_id AS spm_key FROM stage_history h "
+            "JOIN opportunities o ON o.opp_id = h.opp_id "
+            f"WHERE {_outside_pipeline(tables, 'o.pipeline', 'h.stage')}"
+        )
+        conds.append(_member(name, "opp_id", pipelines, "spm_history_pipelines", joins))
+    if name == "splits" and tables.has(name, "opp_id", "rep_id", "share", "type") and known_deals:
+        shares = (
+            "SELECT opp_id AS spm_key FROM splits WHERE type = 'revenue' GROUP BY opp_id "
+            f"HAVING abs(coalesce(sum(share), 0) - 1) > {v.SHARE_TOLERANCE / 2!r}"
+        )
+        repeated = (
+            "SELECT DISTINCT opp_id AS spm_key FROM splits WHERE opp_id IS NOT NULL AND "
+            "rep_id IS NOT NULL AND type IS NOT NULL GROUP BY opp_id, rep_id, type "
+            "HAVING count(*) > 1"
+        )
+        conds.append(_member(name, "opp_id", shares, "spm_split_shares", joins))
+        conds.append(_member(name, "opp_id", repeated, "spm_split_repeats", joins))
     return " OR ".join(conds)
 
 
 def _relation_rows(tables, hits) -> dict:
     """Per table, the rows that may break a rule of :func:`check_relations` (all of reps and
-    quotas, which are small; none where the probe found none)."""
-    out = {}
+    quotas, which are small; none where the probe found none), with the rows those rules
+    look up beside them: the deals of the stage changes and splits taken, and the accounts of
+    the deals taken (and the first account, so an accounts table that has rows has some here)."""
+    where = {}
     for name in tables.info:
-        if name in ("reps", "quotas"):
-            out[name] = tables.frame(name)
-            continue
-        where = _relation_conds(tables, name)
-        if where:
-            out[name] = tables.frame(name, where=where if "relation" in hits[name] else "1 = 0")
-    return out
+        cond = _relation_conds(tables, name)
+        if cond:
+            where[name] = cond if "relation" in hits[name] else ""
+    if where.get("splits"):  # the rules of splits sum or compare the rows of a deal
+        where["splits"] = (
+            f"{where['splits']} OR opp_id IN (SELECT opp_id FROM splits WHERE {where['splits']})"
+        )
+    if "opportunities" in where:
+        needed = [where["opportunities"]] + [
+            f"opp_id IN (SELECT opp_id FROM {name} WHERE {where[name]})"
+            for name in ("stage_history", "splits")
+            if where.get(name) and tables.has(name, "opp_id")
+        ]
+        where["opportunities"] = " OR ".join(c for c in needed if c)
+    if where.get("opportunities") and tables.has("accounts", "account_id"):
+        if tables.has("opportunities", "account"):
+            needed = [
+                where.get("accounts", ""),
+                f"account_id IN (SELECT account FROM opportunities WHERE {where['opportunities']})",
+                "_row = (SELECT min(_row) FROM accounts)",
+            ]
+            where["accounts"] = " OR ".join(c for c in needed if c)
+    return {
+        name: tables.frame(name)
+        if name in ("reps", "quotas")
+        else tables.frame(name, where=where.get(name) or "1 = 0")
+        for name in tables.info
+    }
 
 
 def _warning_conds(tables, name: str, joins=None) -> str:
