@@ -308,11 +308,11 @@ def shrink_rates(
     >>> out["win_rate_shrunk"].round(3).tolist()
     [0.583, 0.722, 0.318]
     """
+    from scipy import stats
+
     out = data.copy()
     k = out[successes].to_numpy(dtype=float)
     n = out[trials].to_numpy(dtype=float)
-    from scipy import stats
-
     a, b = prior if prior is not None else fit_beta_prior(k, n)
     out[f"{name}_shrunk"] = (k + a) / (n + a + b)
     out[f"{name}_shrunk_low"] = stats.beta.ppf(alpha / 2, a + k, b + n - k)

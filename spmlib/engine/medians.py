@@ -2,11 +2,11 @@
 
 An engine's ``median`` aggregate keeps every value of a group until the end: over the ~300 M
 completed stage stays of 100 M deals that is gigabytes, beyond the engine's memory cap. Days
-are whole numbers with few distinct values, so :func:`exact_medians` asks the engine for how
+are whole numbers with few distinct values, so :func:`value_counts` asks the engine for how
 many times each value occurs per group (a ``GROUP BY`` of a few thousand rows, which any
-engine streams) and takes the median from those counts in pandas: exactly the median of the
-values (the middle one, or the mean of the two middle ones for an even count), as
-:meth:`pandas.Series.median` and the engines' ``median`` give it.
+engine streams) and :func:`medians_from_counts` takes the median from those counts in
+pandas: exactly the median of the values (the middle one, or the mean of the two middle ones
+for an even count), as :meth:`pandas.Series.median` and the engines' ``median`` give it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from spmlib.engine.base import Engine
 
-__all__ = ["exact_medians", "medians_from_counts", "value_counts"]
+__all__ = ["medians_from_counts", "value_counts"]
 
 
 def medians_from_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -65,10 +65,3 @@ def value_counts(eng: Engine, relation: str, keys: list[str], value: str) -> pd.
         f"SELECT {gk}{value} AS v, count(*) AS n FROM {relation} spm_m "
         f"WHERE {value} IS NOT NULL GROUP BY {gk}{value}"
     )
-
-
-def exact_medians(eng: Engine, relation: str, keys: list[str], value: str) -> pd.DataFrame:
-    """The exact median of the whole-number column ``value`` per group of ``keys`` over
-    ``relation`` (a FROM-clause item), rows with a missing ``value`` left out: one row per
-    group (``keys``, ``median``). See the module docstring."""
-    return medians_from_counts(value_counts(eng, relation, keys, value), keys)

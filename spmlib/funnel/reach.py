@@ -14,7 +14,12 @@ fallbacks for open, won and lost deals without the entry) and of :mod:`spmlib.fu
    stage per group (the stays of closed deals end at their close).
 
 One query, reading the stage history once and joining it to the opportunities once: the
-heaviest steps (the window and the join on ``opp_id``) are not repeated for the medians.
+heaviest steps (the window and the join on ``opp_id``) are not repeated for the medians. When
+the engine splits the deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.
+key_slices`: DuckDB above ``SPM_DUCKDB_SLICE_ROWS`` deals, for bounded memory), each slice runs
+the counts, then the counts of days in each open stage; both add up over the slices and the
+medians are exact from the summed counts (:mod:`spmlib.engine.medians`), at the price of
+running each slice's per-deal pass twice.
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
