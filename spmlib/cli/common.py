@@ -28,7 +28,7 @@ from spmlib.exceptions import DataValidationError, SpmError
 from spmlib.io.files import csv_text
 from spmlib.io.sources import mask_secrets
 from spmlib.reports.columns import columns_for
-from spmlib.reports.formatter import format_frame
+from spmlib.reports.formatter import format_count, format_frame
 from spmlib.reports.report import by_name
 
 __all__ = [
@@ -336,7 +336,8 @@ def emit(
         dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
         if dropped:
             err_console.print(
-                f"{len(dropped)} column(s) not shown for lack of width: {'; '.join(dropped)}. "
+                f"{format_count(len(dropped), 'column')} not shown for lack of width: "
+                f"{'; '.join(dropped)}. "
                 "Widen the terminal, or use --format csv or json for every column.",
                 highlight=False,
                 markup=False,

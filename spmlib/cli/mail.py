@@ -15,6 +15,7 @@ from spmlib.cli.common import (
     fail,
 )
 from spmlib.exceptions import SpmError
+from spmlib.reports.formatter import format_count
 
 
 @app.command("email")
@@ -124,7 +125,8 @@ def email_command(
         paths = write_outbox(outgoing, run / "mail")
         emit(deliveries_table([o.delivery for o in outgoing]), OutputFormat.table, "Messages")
         console.print(
-            f"Wrote {len(paths)} .eml file(s) to {run / 'mail' / 'outbox'} and the preview page "
+            f"Wrote {format_count(len(paths), '.eml file')} to {run / 'mail' / 'outbox'} and "
+            "the preview page "
             f"{run / 'mail' / 'preview.html'}",
             highlight=False,
         )
@@ -146,7 +148,8 @@ def email_command(
     console.print(", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing to send")
     if len(bad):
         fail(
-            f"{len(bad)} recipient(s) did not get their message (refused: permanent, deferred: "
+            f"{format_count(len(bad), 'recipient')} did not get their message (refused: "
+            "permanent, deferred: "
             "retried by the next run); see the table above and RUN-DIR/mail/ledger.jsonl."
         )
     _fail_if_left_out(unrenderable, unusable)
@@ -157,11 +160,13 @@ def _fail_if_left_out(unrenderable: list[str], unusable: list[str]) -> None:
     problems = []
     if unrenderable:
         problems.append(
-            f"{len(unrenderable)} report(s) cannot be emailed: {', '.join(unrenderable)}"
+            f"{format_count(len(unrenderable), 'report')} cannot be emailed: "
+            f"{', '.join(unrenderable)}"
         )
     if unusable:
         problems.append(
-            f"{len(unusable)} report(s) left out a recipient whose email or name is unusable "
+            f"{format_count(len(unusable), 'report')} left out a recipient whose email or name "
+            "is unusable "
             f"({', '.join(unusable)}); fix reps.email, reps.manager_email or the names"
         )
     if problems:
