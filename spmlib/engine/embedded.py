@@ -45,6 +45,7 @@ class DuckDBEngine(Engine):
             config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False}
         )
         self._con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/spm-duckdb'")
+        self._slices: dict[tuple[str, str], list[str]] = {}
 
     def sql(self, text: str) -> pd.DataFrame:
         log.debug("duckdb: %s", text)
@@ -81,7 +82,13 @@ class DuckDBEngine(Engine):
     def key_slices(self, table: str, column: str) -> list[str]:
         """Slices of about :data:`SLICE_ROWS` keys, split at quantiles of a sample of the
         column (the bounds only balance the slices; any bounds give the same result). On
-        Parquet, a range of keys skips the row groups outside it by their statistics."""
+        Parquet, a range of keys skips the row groups outside it by their statistics. Worked
+        out once per table and column."""
+        if (table, column) not in self._slices:
+            self._slices[table, column] = self._key_slices(table, column)
+        return self._slices[table, column]
+
+    def _key_slices(self, table: str, column: str) -> list[str]:
         rows = self._con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         parts = -(-rows // SLICE_ROWS)
         if parts <= 1:
