@@ -98,6 +98,10 @@ class Engine(ABC):
         """The median (mean of the two middle values for an even count), as a double."""
         return f"median(CAST({expr} AS DOUBLE))"
 
+    def reused(self, name: str, sql: str) -> str:
+        """A common table expression ``name`` of query ``sql`` that a query reads twice."""
+        return f"{name} AS ({sql})"
+
     def hash64(self, expr: str) -> str:
         """A 64-bit hash of a value (equal values, equal hashes)."""
         return f"hash({expr})"

@@ -101,5 +101,9 @@ class DuckDBEngine(Engine):
         ).fetchall()[0][0]
         return self._range_slices(sorted(set(bounds or [])))
 
+    def reused(self, name: str, sql: str) -> str:
+        # computed once, not once per reference
+        return f"{name} AS MATERIALIZED ({sql})"
+
     def close(self) -> None:
         self._con.close()

@@ -87,9 +87,9 @@ def engine_stage_funnel(
         + " END"
     )
     n_open = len(config.open_stages)
+    exits = start is not None or end is not None  # the period view needs the exit days
     if has_history:
-        exits = start is not None or end is not None  # the period view needs the exit days
-        hist = f"LEFT JOIN ({_per_deal_sql(eng, n, n_open, exits)}) h ON o.opp_id = h.opp_id"
+        hist = "LEFT JOIN ({per_deal}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
     else:
@@ -114,26 +114,39 @@ def engine_stage_funnel(
     reach = [
         (f"LEAST({', '.join(x[k:])})" if k < won else x[k]) + f" AS reach{k}" for k in range(n)
     ]
-    stays = _stay_days(eng, n_open, start, end) if has_history else []
-    deals = (
-        f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + stays)} "
-        f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
-    )
     furthest = " + ".join(f"(CASE WHEN reach{k} IS NOT NULL THEN 1 ELSE 0 END)" for k in range(n))
     sums = _count_sql(eng, n, start, end)
     gk = "".join(f"{q(c)}, " for c in cols)
     group = f"GROUP BY {gk.rstrip(', ')}" if cols else ""
-    counts = f"SELECT {{sums}} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t {group}"
+
+    def deals(stays: bool) -> str:
+        """Per deal: its groups, status, dates and reach dates, and with ``stays`` its days in
+        each open stage (which need the per-deal stays of the stage history)."""
+        days, per_deal = [], ""
+        if has_history:
+            days = _stay_days(eng, n_open, start, end) if stays else []
+            per_deal = _per_deal_sql(eng, n, n_open, len(config.stages), exits, stays)
+        return (
+            f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + days)} "
+            f"FROM opportunities o {hist.replace('{per_deal}', per_deal)} {join} "
+            "WHERE {o_slice}"
+        )
+
+    def counts(stays: bool) -> str:
+        """The counts per group of :func:`deals` (``{sums}``: the aggregates)."""
+        per_deal = f"SELECT d.*, {furthest} - 1 AS f FROM ({deals(stays)}) d"
+        return f"SELECT {{sums}} FROM ({per_deal}) t {group}"
+
     slices = eng.key_slices("opportunities", "opp_id")
     if len(slices) == 1:  # one query: the counts and the engine's exact medians
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
-        sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
+        sql = counts(True).replace("{sums}", gk + sums + (medians if has_history else ""))
         table = eng.sql(_in_slice(sql, slices[0]))
     else:  # slices of deals in bounded memory: counts and counts of days add up over slices
-        sql = counts.replace("{sums}", gk + sums)
+        sql = counts(False).replace("{sums}", gk + sums)
         table = _add_up([eng.sql(_in_slice(sql, part)) for part in slices], cols)
         if has_history:
-            table = _with_medians(tables, cols, table, deals, slices)
+            table = _with_medians(tables, cols, table, deals(True), slices)
     return _to_funnel(tables, cols, table, stages, has_history)
 
 
@@ -226,14 +239,66 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
-    """One row per deal of the stage history, in one pass (a window, then one ``GROUP BY``):
-    its first entry into each funnel stage (``e{k}``), its latest entry (``last_entry``), and,
-    per open stage, the days of its completed stays (``d{k}``: each stay lasts until the
-    deal's next entry, in (date, funnel order); :func:`spmlib.funnel.velocity.stage_stays`)
-    and their latest exit (``x{k}``, when ``exits``), and the stage and day of the deal's last
-    entry (``lr``, ``lw``), whose stay ends when the deal closes. Entries in stages outside
-    the funnel count only in ``last_entry`` (a stay's next entry is one in a funnel stage)."""
+def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool, stays: bool) -> str:
+    """One row per deal of the stage history: its first entry into each funnel stage
+    (``e{k}``), its latest entry (``last_entry``), and, per open stage, the days of its
+    completed stays (``d{k}``: each stay lasts until the deal's next entry, in (date, stage
+    order); :func:`spmlib.funnel.velocity.stage_stays`) and their latest exit (``x{k}``, when
+    ``exits``), and the stage and day of the deal's last entry (``lr``, ``lw``), whose stay ends
+    when the deal closes. Entries in stages outside the ``n_ranked`` known ones count only in
+    ``last_entry`` (a stay's next entry is one in a known stage).
+
+    One ``GROUP BY opp_id`` gives each deal's first entry into each known stage. A deal that
+    entered no stage twice (98.5% of the sample's) has one stay per stage entered, which ends
+    at the first of its other entries that comes later: that is worked out from its row, with
+    no window. Only the deals that entered a stage twice go through a window (``LEAD`` over
+    their entries), which would sort every entry of every deal. Without ``stays``, only the
+    first entries and the latest (no stays, no window)."""
+    first = [
+        f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS a{k}" for k in range(n_ranked)
+    ]
+    entered = " + ".join(f"CASE WHEN a{k} IS NULL THEN 0 ELSE 1 END" for k in range(n_ranked))
+    grouped = (
+        f"SELECT *, entries > {entered} AS again FROM (SELECT h.opp_id, "
+        f"max(h.entered_date) AS last_entry, {', '.join(first)}, count(r.rank) AS entries "
+        "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage WHERE "
+        "h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL AND {h_slice} GROUP BY h.opp_id) a"
+    )
+    cols = ["opp_id", "last_entry", *(f"e{k}" for k in range(n))]
+    once = ["opp_id", "last_entry", *(f"a{k} AS e{k}" for k in range(n))]
+    if not stays:
+        return f"SELECT {', '.join(once)} FROM ({grouped}) g"
+    for k in range(n_open):
+        # the next entry after stage k's: a later day, or the same day in a later stage
+        later = [
+            f"CASE WHEN a{j} {'>' if j < k else '>='} a{k} THEN a{j} END"
+            for j in range(n_ranked)
+            if j != k
+        ]
+        nxt = f"LEAST({', '.join(later)})"
+        cols.append(f"d{k}")
+        days = eng.days_between(f"a{k}", nxt)
+        once.append(f"CASE WHEN {nxt} IS NOT NULL THEN GREATEST({days}, 0) END AS d{k}")
+        if exits:
+            cols.append(f"x{k}")
+            once.append(f"{nxt} AS x{k}")
+    last = f"GREATEST({', '.join(f'a{k}' for k in range(n_ranked))})"
+    cols += ["lr", "lw"]
+    ranks = ", ".join(f"CASE WHEN a{k} = {last} THEN {k} END" for k in range(n_ranked))
+    once += [f"GREATEST({ranks}) AS lr", f"{last} AS lw"]
+    repeats = _window_per_deal_sql(eng, n, n_open, exits).replace(
+        "{h_slice}", "{h_slice} AND h.opp_id IN (SELECT opp_id FROM g WHERE again)"
+    )
+    return (
+        f"WITH {eng.reused('g', grouped)} "
+        f"SELECT {', '.join(once)} FROM g WHERE NOT again "
+        f"UNION ALL SELECT {', '.join(cols)} FROM ({repeats}) w"
+    )
+
+
+def _window_per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
+    """The columns of :func:`_per_deal_sql` through a window over each deal's entries (the
+    rule as written: ``LEAD`` gives each entry's next, then one ``GROUP BY opp_id``)."""
     days = eng.days_between("w", "nxt")
     rows = (
         "SELECT h.opp_id, r.rank, h.entered_date AS w, LEAD(h.entered_date) OVER "
