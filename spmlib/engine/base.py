@@ -57,11 +57,13 @@ class Engine(ABC):
     def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
         """Release the engine's resources."""
 
-    def key_slices(self, table: str, column: str) -> list[str]:
+    def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:
         """Conditions (on ``{col}``, a placeholder for the key column) that split the rows of
         ``table`` by ranges of ``column`` into slices an aggregation per key can run on one
         after the other in bounded memory; every key falls in exactly one (a missing one in
-        the first). One slice (``TRUE``) unless the engine needs them."""
+        the first). ``scale``: how many times the engine's rows per slice the aggregation
+        can hold (a set of key hashes is far smaller than a row per key). One slice
+        (``TRUE``) unless the engine needs them."""
         return ["TRUE"]
 
     def _range_slices(self, bounds: list) -> list[str]:
