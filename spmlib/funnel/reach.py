@@ -5,21 +5,22 @@ any later one; skipped stages count as passed; the furthest stage is a high-wate
 fallbacks for open, won and lost deals without the entry) and of :mod:`spmlib.funnel.velocity`
 (days in stage, completed stays), written once as SQL that DuckDB and Spark both run:
 
-1. one pass over the stage history per deal (``LEAD`` over each deal's entries, then one
-   ``GROUP BY opp_id`` with conditional aggregates): its first entry into each funnel stage,
-   its latest entry, and per open stage the days of its completed stays and their last exit;
+1. one pass over the stage history per deal (one ``GROUP BY opp_id`` with conditional
+   aggregates): its first entry into each stage and its latest entry; from those, per open
+   stage, the days of its completed stays and their last exit (a deal that entered a stage
+   twice takes a ``LEAD`` window over its own entries instead: 1.5% of the sample's deals);
 2. one pass over the opportunities joined to that: the fallbacks, the reach dates (a running
    minimum from the won stage down), the furthest stage, the counts per group and stage
    (``SUM(CASE ...)``), for the all-time or the period view, and the median days in each open
    stage per group (the stays of closed deals end at their close).
 
-One query, reading the stage history once and joining it to the opportunities once: the
-heaviest steps (the window and the join on ``opp_id``) are not repeated for the medians. When
+One query, joining the stage history to the opportunities once (the history is read again
+only for the entries of the deals that entered a stage twice). When
 the engine splits the deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.
 key_slices`: DuckDB above ``SPM_DUCKDB_SLICE_ROWS`` deals, for bounded memory), each slice runs
-the counts, then the counts of days in each open stage; both add up over the slices and the
-medians are exact from the summed counts (:mod:`spmlib.engine.medians`), at the price of
-running each slice's per-deal pass twice.
+the counts (from the first entries alone), then the counts of days in each open stage; both
+add up over the slices and the medians are exact from the summed counts
+(:mod:`spmlib.engine.medians`).
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
