@@ -15,6 +15,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -275,6 +276,28 @@ def _terminal_width() -> int | None:
     return console.width if console.is_terminal else None
 
 
+#: Text that rich prints on one line as it is: no control characters, tabs or line breaks.
+_ONE_LINE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*")
+
+
+def _add_rows(table: Table, cells: pd.DataFrame, widths: list[int], width: int) -> None:
+    """The rows of a table of text ``cells`` (columns of ``widths`` characters, to print in
+    ``width``). When every cell fits its column on one line, the table gets one row of whole
+    columns (each cell the column's values, one a line): rich prints the same lines as with a
+    row per record (no lines between rows, nothing wraps) about four times faster, as it renders
+    one cell a column instead of one a value (13 instead of 624 for 48 reps' KPIs)."""
+    fits = sum(widths) + 3 * len(widths) + 1 <= width and all(
+        _ONE_LINE.fullmatch(v) and cell_len(v) <= w
+        for (_, values), w in zip(cells.items(), widths, strict=True)
+        for v in values
+    )
+    if fits and len(cells):
+        table.add_row(*("\n".join(escape(v) for v in values) for _, values in cells.items()))
+    else:
+        for row in cells.itertuples(index=False):
+            table.add_row(*(escape(v) for v in row))
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: OutputFormat,
@@ -330,9 +353,9 @@ def emit(
                 escape(label), justify="right" if numeric[j] else "left", no_wrap=numeric[j],
                 min_width=widths[j], max_width=widths[j],
             )  # fmt: skip
-        for row in shown.iloc[:, kept].itertuples(index=False):
-            table.add_row(*(escape(v) for v in row))
-        Console(file=console.file, width=width or sum(widths) + 3 * len(widths) + 1).print(table)
+        out_width = width or sum(widths) + 3 * len(widths) + 1
+        _add_rows(table, shown.iloc[:, kept], [widths[j] for j in kept], out_width)
+        Console(file=console.file, width=out_width).print(table)
         dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
         if dropped:
             err_console.print(
