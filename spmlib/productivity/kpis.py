@@ -134,11 +134,9 @@ def _engine_parts(tables, cols: list[str], ranges: list[tuple]) -> list[pd.DataF
     gnum, gsel, gk, join = "", "", "", ""
     if cols:
         ck = ", ".join(q(c) for c in cols)
+        rk = ", ".join(q(c) for c in dict.fromkeys(["rep_id", *cols]))
         notnull = " AND ".join(f"{q(c)} IS NOT NULL" for c in cols)
-        gnum = (
-            f"(SELECT rep_id, {ck}, dense_rank() OVER (ORDER BY {ck}) AS _g FROM reps "
-            f"WHERE {notnull})"
-        )
+        gnum = f"(SELECT {rk}, dense_rank() OVER (ORDER BY {ck}) AS _g FROM reps WHERE {notnull})"
         gsel, gk, join = "g._g, ", "_g, ", f"JOIN {gnum} g ON t.rep_id = g.rep_id"
 
     def named(query: str, measures: str) -> pd.DataFrame:
