@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import subprocess
@@ -13,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from spmlib.cli import app
+from spmlib.cli.common import _quick_exit
 from spmlib.cli.lazy import COMMANDS
 
 runner = CliRunner()
@@ -86,3 +89,21 @@ def test_a_command_imports_only_its_own_module(folder, tmp_path):
     assert done.returncode == 0, done.stderr
     loaded = done.stdout.strip().splitlines()[-1]
     assert loaded == "['spmlib.cli.common', 'spmlib.cli.data', 'spmlib.cli.lazy']"
+
+
+def test_at_exit_the_garbage_is_collected_then_what_is_left_frozen(folder, tmp_path, monkeypatch):
+    # so the interpreter's teardown does not walk every object of pandas again (100 ms of each
+    # command); registered once per process however many commands run in it
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    _quick_exit.cache_clear()
+    for _ in range(3):
+        assert runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).exit_code == 0
+    assert registered == [gc.freeze, gc.collect]  # exit handlers run last first
+    # a whole process still writes all of its output
+    expected = runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).output
+    env = {**os.environ, "SPM_CACHE_DIR": str(tmp_path / "cache")}
+    spm = [sys.executable, "-m", "spmlib.cli", "kpis", str(folder), "--format", "csv"]
+    done = subprocess.run(spm, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected

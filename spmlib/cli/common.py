@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import os
@@ -11,6 +13,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import cache
 from typing import Annotated
 
 import pandas as pd
@@ -93,11 +96,22 @@ def _log_masked() -> None:
         logger.addHandler(handler)
 
 
+@cache
+def _quick_exit() -> None:
+    """At exit, collect the garbage (finalizers run as usual), then freeze the objects left
+    (:func:`gc.freeze`): the interpreter's teardown then does not walk the million objects of
+    pandas, numpy and pyarrow again only to free memory that the system frees with the process
+    (100 ms of every command, a sixth of ``spm kpis``). Once per process."""
+    atexit.register(gc.freeze)
+    atexit.register(gc.collect)  # exit handlers run last registered first: collect, then freeze
+
+
 @app.callback()
 def main() -> None:
     """Sales performance management workbench: validate CRM data, compute KPIs, render and
     email reports. Run `spm COMMAND --help` for the options of a command."""
     _log_masked()
+    _quick_exit()
 
 
 class OutputFormat(StrEnum):
