@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from spmlib.cli import app
-from spmlib.cli.common import _quick_exit
+from spmlib.cli.common import _spare_the_collector
 from spmlib.cli.lazy import COMMANDS
 
 runner = CliRunner()
@@ -91,15 +91,21 @@ def test_a_command_imports_only_its_own_module(folder, tmp_path):
     assert loaded == "['spmlib.cli.common', 'spmlib.cli.data', 'spmlib.cli.lazy']"
 
 
-def test_at_exit_the_garbage_is_collected_then_what_is_left_frozen(folder, tmp_path, monkeypatch):
-    # so the interpreter's teardown does not walk every object of pandas again (100 ms of each
-    # command); registered once per process however many commands run in it
-    registered = []
+def test_the_collector_is_spared_the_modules_objects(folder, tmp_path, monkeypatch):
+    # the objects alive when a command starts are frozen; at exit the garbage is collected, then
+    # the rest frozen, so the interpreter's teardown does not walk every object of pandas again;
+    # once per process however many commands run in it
+    registered, frozen = [], []
+
+    def freeze():
+        frozen.append(True)
+
     monkeypatch.setattr(atexit, "register", registered.append)
-    _quick_exit.cache_clear()
+    monkeypatch.setattr(gc, "freeze", freeze)
+    _spare_the_collector.cache_clear()
     for _ in range(3):
         assert runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).exit_code == 0
-    assert registered == [gc.freeze, gc.collect]  # exit handlers run last first
+    assert frozen == [True] and registered == [freeze, gc.collect]  # run last first
     # a whole process still writes all of its output
     expected = runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).output
     env = {**os.environ, "SPM_CACHE_DIR": str(tmp_path / "cache")}
