@@ -101,10 +101,10 @@ def _spare_the_collector() -> None:
     """Keep the garbage collector off the objects that live as long as the process (the
     modules: pandas, numpy, pyarrow...), which it would otherwise walk at every full
     collection and once more at exit, to free memory that the system frees with the process
-    (a sixth of ``spm kpis`` on a million deals). The objects alive when the command starts are
-    frozen (:func:`gc.freeze`); at exit, the command's garbage is collected (finalizers run as
-    usual), then what is left frozen too, so the interpreter's teardown does not walk them.
-    Once per process."""
+    (0.1 s of the 0.8 s of ``spm kpis`` on a million deals). The objects alive when the
+    command starts are frozen (:func:`gc.freeze`); at exit, the command's garbage is collected
+    (finalizers run as usual), then what is left frozen too, so the interpreter's teardown
+    does not walk them. Once per process."""
     gc.freeze()
     atexit.register(gc.freeze)
     atexit.register(gc.collect)  # exit handlers run last registered first: collect, then freeze
