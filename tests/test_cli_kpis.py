@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import subprocess
@@ -13,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from spmlib.cli import app
+from spmlib.cli.common import _spare_the_collector
 from spmlib.cli.lazy import COMMANDS
 
 runner = CliRunner()
@@ -86,3 +89,27 @@ def test_a_command_imports_only_its_own_module(folder, tmp_path):
     assert done.returncode == 0, done.stderr
     loaded = done.stdout.strip().splitlines()[-1]
     assert loaded == "['spmlib.cli.common', 'spmlib.cli.data', 'spmlib.cli.lazy']"
+
+
+def test_the_collector_is_spared_the_modules_objects(folder, tmp_path, monkeypatch):
+    # the objects alive when a command starts are frozen; at exit the garbage is collected, then
+    # the rest frozen, so the interpreter's teardown does not walk every object of pandas again;
+    # once per process however many commands run in it
+    registered, frozen = [], []
+
+    def freeze():
+        frozen.append(True)
+
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(gc, "freeze", freeze)
+    _spare_the_collector.cache_clear()
+    for _ in range(3):
+        assert runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).exit_code == 0
+    assert frozen == [True] and registered == [freeze, gc.collect]  # run last first
+    # a whole process still writes all of its output
+    expected = runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).output
+    env = {**os.environ, "SPM_CACHE_DIR": str(tmp_path / "cache")}
+    spm = [sys.executable, "-m", "spmlib.cli", "kpis", str(folder), "--format", "csv"]
+    done = subprocess.run(spm, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected

@@ -11,11 +11,14 @@ import click
 import pandas as pd
 import pytest
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 from typer.testing import CliRunner
 
 from spmlib.cli import app
 from spmlib.cli.batch import ProgressLines, _batch_progress
-from spmlib.cli.common import OutputFormat, emit, fit_columns
+from spmlib.cli.common import OutputFormat, _add_rows, emit, fit_columns
 from spmlib.config import PROJ_ROOT
 
 MINI = PROJ_ROOT / "tests" / "data" / "mini"
@@ -118,6 +121,48 @@ def test_a_wide_terminal_or_a_pipe_gets_every_column(capsys, monkeypatch):
     emit(WIDE, OutputFormat.table)  # captured: not a terminal, so printed whole
     out, err = capsys.readouterr()
     assert "Attainment" in out and err == ""
+
+
+CELLS = pd.DataFrame(
+    {
+        "Rep": ["Ada [b]Lovelace[/b]", "Zoë :smile: Ng", "李小龍", "", "Al\\[x]"],
+        "Team": ["Atlas", "Borealis North", "Cygnus", "—", "A"],
+        "Bookings": ["$188,470", "CHF\u00a01,234", "—", "$0", "-$20,000"],
+    }
+)
+
+
+def _printed(cells: pd.DataFrame, widths: list[int], width: int, whole_columns: bool) -> str:
+    table = Table(title="T")
+    for (label, _), w in zip(cells.items(), widths, strict=True):
+        numeric = label == "Bookings"
+        table.add_column(label, justify="right" if numeric else "left", no_wrap=numeric,
+                         min_width=w, max_width=w)  # fmt: skip
+    if whole_columns:
+        _add_rows(table, cells, widths, width)
+    else:  # the reference: one row per record
+        for row in cells.itertuples(index=False):
+            table.add_row(*(escape(v) for v in row))
+    out = io.StringIO()
+    Console(file=out, width=width).print(table)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "cells, widths",
+    [
+        (CELLS, [19, 14, 10]),  # every cell fits: one row of whole columns
+        (CELLS, [8, 9, 10]),  # names wrap: a row per record
+        (CELLS.iloc[:0], [3, 4, 8]),  # no rows
+        (CELLS.assign(Rep=["Ada\nLovelace", "Bo", "Cy", "Di", "Ed"]), [19, 14, 10]),  # a line break
+        (CELLS.assign(Team=["A\tB", "B", "C", "D", "E"]), [19, 14, 10]),  # a tab
+    ],
+)
+@pytest.mark.parametrize("width", [80, 30])
+def test_a_table_prints_the_same_as_with_a_row_per_record(cells, widths, width):
+    # emit adds whole columns as one row when nothing wraps (much faster to render); the lines
+    # printed must be those of a row per record, at any width, whatever the cells hold
+    assert _printed(cells, widths, width, True) == _printed(cells, widths, width, False)
 
 
 def test_fit_columns_keeps_the_first_and_drops_in_the_order_given():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import os
@@ -11,10 +13,12 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import cache
 from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -92,11 +96,26 @@ def _log_masked() -> None:
         logger.addHandler(handler)
 
 
+@cache
+def _spare_the_collector() -> None:
+    """Keep the garbage collector off the objects that live as long as the process (the
+    modules: pandas, numpy, pyarrow...), which it would otherwise walk at every full
+    collection and once more at exit, to free memory that the system frees with the process
+    (0.1 s of the 0.8 s of ``spm kpis`` on a million deals). The objects alive when the
+    command starts are frozen (:func:`gc.freeze`); at exit, the command's garbage is collected
+    (finalizers run as usual), then what is left frozen too, so the interpreter's teardown
+    does not walk them. Once per process."""
+    gc.freeze()
+    atexit.register(gc.freeze)
+    atexit.register(gc.collect)  # exit handlers run last registered first: collect, then freeze
+
+
 @app.callback()
 def main() -> None:
     """Sales performance management workbench: validate CRM data, compute KPIs, render and
     email reports. Run `spm COMMAND --help` for the options of a command."""
     _log_masked()
+    _spare_the_collector()
 
 
 class OutputFormat(StrEnum):
@@ -275,6 +294,28 @@ def _terminal_width() -> int | None:
     return console.width if console.is_terminal else None
 
 
+#: Text that rich prints on one line as it is: no control characters, tabs or line breaks.
+_ONE_LINE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*")
+
+
+def _add_rows(table: Table, cells: pd.DataFrame, widths: list[int], width: int) -> None:
+    """The rows of a table of text ``cells`` (columns of ``widths`` characters, to print in
+    ``width``). When every cell fits its column on one line, the table gets one row of whole
+    columns (each cell the column's values, one a line): rich prints the same lines as with a
+    row per record (no lines between rows, nothing wraps) about four times faster, as it renders
+    one cell a column instead of one a value (13 instead of 624 for 48 reps' KPIs)."""
+    fits = sum(widths) + 3 * len(widths) + 1 <= width and all(
+        _ONE_LINE.fullmatch(v) and cell_len(v) <= w
+        for (_, values), w in zip(cells.items(), widths, strict=True)
+        for v in values
+    )
+    if fits and len(cells):
+        table.add_row(*("\n".join(escape(v) for v in values) for _, values in cells.items()))
+    else:
+        for row in cells.itertuples(index=False):
+            table.add_row(*(escape(v) for v in row))
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: OutputFormat,
@@ -330,9 +371,9 @@ def emit(
                 escape(label), justify="right" if numeric[j] else "left", no_wrap=numeric[j],
                 min_width=widths[j], max_width=widths[j],
             )  # fmt: skip
-        for row in shown.iloc[:, kept].itertuples(index=False):
-            table.add_row(*(escape(v) for v in row))
-        Console(file=console.file, width=width or sum(widths) + 3 * len(widths) + 1).print(table)
+        out_width = width or sum(widths) + 3 * len(widths) + 1
+        _add_rows(table, shown.iloc[:, kept], [widths[j] for j in kept], out_width)
+        Console(file=console.file, width=out_width).print(table)
         dropped = [c for j, c in enumerate(shown.columns) if j not in kept]
         if dropped:
             err_console.print(
