@@ -100,6 +100,13 @@ class Engine(ABC):
         """The median (mean of the two middle values for an even count), as a double."""
         return f"median(CAST({expr} AS DOUBLE))"
 
+    def value_counts_map(self, expr: str) -> str:
+        """An aggregate of ``expr`` per group: a map from each value (missing ones left out) to
+        how many times it occurs, missing when there is none
+        (:func:`spmlib.engine.medians.map_counts` reads it). Needed by the engines that split
+        keys into slices (:meth:`key_slices`), to add up the counts behind exact medians."""
+        return f"histogram({expr})"
+
     def reused(self, name: str, sql: str) -> str:
         """A common table expression ``name`` of query ``sql`` that a query reads twice."""
         return f"{name} AS ({sql})"

@@ -143,11 +143,14 @@ def engine_stage_funnel(
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
         sql = counts(True).replace("{sums}", gk + sums + (medians if has_history else ""))
         table = eng.sql(_in_slice(sql, slices[0]))
-    else:  # slices of deals in bounded memory: counts and counts of days add up over slices
+    elif not has_history:  # slices of deals in bounded memory: the counts add up
         sql = counts(False).replace("{sums}", gk + sums)
         table = _add_up([eng.sql(_in_slice(sql, part)) for part in slices], cols)
-        if has_history:
-            table = _with_medians(tables, cols, table, deals(True), slices)
+    else:  # and so do the counts of each number of days in each open stage
+        days = "".join(f", {eng.value_counts_map(f'm{k}')} AS days{k}" for k in range(n_open))
+        sql = counts(True).replace("{sums}", gk + sums + days)
+        parts = [eng.sql(_in_slice(sql, part)) for part in slices]
+        table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
 
 
@@ -166,23 +169,23 @@ def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
     return frame.groupby(cols, dropna=False, sort=False).sum().reset_index()
 
 
-def _with_medians(tables, cols, table, deals: str, slices: list[str]) -> pd.DataFrame:
-    """``table`` with ``median{k}``, the median days in each open stage per group, exact from
-    how many deals spent each number of days there (:mod:`spmlib.engine.medians`), counted
-    slice by slice: no engine holds every stay in memory at once."""
-    from spmlib.engine.medians import medians_from_counts, value_counts
+def _with_medians(parts: list[pd.DataFrame], cols: list[str], n_open: int) -> pd.DataFrame:
+    """The counts of the slices of deals ``parts`` added up per group, with ``median{k}``, the
+    median days in each open stage, exact from how many deals spent each number of days there
+    (the maps ``days{k}`` of each slice, added up; :mod:`spmlib.engine.medians`)."""
+    from spmlib.engine.medians import map_counts, medians_from_counts
 
-    eng, q = tables.engine, tables.engine.quote
-    n_open = len(tables.config.open_stages)
-    gk = "".join(f"d.{q(c)} AS {q(c)}, " for c in cols)
-    days = " ".join(f"WHEN {k} THEN d.m{k}" for k in range(n_open))
-    stays = (
-        f"(SELECT {gk}k.rank, CASE k.rank {days} END AS days FROM ({deals}) d "
-        f"CROSS JOIN (SELECT rank FROM spm_ranks WHERE rank < {n_open}) k)"
+    maps = [f"days{k}" for k in range(n_open)]
+    table = _add_up([part.drop(columns=maps) for part in parts], cols)
+    counts = pd.concat(
+        [
+            map_counts(part, cols, f"days{k}").assign(rank=k)
+            for part in parts
+            for k in range(n_open)
+        ],
+        ignore_index=True,
     )
-    keys = [*cols, "rank"]
-    counts = [value_counts(eng, _in_slice(stays, part), keys, "days") for part in slices]
-    medians = medians_from_counts(pd.concat(counts, ignore_index=True), keys)
+    medians = medians_from_counts(counts, [*cols, "rank"])
     for k in range(n_open):
         one = medians.loc[medians["rank"] == k, [*cols, "median"]]
         if not cols:
