@@ -276,6 +276,48 @@ def test_funnel_in_slices_of_deals_is_the_same(monkeypatch, by):
         )
 
 
+def _per_deal(tables, window: bool) -> pd.DataFrame:
+    """The funnel's per-deal rows of the stage history (every deal, exits included), through
+    the window over every deal's entries (``window``) or as the funnel computes them."""
+    from spmlib.funnel import reach
+
+    eng, config = tables.engine, tables.config
+    ranks = pd.DataFrame({"stage": list(config.stages), "rank": range(len(config.stages))})
+    eng.register("spm_ranks", ranks)
+    n, n_open = len(config.funnel_stages), len(config.open_stages)
+    if window:
+        sql = reach._window_per_deal_sql(eng, n, n_open, exits=True)
+    else:
+        sql = reach._per_deal_sql(eng, n, n_open, len(config.stages), exits=True, stays=True)
+    out = eng.sql(sql.replace("{h_slice}", "TRUE")).sort_values("opp_id", ignore_index=True)
+    return out.astype({c: "float64" for c in out.columns if c[0] == "d" or c == "lr"})
+
+
+def test_stays_without_a_window_are_those_of_the_window(tmp_path):
+    # a deal that entered no stage twice has its stays worked out from its first entries,
+    # without a window; they must be those of the window, on hand-made edge cases (stages
+    # A, B, C, Won, Lost) and on the sample (where 1.5% of deals enter a stage twice)
+    history = {
+        "t": [("01-01", "A"), ("01-01", "B"), ("01-05", "C")],  # same day: A ends at B, 0 days
+        "u": [("01-03", "B"), ("01-03", "A"), ("01-08", "Won")],  # same day, listed backwards
+        "v": [("01-01", "A"), ("01-04", "A"), ("01-06", "B")],  # A twice: the window's
+        "w": [("01-02", "A"), ("01-09", "Lost")],  # lost ends A's stay: 7 days
+        "x": [("01-01", "A"), (None, "B"), ("01-02", "C"), ("01-02", "C")],  # C twice, a day
+    }
+    rows = [
+        {"opp_id": k, "stage": s, "entered_date": D(f"2026-{d}") if d else pd.NaT}
+        for k, entries in history.items()
+        for d, s in entries
+    ]
+    ds = Dataset(CONFIG, reps(), opportunities(), pd.DataFrame(rows).astype({"opp_id": "string"}))
+    tables = open_tables(write(ds, tmp_path / "h"), validate=False)
+    fast = _per_deal(tables, window=False)
+    assert_frame_equal(fast, _per_deal(tables, window=True))
+    assert fast.set_index("opp_id").loc[["t", "u", "w"], "d0"].tolist() == [0, 0, 7]
+    sample = open_tables(resolve_data(None))
+    assert_frame_equal(_per_deal(sample, window=False), _per_deal(sample, window=True))
+
+
 def test_close_reasons_are_folded_in_the_engine(tmp_path):
     # dataset.yml names CRM stages that mean won or lost (won_reasons, lost_reasons): the engine
     # reads them as the won / lost stage, like the loader, and keeps the CRM stage in

@@ -346,6 +346,20 @@ def test_the_base_dataset_is_clean(tmp_path):
         assert engine_problems(open_tables(parquet, validate=False)) == []
 
 
+def test_the_probe_in_slices_finds_nothing_on_clean_data(tmp_path, monkeypatch):
+    # the probe's counts only decide which rows to fetch: a slice joined against the wrong
+    # deals would count false hits and fetch for nothing, which the comparisons of problems
+    # cannot see
+    from spmlib.engine.validate import _probe
+
+    folder = tmp_path / "ds"
+    shutil.copytree(MINI, folder)
+    (folder / "accounts.csv").write_text(ACCOUNTS)
+    (folder / "splits.csv").write_text(SPLITS)
+    tables = _sliced(as_parquet(folder, tmp_path / "p"), monkeypatch)
+    assert {name: _probe(tables, name) for name in tables.info} == {n: set() for n in tables.info}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_engine_reports_what_the_loader_reports(tmp_path, case):
     folder = broken(tmp_path / "ds", case)
@@ -360,6 +374,30 @@ def test_the_engine_reports_what_the_loader_reports_on_parquet(tmp_path, case):
     folder = as_parquet(broken(tmp_path / "ds", case), tmp_path / "p")
     _ds, expected = load_checked(folder)  # (a value the Parquet types cannot hold is missing)
     assert engine_problems(open_tables(folder, validate=False)) == expected
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "missing table"])
+def test_the_engine_reports_the_same_in_slices(tmp_path, case, monkeypatch):
+    # a table of 100 M deals is checked in slices of keys (its duplicate ids) and of deals
+    # (the lookups of the rows referring to deals); here slices of one key, so every table is
+    # split and every case crosses slices
+    folder = as_parquet(broken(tmp_path / "ds", case), tmp_path / "p")
+    _ds, expected = load_checked(folder)
+    tables = _sliced(folder, monkeypatch)
+    assert engine_problems(tables) == expected
+
+
+def _sliced(folder: Path, monkeypatch):
+    """``folder`` opened in DuckDB with slices of one key."""
+    import spmlib.engine.embedded as embedded
+    import spmlib.engine.validate as engine_validate
+
+    monkeypatch.setattr(embedded, "SLICE_ROWS", 1)
+    monkeypatch.setattr(engine_validate, "DISTINCT_SCALE", 1)
+    tables = open_tables(folder, validate=False)
+    if tables.has("activities", "activity_id"):
+        assert len(tables.engine.key_slices("activities", "activity_id")) > 2
+    return tables
 
 
 # --- the list of cases is complete ---------------------------------------------------------------

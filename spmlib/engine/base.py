@@ -57,11 +57,13 @@ class Engine(ABC):
     def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
         """Release the engine's resources."""
 
-    def key_slices(self, table: str, column: str) -> list[str]:
+    def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:
         """Conditions (on ``{col}``, a placeholder for the key column) that split the rows of
         ``table`` by ranges of ``column`` into slices an aggregation per key can run on one
         after the other in bounded memory; every key falls in exactly one (a missing one in
-        the first). One slice (``TRUE``) unless the engine needs them."""
+        the first). ``scale``: how many times the engine's rows per slice the aggregation
+        can hold (a set of key hashes is far smaller than a row per key). One slice
+        (``TRUE``) unless the engine needs them."""
         return ["TRUE"]
 
     def _range_slices(self, bounds: list) -> list[str]:
@@ -97,6 +99,17 @@ class Engine(ABC):
     def median(self, expr: str) -> str:
         """The median (mean of the two middle values for an even count), as a double."""
         return f"median(CAST({expr} AS DOUBLE))"
+
+    def value_counts_map(self, expr: str) -> str:
+        """An aggregate of ``expr`` per group: a map from each value (missing ones left out) to
+        how many times it occurs, missing when there is none
+        (:func:`spmlib.engine.medians.map_counts` reads it). Needed by the engines that split
+        keys into slices (:meth:`key_slices`), to add up the counts behind exact medians."""
+        return f"histogram({expr})"
+
+    def reused(self, name: str, sql: str) -> str:
+        """A common table expression ``name`` of query ``sql`` that a query reads twice."""
+        return f"{name} AS ({sql})"
 
     def hash64(self, expr: str) -> str:
         """A 64-bit hash of a value (equal values, equal hashes)."""

@@ -45,6 +45,7 @@ class DuckDBEngine(Engine):
             config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False}
         )
         self._con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/spm-duckdb'")
+        self._slices: dict[tuple[str, str, int], list[str]] = {}
 
     def sql(self, text: str) -> pd.DataFrame:
         log.debug("duckdb: %s", text)
@@ -78,12 +79,18 @@ class DuckDBEngine(Engine):
         rows = self._con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         return {r[0]: str(r[1]).upper() for r in rows}
 
-    def key_slices(self, table: str, column: str) -> list[str]:
-        """Slices of about :data:`SLICE_ROWS` keys, split at quantiles of a sample of the
-        column (the bounds only balance the slices; any bounds give the same result). On
-        Parquet, a range of keys skips the row groups outside it by their statistics."""
+    def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:
+        """Slices of about ``scale`` x :data:`SLICE_ROWS` keys, split at quantiles of a sample of
+        the column (the bounds only balance the slices; any bounds give the same result). On
+        Parquet, a range of keys skips the row groups outside it by their statistics. Worked
+        out once per table and column."""
+        if (table, column, scale) not in self._slices:
+            self._slices[table, column, scale] = self._key_slices(table, column, scale)
+        return self._slices[table, column, scale]
+
+    def _key_slices(self, table: str, column: str, scale: int) -> list[str]:
         rows = self._con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        parts = -(-rows // SLICE_ROWS)
+        parts = -(-rows // (SLICE_ROWS * scale))
         if parts <= 1:
             return ["TRUE"]
         at = ", ".join(str(i / parts) for i in range(1, parts))
@@ -93,6 +100,10 @@ class DuckDBEngine(Engine):
             f"WHERE {col} IS NOT NULL USING SAMPLE {_SAMPLE} ROWS) s"
         ).fetchall()[0][0]
         return self._range_slices(sorted(set(bounds or [])))
+
+    def reused(self, name: str, sql: str) -> str:
+        # computed once, not once per reference
+        return f"{name} AS MATERIALIZED ({sql})"
 
     def close(self) -> None:
         self._con.close()

@@ -2,11 +2,12 @@
 
 An engine's ``median`` aggregate keeps every value of a group until the end: over the ~300 M
 completed stage stays of 100 M deals that is gigabytes, beyond the engine's memory cap. Days
-are whole numbers with few distinct values, so :func:`value_counts` asks the engine for how
-many times each value occurs per group (a ``GROUP BY`` of a few thousand rows, which any
-engine streams) and :func:`medians_from_counts` takes the median from those counts in
-pandas: exactly the median of the values (the middle one, or the mean of the two middle ones
-for an even count), as :meth:`pandas.Series.median` and the engines' ``median`` give it.
+are whole numbers with few distinct values, so the engine counts how many times each value
+occurs per group (:meth:`~spmlib.engine.base.Engine.value_counts_map`, an aggregate beside the
+others of the group, read by :func:`map_counts`) and :func:`medians_from_counts` takes the
+median from those counts in pandas: exactly the median of the values (the middle one, or
+the mean of the two middle ones for an even count), as :meth:`pandas.Series.median` and the
+engines' ``median`` give it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spmlib.engine.base import Engine
-
-__all__ = ["medians_from_counts", "value_counts"]
+__all__ = ["map_counts", "medians_from_counts"]
 
 
 def medians_from_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -56,12 +55,23 @@ def medians_from_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def value_counts(eng: Engine, relation: str, keys: list[str], value: str) -> pd.DataFrame:
-    """How many times each value of the whole-number column ``value`` occurs per group of
-    ``keys`` over ``relation`` (a FROM-clause item), missing values left out: ``keys``, ``v``,
-    ``n`` (the input of :func:`medians_from_counts`)."""
-    gk = "".join(f"{eng.quote(k)}, " for k in keys)
-    return eng.sql(
-        f"SELECT {gk}{value} AS v, count(*) AS n FROM {relation} spm_m "
-        f"WHERE {value} IS NOT NULL GROUP BY {gk}{value}"
-    )
+def map_counts(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
+    """The counts held in ``column`` of ``frame``, one per row of ``keys``: maps from a value
+    to how many times it occurs (:meth:`~spmlib.engine.base.Engine.value_counts_map`; missing
+    when the group has no value), as rows ``keys``, ``v``, ``n`` (the input of
+    :func:`medians_from_counts`).
+
+    >>> frame = pd.DataFrame({"g": ["a", "b", "c"], "m": [{1: 2, 5: 1}, {3: 1}, None]})
+    >>> map_counts(frame, ["g"], "m")
+       g  v  n
+    0  a  1  2
+    1  a  5  1
+    2  b  3  1
+    """
+    rows = [
+        (*key, v, n)
+        for *key, counts in frame[[*keys, column]].itertuples(index=False)
+        if isinstance(counts, dict)
+        for v, n in counts.items()
+    ]
+    return pd.DataFrame(rows, columns=[*keys, "v", "n"])

@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 VALIDATION_VERSION = 3
 
 
+#: Keys per slice of the count of distinct ids, in slices of deals (``key_slices``): 40 M id
+#: hashes fit in DuckDB's default 500 MB; the 1.24 billion activity ids of 100 M deals do not.
+DISTINCT_SCALE = 4
+
+
 def _key(tables) -> str:
     return f"{tables.fingerprint}:engine-v{VALIDATION_VERSION}" if tables.fingerprint else ""
 
@@ -127,15 +132,20 @@ def engine_problems(tables) -> list[Problem]:
 
 def _probe(tables, name: str) -> set[str]:
     """The rule families (``empty``, ``table``, ``duplicate``, ``relation``, ``warning``) that
-    some row of table ``name`` may break, from two scans: one counts the rows breaking a rule
-    of the row itself and the keys beside their distinct hashes (fewer hashes than keys when a
-    key repeats, or, rarely, when two keys collide: then the exact query finds nothing); the
-    other counts the rows whose lookups in reps or opportunities (outer joins) fail. The rows
+    some row of table ``name`` may break, from scans that count: one counts the rows breaking
+    a rule of the row itself and the keys beside their distinct hashes (fewer hashes than keys
+    when a key repeats, or, rarely, when two keys collide: then the exact query finds nothing);
+    another counts the rows whose lookups in reps or opportunities (outer joins) fail. The rows
     are then fetched only for those families (none on clean data), by the exact conditions; a
-    family counted here is a superset of them, never less."""
+    family counted here is a superset of them, never less.
+
+    In bounded memory at any size: where the engine splits keys into slices
+    (:meth:`~spmlib.engine.base.Engine.key_slices`), the distinct hashes are counted one slice
+    of keys at a time, and the lookups of a table that refers to deals join one slice of deals
+    at a time (each slice's rows against that slice's deals)."""
     eng = tables.engine
     key = TABLES[name].key
-    counts = {}
+    counts: dict[str, int] = {}
     sums = [
         f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
         for family, cond in (
@@ -144,26 +154,54 @@ def _probe(tables, name: str) -> set[str]:
         )
         if cond
     ]
+    key_parts = ["TRUE"]
     if tables.config is not None and key is not None and key in tables.info[name].columns:
+        key_parts = eng.key_slices(name, key, scale=DISTINCT_SCALE)
         # a missing key has a hash too, and is no duplicate
-        sums.append(
+        repeats = (
             f"count({key}) - count(DISTINCT CASE WHEN {key} IS NOT NULL "
             f"THEN {eng.hash64(key)} END) AS duplicate"
         )
-    joins: dict[str, str] = {}
-    lookups = [
-        f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
-        for family, cond in (
-            ("relation", _relation_conds(tables, name, joins)),
-            ("warning", _warning_conds(tables, name, joins)),
-        )
-        if cond
-    ]
-    for select, source in ((sums, name), (lookups, f"{name} t {' '.join(joins.values())}")):
-        if select:
-            got = eng.sql(f"SELECT {', '.join(select)} FROM {source}")
-            counts.update({family: got[family].iloc[0] for family in got.columns})
-    return {family for family, n in counts.items() if n is not None and n == n and n > 0}
+        if len(key_parts) == 1:
+            sums.append(repeats)
+        else:
+            for part in key_parts:
+                _count(eng, counts, f"SELECT {repeats} FROM {name} WHERE {_at(part, key)}")
+    if sums:
+        _count(eng, counts, f"SELECT {', '.join(sums)} FROM {name}")
+    refers = name not in ("opportunities", "reps", "quotas") and tables.has(name, "opp_id")
+    deal_parts = ["TRUE"]
+    if refers and tables.has("opportunities", "opp_id"):
+        deal_parts = eng.key_slices("opportunities", "opp_id")
+    for part in deal_parts:
+        joins: dict[str, str] = {}
+        lookups = [
+            f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
+            for family, cond in (
+                ("relation", _relation_conds(tables, name, joins, part)),
+                ("warning", _warning_conds(tables, name, joins, part)),
+            )
+            if cond
+        ]
+        if lookups:
+            where = f" WHERE {_at(part, 't.opp_id')}" if refers else ""
+            source = f"{name} t {' '.join(joins.values())}{where}"
+            _count(eng, counts, f"SELECT {', '.join(lookups)} FROM {source}")
+    return {family for family, n in counts.items() if n > 0}
+
+
+def _count(eng, counts: dict[str, int], sql: str) -> None:
+    """Add the counts of the one-row query ``sql`` (a column per family) to ``counts``."""
+    got = eng.sql(sql)
+    for family in got.columns:
+        n = got[family].iloc[0]
+        counts[family] = counts.get(family, 0) + (0 if n is None or n != n else int(n))
+
+
+def _at(part: str, column: str) -> str:
+    """The slice condition ``part`` (of :meth:`~spmlib.engine.base.Engine.key_slices`) on
+    ``column``."""
+    return part.replace("{col}", column)
 
 
 def _empty_rows(tables, name: str) -> str:
@@ -259,17 +297,22 @@ def _outside_pipeline(tables, pipeline: str, stage: str) -> str:
     )
 
 
-def _unknown(tables, name: str, col: str, ref: str, ref_col: str, joins=None) -> str:
+def _unknown(
+    tables, name: str, col: str, ref: str, ref_col: str, joins=None, part: str = "TRUE"
+) -> str:
     """Rows whose ``col`` is not a ``ref_col`` of table ``ref``: a NOT EXISTS lookup, or, given
-    ``joins`` (the probe's), an outer join added there and a test of its key."""
+    ``joins`` (the probe's), an outer join added there (on the keys of the slice ``part``
+    when the key is a deal's) and a test of its key."""
     if joins is None:
         return (
             f"({name}.{col} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {ref} k WHERE k.{ref_col} = {name}.{col}))"
         )
     alias = f"spm_{ref}_{ref_col}"
+    where = f" WHERE {_at(part, ref_col)}" if ref_col == "opp_id" else ""
     joins[alias] = (
-        f"LEFT JOIN (SELECT {ref_col} AS spm_key FROM {ref}) {alias} ON t.{col} = {alias}.spm_key"
+        f"LEFT JOIN (SELECT {ref_col} AS spm_key FROM {ref}{where}) {alias} "
+        f"ON t.{col} = {alias}.spm_key"
     )
     return f"(t.{col} IS NOT NULL AND {alias}.spm_key IS NULL)"
 
@@ -283,12 +326,13 @@ def _member(name: str, col: str, keys: str, alias: str, joins=None) -> str:
     return f"({alias}.spm_key IS NOT NULL)"
 
 
-def _relation_conds(tables, name: str, joins=None) -> str:
+def _relation_conds(tables, name: str, joins=None, part: str = "TRUE") -> str:
     """The condition selecting the rows of ``name`` that may break a rule of
     :func:`check_relations` ("" for reps and quotas, read whole, and without a config):
     unknown reps, accounts and deals, closed deals or leads out of date order, stage changes
     outside their deal's pipeline, and every split of a deal whose revenue shares do not sum
-    to 1 or that names a rep twice with one type."""
+    to 1 or that names a rep twice with one type. With ``joins``, the lookups of deals cover
+    the deals of the slice ``part`` (the probe's rows are those of the slice too)."""
     config = tables.config
     if config is None or name in ("reps", "quotas"):
         return ""
@@ -297,7 +341,7 @@ def _relation_conds(tables, name: str, joins=None) -> str:
         conds.append(_unknown(tables, name, "rep_id", "reps", "rep_id", joins))
     known_deals = tables.has("opportunities", "opp_id")
     if name in ("stage_history", "splits") and tables.has(name, "opp_id") and known_deals:
-        conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins))
+        conds.append(_unknown(tables, name, "opp_id", "opportunities", "opp_id", joins, part))
     if name == "opportunities" and tables.has(name, "account"):
         if tables.has("accounts", "account_id") and tables.count("accounts"):  # (else no rule)
             conds.append(_unknown(tables, name, "account", "accounts", "account_id", joins))
@@ -315,17 +359,20 @@ def _relation_conds(tables, name: str, joins=None) -> str:
         pipelines = (
             "SELECT DISTINCT h.opp_id AS spm_key FROM stage_history h "
             "JOIN opportunities o ON o.opp_id = h.opp_id "
-            f"WHERE {_outside_pipeline(tables, 'o.pipeline', 'h.stage')}"
+            f"WHERE {_outside_pipeline(tables, 'o.pipeline', 'h.stage')} "
+            f"AND {_at(part, 'h.opp_id')}"
         )
         conds.append(_member(name, "opp_id", pipelines, "spm_history_pipelines", joins))
     if name == "splits" and tables.has(name, "opp_id", "rep_id", "share", "type") and known_deals:
         shares = (
-            "SELECT opp_id AS spm_key FROM splits WHERE type = 'revenue' GROUP BY opp_id "
+            "SELECT opp_id AS spm_key FROM splits "
+            f"WHERE type = 'revenue' AND {_at(part, 'opp_id')} GROUP BY opp_id "
             f"HAVING abs(coalesce(sum(share), 0) - 1) > {v.SHARE_TOLERANCE / 2!r}"
         )
         repeated = (
             "SELECT DISTINCT opp_id AS spm_key FROM splits WHERE opp_id IS NOT NULL AND "
-            "rep_id IS NOT NULL AND type IS NOT NULL GROUP BY opp_id, rep_id, type "
+            f"rep_id IS NOT NULL AND type IS NOT NULL AND {_at(part, 'opp_id')} "
+            "GROUP BY opp_id, rep_id, type "
             "HAVING count(*) > 1"
         )
         conds.append(_member(name, "opp_id", shares, "spm_split_shares", joins))
@@ -370,14 +417,15 @@ def _relation_rows(tables, hits) -> dict:
     }
 
 
-def _warning_conds(tables, name: str, joins=None) -> str:
+def _warning_conds(tables, name: str, joins=None, part: str = "TRUE") -> str:
     """The condition selecting the activities or leads pointing at an unknown opportunity
-    (a warning of :func:`check_warnings`), or ""."""
+    (a warning of :func:`check_warnings`), or "" (``joins``, ``part``: as
+    :func:`_relation_conds`)."""
     if tables.config is None or name not in ("activities", "leads"):
         return ""
     if not tables.has(name, "opp_id") or not tables.has("opportunities", "opp_id"):
         return ""  # (a missing opportunities table is an error: no warning is checked)
-    return _unknown(tables, name, "opp_id", "opportunities", "opp_id", joins)
+    return _unknown(tables, name, "opp_id", "opportunities", "opp_id", joins, part)
 
 
 def _warning_rows(tables, hits) -> dict:

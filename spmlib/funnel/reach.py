@@ -5,21 +5,22 @@ any later one; skipped stages count as passed; the furthest stage is a high-wate
 fallbacks for open, won and lost deals without the entry) and of :mod:`spmlib.funnel.velocity`
 (days in stage, completed stays), written once as SQL that DuckDB and Spark both run:
 
-1. one pass over the stage history per deal (``LEAD`` over each deal's entries, then one
-   ``GROUP BY opp_id`` with conditional aggregates): its first entry into each funnel stage,
-   its latest entry, and per open stage the days of its completed stays and their last exit;
+1. one pass over the stage history per deal (one ``GROUP BY opp_id`` with conditional
+   aggregates): its first entry into each stage and its latest entry; from those, per open
+   stage, the days of its completed stays and their last exit (a deal that entered a stage
+   twice takes a ``LEAD`` window over its own entries instead: 1.5% of the sample's deals);
 2. one pass over the opportunities joined to that: the fallbacks, the reach dates (a running
    minimum from the won stage down), the furthest stage, the counts per group and stage
    (``SUM(CASE ...)``), for the all-time or the period view, and the median days in each open
    stage per group (the stays of closed deals end at their close).
 
-One query, reading the stage history once and joining it to the opportunities once: the
-heaviest steps (the window and the join on ``opp_id``) are not repeated for the medians. When
+One query, joining the stage history to the opportunities once (the history is read again
+only for the entries of the deals that entered a stage twice). When
 the engine splits the deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.
 key_slices`: DuckDB above ``SPM_DUCKDB_SLICE_ROWS`` deals, for bounded memory), each slice runs
-the counts, then the counts of days in each open stage; both add up over the slices and the
-medians are exact from the summed counts (:mod:`spmlib.engine.medians`), at the price of
-running each slice's per-deal pass twice.
+the counts (from the first entries alone), then the counts of days in each open stage; both
+add up over the slices and the medians are exact from the summed counts
+(:mod:`spmlib.engine.medians`).
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
@@ -87,9 +88,9 @@ def engine_stage_funnel(
         + " END"
     )
     n_open = len(config.open_stages)
+    exits = start is not None or end is not None  # the period view needs the exit days
     if has_history:
-        exits = start is not None or end is not None  # the period view needs the exit days
-        hist = f"LEFT JOIN ({_per_deal_sql(eng, n, n_open, exits)}) h ON o.opp_id = h.opp_id"
+        hist = "LEFT JOIN ({per_deal}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
     else:
@@ -114,26 +115,42 @@ def engine_stage_funnel(
     reach = [
         (f"LEAST({', '.join(x[k:])})" if k < won else x[k]) + f" AS reach{k}" for k in range(n)
     ]
-    stays = _stay_days(eng, n_open, start, end) if has_history else []
-    deals = (
-        f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + stays)} "
-        f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
-    )
     furthest = " + ".join(f"(CASE WHEN reach{k} IS NOT NULL THEN 1 ELSE 0 END)" for k in range(n))
     sums = _count_sql(eng, n, start, end)
     gk = "".join(f"{q(c)}, " for c in cols)
     group = f"GROUP BY {gk.rstrip(', ')}" if cols else ""
-    counts = f"SELECT {{sums}} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t {group}"
+
+    def deals(stays: bool) -> str:
+        """Per deal: its groups, status, dates and reach dates, and with ``stays`` its days in
+        each open stage (which need the per-deal stays of the stage history)."""
+        days, per_deal = [], ""
+        if has_history:
+            days = _stay_days(eng, n_open, start, end) if stays else []
+            per_deal = _per_deal_sql(eng, n, n_open, len(config.stages), exits, stays)
+        return (
+            f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + days)} "
+            f"FROM opportunities o {hist.replace('{per_deal}', per_deal)} {join} "
+            "WHERE {o_slice}"
+        )
+
+    def counts(stays: bool) -> str:
+        """The counts per group of :func:`deals` (``{sums}``: the aggregates)."""
+        per_deal = f"SELECT d.*, {furthest} - 1 AS f FROM ({deals(stays)}) d"
+        return f"SELECT {{sums}} FROM ({per_deal}) t {group}"
+
     slices = eng.key_slices("opportunities", "opp_id")
     if len(slices) == 1:  # one query: the counts and the engine's exact medians
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
-        sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
+        sql = counts(True).replace("{sums}", gk + sums + (medians if has_history else ""))
         table = eng.sql(_in_slice(sql, slices[0]))
-    else:  # slices of deals in bounded memory: counts and counts of days add up over slices
-        sql = counts.replace("{sums}", gk + sums)
+    elif not has_history:  # slices of deals in bounded memory: the counts add up
+        sql = counts(False).replace("{sums}", gk + sums)
         table = _add_up([eng.sql(_in_slice(sql, part)) for part in slices], cols)
-        if has_history:
-            table = _with_medians(tables, cols, table, deals, slices)
+    else:  # and so do the counts of each number of days in each open stage
+        days = "".join(f", {eng.value_counts_map(f'm{k}')} AS days{k}" for k in range(n_open))
+        sql = counts(True).replace("{sums}", gk + sums + days)
+        parts = [eng.sql(_in_slice(sql, part)) for part in slices]
+        table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
 
 
@@ -152,23 +169,23 @@ def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
     return frame.groupby(cols, dropna=False, sort=False).sum().reset_index()
 
 
-def _with_medians(tables, cols, table, deals: str, slices: list[str]) -> pd.DataFrame:
-    """``table`` with ``median{k}``, the median days in each open stage per group, exact from
-    how many deals spent each number of days there (:mod:`spmlib.engine.medians`), counted
-    slice by slice: no engine holds every stay in memory at once."""
-    from spmlib.engine.medians import medians_from_counts, value_counts
+def _with_medians(parts: list[pd.DataFrame], cols: list[str], n_open: int) -> pd.DataFrame:
+    """The counts of the slices of deals ``parts`` added up per group, with ``median{k}``, the
+    median days in each open stage, exact from how many deals spent each number of days there
+    (the maps ``days{k}`` of each slice, added up; :mod:`spmlib.engine.medians`)."""
+    from spmlib.engine.medians import map_counts, medians_from_counts
 
-    eng, q = tables.engine, tables.engine.quote
-    n_open = len(tables.config.open_stages)
-    gk = "".join(f"d.{q(c)} AS {q(c)}, " for c in cols)
-    days = " ".join(f"WHEN {k} THEN d.m{k}" for k in range(n_open))
-    stays = (
-        f"(SELECT {gk}k.rank, CASE k.rank {days} END AS days FROM ({deals}) d "
-        f"CROSS JOIN (SELECT rank FROM spm_ranks WHERE rank < {n_open}) k)"
+    maps = [f"days{k}" for k in range(n_open)]
+    table = _add_up([part.drop(columns=maps) for part in parts], cols)
+    counts = pd.concat(
+        [
+            map_counts(part, cols, f"days{k}").assign(rank=k)
+            for part in parts
+            for k in range(n_open)
+        ],
+        ignore_index=True,
     )
-    keys = [*cols, "rank"]
-    counts = [value_counts(eng, _in_slice(stays, part), keys, "days") for part in slices]
-    medians = medians_from_counts(pd.concat(counts, ignore_index=True), keys)
+    medians = medians_from_counts(counts, [*cols, "rank"])
     for k in range(n_open):
         one = medians.loc[medians["rank"] == k, [*cols, "median"]]
         if not cols:
@@ -226,14 +243,66 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
-    """One row per deal of the stage history, in one pass (a window, then one ``GROUP BY``):
-    its first entry into each funnel stage (``e{k}``), its latest entry (``last_entry``), and,
-    per open stage, the days of its completed stays (``d{k}``: each stay lasts until the
-    deal's next entry, in (date, funnel order); :func:`spmlib.funnel.velocity.stage_stays`)
-    and their latest exit (``x{k}``, when ``exits``), and the stage and day of the deal's last
-    entry (``lr``, ``lw``), whose stay ends when the deal closes. Entries in stages outside
-    the funnel count only in ``last_entry`` (a stay's next entry is one in a funnel stage)."""
+def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool, stays: bool) -> str:
+    """One row per deal of the stage history: its first entry into each funnel stage
+    (``e{k}``), its latest entry (``last_entry``), and, per open stage, the days of its
+    completed stays (``d{k}``: each stay lasts until the deal's next entry, in (date, stage
+    order); :func:`spmlib.funnel.velocity.stage_stays`) and their latest exit (``x{k}``, when
+    ``exits``), and the stage and day of the deal's last entry (``lr``, ``lw``), whose stay ends
+    when the deal closes. Entries in stages outside the ``n_ranked`` known ones count only in
+    ``last_entry`` (a stay's next entry is one in a known stage).
+
+    One ``GROUP BY opp_id`` gives each deal's first entry into each known stage. A deal that
+    entered no stage twice (98.5% of the sample's) has one stay per stage entered, which ends
+    at the first of its other entries that comes later: that is worked out from its row, with
+    no window. Only the deals that entered a stage twice go through a window (``LEAD`` over
+    their entries), which would sort every entry of every deal. Without ``stays``, only the
+    first entries and the latest (no stays, no window)."""
+    first = [
+        f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS a{k}" for k in range(n_ranked)
+    ]
+    entered = " + ".join(f"CASE WHEN a{k} IS NULL THEN 0 ELSE 1 END" for k in range(n_ranked))
+    grouped = (
+        f"SELECT *, entries > {entered} AS again FROM (SELECT h.opp_id, "
+        f"max(h.entered_date) AS last_entry, {', '.join(first)}, count(r.rank) AS entries "
+        "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage WHERE "
+        "h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL AND {h_slice} GROUP BY h.opp_id) a"
+    )
+    cols = ["opp_id", "last_entry", *(f"e{k}" for k in range(n))]
+    once = ["opp_id", "last_entry", *(f"a{k} AS e{k}" for k in range(n))]
+    if not stays:
+        return f"SELECT {', '.join(once)} FROM ({grouped}) g"
+    for k in range(n_open):
+        # the next entry after stage k's: a later day, or the same day in a later stage
+        later = [
+            f"CASE WHEN a{j} {'>' if j < k else '>='} a{k} THEN a{j} END"
+            for j in range(n_ranked)
+            if j != k
+        ]
+        nxt = f"LEAST({', '.join(later)})"
+        cols.append(f"d{k}")
+        days = eng.days_between(f"a{k}", nxt)
+        once.append(f"CASE WHEN {nxt} IS NOT NULL THEN GREATEST({days}, 0) END AS d{k}")
+        if exits:
+            cols.append(f"x{k}")
+            once.append(f"{nxt} AS x{k}")
+    last = f"GREATEST({', '.join(f'a{k}' for k in range(n_ranked))})"
+    cols += ["lr", "lw"]
+    ranks = ", ".join(f"CASE WHEN a{k} = {last} THEN {k} END" for k in range(n_ranked))
+    once += [f"GREATEST({ranks}) AS lr", f"{last} AS lw"]
+    repeats = _window_per_deal_sql(eng, n, n_open, exits).replace(
+        "{h_slice}", "{h_slice} AND h.opp_id IN (SELECT opp_id FROM g WHERE again)"
+    )
+    return (
+        f"WITH {eng.reused('g', grouped)} "
+        f"SELECT {', '.join(once)} FROM g WHERE NOT again "
+        f"UNION ALL SELECT {', '.join(cols)} FROM ({repeats}) w"
+    )
+
+
+def _window_per_deal_sql(eng, n: int, n_open: int, exits: bool) -> str:
+    """The columns of :func:`_per_deal_sql` through a window over each deal's entries (the
+    rule as written: ``LEAD`` gives each entry's next, then one ``GROUP BY opp_id``)."""
     days = eng.days_between("w", "nxt")
     rows = (
         "SELECT h.opp_id, r.rank, h.entered_date AS w, LEAD(h.entered_date) OVER "
