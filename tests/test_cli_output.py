@@ -197,3 +197,24 @@ def test_batch_progress_lines_come_at_least_every_ten_seconds():
 def test_without_a_terminal_the_batch_reports_progress_as_lines():
     progress, callback = _batch_progress()  # pytest's stderr is not a terminal
     assert isinstance(progress, ProgressLines) and callback == progress.callback
+
+
+def test_engine_steps_show_on_a_terminal_only(monkeypatch):
+    import spmlib.cli.common as common
+
+    with common.engine_steps("spm funnel") as progress:  # pytest's stderr is not a terminal
+        assert progress is None
+    stream = io.StringIO()
+    terminal = Console(file=stream, force_terminal=True, width=100)
+    monkeypatch.setattr(common, "err_console", terminal)
+    with common.engine_steps("spm funnel") as progress:
+        progress("funnel of the deals, slice 3 of 10 [bold]")
+        time.sleep(0.2)  # the status line refreshes several times a second
+    shown = stream.getvalue()
+    assert "spm funnel: funnel of the deals, slice 3 of 10 [bold] (0s so far)" in shown
+
+
+def test_durations_read_as_minutes_and_hours():
+    from spmlib.cli.common import format_duration
+
+    assert [format_duration(s) for s in (4.2, 75, 3700)] == ["4s", "1m15s", "1h01m"]

@@ -318,6 +318,26 @@ def test_stays_without_a_window_are_those_of_the_window(tmp_path):
     assert_frame_equal(_per_deal(sample, window=False), _per_deal(sample, window=True))
 
 
+def test_long_steps_are_reported(monkeypatch):
+    # on 100 M deals the first check takes minutes: each table, and each slice of ids or of
+    # deals, is announced to the progress callback as it starts (the CLI shows it)
+    import spmlib.engine.validate as engine_validate
+    from spmlib.engine import embedded
+
+    monkeypatch.setattr(embedded, "SLICE_ROWS", 2_000)
+    monkeypatch.setattr(engine_validate, "DISTINCT_SCALE", 1)
+    steps: list[str] = []
+    tables = open_tables(resolve_data(None), progress=steps.append)
+    n = len(tables.info)
+    assert f"checking opportunities (table 2 of {n})" in steps
+    assert any(s.startswith("checking the ids of activities, slice 1 of ") for s in steps)
+    assert any(s.startswith("checking the deals stage_history refers to, slice ") for s in steps)
+    slices = len(tables.engine.key_slices("opportunities", "opp_id"))
+    del steps[:]
+    engine_stage_funnel(tables)
+    assert steps == [f"funnel of the deals, slice {i} of {slices}" for i in range(1, slices + 1)]
+
+
 def test_close_reasons_are_folded_in_the_engine(tmp_path):
     # dataset.yml names CRM stages that mean won or lost (won_reasons, lost_reasons): the engine
     # reads them as the won / lost stage, like the loader, and keeps the CRM stage in

@@ -15,6 +15,7 @@ from spmlib.cli.common import (
     console,
     err_console,
     fail,
+    format_duration,
 )
 from spmlib.exceptions import SpmError
 
@@ -150,9 +151,11 @@ class ProgressLines:
         elapsed = self.clock() - self.started
         text = f"reports: {self.done} of {self.total or '?'} done"
         text += f" ({self.failed} not ok)" if self.failed else ""
-        text += f", {self.running} running, {_duration(elapsed)} elapsed"
+        text += f", {self.running} running, {format_duration(elapsed)} elapsed"
         if self.done and self.total > self.done:
-            text += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
+            text += (
+                f", about {format_duration(elapsed / self.done * (self.total - self.done))} left"
+            )
         self.stream.write(text + "\n")
         self.stream.flush()
         return text
@@ -160,14 +163,6 @@ class ProgressLines:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             self.line()
-
-
-def _duration(seconds: float) -> str:
-    """``75`` → ``1m15s``; ``3700`` → ``1h01m``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def _batch_progress():

@@ -10,7 +10,8 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from functools import cache
@@ -49,6 +50,8 @@ __all__ = [
     "Engine",
     "EngineOpt",
     "open_or_exit",
+    "engine_steps",
+    "format_duration",
 ]
 
 
@@ -215,10 +218,38 @@ def load_or_exit(path: str, mapping: str | None = None):
     return ds
 
 
-def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
+def format_duration(seconds: float) -> str:
+    """``75`` → ``1m15s``; ``3700`` → ``1h01m``; ``4.2`` → ``4s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@contextmanager
+def engine_steps(command: str) -> Iterator[Callable[[str], None] | None]:
+    """While a command works in an engine, a line on stderr saying which step runs and for
+    how long (a terminal only: the first check of 100 M deals takes minutes). Yields the
+    callback to give as ``progress`` (:attr:`spmlib.engine.tables.Tables.progress`), or None
+    when stderr is not a terminal."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    started = time.monotonic()
+    with err_console.status(f"{command}: opening the data") as status:
+
+        def show(step: str) -> None:
+            took = format_duration(time.monotonic() - started)
+            status.update(escape(f"{command}: {step} ({took} so far)"))
+
+        yield show
+
+
+def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb", progress=None):
     """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
     ``path`` is empty), validated once per fingerprint; print how files were read where it
-    matters (notes); on a data problem print every problem and exit 1."""
+    matters (notes); on a data problem print every problem and exit 1. ``progress``: as
+    :func:`~spmlib.engine.locations.open_tables` (from :func:`engine_steps`)."""
     from spmlib.engine.locations import open_tables
 
     if not path:  # the bundled sample (generated on first use)
@@ -226,7 +257,7 @@ def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb"):
 
         path = resolve_data(path)
     with _data_problems_exit():
-        tables = open_tables(path, mapping=mapping, engine=engine)
+        tables = open_tables(path, mapping=mapping, engine=engine, progress=progress)
     for note in tables.notes:  # e.g. the encoding a file was read in
         err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     return tables

@@ -24,6 +24,7 @@ from spmlib.cli.common import (
     app,
     console,
     emit,
+    engine_steps,
     fail,
     open_or_exit,
     parse_date,
@@ -85,16 +86,17 @@ def _check_in_engine(location: str, engine: str):
     from spmlib.engine.locations import open_tables
     from spmlib.engine.validate import check_now
 
-    try:
-        tables = open_tables(location, engine=engine, validate=False)
-    except SpmError as exc:
-        fail(str(exc))
-    try:
-        problems = check_now(tables)
-        clean = not any(p.severity == "error" for p in problems)
-        return problems, (tables.summary() if clean else None)
-    finally:
-        tables.close()
+    with engine_steps("spm validate") as progress:
+        try:
+            tables = open_tables(location, engine=engine, validate=False, progress=progress)
+        except SpmError as exc:
+            fail(str(exc))
+        try:
+            problems = check_now(tables)
+            clean = not any(p.severity == "error" for p in problems)
+            return problems, (tables.summary() if clean else None)
+        finally:
+            tables.close()
 
 
 def _check_loaded(location: str, mapping: str):
@@ -178,17 +180,13 @@ def kpis_command(
     """
     from spmlib.productivity.kpis import kpis
 
-    ds = open_or_exit(path, mapping, engine.value)
-    try:
-        table = kpis(
-            ds,
-            by=by.value,
-            start=parse_date(start, "--start"),
-            end=parse_date(end, "--end"),
-            period=period.value if period else None,
-        )
-    except SpmError as exc:
-        fail(str(exc))
+    lo, hi = parse_date(start, "--start"), parse_date(end, "--end")
+    with engine_steps("spm kpis") as progress:
+        ds = open_or_exit(path, mapping, engine.value, progress)
+        try:
+            table = kpis(ds, by=by.value, start=lo, end=hi, period=period.value if period else None)
+        except SpmError as exc:
+            fail(str(exc))
     emit(table, fmt, title=f"KPIs by {by.value}", currency=ds.config.currency)
 
 

@@ -17,6 +17,7 @@ from spmlib.cli.common import (
     StartOpt,
     app,
     emit,
+    engine_steps,
     err_console,
     fail,
     load_or_exit,
@@ -83,16 +84,16 @@ def _engine_funnel(path, engine, by, lo, hi):
     """The funnel aggregated in the engine (only opportunities and stage history are read)."""
     from spmlib.funnel.reach import engine_stage_funnel
 
-    tables = open_or_exit(path, None, engine)
-    try:
-        if len(tables.config.pipelines) > 1:
+    with engine_steps("spm funnel") as progress:
+        tables = open_or_exit(path, None, engine, progress)
+        try:
+            if len(tables.config.pipelines) <= 1:
+                return engine_stage_funnel(tables, by=by, start=lo, end=hi), tables.config.currency
+        except SpmError as exc:
+            fail(str(exc))
+        finally:
             tables.close()
-            return _loaded_funnel(path, None, by, lo, hi)
-        return engine_stage_funnel(tables, by=by, start=lo, end=hi), tables.config.currency
-    except SpmError as exc:
-        fail(str(exc))
-    finally:
-        tables.close()
+    return _loaded_funnel(path, None, by, lo, hi)
 
 
 def _loaded_funnel(path, mapping, by, lo, hi):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def open_tables(
     mapping: str | Path | Any | None = None,
     engine: str | Engine | None = None,
     validate: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Tables:
     """Open a dataset in an engine (see the module docstring for the locations understood).
 
@@ -83,6 +85,7 @@ def open_tables(
     engine : ``duckdb`` (default), ``spark``, or an Engine instance; ``spark:`` locations
         always use Spark.
     validate : validate the data (once per fingerprint, then trusted) and raise on errors.
+    progress : called with each long step as it starts (:attr:`Tables.progress`).
 
     Returns
     -------
@@ -105,6 +108,7 @@ def open_tables(
         else:
             tables = _folder_tables(eng, text)
         _create_views(tables)
+        tables.progress = progress
         if validate:
             from spmlib.engine.validate import validate_once
 

@@ -8,6 +8,7 @@ typed and validated). Every present table is a view named like the model's table
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -55,6 +56,8 @@ class Tables:
     fingerprint : ``sha256:...`` of the source files, settings and mapping.
     config_problems : problems of ``dataset.yml`` or of reading the source (before validation).
     warnings : the validation warnings (set by :func:`spmlib.engine.validate.validate_once`).
+    progress : called with each long step as it starts (a table checked, a slice of deals
+        aggregated), for a display such as the CLI's; None: the steps are only logged.
     """
 
     engine: Engine
@@ -68,6 +71,13 @@ class Tables:
     mapped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Tables whose file exists but cannot be read (their problem is in ``config_problems``).
     unreadable: tuple[str, ...] = ()
+    progress: Callable[[str], None] | None = None
+
+    def report(self, step: str) -> None:
+        """Say that the long step ``step`` starts (to :attr:`progress`, and to the log)."""
+        log.debug("%s: %s", self.source, step)
+        if self.progress is not None:
+            self.progress(step)
 
     @property
     def notes(self) -> list[Problem]:

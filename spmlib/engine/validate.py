@@ -97,7 +97,10 @@ def engine_problems(tables) -> list[Problem]:
     problems: list[Problem] = list(tables.config_problems)
     problems += v.missing_tables([*tables.info, *tables.unreadable], tables.source)
     config = tables.config
-    hits = {name: _probe(tables, name) for name in tables.info}
+    hits = {}
+    for i, name in enumerate(tables.info, 1):
+        tables.report(f"checking {name} (table {i} of {len(tables.info)})")
+        hits[name] = _probe(tables, name)
     for name, info in tables.info.items():
         file, cols = info.file, tables.mapped_columns.get(name)
         if info.row_column:  # a typed copy: its column and parsing problems were recorded
@@ -165,7 +168,8 @@ def _probe(tables, name: str) -> set[str]:
         if len(key_parts) == 1:
             sums.append(repeats)
         else:
-            for part in key_parts:
+            for i, part in enumerate(key_parts, 1):
+                tables.report(f"checking the ids of {name}, slice {i} of {len(key_parts)}")
                 _count(eng, counts, f"SELECT {repeats} FROM {name} WHERE {_at(part, key)}")
     if sums:
         _count(eng, counts, f"SELECT {', '.join(sums)} FROM {name}")
@@ -173,7 +177,9 @@ def _probe(tables, name: str) -> set[str]:
     deal_parts = ["TRUE"]
     if refers and tables.has("opportunities", "opp_id"):
         deal_parts = eng.key_slices("opportunities", "opp_id")
-    for part in deal_parts:
+    for i, part in enumerate(deal_parts, 1):
+        if len(deal_parts) > 1:
+            tables.report(f"checking the deals {name} refers to, slice {i} of {len(deal_parts)}")
         joins: dict[str, str] = {}
         lookups = [
             f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"

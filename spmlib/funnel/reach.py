@@ -145,11 +145,11 @@ def engine_stage_funnel(
         table = eng.sql(_in_slice(sql, slices[0]))
     elif not has_history:  # slices of deals in bounded memory: the counts add up
         sql = counts(False).replace("{sums}", gk + sums)
-        table = _add_up([eng.sql(_in_slice(sql, part)) for part in slices], cols)
+        table = _add_up(_by_slice(tables, sql, slices), cols)
     else:  # and so do the counts of each number of days in each open stage
         days = "".join(f", {eng.value_counts_map(f'm{k}')} AS days{k}" for k in range(n_open))
         sql = counts(True).replace("{sums}", gk + sums + days)
-        parts = [eng.sql(_in_slice(sql, part)) for part in slices]
+        parts = _by_slice(tables, sql, slices)
         table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
 
@@ -159,6 +159,15 @@ def _in_slice(sql: str, part: str) -> str:
     :meth:`~spmlib.engine.base.Engine.key_slices`."""
     o_part, h_part = part.replace("{col}", "o.opp_id"), part.replace("{col}", "h.opp_id")
     return sql.replace("{o_slice}", o_part).replace("{h_slice}", h_part)
+
+
+def _by_slice(tables, sql: str, slices: list[str]) -> list[pd.DataFrame]:
+    """The results of ``sql`` on each slice of deals, one after the other."""
+    out = []
+    for i, part in enumerate(slices, 1):
+        tables.report(f"funnel of the deals, slice {i} of {len(slices)}")
+        out.append(tables.engine.sql(_in_slice(sql, part)))
+    return out
 
 
 def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
