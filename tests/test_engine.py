@@ -331,7 +331,7 @@ def test_long_steps_are_reported(monkeypatch):
     n = len(tables.info)
     assert f"checking opportunities (table 2 of {n})" in steps
     assert any(s.startswith("checking the ids of activities, slice 1 of ") for s in steps)
-    assert any(s.startswith("checking the deals stage_history refers to, slice ") for s in steps)
+    assert any(s.startswith("checking stage_history against their deals, slice ") for s in steps)
     slices = len(tables.engine.key_slices("opportunities", "opp_id"))
     del steps[:]
     engine_stage_funnel(tables)

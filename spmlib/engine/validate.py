@@ -179,7 +179,7 @@ def _probe(tables, name: str) -> set[str]:
         deal_parts = eng.key_slices("opportunities", "opp_id")
     for i, part in enumerate(deal_parts, 1):
         if len(deal_parts) > 1:
-            tables.report(f"checking the deals {name} refers to, slice {i} of {len(deal_parts)}")
+            tables.report(f"checking {name} against their deals, slice {i} of {len(deal_parts)}")
         joins: dict[str, str] = {}
         lookups = [
             f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {family}"
