@@ -257,7 +257,7 @@ def test_chunked_sample_is_valid_and_agrees(tmp_path):
 
 @pytest.mark.parametrize("by", [None, "team", "rep"])
 def test_funnel_in_slices_of_deals_is_the_same(monkeypatch, by):
-    # DuckDB splits the deals into slices of SLICE_ROWS (10M by default, for bounded memory
+    # DuckDB splits the deals into slices of SLICE_ROWS (5M by default, for bounded memory
     # at 100M); eight slices of the sample's deals must give exactly the funnel of one slice,
     # with and without a date range (the counts and the counts of days behind the medians add
     # up over the slices)

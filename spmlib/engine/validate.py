@@ -50,8 +50,8 @@ VALIDATION_VERSION = 3
 
 
 #: Keys per slice of the count of distinct ids, in slices of deals (``key_slices``): 40 M id
-#: hashes fit in DuckDB's default 500 MB; the 1.24 billion activity ids of 100 M deals do not.
-DISTINCT_SCALE = 4
+#: hashes fit in DuckDB's memory cap; the 1.24 billion activity ids of 100 M deals do not.
+DISTINCT_SCALE = 8
 
 
 def _key(tables) -> str:

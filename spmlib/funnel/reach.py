@@ -15,12 +15,12 @@ fallbacks for open, won and lost deals without the entry) and of :mod:`spmlib.fu
    stage per group (the stays of closed deals end at their close).
 
 One query, joining the stage history to the opportunities once (the history is read again
-only for the entries of the deals that entered a stage twice). When
-the engine splits the deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.
-key_slices`: DuckDB above ``SPM_DUCKDB_SLICE_ROWS`` deals, for bounded memory), each slice runs
-the counts (from the first entries alone), then the counts of days in each open stage; both
-add up over the slices and the medians are exact from the summed counts
-(:mod:`spmlib.engine.medians`).
+only for the entries of the deals that entered a stage twice). When the engine splits the
+deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.key_slices`: DuckDB above
+``SPM_DUCKDB_SLICE_ROWS`` deals, 5 M, for bounded memory), the query runs once a slice, with,
+in place of the medians, how many deals spent each number of days in each open stage
+(:meth:`~spmlib.engine.base.Engine.value_counts_map`); the counts add up over the slices and
+the medians are exact from the summed counts (:mod:`spmlib.engine.medians`).
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
