@@ -105,7 +105,9 @@ def test_the_collector_is_spared_the_modules_objects(folder, tmp_path, monkeypat
     _spare_the_collector.cache_clear()
     for _ in range(3):
         assert runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).exit_code == 0
-    assert frozen == [True] and registered == [freeze, gc.collect]  # run last first
+    ours = [f for f in registered if f in (freeze, gc.collect)]  # (modules imported by the
+    # commands may register exit handlers of their own meanwhile)
+    assert frozen == [True] and ours == [freeze, gc.collect]  # run last first
     # a whole process still writes all of its output
     expected = runner.invoke(app, ["kpis", str(folder), "--format", "csv"]).output
     env = {**os.environ, "SPM_CACHE_DIR": str(tmp_path / "cache")}
