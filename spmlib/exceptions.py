@@ -17,6 +17,7 @@ __all__ = [
     "PlanError",
     "ExpressionError",
     "UnsafeOutputError",
+    "EngineMemoryError",
 ]
 
 
@@ -108,6 +109,11 @@ class MissingFileError(SpmError, FileNotFoundError):
 
 class KernelStartError(SpmError, RuntimeError):
     """A Jupyter kernel could not be started (or never became ready)."""
+
+
+class EngineMemoryError(SpmError, MemoryError):
+    """The engine ran out of its memory cap (and of what it may spill); the message says the
+    cap and which settings to change."""
 
 
 class UnknownNameError(ParameterError, KeyError):

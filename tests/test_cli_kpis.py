@@ -115,3 +115,15 @@ def test_the_collector_is_spared_the_modules_objects(folder, tmp_path, monkeypat
     done = subprocess.run(spm, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
+
+
+@pytest.mark.parametrize("command", ["kpis", "funnel", "validate"])
+def test_the_engine_out_of_memory_is_a_message_not_a_traceback(folder, command, monkeypatch):
+    # DuckDB's cap so small that nothing fits: the commands say which settings to change
+    import spmlib.engine.embedded as embedded
+
+    monkeypatch.setattr(embedded, "MEMORY_LIMIT", "1KB")
+    result = runner.invoke(app, [command, str(folder)])
+    assert result.exit_code == 1, result.output
+    assert "ran out of its memory cap" in result.output and "SPM_DUCKDB_MEMORY" in result.output
+    assert "Traceback" not in result.output

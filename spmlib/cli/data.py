@@ -95,6 +95,8 @@ def _check_in_engine(location: str, engine: str):
             problems = check_now(tables)
             clean = not any(p.severity == "error" for p in problems)
             return problems, (tables.summary() if clean else None)
+        except SpmError as exc:  # e.g. the engine out of memory
+            fail(str(exc))
         finally:
             tables.close()
 

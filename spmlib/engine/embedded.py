@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 
 from spmlib.engine.base import Engine
+from spmlib.exceptions import EngineMemoryError
 
 __all__ = ["DuckDBEngine", "MEMORY_LIMIT", "SLICE_MEMORY", "SLICE_ROWS"]
 
@@ -57,11 +60,31 @@ class DuckDBEngine(Engine):
 
     def sql(self, text: str) -> pd.DataFrame:
         log.debug("duckdb: %s", text)
-        return self._con.execute(text).df()
+        with self._memory_said():
+            return self._con.execute(text).df()
 
     def execute(self, text: str) -> None:
         log.debug("duckdb: %s", text)
-        self._con.execute(text)
+        with self._memory_said():
+            self._con.execute(text)
+
+    @contextmanager
+    def _memory_said(self) -> Iterator[None]:
+        """DuckDB's out-of-memory error as an :class:`~spmlib.exceptions.EngineMemoryError`
+        naming the cap and the settings that change it."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            cap = self._con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            raise EngineMemoryError(
+                f"DuckDB ran out of its memory cap ({cap}) and of what it could spill to "
+                f"{tempfile.gettempdir()}/spm-duckdb. Raise the cap (SPM_DUCKDB_MEMORY, and "
+                "SPM_DUCKDB_SLICE_MEMORY for data split into slices), or split large tables "
+                "into smaller slices (SPM_DUCKDB_SLICE_ROWS), and check the free disk space. "
+                f"DuckDB said: {str(exc).splitlines()[0]}"
+            ) from None
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         # copied into a table: joins on a frame scanned in place are ~50x slower (0.1 s for a

@@ -49,9 +49,9 @@ log = logging.getLogger(__name__)
 VALIDATION_VERSION = 3
 
 
-#: Keys per slice of the count of distinct ids, in slices of deals (``key_slices``): 40 M id
+#: Keys per slice of the count of distinct ids, in slices of deals (``key_slices``): 10 M id
 #: hashes fit in DuckDB's memory cap; the 1.24 billion activity ids of 100 M deals do not.
-DISTINCT_SCALE = 8
+DISTINCT_SCALE = 2
 
 
 def _key(tables) -> str:
