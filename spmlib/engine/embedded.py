@@ -55,7 +55,8 @@ class DuckDBEngine(Engine):
         self._con = duckdb.connect(
             config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False}
         )
-        self._con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/spm-duckdb'")
+        self._cap = MEMORY_LIMIT
+        self._run(f"SET temp_directory = '{tempfile.gettempdir()}/spm-duckdb'")
         self._slices: dict[tuple[str, str, int], list[str]] = {}
 
     def sql(self, text: str) -> pd.DataFrame:
@@ -65,8 +66,12 @@ class DuckDBEngine(Engine):
 
     def execute(self, text: str) -> None:
         log.debug("duckdb: %s", text)
+        self._run(text)
+
+    def _run(self, text: str):
+        """``text`` run on the connection (its result), DuckDB's out of memory said."""
         with self._memory_said():
-            self._con.execute(text)
+            return self._con.execute(text)
 
     @contextmanager
     def _memory_said(self) -> Iterator[None]:
@@ -77,9 +82,8 @@ class DuckDBEngine(Engine):
         try:
             yield
         except duckdb.OutOfMemoryException as exc:
-            cap = self._con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
             raise EngineMemoryError(
-                f"DuckDB ran out of its memory cap ({cap}) and of what it could spill to "
+                f"DuckDB ran out of its memory cap ({self._cap}) and of what it could spill to "
                 f"{tempfile.gettempdir()}/spm-duckdb. Raise the cap (SPM_DUCKDB_MEMORY, and "
                 "SPM_DUCKDB_SLICE_MEMORY for data split into slices), or split large tables "
                 "into smaller slices (SPM_DUCKDB_SLICE_ROWS), and check the free disk space. "
@@ -91,9 +95,7 @@ class DuckDBEngine(Engine):
         # calendar of a thousand days), and the frames registered are small
         self._con.register("spm_frame", frame)
         try:
-            self._con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS SELECT * FROM spm_frame"
-            )
+            self._run(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS SELECT * FROM spm_frame")
         finally:
             self._con.unregister("spm_frame")
 
@@ -107,7 +109,7 @@ class DuckDBEngine(Engine):
         )
 
     def column_types(self, relation: str) -> dict[str, str]:
-        rows = self._con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        rows = self._run(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         return {r[0]: str(r[1]).upper() for r in rows}
 
     def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:
@@ -121,14 +123,15 @@ class DuckDBEngine(Engine):
         return self._slices[table, column, scale]
 
     def _key_slices(self, table: str, column: str, scale: int) -> list[str]:
-        rows = self._con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        rows = self._run(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         parts = -(-rows // (SLICE_ROWS * scale))
         if parts <= 1:
             return ["TRUE"]
-        self._con.execute(f"SET memory_limit = '{SLICE_MEMORY}'")
+        self._run(f"SET memory_limit = '{SLICE_MEMORY}'")
+        self._cap = SLICE_MEMORY
         at = ", ".join(str(i / parts) for i in range(1, parts))
         col = self.quote(column)
-        bounds = self._con.execute(
+        bounds = self._run(
             f"SELECT quantile_disc({col}, [{at}]) FROM (SELECT {col} FROM {table} "
             f"WHERE {col} IS NOT NULL USING SAMPLE {_SAMPLE} ROWS) s"
         ).fetchall()[0][0]
