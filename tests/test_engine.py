@@ -288,7 +288,7 @@ def _per_deal(tables, window: bool) -> pd.DataFrame:
     if window:
         sql = reach._window_per_deal_sql(eng, n, n_open, exits=True)
     else:
-        sql = reach._per_deal_sql(eng, n, n_open, len(config.stages), exits=True, stays=True)
+        sql = reach._per_deal_sql(eng, n, n_open, len(config.stages), exits=True)
     out = eng.sql(sql.replace("{h_slice}", "TRUE")).sort_values("opp_id", ignore_index=True)
     return out.astype({c: "float64" for c in out.columns if c[0] == "d" or c == "lr"})
 

@@ -88,9 +88,10 @@ def engine_stage_funnel(
         + " END"
     )
     n_open = len(config.open_stages)
-    exits = start is not None or end is not None  # the period view needs the exit days
     if has_history:
-        hist = "LEFT JOIN ({per_deal}) h ON o.opp_id = h.opp_id"
+        exits = start is not None or end is not None  # the period view needs the exit days
+        per_deal = _per_deal_sql(eng, n, n_open, len(config.stages), exits)
+        hist = f"LEFT JOIN ({per_deal}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
     else:
@@ -119,36 +120,23 @@ def engine_stage_funnel(
     sums = _count_sql(eng, n, start, end)
     gk = "".join(f"{q(c)}, " for c in cols)
     group = f"GROUP BY {gk.rstrip(', ')}" if cols else ""
-
-    def deals(stays: bool) -> str:
-        """Per deal: its groups, status, dates and reach dates, and with ``stays`` its days in
-        each open stage (which need the per-deal stays of the stage history)."""
-        days, per_deal = [], ""
-        if has_history:
-            days = _stay_days(eng, n_open, start, end) if stays else []
-            per_deal = _per_deal_sql(eng, n, n_open, len(config.stages), exits, stays)
-        return (
-            f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + days)} "
-            f"FROM opportunities o {hist.replace('{per_deal}', per_deal)} {join} "
-            "WHERE {o_slice}"
-        )
-
-    def counts(stays: bool) -> str:
-        """The counts per group of :func:`deals` (``{sums}``: the aggregates)."""
-        per_deal = f"SELECT d.*, {furthest} - 1 AS f FROM ({deals(stays)}) d"
-        return f"SELECT {{sums}} FROM ({per_deal}) t {group}"
-
+    stays = _stay_days(eng, n_open, start, end) if has_history else []
+    deals = (
+        f"SELECT {gsel}o.status, o.created_date, o.close_date, {', '.join(reach + stays)} "
+        f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
+    )
+    counts = f"SELECT {{sums}} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t {group}"
     slices = eng.key_slices("opportunities", "opp_id")
     if len(slices) == 1:  # one query: the counts and the engine's exact medians
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
-        sql = counts(True).replace("{sums}", gk + sums + (medians if has_history else ""))
+        sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
         table = eng.sql(_in_slice(sql, slices[0]))
     elif not has_history:  # slices of deals in bounded memory: the counts add up
-        sql = counts(False).replace("{sums}", gk + sums)
+        sql = counts.replace("{sums}", gk + sums)
         table = _add_up(_by_slice(tables, sql, slices), cols)
     else:  # and so do the counts of each number of days in each open stage
         days = "".join(f", {eng.value_counts_map(f'm{k}')} AS days{k}" for k in range(n_open))
-        sql = counts(True).replace("{sums}", gk + sums + days)
+        sql = counts.replace("{sums}", gk + sums + days)
         parts = _by_slice(tables, sql, slices)
         table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
@@ -252,7 +240,7 @@ def _count_sql(eng, n: int, start, end) -> str:
     return ", ".join(cols)
 
 
-def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool, stays: bool) -> str:
+def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool) -> str:
     """One row per deal of the stage history: its first entry into each funnel stage
     (``e{k}``), its latest entry (``last_entry``), and, per open stage, the days of its
     completed stays (``d{k}``: each stay lasts until the deal's next entry, in (date, stage
@@ -265,8 +253,7 @@ def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool, stays: b
     entered no stage twice (98.5% of the sample's) has one stay per stage entered, which ends
     at the first of its other entries that comes later: that is worked out from its row, with
     no window. Only the deals that entered a stage twice go through a window (``LEAD`` over
-    their entries), which would sort every entry of every deal. Without ``stays``, only the
-    first entries and the latest (no stays, no window)."""
+    their entries), which would sort every entry of every deal."""
     first = [
         f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS a{k}" for k in range(n_ranked)
     ]
@@ -279,8 +266,6 @@ def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool, stays: b
     )
     cols = ["opp_id", "last_entry", *(f"e{k}" for k in range(n))]
     once = ["opp_id", "last_entry", *(f"a{k} AS e{k}" for k in range(n))]
-    if not stays:
-        return f"SELECT {', '.join(once)} FROM ({grouped}) g"
     for k in range(n_open):
         # the next entry after stage k's: a later day, or the same day in a later stage
         later = [
