@@ -35,7 +35,7 @@ SLICE_ROWS = int(os.environ.get("SPM_DUCKDB_SLICE_ROWS", "5000000"))
 #: DuckDB's memory cap once a table needs slices (``SPM_DUCKDB_SLICE_MEMORY``, else
 #: ``SPM_DUCKDB_MEMORY`` when set, else 1200MB): data that large is past the 1 GB of a small
 #: command, and a slice that fits spills less (the funnel of 100 M deals took 2 min 3 s with
-#: 10 M deals a slice at 500MB, 83 s with 5 M at 1200MB, its peak 1.4 GB).
+#: 10 M deals a slice at 500MB, 80 s with 5 M at 1200MB, its peak 1.4 GB).
 SLICE_MEMORY = os.environ.get("SPM_DUCKDB_SLICE_MEMORY") or os.environ.get(
     "SPM_DUCKDB_MEMORY", "1200MB"
 )
