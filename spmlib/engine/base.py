@@ -14,9 +14,19 @@ from itertools import pairwise
 
 import pandas as pd
 
-__all__ = ["Engine", "ENGINES", "MONEY"]
+__all__ = ["Engine", "ENGINES", "MONEY", "slice_on"]
 
 log = logging.getLogger(__name__)
+
+
+def slice_on(part: str, column: str) -> str:
+    """The slice condition ``part`` (of :meth:`Engine.key_slices`) on ``column``.
+
+    >>> slice_on("({col} >= 'A' AND {col} < 'M')", "h.opp_id")
+    "(h.opp_id >= 'A' AND h.opp_id < 'M')"
+    """
+    return part.replace("{col}", column)
+
 
 #: The exact type money is summed in (both engines sum decimals exactly, so their results agree
 #: to the last digit; floats summed in a different order could differ in the last bit).

@@ -36,6 +36,7 @@ import logging
 
 import pandas as pd
 
+from spmlib.engine.base import slice_on
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io import validate as v
 from spmlib.io.schema import SPLIT_TYPES, TABLES
@@ -170,7 +171,7 @@ def _probe(tables, name: str) -> set[str]:
         else:
             for i, part in enumerate(key_parts, 1):
                 tables.report(f"checking the ids of {name}, slice {i} of {len(key_parts)}")
-                _count(eng, counts, f"SELECT {repeats} FROM {name} WHERE {_at(part, key)}")
+                _count(eng, counts, f"SELECT {repeats} FROM {name} WHERE {slice_on(part, key)}")
     if sums:
         _count(eng, counts, f"SELECT {', '.join(sums)} FROM {name}")
     refers = name not in ("opportunities", "reps", "quotas") and tables.has(name, "opp_id")
@@ -190,7 +191,7 @@ def _probe(tables, name: str) -> set[str]:
             if cond
         ]
         if lookups:
-            where = f" WHERE {_at(part, 't.opp_id')}" if refers else ""
+            where = f" WHERE {slice_on(part, 't.opp_id')}" if refers else ""
             source = f"{name} t {' '.join(joins.values())}{where}"
             _count(eng, counts, f"SELECT {', '.join(lookups)} FROM {source}")
     return {family for family, n in counts.items() if n > 0}
@@ -202,12 +203,6 @@ def _count(eng, counts: dict[str, int], sql: str) -> None:
     for family in got.columns:
         n = got[family].iloc[0]
         counts[family] = counts.get(family, 0) + (0 if n is None or n != n else int(n))
-
-
-def _at(part: str, column: str) -> str:
-    """The slice condition ``part`` (of :meth:`~spmlib.engine.base.Engine.key_slices`) on
-    ``column``."""
-    return part.replace("{col}", column)
 
 
 def _empty_rows(tables, name: str) -> str:
@@ -315,7 +310,7 @@ def _unknown(
             f"(SELECT 1 FROM {ref} k WHERE k.{ref_col} = {name}.{col}))"
         )
     alias = f"spm_{ref}_{ref_col}"
-    where = f" WHERE {_at(part, ref_col)}" if ref_col == "opp_id" else ""
+    where = f" WHERE {slice_on(part, ref_col)}" if ref_col == "opp_id" else ""
     joins[alias] = (
         f"LEFT JOIN (SELECT {ref_col} AS spm_key FROM {ref}{where}) {alias} "
         f"ON t.{col} = {alias}.spm_key"
@@ -366,18 +361,18 @@ def _relation_conds(tables, name: str, joins=None, part: str = "TRUE") -> str:
             "SELECT DISTINCT h.opp_id AS spm_key FROM stage_history h "
             "JOIN opportunities o ON o.opp_id = h.opp_id "
             f"WHERE {_outside_pipeline(tables, 'o.pipeline', 'h.stage')} "
-            f"AND {_at(part, 'h.opp_id')}"
+            f"AND {slice_on(part, 'h.opp_id')}"
         )
         conds.append(_member(name, "opp_id", pipelines, "spm_history_pipelines", joins))
     if name == "splits" and tables.has(name, "opp_id", "rep_id", "share", "type") and known_deals:
         shares = (
             "SELECT opp_id AS spm_key FROM splits "
-            f"WHERE type = 'revenue' AND {_at(part, 'opp_id')} GROUP BY opp_id "
+            f"WHERE type = 'revenue' AND {slice_on(part, 'opp_id')} GROUP BY opp_id "
             f"HAVING abs(coalesce(sum(share), 0) - 1) > {v.SHARE_TOLERANCE / 2!r}"
         )
         repeated = (
             "SELECT DISTINCT opp_id AS spm_key FROM splits WHERE opp_id IS NOT NULL AND "
-            f"rep_id IS NOT NULL AND type IS NOT NULL AND {_at(part, 'opp_id')} "
+            f"rep_id IS NOT NULL AND type IS NOT NULL AND {slice_on(part, 'opp_id')} "
             "GROUP BY opp_id, rep_id, type "
             "HAVING count(*) > 1"
         )

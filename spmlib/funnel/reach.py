@@ -36,6 +36,7 @@ import pandas as pd
 
 from spmlib.core.grouping import group_codes, group_list, rep_groups
 from spmlib.core.ranges import day_range
+from spmlib.engine.base import slice_on
 from spmlib.funnel.conversion import FunnelCounts, funnel_table
 
 __all__ = ["engine_stage_funnel"]
@@ -145,7 +146,7 @@ def engine_stage_funnel(
 def _in_slice(sql: str, part: str) -> str:
     """``sql`` with its slice placeholders set to the condition ``part`` of
     :meth:`~spmlib.engine.base.Engine.key_slices`."""
-    o_part, h_part = part.replace("{col}", "o.opp_id"), part.replace("{col}", "h.opp_id")
+    o_part, h_part = slice_on(part, "o.opp_id"), slice_on(part, "h.opp_id")
     return sql.replace("{o_slice}", o_part).replace("{h_slice}", h_part)
 
 
