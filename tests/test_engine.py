@@ -282,8 +282,7 @@ def _per_deal(tables, window: bool) -> pd.DataFrame:
     from spmlib.funnel import reach
 
     eng, config = tables.engine, tables.config
-    ranks = pd.DataFrame({"stage": list(config.stages), "rank": range(len(config.stages))})
-    eng.register("spm_ranks", ranks)
+    reach._register_ranks(tables)
     n, n_open = len(config.funnel_stages), len(config.open_stages)
     if window:
         sql = reach._window_per_deal_sql(eng, n, n_open, exits=True)

@@ -315,11 +315,17 @@ CASES = {
 }
 
 
-def broken(folder: Path, case: str) -> Path:
-    """The base dataset (mini, accounts, splits) in ``folder``, with the edits of ``case``."""
+def base(folder: Path) -> Path:
+    """The base dataset (mini, accounts, splits) in ``folder``."""
     shutil.copytree(MINI, folder)
     (folder / "accounts.csv").write_text(ACCOUNTS)
     (folder / "splits.csv").write_text(SPLITS)
+    return folder
+
+
+def broken(folder: Path, case: str) -> Path:
+    """The base dataset in ``folder``, with the edits of ``case``."""
+    base(folder)
     for change in CASES[case][0]:
         change(folder)
     return folder
@@ -336,10 +342,7 @@ def as_parquet(folder: Path, out: Path) -> Path:
 
 
 def test_the_base_dataset_is_clean(tmp_path):
-    folder = tmp_path / "ds"
-    shutil.copytree(MINI, folder)
-    (folder / "accounts.csv").write_text(ACCOUNTS)
-    (folder / "splits.csv").write_text(SPLITS)
+    folder = base(tmp_path / "ds")
     assert load_checked(folder)[1] == []
     assert engine_problems(open_tables(folder, validate=False)) == []
     for parquet in (as_parquet(folder, tmp_path / "p"),):
@@ -352,10 +355,7 @@ def test_the_probe_in_slices_finds_nothing_on_clean_data(tmp_path, monkeypatch):
     # cannot see
     from spmlib.engine.validate import _probe
 
-    folder = tmp_path / "ds"
-    shutil.copytree(MINI, folder)
-    (folder / "accounts.csv").write_text(ACCOUNTS)
-    (folder / "splits.csv").write_text(SPLITS)
+    folder = base(tmp_path / "ds")
     tables = _sliced(as_parquet(folder, tmp_path / "p"), monkeypatch)
     assert {name: _probe(tables, name) for name in tables.info} == {n: set() for n in tables.info}
 

@@ -72,9 +72,7 @@ def engine_stage_funnel(
             if not tables.has("reps", c):
                 available = sorted({*opp_cols, *tables.info["reps"].columns})
                 raise UnknownNameError("group column", c, available)
-    eng.register(
-        "spm_ranks", pd.DataFrame({"stage": list(config.stages), "rank": range(len(config.stages))})
-    )
+    _register_ranks(tables)
     has_history = tables.has("stage_history") and tables.count("stage_history") > 0
     gsel = "".join(f"{'r' if c in rep_cols else 'o'}.{q(c)} AS {q(c)}, " for c in cols)
     join = "LEFT JOIN spm_reps r ON o.rep_id = r.rep_id" if rep_cols else ""
@@ -141,6 +139,13 @@ def engine_stage_funnel(
         parts = _by_slice(tables, sql, slices)
         table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
+
+
+def _register_ranks(tables) -> None:
+    """The table ``spm_ranks`` (stage, rank): each stage of ``dataset.yml`` and its order,
+    which the per-deal SQL joins the stage history to."""
+    stages = list(tables.config.stages)
+    tables.engine.register("spm_ranks", pd.DataFrame({"stage": stages, "rank": range(len(stages))}))
 
 
 def _in_slice(sql: str, part: str) -> str:
