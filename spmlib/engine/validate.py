@@ -1,7 +1,8 @@
 """Validation in the engine: the rules of :mod:`spmlib.io.validate`, run where the data is.
 
 The engine scans every table twice (:func:`_probe`: the rules of a row and the duplicate keys
-counted in one pass, the lookups in other tables as outer joins in another) and then hands back
+counted in one pass, the lookups in other tables as outer joins in another; on tables too large
+for one pass in memory, the keys and the lookups go one slice at a time) and then hands back
 only the rows that break a rule of a family found there (none, on clean data):
 
 * ``empty``: rows with an empty required value (tables read in place);
