@@ -276,6 +276,76 @@ def test_funnel_in_slices_of_deals_is_the_same(monkeypatch, by):
         )
 
 
+PERIODS = ((None, None), ("2024-02-01", "2024-05-15"))
+
+
+def _summaries(tmp_path) -> list[Path]:
+    """The files of the deal summaries in the test's cache."""
+    return sorted((tmp_path / "cache" / "derived").glob("*/part-*.parquet"))
+
+
+def _pandas_funnel(path, by=None) -> pd.DataFrame:
+    ds = load(path)
+    return stage_funnel(
+        ds.opportunities, ds.stage_history, config=ds.config, by=by, reps=ds.reps, as_of=ds.as_of
+    )
+
+
+def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
+    # in slices, the per-deal summary of the stage history is written to the cache on the
+    # first run (a file a slice) and read by the next ones: the same funnel either way, for
+    # both views; a changed history file makes a new summary, read by the next run
+    from spmlib.engine import embedded
+
+    folder = tmp_path / "ds"
+    shutil.copytree(resolve_data(None), folder)
+    whole = open_tables(folder)
+    expected = [engine_stage_funnel(whole, by="team", start=s, end=e) for s, e in PERIODS]
+    monkeypatch.setattr(embedded, "SLICE_ROWS", whole.count("opportunities") // 4 + 1)
+    steps: list[str] = []
+    for _ in range(2):  # the first run writes the summaries, the second reads them
+        tables = open_tables(folder, progress=steps.append)
+        for (s, e), funnel in zip(PERIODS, expected, strict=True):
+            same(funnel, engine_stage_funnel(tables, by="team", start=s, end=e))
+        assert len(_summaries(tmp_path)) == 4
+    written = [s for s in steps if s.startswith("deal stage summaries")]
+    assert written == [f"deal stage summaries, slice {i} of 4" for i in range(1, 5)]
+    history = pd.read_csv(folder / "stage_history.csv", dtype=str)
+    history = history.iloc[len(history) // 2 :]  # the deals of the first half lose entries
+    history.to_csv(folder / "stage_history.csv", index=False)
+    changed = open_tables(folder)
+    now = engine_stage_funnel(changed, by="team")
+    same(now, _pandas_funnel(folder, by="team"))
+    assert not now.equals(expected[0])
+    assert len(_summaries(tmp_path)) == 8
+
+
+def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch):
+    # the run that writes the summaries stops at the third slice (disk full, out of memory,
+    # interrupted): nothing is left in the cache, and the next run writes them all
+    from spmlib.engine import embedded
+
+    path = resolve_data(None)
+    monkeypatch.setattr(embedded, "SLICE_ROWS", open_tables(path).count("opportunities") // 4 + 1)
+    tables = open_tables(path)
+    write = embedded.DuckDBEngine.write_parquet
+    calls = []
+
+    def failing(self, sql, target):
+        calls.append(target)
+        if len(calls) == 3:
+            raise OSError("No space left on device")
+        write(self, sql, target)
+
+    monkeypatch.setattr(embedded.DuckDBEngine, "write_parquet", failing)
+    with pytest.raises(OSError, match="No space left"):
+        engine_stage_funnel(tables)
+    assert list((tmp_path / "cache" / "derived").iterdir()) == []
+    monkeypatch.setattr(embedded.DuckDBEngine, "write_parquet", write)
+    same(engine_stage_funnel(tables), _pandas_funnel(path))
+    assert len(_summaries(tmp_path)) == 4
+
+
 def _per_deal(tables, window: bool) -> pd.DataFrame:
     """The funnel's per-deal rows of the stage history (every deal, exits included), through
     the window over every deal's entries (``window``) or as the funnel computes them."""
@@ -334,7 +404,10 @@ def test_long_steps_are_reported(monkeypatch):
     slices = len(tables.engine.key_slices("opportunities", "opp_id"))
     del steps[:]
     engine_stage_funnel(tables)
-    assert steps == [f"funnel of the deals, slice {i} of {slices}" for i in range(1, slices + 1)]
+    each = range(1, slices + 1)
+    assert steps == [f"deal stage summaries, slice {i} of {slices}" for i in each] + [
+        f"funnel of the deals, slice {i} of {slices}" for i in each
+    ]
 
 
 def test_close_reasons_are_folded_in_the_engine(tmp_path):

@@ -67,6 +67,14 @@ class Engine(ABC):
     def close(self) -> None:  # noqa: B027 (engines without resources need nothing)
         """Release the engine's resources."""
 
+    #: True when :meth:`write_parquet` writes files on this machine (derived tables are then
+    #: cached there: :mod:`spmlib.engine.derived`).
+    writes_local_files = False
+
+    def write_parquet(self, sql: str, path: str) -> None:
+        """Write the rows of query ``sql`` to the Parquet file ``path``."""
+        raise NotImplementedError(f"the {self.name} engine does not write local files")
+
     def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:
         """Conditions (on ``{col}``, a placeholder for the key column) that split the rows of
         ``table`` by ranges of ``column`` into slices an aggregation per key can run on one

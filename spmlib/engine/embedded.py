@@ -99,6 +99,11 @@ class DuckDBEngine(Engine):
         finally:
             self._con.unregister("spm_frame")
 
+    writes_local_files = True
+
+    def write_parquet(self, sql: str, path: str) -> None:
+        self._run(f"COPY ({sql}) TO {self.literal(path)} (FORMAT parquet)")
+
     def parquet_source(self, paths: list[str], row_column: bool = False) -> str:
         files = ", ".join(self.literal(p) for p in paths)
         if row_column:

@@ -37,6 +37,7 @@ import pandas as pd
 from spmlib.core.grouping import group_codes, group_list, rep_groups
 from spmlib.core.ranges import day_range
 from spmlib.engine.base import slice_on
+from spmlib.engine.derived import derived_parquet
 from spmlib.funnel.conversion import FunnelCounts, funnel_table
 
 __all__ = ["engine_stage_funnel"]
@@ -87,9 +88,10 @@ def engine_stage_funnel(
         + " END"
     )
     n_open = len(config.open_stages)
+    slices = eng.key_slices("opportunities", "opp_id")
     if has_history:
         exits = start is not None or end is not None  # the period view needs the exit days
-        per_deal = _per_deal_sql(eng, n, n_open, len(config.stages), exits)
+        per_deal = _deal_summaries(tables, n, n_open, exits, slices)
         hist = f"LEFT JOIN ({per_deal}) h ON o.opp_id = h.opp_id"
         e = [f"h.e{k}" for k in range(n)]
         last = "h.last_entry"
@@ -125,7 +127,6 @@ def engine_stage_funnel(
         f"FROM opportunities o {hist} {join} WHERE {{o_slice}}"
     )
     counts = f"SELECT {{sums}} FROM (SELECT d.*, {furthest} - 1 AS f FROM ({deals}) d) t {group}"
-    slices = eng.key_slices("opportunities", "opp_id")
     if len(slices) == 1:  # one query: the counts and the engine's exact medians
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
         sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
@@ -139,6 +140,23 @@ def engine_stage_funnel(
         parts = _by_slice(tables, sql, slices)
         table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
+
+
+def _deal_summaries(tables, n: int, n_open: int, exits: bool, slices: list[str]) -> str:
+    """The query of one row per deal of the stage history (:func:`_per_deal_sql`), for the
+    deals of the slice ``{h_slice}``. When the deals come in several slices (large data), the
+    rows are written once, with the exit days, to the cache of derived tables
+    (:mod:`spmlib.engine.derived`, keyed by the dataset's fingerprint and the query) and
+    read from there: a funnel of 100 M deals then reads 2 GB of summaries in place of 400 M
+    rows of history (its first run writes them)."""
+    eng, stages = tables.engine, list(tables.config.stages)
+    if len(slices) > 1:
+        per_deal = _per_deal_sql(eng, n, n_open, len(stages), exits=True)
+        queries = [_in_slice(per_deal, part) for part in slices]
+        files = derived_parquet(tables, "deal stage summaries", per_deal, queries)
+        if files:
+            return f"SELECT * FROM {eng.parquet_source(files, row_column=True)} h WHERE {{h_slice}}"
+    return _per_deal_sql(eng, n, n_open, len(stages), exits)
 
 
 def _register_ranks(tables) -> None:
@@ -180,14 +198,8 @@ def _with_medians(parts: list[pd.DataFrame], cols: list[str], n_open: int) -> pd
 
     maps = [f"days{k}" for k in range(n_open)]
     table = _add_up([part.drop(columns=maps) for part in parts], cols)
-    counts = pd.concat(
-        [
-            map_counts(part, cols, f"days{k}").assign(rank=k)
-            for part in parts
-            for k in range(n_open)
-        ],
-        ignore_index=True,
-    )
+    each = [map_counts(p, cols, f"days{k}").assign(rank=k) for p in parts for k in range(n_open)]
+    counts = pd.concat([c for c in each if len(c)] or each[:1], ignore_index=True)
     medians = medians_from_counts(counts, [*cols, "rank"])
     for k in range(n_open):
         one = medians.loc[medians["rank"] == k, [*cols, "median"]]

@@ -1,0 +1,71 @@
+"""Tables derived from a dataset's files, cached by their fingerprint.
+
+An aggregation that reads a large table the same way on every run (the funnel's summary of
+each deal's stage history: :func:`spmlib.funnel.reach.engine_stage_funnel`) is written once,
+slice by slice, as Parquet to ``<SPM cache>/derived/<key>/``; later runs read the summary in
+place of the table. The key hashes the dataset's fingerprint (the path, size and
+modification time of every file, and its settings: :attr:`spmlib.engine.tables.Tables.fingerprint`)
+and the query, so a changed file, setting or query makes a new summary, an unchanged one never
+does. The files are written into a temporary folder renamed into place when complete: a run
+that stops part-way leaves nothing that a later run would read.
+
+Only engines that write files on this machine cache (DuckDB); a dataset read in place from a
+cluster file system (Spark) has no cheap fingerprint, and its queries run on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spmlib import config
+
+__all__ = ["DERIVED_VERSION", "derived_parquet"]
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the layout of the derived files changes (a changed query alone makes a new
+#: key); older copies are then ignored.
+DERIVED_VERSION = 1
+
+
+def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) -> list[str] | None:
+    """The Parquet files of the derived table ``name``: one per query of ``queries`` (each
+    the rows of one slice), written now when the cache has none for this dataset and
+    ``settings`` (what else the rows depend on: the query). None when the engine cannot
+    cache them (see the module docstring): the caller then runs its queries itself.
+
+    The files of one table are found again whatever the slices of a later run: read them all
+    with the later slice's condition on the slicing key.
+    """
+    eng = tables.engine
+    if not eng.writes_local_files or not tables.fingerprint:
+        return None
+    key = repr((DERIVED_VERSION, name, tables.fingerprint, settings))
+    key = hashlib.sha256(key.encode()).hexdigest()
+    folder = config.CACHE_DIR / "derived" / key[:32]
+    if not folder.is_dir():
+        _write(tables, folder, name, queries)
+    return sorted(str(p) for p in folder.glob("part-*.parquet"))
+
+
+def _write(tables, folder: Path, name: str, queries: Sequence[str]) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".derived-", dir=folder.parent))
+    try:
+        for i, sql in enumerate(queries):
+            tables.report(f"{name}, slice {i + 1} of {len(queries)}")
+            tables.engine.write_parquet(sql, str(tmp / f"part-{i:05d}.parquet"))
+        tmp.rename(folder)
+        log.info("%s written to %s", name, folder)
+    except OSError:
+        if not folder.is_dir():
+            raise
+        log.info("%s was written by another process first", folder)  # the same rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
