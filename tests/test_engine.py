@@ -372,6 +372,7 @@ def test_stays_without_a_window_are_those_of_the_window(tmp_path):
         "v": [("01-01", "A"), ("01-04", "A"), ("01-06", "B")],  # A twice: the window's
         "w": [("01-02", "A"), ("01-09", "Lost")],  # lost ends A's stay: 7 days
         "x": [("01-01", "A"), (None, "B"), ("01-02", "C"), ("01-02", "C")],  # C twice, a day
+        "y": [("01-05", "A"), ("01-02", "B"), ("01-09", "C")],  # out of stage order: B ends at A
     }
     rows = [
         {"opp_id": k, "stage": s, "entered_date": D(f"2026-{d}") if d else pd.NaT}
@@ -382,7 +383,8 @@ def test_stays_without_a_window_are_those_of_the_window(tmp_path):
     tables = open_tables(write(ds, tmp_path / "h"), validate=False)
     fast = _per_deal(tables, window=False)
     assert_frame_equal(fast, _per_deal(tables, window=True))
-    assert fast.set_index("opp_id").loc[["t", "u", "w"], "d0"].tolist() == [0, 0, 7]
+    assert fast.set_index("opp_id").loc[["t", "u", "w", "y"], "d0"].tolist() == [0, 0, 7, 4]
+    assert fast.set_index("opp_id").loc["y", "d1"] == 3
     sample = open_tables(resolve_data(None))
     assert_frame_equal(_per_deal(sample, window=False), _per_deal(sample, window=True))
 

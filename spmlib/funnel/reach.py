@@ -270,14 +270,23 @@ def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool) -> str:
     One ``GROUP BY opp_id`` gives each deal's first entry into each known stage. A deal that
     entered no stage twice (98.5% of the sample's) has one stay per stage entered, which ends
     at the first of its other entries that comes later: that is worked out from its row, with
-    no window. Only the deals that entered a stage twice go through a window (``LEAD`` over
-    their entries), which would sort every entry of every deal."""
+    no window; when its entries come in stage order (``in_order``: each entry no later than
+    the next stage entered, as most deals' are), that is simply the next stage entered. Only
+    the deals that entered a stage twice go through a window (``LEAD`` over their entries),
+    which would sort every entry of every deal."""
     first = [
         f"min(CASE WHEN r.rank = {k} THEN h.entered_date END) AS a{k}" for k in range(n_ranked)
     ]
     entered = " + ".join(f"CASE WHEN a{k} IS NULL THEN 0 ELSE 1 END" for k in range(n_ranked))
+    # the next stage entered after stage k (its entries in stage order: their next entry)
+    following = {k: f"COALESCE({', '.join(f'a{j}' for j in range(k + 1, n_ranked))})"
+                 for k in range(n_ranked - 1)}  # fmt: skip
+    in_order = " AND ".join(
+        f"(a{k} IS NULL OR {c} IS NULL OR a{k} <= {c})" for k, c in following.items()
+    )
     grouped = (
-        f"SELECT *, entries > {entered} AS again FROM (SELECT h.opp_id, "
+        f"SELECT *, entries > {entered} AS again, {in_order or 'TRUE'} AS in_order "
+        "FROM (SELECT h.opp_id, "
         f"max(h.entered_date) AS last_entry, {', '.join(first)}, count(r.rank) AS entries "
         "FROM stage_history h LEFT JOIN spm_ranks r ON h.stage = r.stage WHERE "
         "h.entered_date IS NOT NULL AND h.opp_id IS NOT NULL AND {h_slice} GROUP BY h.opp_id) a"
@@ -291,10 +300,12 @@ def _per_deal_sql(eng, n: int, n_open: int, n_ranked: int, exits: bool) -> str:
             for j in range(n_ranked)
             if j != k
         ]
-        nxt = f"LEAST({', '.join(later)})"
+        nxt = (
+            f"CASE WHEN in_order AND a{k} IS NOT NULL THEN {following[k]} "
+            f"ELSE LEAST({', '.join(later)}) END"
+        )
         cols.append(f"d{k}")
-        days = eng.days_between(f"a{k}", nxt)
-        once.append(f"CASE WHEN {nxt} IS NOT NULL THEN GREATEST({days}, 0) END AS d{k}")
+        once.append(f"{eng.days_between(f'a{k}', nxt)} AS d{k}")  # never negative
         if exits:
             cols.append(f"x{k}")
             once.append(f"{nxt} AS x{k}")
