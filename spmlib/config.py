@@ -31,7 +31,8 @@ SAMPLE_DATA_DIR = Path(os.environ.get("SPM_SAMPLE_DATA", DATA_DIR / "sample"))
 SHARED_DATA_DIR = Path(os.environ.get("SPM_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data"))
 #: The Jupyter kernel that `make setup` registers inside .venv; papermill always runs this one.
 KERNEL_NAME = "spm"
-#: Typed Parquet copies of CSV sources and validation results, keyed by source fingerprint
+#: Typed Parquet copies of CSV sources, validation results and derived tables (the deal
+#: summaries of a funnel in slices: :mod:`spmlib.engine.derived`), keyed by source fingerprint
 #: (``SPM_CACHE_DIR``; default ``$XDG_CACHE_HOME/spm`` or ``~/.cache/spm``). Safe to delete.
 CACHE_DIR = Path(
     os.environ.get("SPM_CACHE_DIR")
