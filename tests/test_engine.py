@@ -294,7 +294,10 @@ def _pandas_funnel(path, by=None) -> pd.DataFrame:
 def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     # in slices, the per-deal summary of the stage history is written to the cache on the
     # first run (a file a slice) and read by the next ones: the same funnel either way, for
-    # both views; a changed history file makes a new summary, read by the next run
+    # both views; a changed history file makes a new summary, read by the next run, which
+    # removes the old one once it is an hour old
+    import os
+    import time
     from spmlib.engine import embedded
 
     folder = tmp_path / "ds"
@@ -310,6 +313,9 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
         assert len(_summaries(tmp_path)) == 4
     written = [s for s in steps if s.startswith("deal stage summaries")]
     assert written == [f"deal stage summaries, slice {i} of 4" for i in range(1, 5)]
+    old = _summaries(tmp_path)[0].parent
+    hours_ago = time.time() - 7200
+    os.utime(old / "owner.txt", (hours_ago, hours_ago))
     history = pd.read_csv(folder / "stage_history.csv", dtype=str)
     history = history.iloc[len(history) // 2 :]  # the deals of the first half lose entries
     history.to_csv(folder / "stage_history.csv", index=False)
@@ -317,7 +323,7 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     now = engine_stage_funnel(changed, by="team")
     same(now, _pandas_funnel(folder, by="team"))
     assert not now.equals(expected[0])
-    assert len(_summaries(tmp_path)) == 8
+    assert len(_summaries(tmp_path)) == 4 and not old.exists()
 
 
 def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch):

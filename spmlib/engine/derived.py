@@ -7,7 +7,9 @@ place of the table. The key hashes the dataset's fingerprint (the path, size and
 modification time of every file, and its settings: :attr:`spmlib.engine.tables.Tables.fingerprint`)
 and the query, so a changed file, setting or query makes a new summary, an unchanged one never
 does. The files are written into a temporary folder renamed into place when complete: a run
-that stops part-way leaves nothing that a later run would read.
+that stops part-way leaves nothing that a later run would read. A new copy for a dataset
+whose files have changed replaces the older copies of that dataset (once they are an hour
+old), so a dataset refreshed every week holds one copy, not one a week.
 
 Only engines that write files on this machine cache (DuckDB); a dataset read in place from a
 cluster file system (Spark) has no cheap fingerprint, and its queries run on every run.
@@ -19,6 +21,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,10 @@ from spmlib import config
 __all__ = ["DERIVED_VERSION", "derived_parquet"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds after which an older copy of a dataset's derived table, replaced by a newer one, is
+#: removed (a command that started reading it before has finished by then).
+STALE_AFTER = 3600
 
 #: Bumped when the layout of the derived files changes (a changed query alone makes a new
 #: key); older copies are then ignored.
@@ -50,17 +57,26 @@ def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) ->
     key = hashlib.sha256(key.encode()).hexdigest()
     folder = config.CACHE_DIR / "derived" / key[:32]
     if not folder.is_dir():
-        _write(tables, folder, name, queries)
+        owner = f"{name}\n{_where(tables.source)}\n"
+        _write(tables, folder, name, owner, queries)
+        _remove_older(folder, owner)
     return sorted(str(p) for p in folder.glob("part-*.parquet"))
 
 
-def _write(tables, folder: Path, name: str, queries: Sequence[str]) -> None:
+def _where(source: str) -> str:
+    """The dataset's location, a folder resolved (the same from any working folder)."""
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else source
+
+
+def _write(tables, folder: Path, name: str, owner: str, queries: Sequence[str]) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".derived-", dir=folder.parent))
     try:
         for i, sql in enumerate(queries):
             tables.report(f"{name}, slice {i + 1} of {len(queries)}")
             tables.engine.write_parquet(sql, str(tmp / f"part-{i:05d}.parquet"))
+        (tmp / "owner.txt").write_text(owner)
         tmp.rename(folder)
         log.info("%s written to %s", name, folder)
     except OSError:
@@ -69,3 +85,16 @@ def _write(tables, folder: Path, name: str, queries: Sequence[str]) -> None:
         log.info("%s was written by another process first", folder)  # the same rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_older(folder: Path, owner: str) -> None:
+    """Remove the older copies of the same table of the same dataset (its files have changed
+    since: nothing will read them again), but not those of the last hour, which a command
+    started before the change may still be reading."""
+    for other in folder.parent.iterdir():
+        mark = other / "owner.txt"
+        if other == folder or not mark.is_file() or mark.read_text() != owner:
+            continue
+        if time.time() - mark.stat().st_mtime > STALE_AFTER:
+            shutil.rmtree(other, ignore_errors=True)
+            log.info("older %s removed", other)
