@@ -298,6 +298,7 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     # removes the old one once it is an hour old
     import os
     import time
+
     from spmlib.engine import embedded
 
     folder = tmp_path / "ds"
