@@ -327,29 +327,34 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     assert len(_summaries(tmp_path)) == 4 and not old.exists()
 
 
-def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch):
-    # the run that writes the summaries stops at the third slice (disk full, out of memory,
-    # interrupted): nothing is left in the cache, and the next run writes them all
+def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch, caplog):
+    # the disk fills up while the summaries are written, at the third slice: the funnel is
+    # still right (worked out without them), a warning says what to do, nothing is left in
+    # the cache, and the next run writes them all
+    import duckdb
+
     from spmlib.engine import embedded
 
     path = resolve_data(None)
     monkeypatch.setattr(embedded, "SLICE_ROWS", open_tables(path).count("opportunities") // 4 + 1)
     tables = open_tables(path)
-    write = embedded.DuckDBEngine.write_parquet
-    calls = []
+    run = embedded.DuckDBEngine._run
+    copies = []
 
-    def failing(self, sql, target):
-        calls.append(target)
-        if len(calls) == 3:
-            raise OSError("No space left on device")
-        write(self, sql, target)
+    def disk_full(self, text):
+        if text.startswith("COPY"):
+            copies.append(text)
+            if len(copies) == 3:
+                raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+        return run(self, text)
 
-    monkeypatch.setattr(embedded.DuckDBEngine, "write_parquet", failing)
-    with pytest.raises(OSError, match="No space left"):
-        engine_stage_funnel(tables)
+    monkeypatch.setattr(embedded.DuckDBEngine, "_run", disk_full)
+    expected = _pandas_funnel(path)
+    same(engine_stage_funnel(tables), expected)
+    assert "No space left on device" in caplog.text and "SPM_CACHE_DIR" in caplog.text
     assert list((tmp_path / "cache" / "derived").iterdir()) == []
-    monkeypatch.setattr(embedded.DuckDBEngine, "write_parquet", write)
-    same(engine_stage_funnel(tables), _pandas_funnel(path))
+    monkeypatch.setattr(embedded.DuckDBEngine, "_run", run)
+    same(engine_stage_funnel(tables), expected)
     assert len(_summaries(tmp_path)) == 4
 
 

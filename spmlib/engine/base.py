@@ -72,7 +72,8 @@ class Engine(ABC):
     writes_local_files = False
 
     def write_parquet(self, sql: str, path: str) -> None:
-        """Write the rows of query ``sql`` to the Parquet file ``path``."""
+        """Write the rows of query ``sql`` to the Parquet file ``path`` (:class:`OSError` when
+        it cannot: out of disk space, a folder not writable)."""
         raise NotImplementedError(f"the {self.name} engine does not write local files")
 
     def key_slices(self, table: str, column: str, scale: int = 1) -> list[str]:

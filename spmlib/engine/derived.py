@@ -45,7 +45,9 @@ def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) ->
     """The Parquet files of the derived table ``name``: one per query of ``queries`` (each
     the rows of one slice), written now when the cache has none for this dataset and
     ``settings`` (what else the rows depend on: the query). None when the engine cannot
-    cache them (see the module docstring): the caller then runs its queries itself.
+    cache them (see the module docstring), or the cache cannot take them (out of disk space:
+    a warning says so, and nothing half-written is left): the caller then runs its queries
+    itself.
 
     The files of one table are found again whatever the slices of a later run: read them all
     with the later slice's condition on the slicing key.
@@ -58,7 +60,18 @@ def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) ->
     folder = config.CACHE_DIR / "derived" / key[:32]
     if not folder.is_dir():
         owner = f"{name}\n{_where(tables.source)}\n"
-        _write(tables, folder, name, owner, queries)
+        try:
+            _write(tables, folder, name, owner, queries)
+        except OSError as exc:
+            log.warning(
+                "The %s could not be written to the cache (%s): %s. They are worked out on "
+                "every run until they can be: free disk space there, or point SPM_CACHE_DIR at "
+                "a writable folder with room.",
+                name,
+                folder.parent,
+                exc,
+            )
+            return None
         _remove_older(folder, owner)
     return sorted(str(p) for p in folder.glob("part-*.parquet"))
 

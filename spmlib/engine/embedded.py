@@ -102,7 +102,12 @@ class DuckDBEngine(Engine):
     writes_local_files = True
 
     def write_parquet(self, sql: str, path: str) -> None:
-        self._run(f"COPY ({sql}) TO {self.literal(path)} (FORMAT parquet)")
+        import duckdb
+
+        try:
+            self._run(f"COPY ({sql}) TO {self.literal(path)} (FORMAT parquet)")
+        except duckdb.IOException as exc:  # out of disk space, a folder not writable
+            raise OSError(str(exc).splitlines()[0]) from exc
 
     def parquet_source(self, paths: list[str], row_column: bool = False) -> str:
         files = ", ".join(self.literal(p) for p in paths)
