@@ -20,7 +20,7 @@ ones above). ``spm validate`` runs first, each run with a fresh cache (cold, eve
 records the data as valid, so the kpis and funnel runs (in the last run's cache) trust it, as
 validation is once per source fingerprint.
 
-On 100M opportunities (about 16 GB of Parquet, written in about 20 minutes when absent) use
+On 100M opportunities (about 16 GB of Parquet, written in about 11 minutes on idle cores when absent) use
 ``--repeat 1``: a cold validate alone takes many minutes there.
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--opportunities N] [--repeat K] [--data DIR]
