@@ -20,7 +20,10 @@ deals into slices of ``opp_id`` (:meth:`~spmlib.engine.base.Engine.key_slices`: 
 ``SPM_DUCKDB_SLICE_ROWS`` deals, 5 M, for bounded memory), the query runs once a slice, with,
 in place of the medians, how many deals spent each number of days in each open stage
 (:meth:`~spmlib.engine.base.Engine.value_counts_map`); the counts add up over the slices and
-the medians are exact from the summed counts (:mod:`spmlib.engine.medians`).
+the medians are exact from the summed counts (:mod:`spmlib.engine.medians`). In slices, step 1
+(which depends on the files only, not on the grouping or the period asked) is written once, a
+file a slice, to the cache of derived tables (:mod:`spmlib.engine.derived`), and later runs
+join the opportunities to it in place of the stage history (100 M deals: 29.5 s instead of 80).
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
