@@ -314,6 +314,10 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
         assert len(_summaries(tmp_path)) == 4
     written = [s for s in steps if s.startswith("deal stage summaries")]
     assert written == [f"deal stage summaries, slice {i} of 4" for i in range(1, 5)]
+    # other slices later (SPM_DUCKDB_SLICE_ROWS changed) read the same summaries
+    monkeypatch.setattr(embedded, "SLICE_ROWS", whole.count("opportunities") // 3 + 1)
+    same(expected[0], engine_stage_funnel(open_tables(folder), by="team"))
+    assert len(_summaries(tmp_path)) == 4
     old = _summaries(tmp_path)[0].parent
     hours_ago = time.time() - 7200
     os.utime(old / "owner.txt", (hours_ago, hours_ago))
@@ -324,7 +328,7 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     now = engine_stage_funnel(changed, by="team")
     same(now, _pandas_funnel(folder, by="team"))
     assert not now.equals(expected[0])
-    assert len(_summaries(tmp_path)) == 4 and not old.exists()
+    assert len(_summaries(tmp_path)) == 3 and not old.exists()  # the new one, in 3 slices
 
 
 def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch, caplog):
