@@ -152,14 +152,15 @@ def _deal_summaries(tables, n: int, n_open: int, exits: bool, slices: list[str])
     (:mod:`spmlib.engine.derived`, keyed by the dataset's fingerprint and the query) and
     read from there: a funnel of 100 M deals then reads 2 GB of summaries in place of 400 M
     rows of history (its first run writes them)."""
-    eng, stages = tables.engine, list(tables.config.stages)
-    if len(slices) > 1:
-        per_deal = _per_deal_sql(eng, n, n_open, len(stages), exits=True)
-        queries = [_in_slice(per_deal, part) for part in slices]
-        files = derived_parquet(tables, "deal stage summaries", per_deal, queries)
-        if files:
-            return f"SELECT * FROM {eng.parquet_source(files, row_column=True)} h WHERE {{h_slice}}"
-    return _per_deal_sql(eng, n, n_open, len(stages), exits)
+    eng, n_ranked = tables.engine, len(tables.config.stages)
+    if len(slices) == 1:
+        return _per_deal_sql(eng, n, n_open, n_ranked, exits)
+    per_deal = _per_deal_sql(eng, n, n_open, n_ranked, exits=True)  # one summary for any period
+    queries = [_in_slice(per_deal, part) for part in slices]
+    files = derived_parquet(tables, "deal stage summaries", per_deal, queries)
+    if not files:  # the engine caches nothing, or the cache is full
+        return per_deal
+    return f"SELECT * FROM {eng.parquet_source(files, row_column=True)} h WHERE {{h_slice}}"
 
 
 def _register_ranks(tables) -> None:
