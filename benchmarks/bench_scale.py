@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,13 +78,13 @@ def measure(cmd: list[str], env: dict) -> tuple[float, float, float]:
     return seconds, peak / 1024, cpu
 
 
-def median_of(cmd, env, repeat, fresh_cache=False) -> tuple[float, float, float, dict]:
+def median_of(cmd, env, repeat, fresh_cache: str = "") -> tuple[float, float, float, dict]:
     """Median (wall seconds, peak MB, CPU seconds) of ``repeat`` runs, and the environment of
-    the last."""
+    the last; each run with a new cache folder inside ``fresh_cache`` when given."""
     runs = []
     for _ in range(repeat):
         if fresh_cache:
-            env = {**env, "SPM_CACHE_DIR": tempfile.mkdtemp(prefix="spm-bench-cache-")}
+            env = {**env, "SPM_CACHE_DIR": tempfile.mkdtemp(dir=fresh_cache)}
         runs.append(measure(cmd, env))
     return (*(statistics.median(r[i] for r in runs) for i in range(3)), env)
 
@@ -108,8 +109,16 @@ def main() -> int:
         "the generated sample as valid so kpis and funnel can be measured; said in the output",
     )
     args = parser.parse_args()
+    caches = tempfile.mkdtemp(prefix="spm-bench-cache-")  # removed at the end (GBs on 100M)
+    try:
+        return run(args, caches)
+    finally:
+        shutil.rmtree(caches, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, caches: str) -> int:
     n = args.opportunities
-    env = {**os.environ, "SPM_CACHE_DIR": tempfile.mkdtemp(prefix="spm-bench-cache-")}
+    env = {**os.environ, "SPM_CACHE_DIR": tempfile.mkdtemp(dir=caches)}
     data = Path(args.data or Path(tempfile.gettempdir()) / f"spm-bench-{n}")
     if not (data / "dataset.yml").exists():
         secs, peak, _ = measure([str(BIN / "spm"), "sample", str(data), "--format", "parquet",
@@ -121,13 +130,13 @@ def main() -> int:
     large = rows > 10_000_000
     spm = str(BIN / "spm")
     try:
-        *val, env = median_of([spm, "validate", str(data)], env, args.repeat, fresh_cache=True)
+        *val, env = median_of([spm, "validate", str(data)], env, args.repeat, fresh_cache=caches)
     except Failed as exc:
         secs, peak, error = exc.args
         print(f"spm validate FAILED after {secs:.0f} s at {peak:.0f} MB: {error}")
         if not args.assume_valid:
             return 1
-        env = {**env, "SPM_CACHE_DIR": tempfile.mkdtemp(prefix="spm-bench-cache-")}
+        env = {**env, "SPM_CACHE_DIR": tempfile.mkdtemp(dir=caches)}
         subprocess.run([sys.executable, "-c", ASSUME_VALID.format(path=data)], env=env, check=True)
         print("  (--assume-valid: the sample recorded as valid without checking it)")
         val = None

@@ -331,6 +331,57 @@ def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     assert len(_summaries(tmp_path)) == 3 and not old.exists()  # the new one, in 3 slices
 
 
+def test_spm_validate_writes_the_summaries_every_funnel_reads(tmp_path, monkeypatch):
+    # a clean `spm validate` of data in slices writes each deal's stage summary, once for
+    # these files: the funnels after it read them (none writes), and are right; data in one
+    # slice gets none
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.engine import embedded
+
+    folder = tmp_path / "ds"
+    shutil.copytree(resolve_data(None), folder)
+    small = CliRunner().invoke(app, ["validate", str(folder)])
+    assert small.exit_code == 0, small.output
+    assert "stage summary" not in small.output and _summaries(tmp_path) == []
+    whole = open_tables(folder)
+    expected = [engine_stage_funnel(whole, by="team", start=s, end=e) for s, e in PERIODS]
+    monkeypatch.setattr(embedded, "SLICE_ROWS", open_tables(folder).count("opportunities") // 4 + 1)
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "each deal's stage summary, which every `spm funnel` of these files reads" in (
+        " ".join(result.output.split())
+    )
+    assert "(4 files, " in result.output and len(_summaries(tmp_path)) == 4
+    steps: list[str] = []
+    tables = open_tables(folder, progress=steps.append)
+    for (s, e), funnel in zip(PERIODS, expected, strict=True):
+        same(funnel, engine_stage_funnel(tables, by="team", start=s, end=e))
+    assert not [s for s in steps if s.startswith("deal stage summaries")]
+    assert len(_summaries(tmp_path)) == 4
+
+
+def test_the_first_command_on_new_files_readies_them_for_the_funnel(tmp_path, monkeypatch):
+    # `spm kpis` first on new data in slices validates it and writes the deal summaries, once
+    # per fingerprint: a later command trusts the files and writes nothing again
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.engine import embedded
+
+    path = resolve_data(None)
+    deals = open_tables(path, validate=False).count("opportunities")  # (new to this cache)
+    monkeypatch.setattr(embedded, "SLICE_ROWS", deals // 4 + 1)
+    first = CliRunner().invoke(app, ["kpis", str(path), "--by", "team"])
+    assert first.exit_code == 0, first.output
+    assert len(_summaries(tmp_path)) == 4
+    shutil.rmtree(tmp_path / "cache" / "derived")
+    again = CliRunner().invoke(app, ["kpis", str(path), "--by", "team"])
+    assert again.exit_code == 0, again.output
+    assert _summaries(tmp_path) == []
+
+
 def test_a_summary_written_part_way_is_never_read(tmp_path, monkeypatch, caplog):
     # the disk fills up while the summaries are written, at the third slice: the funnel is
     # still right (worked out without them), a warning says what to do, nothing is left in

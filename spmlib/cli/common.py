@@ -247,8 +247,10 @@ def engine_steps(command: str) -> Iterator[Callable[[str], None] | None]:
 
 def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb", progress=None):
     """Open a dataset in an engine (:func:`spmlib.engine.tables.open_tables`; the sample when
-    ``path`` is empty), validated once per fingerprint; print how files were read where it
-    matters (notes); on a data problem print every problem and exit 1. ``progress``: as
+    ``path`` is empty), validated once per fingerprint, and, when validated now, ready for the
+    funnel (:func:`spmlib.funnel.reach.prepare_deal_summaries`: on large data, once per
+    fingerprint too, as ``spm validate`` does); print how files were read where it matters
+    (notes); on a data problem print every problem and exit 1. ``progress``: as
     :func:`~spmlib.engine.locations.open_tables` (from :func:`engine_steps`)."""
     from spmlib.engine.locations import open_tables
 
@@ -258,6 +260,10 @@ def open_or_exit(path: str, mapping: str | None = None, engine: str = "duckdb", 
         path = resolve_data(path)
     with _data_problems_exit():
         tables = open_tables(path, mapping=mapping, engine=engine, progress=progress)
+        if tables.checked_now:  # (imported here: trusted files spare kpis the funnel's imports)
+            from spmlib.funnel.reach import prepare_deal_summaries
+
+            prepare_deal_summaries(tables)
     for note in tables.notes:  # e.g. the encoding a file was read in
         err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     return tables

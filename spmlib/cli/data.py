@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -45,14 +46,19 @@ def validate_command(
     and what to fix). A native dataset is checked in the engine, and a clean result is
     remembered for these exact files, so other commands trust them without checking again; a
     CRM export read through a mapping is loaded whole, and what its preset inferred is listed.
+
+    On a native dataset of over 5 M deals (SPM_DUCKDB_SLICE_ROWS), a clean check also writes
+    each deal's stage summary to the cache (SPM_CACHE_DIR), once for these files: every
+    `spm funnel` of them then reads it in place of the stage history.
     """
     location = path
     if not path:  # the bundled sample (generated on first use)
         from spmlib.sample.resolve import resolve_data
 
         location = resolve_data(path)
+    prepared = None
     if mapping is None:
-        problems, summary = _check_in_engine(location, engine.value)
+        problems, summary, prepared = _check_in_engine(location, engine.value)
     else:
         problems, summary = _check_loaded(location, mapping)
     _print_problems(problems, console)
@@ -78,13 +84,25 @@ def validate_command(
         console.print(
             f"  {row.table}: {row.rows:,} rows{span}", highlight=False, markup=False, soft_wrap=True
         )
+    if prepared:
+        size = sum(Path(f).stat().st_size for f in prepared)
+        amount = f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+        console.print(
+            f"  each deal's stage summary, which every `spm funnel` of these files reads: in the "
+            f"cache ({len(prepared)} files, {amount})",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _check_in_engine(location: str, engine: str):
-    """Problems of a native dataset checked in the engine, and its table summary (None when it
-    has errors)."""
+    """Problems of a native dataset checked in the engine, its table summary, and the files of
+    the deal stage summaries prepared for the funnel (both None when it has errors; the files
+    None when the funnel needs none: data that fits in one slice)."""
     from spmlib.engine.locations import open_tables
     from spmlib.engine.validate import check_now
+    from spmlib.funnel.reach import prepare_deal_summaries
 
     with engine_steps("spm validate") as progress:
         try:
@@ -93,8 +111,9 @@ def _check_in_engine(location: str, engine: str):
             fail(str(exc))
         try:
             problems = check_now(tables)
-            clean = not any(p.severity == "error" for p in problems)
-            return problems, (tables.summary() if clean else None)
+            if any(p.severity == "error" for p in problems):
+                return problems, None, None
+            return problems, tables.summary(), prepare_deal_summaries(tables)
         except SpmError as exc:  # e.g. the engine out of memory
             fail(str(exc))
         finally:

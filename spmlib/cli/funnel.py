@@ -59,8 +59,9 @@ def funnel_command(
     With --start/--end only the transitions dated in the range count (period view). Stages in
     funnel order, won stage last. Definitions: README, section "Funnel and pipeline".
     Aggregated in the engine: only the opportunities and the stage history are read. Above
-    5 M deals, the first run writes each deal's stage summary to the cache (SPM_CACHE_DIR)
-    and later runs read it: see docs/data.md.
+    5 M deals, each deal's stage summary is written to the cache (SPM_CACHE_DIR) when the files
+    are validated (`spm validate`, or the first command on them) and every funnel reads it:
+    see docs/data.md.
     """
     lo, hi = parse_date(start, "--start"), parse_date(end, "--end")
     if mapping is None:

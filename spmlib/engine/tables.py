@@ -56,6 +56,8 @@ class Tables:
     fingerprint : ``sha256:...`` of the source files, settings and mapping.
     config_problems : problems of ``dataset.yml`` or of reading the source (before validation).
     warnings : the validation warnings (set by :func:`spmlib.engine.validate.validate_once`).
+    checked_now : True when the files were validated now (new files: the first command on
+        them), False when an earlier check of them was trusted or none was asked for.
     progress : called with each long step as it starts (a table checked, a slice of deals
         aggregated), for a display such as the CLI's; None: the steps are only logged.
     """
@@ -67,6 +69,7 @@ class Tables:
     fingerprint: str
     config_problems: list[Problem] = field(default_factory=list)
     warnings: tuple[Problem, ...] = ()
+    checked_now: bool = False
     files: dict[str, str] = field(default_factory=dict)
     mapped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Tables whose file exists but cannot be read (their problem is in ``config_problems``).

@@ -69,7 +69,7 @@ def check_now(tables) -> list:
 
     problems = engine_problems(tables)
     if not v.errors_of(problems):
-        tables.warnings = tuple(v.warnings_of(problems))
+        tables.warnings, tables.checked_now = tuple(v.warnings_of(problems)), True
         if _key(tables):
             mark_validated(_key(tables), list(tables.warnings))
     return problems

@@ -22,8 +22,10 @@ in place of the medians, how many deals spent each number of days in each open s
 (:meth:`~spmlib.engine.base.Engine.value_counts_map`); the counts add up over the slices and
 the medians are exact from the summed counts (:mod:`spmlib.engine.medians`). In slices, step 1
 (which depends on the files only, not on the grouping or the period asked) is written once, a
-file a slice, to the cache of derived tables (:mod:`spmlib.engine.derived`), and later runs
+file a slice, to the cache of derived tables (:mod:`spmlib.engine.derived`), and the funnels
 join the opportunities to it in place of the stage history (100 M deals: 29.5 s instead of 80).
+It is written when the files are validated (:func:`prepare_deal_summaries`: ``spm validate``,
+or the first command on new files), else by the first funnel that finds none.
 
 The result is a :class:`~spmlib.funnel.conversion.FunnelCounts`, turned into the funnel table
 by the same code as the pandas funnel, so both give the same table.
@@ -43,7 +45,7 @@ from spmlib.engine.base import slice_on
 from spmlib.engine.derived import derived_parquet
 from spmlib.funnel.conversion import FunnelCounts, funnel_table
 
-__all__ = ["engine_stage_funnel"]
+__all__ = ["engine_stage_funnel", "prepare_deal_summaries"]
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +157,42 @@ def _deal_summaries(tables, n: int, n_open: int, exits: bool, slices: list[str])
     eng, n_ranked = tables.engine, len(tables.config.stages)
     if len(slices) == 1:
         return _per_deal_sql(eng, n, n_open, n_ranked, exits)
-    per_deal = _per_deal_sql(eng, n, n_open, n_ranked, exits=True)  # one summary for any period
-    queries = [_in_slice(per_deal, part) for part in slices]
-    files = derived_parquet(tables, "deal stage summaries", per_deal, queries)
+    per_deal, files = _summary_files(tables, slices)
     if not files:  # the engine caches nothing, or the cache is full
         return per_deal
     return f"SELECT * FROM {eng.parquet_source(files, row_column=True)} h WHERE {{h_slice}}"
+
+
+def prepare_deal_summaries(tables) -> list[str] | None:
+    """Write now the deal stage summaries that a funnel of ``tables`` would write on its first
+    run (:func:`_deal_summaries`; a no-op when they are in the cache already), as ``spm
+    validate`` does once per fingerprint: every funnel of the validated files then reads them.
+
+    Returns
+    -------
+    The summary files, or None when the funnel needs none (the deals fit in one slice, or
+    there is no stage history) or the engine or the cache cannot hold them (see
+    :func:`~spmlib.engine.derived.derived_parquet`).
+    """
+    config = tables.config
+    if config is None or not (tables.has("stage_history") and tables.count("stage_history")):
+        return None
+    slices = tables.engine.key_slices("opportunities", "opp_id")
+    if len(slices) == 1:
+        return None
+    _register_ranks(tables)
+    return _summary_files(tables, slices)[1]
+
+
+def _summary_files(tables, slices: list[str]) -> tuple[str, list[str] | None]:
+    """The per-deal query of the summaries (with the exit days: one summary for any period)
+    and their files in the cache, one a slice (written now when absent; None when they
+    cannot be: :func:`~spmlib.engine.derived.derived_parquet`)."""
+    config = tables.config
+    n, n_open, n_ranked = len(config.funnel_stages), len(config.open_stages), len(config.stages)
+    per_deal = _per_deal_sql(tables.engine, n, n_open, n_ranked, exits=True)
+    queries = [_in_slice(per_deal, part) for part in slices]
+    return per_deal, derived_parquet(tables, "deal stage summaries", per_deal, queries)
 
 
 def _register_ranks(tables) -> None:
