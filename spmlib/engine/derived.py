@@ -28,7 +28,7 @@ from typing import Any
 
 from spmlib import config
 
-__all__ = ["DERIVED_VERSION", "derived_parquet"]
+__all__ = ["DERIVED_VERSION", "caches", "derived_parquet"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) ->
     The files of one table are found again whatever the slices of a later run: read them all
     with the later slice's condition on the slicing key.
     """
-    eng = tables.engine
-    if not eng.writes_local_files or not tables.fingerprint:
+    if not caches(tables):
         return None
     key = repr((DERIVED_VERSION, name, tables.fingerprint, settings))
     key = hashlib.sha256(key.encode()).hexdigest()
@@ -74,6 +73,12 @@ def derived_parquet(tables, name: str, settings: Any, queries: Sequence[str]) ->
             return None
         _remove_older(folder, owner)
     return sorted(str(p) for p in folder.glob("part-*.parquet"))
+
+
+def caches(tables) -> bool:
+    """True when derived tables of ``tables`` are cached: its engine writes files on this
+    machine and its files have a fingerprint (see the module docstring)."""
+    return tables.engine.writes_local_files and bool(tables.fingerprint)
 
 
 def _where(source: str) -> str:

@@ -42,7 +42,7 @@ import pandas as pd
 from spmlib.core.grouping import group_codes, group_list, rep_groups
 from spmlib.core.ranges import day_range
 from spmlib.engine.base import slice_on
-from spmlib.engine.derived import derived_parquet
+from spmlib.engine.derived import caches, derived_parquet
 from spmlib.funnel.conversion import FunnelCounts, funnel_table
 
 __all__ = ["engine_stage_funnel", "prepare_deal_summaries"]
@@ -171,11 +171,13 @@ def prepare_deal_summaries(tables) -> list[str] | None:
     Returns
     -------
     The summary files, or None when the funnel needs none (the deals fit in one slice, or
-    there is no stage history) or the engine or the cache cannot hold them (see
-    :func:`~spmlib.engine.derived.derived_parquet`).
+    there is no stage history) or the engine or the cache cannot hold them (Spark, a
+    database, a full disk: :func:`~spmlib.engine.derived.derived_parquet`).
     """
     config = tables.config
-    if config is None or not (tables.has("stage_history") and tables.count("stage_history")):
+    if config is None or not caches(tables) or not tables.has("stage_history"):
+        return None
+    if not tables.count("stage_history"):
         return None
     slices = tables.engine.key_slices("opportunities", "opp_id")
     if len(slices) == 1:
