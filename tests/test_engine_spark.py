@@ -22,23 +22,6 @@ MINI = Path(__file__).parent / "data" / "mini"
 
 
 @pytest.fixture(scope="module")
-def spark():
-    """A local Spark session with two cores, stopped at the end."""
-    pytest.importorskip("pyspark", reason="pyspark is not installed")
-    import os
-
-    os.environ.setdefault("SPM_SPARK_MASTER", "local[2]")
-    from spmlib.engine.spark import spark_session
-
-    try:
-        session = spark_session()
-    except Exception as exc:  # no Java, or the JVM cannot start here
-        pytest.skip(f"a local Spark session cannot start: {exc}")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def dataset(tmp_path_factory, spark):
     """The mini dataset with one stale open deal (a warning), so validation has a finding."""
     folder = tmp_path_factory.mktemp("spark") / "ds"
