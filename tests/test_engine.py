@@ -291,6 +291,27 @@ def _pandas_funnel(path, by=None) -> pd.DataFrame:
     )
 
 
+def test_a_spark_location_always_runs_on_spark(monkeypatch):
+    # `spm kpis spark:PATH` passes the CLI's default engine, duckdb: the prefix decides
+    from typer.testing import CliRunner
+
+    from spmlib.cli import app
+    from spmlib.engine import locations
+
+    asked = []
+
+    def engine_class(name):
+        asked.append(name)
+        raise RuntimeError("no session needed here")
+
+    monkeypatch.setattr(locations, "engine_class", engine_class)
+    result = CliRunner().invoke(app, ["kpis", "spark:/data/crm"])
+    assert isinstance(result.exception, RuntimeError)
+    with pytest.raises(RuntimeError):
+        open_tables("spark:/data/crm", engine="duckdb")
+    assert asked == ["spark", "spark"]
+
+
 def test_deal_summaries_are_written_once_and_read_after(tmp_path, monkeypatch):
     # in slices, the per-deal summary of the stage history is written to the cache on the
     # first run (a file a slice) and read by the next ones: the same funnel either way, for

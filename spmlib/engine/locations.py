@@ -100,7 +100,8 @@ def open_tables(
     """
     text = str(location)
     if text.startswith(SPARK_PREFIX):
-        text, engine = text[len(SPARK_PREFIX) :], engine or "spark"
+        text = text[len(SPARK_PREFIX) :]
+        engine = engine if isinstance(engine, Engine) else "spark"  # whatever name was given
     eng = engine if isinstance(engine, Engine) else engine_class(engine or "duckdb")()
     try:
         if mapping is not None or is_url(text) and not _is_remote_files(text):
