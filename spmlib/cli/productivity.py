@@ -1,15 +1,19 @@
 """``spm leaderboard``: reps, teams, managers or regions ranked on one KPI; ``spm scorecards``:
-every rep's rating, strengths and areas."""
+every rep's rating, strengths and areas; ``spm activity``: activities per rep or team, period
+and type, counted in the engine."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from spmlib.cli.common import (
     By,
     EndOpt,
+    Engine,
+    EngineOpt,
     FormatOpt,
     MappingOpt,
     OutputFormat,
@@ -18,11 +22,14 @@ from spmlib.cli.common import (
     app,
     choices,
     emit,
+    engine_steps,
     fail,
     load_or_exit,
+    open_or_exit,
     parse_date,
 )
-from spmlib.core.periods import PERIODS
+from spmlib.core.buckets import ACTIVITY_TYPES
+from spmlib.core.periods import FREQS, PERIODS
 from spmlib.exceptions import SpmError
 from spmlib.productivity.leaderboard import METRICS
 from spmlib.reports.columns import Column
@@ -31,6 +38,10 @@ from spmlib.reports.columns import Column
 Metric = choices("Metric", METRICS)
 #: ``--period``: a period kind, or ``range`` for --start..--end.
 BoardPeriod = choices("BoardPeriod", [*PERIODS, "range"])
+#: ``--freq`` of ``spm activity``: the calendar units of :data:`spmlib.core.periods.FREQS`.
+Freq = choices("Freq", FREQS)
+#: ``--by`` of ``spm activity``: a row per rep, or per team (its reps summed).
+ActivityBy = choices("ActivityBy", ["rep", "team"])
 
 
 @app.command("leaderboard")
@@ -58,7 +69,7 @@ def leaderboard_command(
     """Rank reps (or teams) on one KPI, with the change since the previous period.
 
     The current period is the one holding the data's reference date (or --end), to date.
-    Definitions: README, section "Productivity".
+    Definitions: docs/productivity.md.
     """
     from spmlib.productivity.leaderboard import METRICS, leaderboard
     from spmlib.reports.productivity import leaderboard_columns
@@ -132,3 +143,94 @@ def scorecards_command(
     }
     emit(table, fmt, title=f"Ratings and scorecards, {window}", currency=ds.config.currency,
          columns=columns)  # fmt: skip
+
+
+@app.command("activity")
+def activity_command(
+    path: PathArg,
+    mapping: MappingOpt = None,
+    freq: Annotated[
+        Freq,
+        typer.Option(
+            "--freq",
+            help="Count per week (Monday to Sunday), month, fiscal quarter or fiscal year.",
+        ),
+    ] = Freq.month,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    by: Annotated[
+        ActivityBy,
+        typer.Option("--by", help="A row per rep, or per team (the sum of its reps)."),
+    ] = ActivityBy.rep,
+    fmt: FormatOpt = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
+) -> None:
+    """Activities logged per rep (or team), period and type.
+
+    An activity is a row of the activities table dated in the period (within --start..--end;
+    default: the data's first deal or quota to its reference date), counted under its type
+    lower-cased, a plural read as singular (Calls is call). When referral activities carry the
+    outcome received, referrals split into given and received. Activities with no date or
+    type, or of a rep not in the reps table, are not counted.
+
+    Counted in the engine: one GROUP BY reads only the rep, type, date and outcome of the
+    activities (a billion rows in bounded memory); the small table of counts is finished in
+    pandas, with the same rules as the reports.
+
+    --by team sums the activities of the team's reps (each rep in the team the reps table
+    gives, for every period); 'Reps employed' counts the team's reps hired by the period's end.
+
+    As a table: a row per rep (or team) and period, a column per type and the total; periods
+    before a rep was hired are left out, unless they have activities. As csv or json: a row
+    per rep (or team), period and type, with `active` (the rep was hired by the period's end)
+    or `active_reps`.
+    """
+    from spmlib.productivity.activity import activity_volume, team_activity_volume
+
+    lo, hi = parse_date(start, "--start"), parse_date(end, "--end")
+    with engine_steps("spm activity") as progress:
+        ds = open_or_exit(path, mapping, engine.value, progress)
+        try:
+            table = activity_volume(ds, freq=freq.value, start=lo, end=hi)
+        except SpmError as exc:
+            fail(str(exc))
+    if by is ActivityBy.team:
+        table = team_activity_volume(table)
+    title = f"Activities by {by.value} and {freq.value}"
+    if fmt is not OutputFormat.table:
+        emit(table, fmt, title=title)
+        return
+    wide, columns = _by_type(table, by is ActivityBy.team)
+    emit(wide, fmt, title=title, columns=columns)
+
+
+def _type_label(kind: str) -> str:
+    """A column header for an activity type: ``call`` -> ``Calls``, ``referral given`` ->
+    ``Referrals given``; other types as written, capitalised."""
+    first, _, rest = kind.partition(" ")
+    if first in ACTIVITY_TYPES:
+        first += "s"
+    return " ".join(filter(None, [first, rest])).capitalize()
+
+
+def _by_type(table: pd.DataFrame, teams: bool) -> tuple[pd.DataFrame, dict[str, Column]]:
+    """The counts of ``spm activity`` with a column per type (in the table's order) and their
+    total, a row per rep (or team) and period (pre-hire periods without activities left out);
+    and the definitions of the type columns."""
+    keys = ["team", "period", "active_reps"] if teams else ["rep_id", "rep_name", "team", "period"]
+    types = list(dict.fromkeys(table["type"]))
+    if not teams:
+        table = table[
+            table["active"] | (table.groupby(keys, sort=False)["activities"].transform("sum") > 0)
+        ]
+    wide = table.set_index([*keys, "type"])["activities"].unstack("type", sort=False)
+    wide = wide.reindex(columns=types).fillna(0).astype("int64")
+    names = {t: f"type_{i}" for i, t in enumerate(types)}
+    wide = wide.rename(columns=names).reset_index()
+    wide.columns.name = None
+    wide["activities"] = wide[list(names.values())].sum(axis=1).astype("int64")
+    columns = {n: Column(_type_label(t), "count") for t, n in names.items()}
+    columns["activities"] = Column("All activities", "count")
+    if teams:
+        columns["active_reps"] = Column("Reps employed", "count")
+    return wide, columns

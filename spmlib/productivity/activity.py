@@ -26,18 +26,22 @@ creation or quota start up to the reference date ``Dataset.as_of``):
 - **revenue per rep** = bookings / full-time reps, where full-time reps = the group's
   months_active / the months of the range (a rep hired half-way counts one half).
 
-The ramp of new hires lives in :mod:`spmlib.productivity.ramp`.
+:func:`activity_volume` and :func:`activity_outcomes` also take a dataset opened in an engine
+(:class:`~spmlib.engine.tables.Tables`): the engine counts the activities by raw rep, type,
+outcome and period in one ``GROUP BY`` (:func:`_engine_counts`), and these definitions run on
+those counts, the same code as for a loaded dataset. The ramp of new hires lives in
+:mod:`spmlib.productivity.ramp`.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from spmlib.core.buckets import (
-    count_codes,
     in_range,
     months_active,
     period_codes,
@@ -48,14 +52,18 @@ from spmlib.core.buckets import (
 )
 from spmlib.core.grouping import group_columns
 from spmlib.core.periods import period_range
-from spmlib.core.ranges import resolve_range
+from spmlib.core.ranges import day_range, resolve_range
 from spmlib.core.stats import rate_table
 from spmlib.io.schema import Dataset
 from spmlib.productivity.kpis import kpis
 
+if TYPE_CHECKING:
+    from spmlib.engine.tables import Tables
+
 __all__ = [
     "REP_COLUMNS",
     "activity_volume",
+    "team_activity_volume",
     "activity_time_share",
     "activity_mix",
     "activity_outcomes",
@@ -69,7 +77,7 @@ REP_COLUMNS = ["rep_id", "rep_name", "team"]
 
 
 def activity_volume(
-    ds: Dataset,
+    ds: Dataset | Tables,
     freq: str = "month",
     start: pd.Timestamp | str | None = None,
     end: pd.Timestamp | str | None = None,
@@ -78,7 +86,9 @@ def activity_volume(
 
     Parameters
     ----------
-    ds : the dataset (scope it first with ``Dataset.scoped``).
+    ds : the dataset: a loaded :class:`~spmlib.io.schema.Dataset` (scope it first with
+        ``Dataset.scoped``; counted in pandas), or :class:`~spmlib.engine.tables.Tables` opened
+        in an engine (counted where the data is by one ``GROUP BY``, same results).
     freq : "week" (Monday start), "month", "quarter" (fiscal) or "year" (fiscal).
     start, end : inclusive range; see :func:`resolve_range`.
 
@@ -91,6 +101,16 @@ def activity_volume(
     ``period``, ``period_start``, ``type``, ``activities`` (int64), ``active`` (bool: the rep was
     hired on or before the period's last day, or has no hire date; use it to leave pre-hire
     periods out of medians).
+
+    Notes
+    -----
+    In an engine, the activities are grouped by their raw ``rep_id``, ``type``, period (through
+    a calendar table, day -> period) and, for the types that read as ``referral``, ``outcome``:
+    a few thousand rows, whatever the size of the table. The rules (types lower-cased and
+    singular, the referral split, reps matched, zeros filled) then run on those counts in
+    pandas, the same code as for a loaded dataset (:func:`_volume`). Activities outside the
+    range are read only for the referral types, since one ``received`` referral anywhere in
+    the data splits the type.
 
     Examples
     --------
@@ -110,12 +130,48 @@ def activity_volume(
     2      b  2026-01   call           0
     3      b  2026-01  email           0
     """
-    lo, hi = resolve_range(ds, start, end)
+    lo, hi = _resolve(ds, start, end)
     fy = ds.config.fiscal_year_start_month
     periods = period_range(lo, hi, freq, fy)
     reps = ds.reps.reset_index(drop=True)
+    if not isinstance(ds, Dataset):
+        days = pd.Series(pd.date_range(lo, hi, freq="D"))
+        calendar = pd.DataFrame({"day": days, "period": period_codes(days, periods, freq, fy)})
+        counts = _engine_counts(ds, calendar, ("referral",))
+        return _volume(
+            reps,
+            periods,
+            counts[["rep_id", "type", "outcome"]],
+            counts["period"].to_numpy(dtype=np.int64),
+            counts["activities"].to_numpy(dtype=np.int64),
+        )
     acts = ds.activities
     inside = in_range(acts["date"], lo, hi)
+    p_code = np.where(inside, period_codes(acts["date"], periods, freq, fy), -1)
+    return _volume(reps, periods, acts, p_code)
+
+
+def _resolve(ds: Dataset | Tables, start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """:func:`resolve_range` of a loaded dataset or of one opened in an engine."""
+    if isinstance(ds, Dataset):
+        return resolve_range(ds, start, end)
+    return day_range(start, end, ds.data_range()[0], ds.as_of)
+
+
+def _volume(
+    reps: pd.DataFrame,
+    periods: pd.DataFrame,
+    acts: pd.DataFrame,
+    p_code: np.ndarray,
+    weight: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The table of :func:`activity_volume` from activities, or counts of them.
+
+    ``acts`` holds ``rep_id``, ``type`` and (optionally) ``outcome``, one row per activity or
+    per group of ``weight`` identical activities (None: 1 each); ``p_code`` is each row's
+    position in ``periods`` (-1: outside the range). Rows of every period, even outside the
+    range, decide whether ``referral`` splits.
+    """
     type_code, types = type_codes(acts["type"])
     if "referral" in types and "outcome" in acts.columns:
         ref = types.index("referral")
@@ -124,14 +180,13 @@ def activity_volume(
             types = [*types[:ref], "referral given", *types[ref + 1 :], "referral received"]
             type_code = np.where(received, len(types) - 1, type_code)
     rep_code = rep_codes(reps, acts["rep_id"])
-    p_code = period_codes(acts["date"], periods, freq, fy)
-    ok = inside & (rep_code >= 0) & (p_code >= 0) & (type_code >= 0)
+    ok = (rep_code >= 0) & (p_code >= 0) & (type_code >= 0)
     seen = np.unique(type_code[ok])
     types = [types[i] for i in seen]
     type_code = np.searchsorted(seen, type_code)
     n_r, n_p, n_t = len(reps), len(periods), len(types)
-    flat = (rep_code[ok] * n_p + p_code[ok]) * n_t + type_code[ok]
-    counts = np.bincount(flat, minlength=n_r * n_p * n_t).astype(np.int64)
+    flat = (rep_code * n_p + p_code) * n_t + type_code
+    counts = _tally(flat, n_r * n_p * n_t, ok, weight)
     r_idx = np.repeat(np.arange(n_r), n_p * n_t)
     p_idx = np.tile(np.repeat(np.arange(n_p), n_t), n_r)
     t_idx = np.tile(np.arange(n_t), n_r * n_p)
@@ -158,6 +213,91 @@ def activity_volume(
         out["active"] = True
     out["active"] = out["active"].astype(bool)
     return out
+
+
+def _engine_counts(
+    tables: Tables, calendar: pd.DataFrame, types: tuple[str, ...], received: bool = False
+) -> pd.DataFrame:
+    """The activities of ``tables`` counted in its engine, by raw ``rep_id``, ``type``,
+    ``outcome`` and ``period``: columns ``rep_id``, ``type``, ``outcome``, ``period``,
+    ``activities``. Reads only these columns (and ``date``) of the activities.
+
+    ``calendar`` maps each ``day`` of the range to its ``period`` code; days outside it get -1.
+    The outcome is kept for the raw types that read as one of ``types`` (:func:`type_codes`)
+    and, with ``received``, wherever it may read as ``received`` (it contains the word in any
+    case: a superset, :func:`word_mask` decides), else it is missing. Rows outside the range
+    are read only where the outcome is kept (the rules decide on the whole data whether
+    referrals split), so a short range reads few row groups.
+    """
+    cols = ["rep_id", "type", "outcome", "period", "activities"]
+    if not tables.has("activities"):
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in cols[3:] else object) for c in cols}
+        )
+    eng, q = tables.engine, tables.engine.quote
+    days = calendar.assign(day=pd.to_datetime(calendar["day"]).dt.date)
+    eng.register("spm_activity_calendar", days)
+    lo, hi = calendar["day"].min(), calendar["day"].max()
+    where = f"a.{q('date')} BETWEEN {eng.day(lo)} AND {eng.day(hi)}"
+    keep = []
+    if tables.has("activities", "outcome"):
+        kinds = ", ".join(eng.literal(t) for t in _raw_types(tables, types))
+        keep += [f"a.{q('type')} IN ({kinds})"] if kinds else []
+        keep += [f"lower(a.{q('outcome')}) LIKE '%received%'"] if received else []
+    outcome = f"CAST(NULL AS {eng.string_type})"
+    if keep:
+        outcome = f"CASE WHEN {' OR '.join(keep)} THEN a.{q('outcome')} END"
+        where = " OR ".join([where, *keep])
+    tables.report("counting activities")
+    rows = (
+        f"SELECT a.{q('rep_id')} AS rep_id, a.{q('type')} AS {q('type')}, {outcome} AS outcome, "
+        f"coalesce(c.period, -1) AS period FROM activities a "
+        f"LEFT JOIN spm_activity_calendar c ON a.{q('date')} = c.day WHERE {where}"
+    )
+    return eng.sql(
+        f"SELECT rep_id, {q('type')}, outcome, period, count(*) AS activities FROM ({rows}) t "
+        f"GROUP BY rep_id, {q('type')}, outcome, period"
+    )
+
+
+def _raw_types(tables: Tables, names: tuple[str, ...]) -> list[str]:
+    """The raw values of the activities' ``type`` that read as one of ``names``
+    (:func:`type_codes`)."""
+    raw = tables.engine.sql(f"SELECT DISTINCT {tables.engine.quote('type')} AS t FROM activities")
+    codes, found = type_codes(raw["t"])
+    return [t for t, c in zip(raw["t"], codes, strict=True) if c >= 0 and found[c] in names]
+
+
+def team_activity_volume(volume: pd.DataFrame) -> pd.DataFrame:
+    """Activities per team, period and type: the sum over each team's reps.
+
+    Parameters
+    ----------
+    volume : output of :func:`activity_volume` (a rep counts in the team the reps table gives
+        it, for every period).
+
+    Returns
+    -------
+    DataFrame, one row per team x period x type, teams sorted, periods and types in the order
+    of ``volume``: ``team``, ``period``, ``period_start``, ``type``, ``activities`` (int64: the
+    team's reps' activities), ``active_reps`` (int64: the team's reps hired on or before the
+    period's last day, or with no hire date).
+
+    Examples
+    --------
+    >>> vol = pd.DataFrame({"rep_id": ["a", "b"], "rep_name": ["Ann", "Bob"], "team": ["T", "T"],
+    ...     "period": ["2026-01"] * 2, "period_start": pd.to_datetime(["2026-01-01"] * 2),
+    ...     "type": ["call", "call"], "activities": [2, 3], "active": [True, False]})
+    >>> team_activity_volume(vol)[["team", "period", "type", "activities", "active_reps"]]
+      team   period  type  activities  active_reps
+    0    T  2026-01  call           5            1
+    """
+    keys = ["team", "period", "period_start", "type"]
+    out = volume.groupby(keys, sort=False, dropna=False, as_index=False).agg(
+        activities=("activities", "sum"), active_reps=("active", "sum")
+    )
+    out = out.astype({"activities": "int64", "active_reps": "int64"})
+    return out.sort_values(["team", "period_start"], kind="stable").reset_index(drop=True)
 
 
 def activity_time_share(
@@ -252,22 +392,20 @@ def _empty(cols: list[str]) -> pd.DataFrame:
     )
 
 
-def _count_by_rep(
-    reps: pd.DataFrame, rep_ids: pd.Series, mask: np.ndarray | None = None
-) -> np.ndarray:
-    codes = rep_codes(reps, rep_ids)
-    if mask is not None:
-        codes = codes[np.asarray(mask, dtype=bool)]
-    codes = codes[codes >= 0]
-    return np.bincount(codes, minlength=len(reps)).astype(np.int64)
-
-
 def activity_outcomes(
-    ds: Dataset,
+    ds: Dataset | Tables,
     start: pd.Timestamp | str | None = None,
     end: pd.Timestamp | str | None = None,
 ) -> pd.DataFrame:
     """Activity-to-outcome ratios per rep over the range (definitions in the module docstring).
+
+    Parameters
+    ----------
+    ds : a loaded :class:`~spmlib.io.schema.Dataset` (counted in pandas), or
+        :class:`~spmlib.engine.tables.Tables` opened in an engine (activities counted there by
+        one ``GROUP BY``, as in :func:`activity_volume`; leads by rep and source; deals
+        through :func:`~spmlib.productivity.kpis.kpis`; same results).
+    start, end : inclusive range; see :func:`resolve_range`.
 
     Returns
     -------
@@ -279,39 +417,23 @@ def activity_outcomes(
     ``calls_per_meeting``, ``meetings_per_opportunity``, ``activities_per_won_deal``,
     ``opportunities_per_month``, ``activities_per_month``.
     """
-    lo, hi = resolve_range(ds, start, end)
+    lo, hi = _resolve(ds, start, end)
     reps = ds.reps.reset_index(drop=True)
-    acts = ds.activities
-    type_code, types = type_codes(acts["type"])
-    outcome = word_mask(acts["outcome"] if "outcome" in acts.columns else None, len(acts))
-    accepted, received = outcome("accepted"), outcome("received")
-
-    def is_type(name: str) -> np.ndarray:
-        return type_code == (types.index(name) if name in types else -2)
-
-    rep = np.where(in_range(acts["date"], lo, hi), rep_codes(reps, acts["rep_id"]), -1)
-    is_prop, is_ref = is_type("proposal"), is_type("referral")
-    out = reps[REP_COLUMNS].copy()
-    out["months_active"] = months_active(reps, lo, hi).to_numpy()
-    out["activities"] = count_codes(rep, len(reps))
-    out["calls"] = count_codes(rep, len(reps), is_type("call"))
-    out["meetings"] = count_codes(rep, len(reps), is_type("meeting"))
-    out["proposals"] = count_codes(rep, len(reps), is_prop)
-    out["proposals_decided"] = count_codes(
-        rep, len(reps), is_prop & (accepted | outcome("rejected"))
-    )
-    out["proposals_accepted"] = count_codes(rep, len(reps), is_prop & accepted)
-    out = rate_table(out, "proposals_accepted", "proposals_decided", "proposal_acceptance")
-    out["referrals_given"] = count_codes(rep, len(reps), is_ref & ~received)
-    if (is_ref & received).any() or _logs_received_referrals(ds):
-        out["referrals_received"] = count_codes(rep, len(reps), is_ref & received)
+    if isinstance(ds, Dataset):
+        acts = ds.activities
+        inside = in_range(acts["date"], lo, hi)
+        out, logged = _outcome_counts(reps, acts, inside)
     else:
+        calendar = pd.DataFrame({"day": pd.date_range(lo, hi, freq="D"), "period": 0})
+        rows = _engine_counts(ds, calendar, ("proposal", "referral"), received=True)
+        weight = rows["activities"].to_numpy(dtype=np.int64)
+        out, logged = _outcome_counts(reps, rows, rows["period"].to_numpy() == 0, weight)
+    out.insert(3, "months_active", months_active(reps, lo, hi).to_numpy())
+    if not logged:
         out["referrals_received"] = _referrals_received(ds, reps, lo, hi)
-    opp = ds.opportunities
-    created = (opp["created_date"] >= lo) & (opp["created_date"] <= hi)
-    won = (opp["status"] == "won") & (opp["close_date"] >= lo) & (opp["close_date"] <= hi)
-    out["opportunities_created"] = _count_by_rep(reps, opp["rep_id"], created.to_numpy())
-    out["won"] = _count_by_rep(reps, opp["rep_id"], won.to_numpy())
+    deals = kpis(ds, by="rep", start=lo, end=hi).set_index("rep_id")
+    for col in ("opportunities_created", "won"):
+        out[col] = deals[col].reindex(reps["rep_id"]).fillna(0).to_numpy(dtype=np.int64)
     out["calls_per_meeting"] = safe_ratio(out["calls"], out["meetings"])
     out["meetings_per_opportunity"] = safe_ratio(out["meetings"], out["opportunities_created"])
     out["activities_per_won_deal"] = safe_ratio(out["activities"], out["won"])
@@ -320,31 +442,84 @@ def activity_outcomes(
     return out.reset_index(drop=True)
 
 
-def _logs_received_referrals(ds: Dataset) -> bool:
-    acts = ds.activities
-    if "outcome" not in acts.columns or acts.empty:
-        return False
-    return bool(acts["outcome"].astype("string").str.strip().str.lower().eq("received").any())
+def _outcome_counts(
+    reps: pd.DataFrame, acts: pd.DataFrame, inside: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[pd.DataFrame, bool]:
+    """The activity counts of :func:`activity_outcomes` per rep (``REP_COLUMNS``, then
+    ``activities`` .. ``referrals_received``), from activities (``rep_id``, ``type``,
+    optionally ``outcome``) or counts of them (``weight`` identical rows each); ``inside``:
+    the rows in the range. And whether any row, in the range or not, has the outcome
+    ``received`` (referrals received are then counted from the activities, else from the
+    leads: :func:`_referrals_received`)."""
+    type_code, types = type_codes(acts["type"])
+    outcome = word_mask(acts["outcome"] if "outcome" in acts.columns else None, len(acts))
+    accepted, received = outcome("accepted"), outcome("received")
+
+    def is_type(name: str) -> np.ndarray:
+        return type_code == (types.index(name) if name in types else -2)
+
+    rep = np.where(inside, rep_codes(reps, acts["rep_id"]), -1)
+
+    def count(mask: np.ndarray | bool = True) -> np.ndarray:
+        return _tally(rep, len(reps), (rep >= 0) & mask, weight)
+
+    is_prop, is_ref = is_type("proposal"), is_type("referral")
+    out = reps[REP_COLUMNS].copy()
+    out["activities"] = count()
+    out["calls"] = count(is_type("call"))
+    out["meetings"] = count(is_type("meeting"))
+    out["proposals"] = count(is_prop)
+    out["proposals_decided"] = count(is_prop & (accepted | outcome("rejected")))
+    out["proposals_accepted"] = count(is_prop & accepted)
+    out = rate_table(out, "proposals_accepted", "proposals_decided", "proposal_acceptance")
+    out["referrals_given"] = count(is_ref & ~received)
+    out["referrals_received"] = count(is_ref & received)
+    return out, bool(received.any())
 
 
-def _referrals_received(ds: Dataset, reps: pd.DataFrame, lo, hi) -> np.ndarray:
-    if not ds.leads.empty:
-        leads = ds.leads
-        src = leads["source"].astype("string").str.strip().str.lower()
-        mask = (
-            src.str.startswith("referral").fillna(False).to_numpy()
-            & ((leads["created_date"] >= lo) & (leads["created_date"] <= hi)).to_numpy()
-        )
-        return _count_by_rep(reps, leads["rep_id"], mask)
-    opp = ds.opportunities
-    if "lead_source" not in opp.columns:
+def _referrals_received(ds: Dataset | Tables, reps: pd.DataFrame, lo, hi) -> np.ndarray:
+    """Per rep, the leads created in the range whose ``source`` reads as a referral (lower-cased,
+    stripped, starting with ``referral``); without leads, the opportunities' ``lead_source``."""
+    if isinstance(ds, Dataset):
+        if not ds.leads.empty:
+            frame, col = ds.leads, "source"
+        elif "lead_source" in ds.opportunities.columns:
+            frame, col = ds.opportunities, "lead_source"
+        else:
+            return np.zeros(len(reps), dtype=np.int64)
+        inside = in_range(frame["created_date"], lo, hi)
+        return _count_referrals(reps, frame["rep_id"], frame[col], inside)
+    if ds.count("leads") > 0:
+        table, col = "leads", "source"
+    elif ds.has("opportunities", "lead_source"):
+        table, col = "opportunities", "lead_source"
+    else:
         return np.zeros(len(reps), dtype=np.int64)
-    src = opp["lead_source"].astype("string").str.strip().str.lower()
-    mask = (
-        src.str.startswith("referral").fillna(False).to_numpy()
-        & ((opp["created_date"] >= lo) & (opp["created_date"] <= hi)).to_numpy()
+    eng, q = ds.engine, ds.engine.quote
+    rows = eng.sql(
+        f"SELECT rep_id, {q(col)} AS source, count(*) AS n FROM {table} "
+        f"WHERE created_date BETWEEN {eng.day(lo)} AND {eng.day(hi)} GROUP BY rep_id, {q(col)}"
     )
-    return _count_by_rep(reps, opp["rep_id"], mask)
+    inside = np.ones(len(rows), dtype=bool)
+    weight = rows["n"].to_numpy(dtype=np.int64)
+    return _count_referrals(reps, rows["rep_id"], rows["source"], inside, weight)
+
+
+def _count_referrals(
+    reps: pd.DataFrame, rep_ids: pd.Series, sources: pd.Series, inside, weight=None
+) -> np.ndarray:
+    """Per rep, the rows (``weight`` each) in the range whose source reads as a referral."""
+    src = sources.astype("string").str.strip().str.lower()
+    mask = src.str.startswith("referral").fillna(False).to_numpy(dtype=bool) & inside
+    codes = rep_codes(reps, rep_ids)
+    return _tally(codes, len(reps), (codes >= 0) & mask, weight)
+
+
+def _tally(codes: np.ndarray, n: int, keep: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """How many of the rows ``keep`` carry each code 0..n-1, a row counting ``weight`` (None:
+    1; the engine's counts of identical rows)."""
+    w = None if weight is None else weight[keep]
+    return np.bincount(codes[keep], weights=w, minlength=n).astype(np.int64)
 
 
 def revenue_per_rep(
