@@ -39,11 +39,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from spmlib.core.grouping import group_codes, group_list, rep_groups
+from spmlib.core.grouping import group_list
 from spmlib.core.ranges import day_range
-from spmlib.engine.base import slice_on
 from spmlib.engine.derived import caches, derived_parquet
 from spmlib.funnel.conversion import FunnelCounts, funnel_table
+from spmlib.funnel.engine_sql import add_up, by_slice, group_order, group_select, in_slice
 
 __all__ = ["engine_stage_funnel", "prepare_deal_summaries"]
 
@@ -69,24 +69,9 @@ def engine_stage_funnel(
     eng, q, config = tables.engine, tables.engine.quote, tables.config
     stages = config.funnel_stages
     n, won = len(stages), len(stages) - 1
-    opp_cols = tables.info["opportunities"].columns
-    rep_cols = [c for c in cols if c not in opp_cols]
-    if rep_cols:
-        from spmlib.exceptions import UnknownNameError
-
-        for c in rep_cols:
-            if not tables.has("reps", c):
-                available = sorted({*opp_cols, *tables.info["reps"].columns})
-                raise UnknownNameError("group column", c, available)
+    gsel, join = group_select(tables, cols)
     _register_ranks(tables)
     has_history = tables.has("stage_history") and tables.count("stage_history") > 0
-    gsel = "".join(f"{'r' if c in rep_cols else 'o'}.{q(c)} AS {q(c)}, " for c in cols)
-    join = "LEFT JOIN spm_reps r ON o.rep_id = r.rep_id" if rep_cols else ""
-    if rep_cols:  # first row per rep_id, as spmlib.core.grouping.with_rep_columns
-        eng.execute(
-            "CREATE OR REPLACE TEMP VIEW spm_reps AS SELECT * FROM reps WHERE _row IN "
-            "(SELECT min(_row) FROM reps GROUP BY rep_id)"
-        )
     cur = (
         "CASE o.stage "
         + " ".join(f"WHEN {eng.literal(s)} THEN {k}" for k, s in enumerate(stages))
@@ -135,14 +120,14 @@ def engine_stage_funnel(
     if len(slices) == 1:  # one query: the counts and the engine's exact medians
         medians = "".join(f", {eng.median(f'm{k}')} AS median{k}" for k in range(n_open))
         sql = counts.replace("{sums}", gk + sums + (medians if has_history else ""))
-        table = eng.sql(_in_slice(sql, slices[0]))
+        table = eng.sql(in_slice(sql, slices[0]))
     elif not has_history:  # slices of deals in bounded memory: the counts add up
         sql = counts.replace("{sums}", gk + sums)
-        table = _add_up(_by_slice(tables, sql, slices), cols)
+        table = add_up(by_slice(tables, sql, slices), cols)
     else:  # and so do the counts of each number of days in each open stage
         days = "".join(f", {eng.value_counts_map(f'm{k}')} AS days{k}" for k in range(n_open))
         sql = counts.replace("{sums}", gk + sums + days)
-        parts = _by_slice(tables, sql, slices)
+        parts = by_slice(tables, sql, slices)
         table = _with_medians(parts, cols, n_open)
     return _to_funnel(tables, cols, table, stages, has_history)
 
@@ -193,7 +178,7 @@ def _summary_files(tables, slices: list[str]) -> tuple[str, list[str] | None]:
     config = tables.config
     n, n_open, n_ranked = len(config.funnel_stages), len(config.open_stages), len(config.stages)
     per_deal = _per_deal_sql(tables.engine, n, n_open, n_ranked, exits=True)
-    queries = [_in_slice(per_deal, part) for part in slices]
+    queries = [in_slice(per_deal, part) for part in slices]
     return per_deal, derived_parquet(tables, "deal stage summaries", per_deal, queries)
 
 
@@ -204,30 +189,6 @@ def _register_ranks(tables) -> None:
     tables.engine.register("spm_ranks", pd.DataFrame({"stage": stages, "rank": range(len(stages))}))
 
 
-def _in_slice(sql: str, part: str) -> str:
-    """``sql`` with its slice placeholders set to the condition ``part`` of
-    :meth:`~spmlib.engine.base.Engine.key_slices`."""
-    o_part, h_part = slice_on(part, "o.opp_id"), slice_on(part, "h.opp_id")
-    return sql.replace("{o_slice}", o_part).replace("{h_slice}", h_part)
-
-
-def _by_slice(tables, sql: str, slices: list[str]) -> list[pd.DataFrame]:
-    """The results of ``sql`` on each slice of deals, one after the other."""
-    out = []
-    for i, part in enumerate(slices, 1):
-        tables.report(f"funnel of the deals, slice {i} of {len(slices)}")
-        out.append(tables.engine.sql(_in_slice(sql, part)))
-    return out
-
-
-def _add_up(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
-    """The counts of several slices of deals, summed per group."""
-    frame = pd.concat(parts, ignore_index=True)
-    if not cols:
-        return frame.sum().to_frame().T
-    return frame.groupby(cols, dropna=False, sort=False).sum().reset_index()
-
-
 def _with_medians(parts: list[pd.DataFrame], cols: list[str], n_open: int) -> pd.DataFrame:
     """The counts of the slices of deals ``parts`` added up per group, with ``median{k}``, the
     median days in each open stage, exact from how many deals spent each number of days there
@@ -235,7 +196,7 @@ def _with_medians(parts: list[pd.DataFrame], cols: list[str], n_open: int) -> pd
     from spmlib.engine.medians import map_counts, medians_from_counts
 
     maps = [f"days{k}" for k in range(n_open)]
-    table = _add_up([part.drop(columns=maps) for part in parts], cols)
+    table = add_up([part.drop(columns=maps) for part in parts], cols)
     each = [map_counts(p, cols, f"days{k}").assign(rank=k) for p in parts for k in range(n_open)]
     counts = pd.concat([c for c in each if len(c)] or each[:1], ignore_index=True)
     medians = medians_from_counts(counts, [*cols, "rank"])
@@ -413,11 +374,7 @@ def _to_funnel(tables, cols, table, stages, losses_known) -> pd.DataFrame:
     """The engine's counts as :class:`FunnelCounts`, in the group order of the pandas funnel
     (groups sorted, missing values a group of their own, every group of reps present)."""
     n, won = len(stages), len(stages) - 1
-    keys = table[cols].copy()
-    for c in cols:
-        if keys[c].dtype == object or pd.api.types.is_string_dtype(keys[c]):
-            keys[c] = keys[c].astype("string")
-    codes, groups = group_codes(keys, cols, rep_groups(tables.reps, cols))
+    codes, groups = group_order(tables, table, cols)
     n_groups = len(groups)
 
     def matrix(prefix: str, count: int) -> np.ndarray:
