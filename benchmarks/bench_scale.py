@@ -14,7 +14,10 @@ steadier than the wall time):
   The funnel's first run is shown apart from the median of the later ones. On data split into
   slices (over 5M deals) validation writes each deal's stage summary to the cache, once per
   fingerprint, and every funnel reads it (:mod:`spmlib.engine.derived`); validate's time
-  includes writing them.
+  includes writing them;
+- ``spm activity PATH --format csv`` (every activity counted by rep, month and type),
+  ``spm pipeline PATH`` and ``spm flow PATH --start --end`` (a year), held to the funnel's
+  targets (the issue names none for them).
 
 Each line says whether its target is met (the 1M targets up to 10M opportunities, the 100M
 ones above). ``spm validate`` runs first, each run with a fresh cache (cold, every rule); it
@@ -48,6 +51,10 @@ duckdb.sql('''SELECT rep_id, count(*) FILTER (WHERE status = 'won') AS won,
   sum(amount) FILTER (WHERE status = 'won') AS bookings
   FROM read_parquet('{path}') GROUP BY rep_id ORDER BY rep_id''').fetchall()
 """
+
+
+#: The range of ``spm flow``: a year of the sample's data.
+FLOW = ("2025-01-01", "2025-12-31")
 
 
 class Failed(Exception):
@@ -145,6 +152,12 @@ def run(args: argparse.Namespace, caches: str) -> int:
     kp = median_of([spm, "kpis", str(data), "--by", "rep"], env, args.repeat)
     first = measure([spm, "funnel", str(data)], env)  # the first after validation
     fu = median_of([spm, "funnel", str(data)], env, args.repeat)
+    others = {
+        "spm activity:": [spm, "activity", str(data), "--format", "csv"],
+        "spm pipeline:": [spm, "pipeline", str(data)],
+        "spm flow (a year):": [spm, "flow", str(data), "--start", FLOW[0], "--end", FLOW[1]],
+    }
+    others = {label: median_of(cmd, env, args.repeat) for label, cmd in others.items()}
     load = os.getloadavg()[0]
     print(f"{rows:,} opportunities, medians of {args.repeat} whole-process runs (wall s, peak MB, "
           f"CPU s = user + system; load average {load:.1f} on {os.cpu_count()} cores):")  # fmt: skip
@@ -166,6 +179,10 @@ def run(args: argparse.Namespace, caches: str) -> int:
             f"  ({writer} wrote each deal's stage summary to the cache, once for these files; "
             "the funnels after it read it)"
         )
+    for label, run in others.items():
+        print(f"  {label:35s} {run[0]:6.2f} s  {run[1]:6.0f} MB  {run[2]:6.2f} s  "
+              f"= {run[0] / ref[0]:.1f}x the reference's time"
+              + verdict(*run[:2], (60, 2048) if large else (2, 1024)))  # fmt: skip
     if val is not None:
         print(f"  spm validate (cold, every rule):    {val[0]:6.2f} s  {val[1]:6.0f} MB  "
               f"{val[2]:6.2f} s  = {val[0] / ref[0]:.1f}x the reference's time"
