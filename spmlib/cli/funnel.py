@@ -29,7 +29,8 @@ from spmlib.cli.common import (
 )
 from spmlib.exceptions import SpmError
 from spmlib.funnel.conversion import FUNNEL_COLUMNS
-from spmlib.funnel.pipeline_sums import CLOSE_PERIODS, FLOW_MEASURES
+from spmlib.funnel.flow import FLOW_MEASURES
+from spmlib.funnel.pipeline_sums import CLOSE_PERIODS
 
 #: Columns printed by `spm funnel` after the group columns: those of
 #: :data:`spmlib.funnel.conversion.FUNNEL_COLUMNS` but the cumulative interval and the flag.

@@ -24,9 +24,12 @@ from spmlib.core.ranges import day_range
 from spmlib.funnel.progress import deal_progress
 from spmlib.io.schema import DatasetConfig
 
-__all__ = ["pipeline_flow"]
+__all__ = ["FLOW_MEASURES", "flow_table", "pipeline_flow"]
 
 log = logging.getLogger(__name__)
+
+#: The measures of the flow, in order: open_start + created - won - lost = open_end.
+FLOW_MEASURES = ("open_start", "created", "won", "lost", "open_end")
 
 
 @per_pipeline
@@ -100,9 +103,8 @@ def pipeline_flow(
     }
     amount = opps["amount"].fillna(0.0).to_numpy(dtype="float64")
     n = len(groups)
-    frames = []
-    for measure, weights in (("count", None), ("amount", amount)):
-        part = pd.DataFrame(
+    count, money = (
+        pd.DataFrame(
             {
                 name: np.bincount(
                     codes[m], weights=None if weights is None else weights[m], minlength=n
@@ -110,11 +112,25 @@ def pipeline_flow(
                 for name, m in masks.items()
             }
         )
+        for weights in (None, amount)
+    )
+    return flow_table(groups, cols, count, money)
+
+
+def flow_table(
+    groups: pd.DataFrame, cols: list[str], count: pd.DataFrame, amount: pd.DataFrame
+) -> pd.DataFrame:
+    """The table of :func:`pipeline_flow` from the measures (columns :data:`FLOW_MEASURES`, a
+    row per group of ``groups``, in its order) in deals (``count``) and in money (``amount``):
+    for each group a count row, then an amount row."""
+    frames = []
+    for measure, part in (("count", count), ("amount", amount)):
+        part = part[list(FLOW_MEASURES)].copy()
         part.insert(0, "measure", measure)
-        part["_code"] = np.arange(n)
+        part["_code"] = np.arange(len(groups))
         frames.append(part)
     out = pd.concat(frames, ignore_index=True).sort_values(["_code"], kind="stable")
     out = out.reset_index(drop=True)
     for i, c in enumerate(cols):
         out.insert(i, c, groups[c].to_numpy()[out["_code"].to_numpy()])
-    return out[[*cols, "measure", "open_start", "created", "won", "lost", "open_end"]]
+    return out[[*cols, "measure", *FLOW_MEASURES]]

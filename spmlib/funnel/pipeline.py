@@ -42,6 +42,7 @@ from spmlib.io.schema import DatasetConfig
 
 __all__ = [
     "open_pipeline",
+    "open_pipeline_table",
     "stage_win_probability",
     "weighted_pipeline",
     "coverage",
@@ -95,15 +96,24 @@ def open_pipeline(
     require_columns(opportunities, ["stage", "status", "amount", "close_date"], "opportunities")
     opps = with_rep_columns(opportunities, reps, cols)
     opps = opps[opps["status"] == "open"].copy()
-    rank = {s: i for i, s in enumerate(config.open_stages)}
-    opps["_rank"] = opps["stage"].map(rank)
     opps["close_period_start"] = period_start(
         opps["close_date"], freq, config.fiscal_year_start_month
     ).to_numpy()
+    return open_pipeline_table(opps.assign(deals=1), cols, freq, config)
+
+
+def open_pipeline_table(
+    rows: pd.DataFrame, cols: list[str], freq: str, config: DatasetConfig
+) -> pd.DataFrame:
+    """The table of :func:`open_pipeline` from ``rows`` of the group columns ``cols``,
+    ``stage``, ``close_period_start``, ``deals`` and ``amount``: one per open deal (``deals``
+    1), or per combination already summed (by an engine: :mod:`spmlib.funnel.pipeline_sums`).
+    The combinations are summed, open stages in funnel order."""
+    rows = rows.assign(_rank=rows["stage"].map({s: i for i, s in enumerate(config.open_stages)}))
     keys = [*cols, "_rank", "stage", "close_period_start"]
     out = (
-        opps.groupby(keys, dropna=False, sort=True)
-        .agg(deals=("stage", "size"), amount=("amount", "sum"))
+        rows.groupby(keys, dropna=False, sort=True)
+        .agg(deals=("deals", "sum"), amount=("amount", "sum"))
         .reset_index()
     )
     out["close_period"] = period_label(

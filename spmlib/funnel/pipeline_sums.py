@@ -41,24 +41,22 @@ import pandas as pd
 import pyarrow as pa
 
 from spmlib.core.grouping import group_list
-from spmlib.core.periods import period_kind, period_label, period_start
+from spmlib.core.periods import period_kind, period_start
 from spmlib.core.pipelines import require_one_pipeline
 from spmlib.core.ranges import day_range
 from spmlib.engine.base import MONEY
 from spmlib.exceptions import ParameterError
 from spmlib.funnel.engine_sql import add_up, by_slice, group_order, group_select, in_slice
+from spmlib.funnel.flow import FLOW_MEASURES, flow_table
+from spmlib.funnel.pipeline import open_pipeline_table
 
-__all__ = ["CLOSE_PERIODS", "FLOW_MEASURES", "engine_open_pipeline", "engine_pipeline_flow"]
+__all__ = ["CLOSE_PERIODS", "engine_open_pipeline", "engine_pipeline_flow"]
 
 log = logging.getLogger(__name__)
 
 #: The close periods of the open pipeline (``freq`` of
 #: :func:`~spmlib.funnel.pipeline.open_pipeline`): calendar months, fiscal quarters.
 CLOSE_PERIODS = ("month", "quarter")
-
-#: The columns of the pipeline flow after ``measure``, in order
-#: (:func:`~spmlib.funnel.flow.pipeline_flow`).
-FLOW_MEASURES = ("open_start", "created", "won", "lost", "open_end")
 
 
 def engine_open_pipeline(
@@ -95,7 +93,7 @@ def engine_open_pipeline(
         f"LEFT JOIN spm_close_periods c ON o.close_date = c.day {join} "
         f"WHERE o.status = 'open') d GROUP BY {gk}stage, period"
     )
-    return _in_pandas_order(_combinations(tables, table, cols, starts), cols, freq, config)
+    return open_pipeline_table(_combinations(tables, table, cols, starts), cols, freq, config)
 
 
 def _combinations(tables, table: pd.DataFrame, cols: list[str], starts: np.ndarray):
@@ -113,24 +111,6 @@ def _combinations(tables, table: pd.DataFrame, cols: list[str], starts: np.ndarr
     rows["deals"] = table["deals"].to_numpy(dtype="int64")
     rows["amount"] = _to_float(table["amount"])
     return rows
-
-
-def _in_pandas_order(rows: pd.DataFrame, cols: list[str], freq: str, config) -> pd.DataFrame:
-    """The combinations ``rows`` (one each) in the order, columns and dtypes of
-    :func:`~spmlib.funnel.pipeline.open_pipeline`: grouped again as it groups the deals."""
-    rows["_rank"] = rows["stage"].map({s: i for i, s in enumerate(config.open_stages)})
-    keys = [*cols, "_rank", "stage", "close_period_start"]
-    out = (
-        rows.groupby(keys, dropna=False, sort=True)
-        .agg(deals=("deals", "sum"), amount=("amount", "sum"))
-        .reset_index()
-    )
-    out["close_period"] = period_label(
-        out["close_period_start"], freq, config.fiscal_year_start_month
-    ).astype("string")
-    out["deals"] = out["deals"].astype("int64")
-    out["amount"] = out["amount"].astype("float64")
-    return out[[*cols, "stage", "close_period", "close_period_start", "deals", "amount"]]
 
 
 def _register_close_periods(tables, freq: str) -> np.ndarray:
@@ -212,20 +192,11 @@ def _flow_table(tables, table: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     out: every group in its order (zeros when it has no deals), a count row then an amount
     row."""
     codes, groups = group_order(tables, table, cols)
-    n = len(groups)
-    frames = []
-    for measure, prefix in (("count", "n_"), ("amount", "a_")):
-        part = pd.DataFrame({m: np.zeros(n) for m in FLOW_MEASURES})
-        for m in FLOW_MEASURES:
-            part.loc[codes, m] = _to_float(table[prefix + m])
-        part.insert(0, "measure", measure)
-        part["_code"] = np.arange(n)
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True).sort_values(["_code"], kind="stable")
-    out = out.reset_index(drop=True)
-    for i, c in enumerate(cols):
-        out.insert(i, c, groups[c].to_numpy()[out["_code"].to_numpy()])
-    return out[[*cols, "measure", *FLOW_MEASURES]]
+    count, amount = ({m: np.zeros(len(groups)) for m in FLOW_MEASURES} for _ in range(2))
+    for m in FLOW_MEASURES:
+        count[m][codes] = _to_float(table[f"n_{m}"])
+        amount[m][codes] = _to_float(table[f"a_{m}"])
+    return flow_table(groups, cols, pd.DataFrame(count), pd.DataFrame(amount))
 
 
 def _flow_sql(tables, cols: list[str], gsel: str, join: str, lo, hi) -> str:
