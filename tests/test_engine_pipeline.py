@@ -275,6 +275,16 @@ def test_spm_pipeline_json_by_team_per_quarter(tmp_path):
     ]
 
 
+def test_spm_pipeline_table_for_people(tmp_path):
+    folder = write(deals(), tmp_path / "d", "csv")
+    args = ["pipeline", str(folder), "--by", "team", "--freq", "quarter"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Expected close" in result.stdout and "FY2027-Q1" in result.stdout
+    assert "$100" in result.stdout  # (T1, stage A: $100.25)
+    assert "2026-02-01" not in result.stdout  # the quarter's first day: in csv and json only
+
+
 def test_spm_flow_csv_and_table(tmp_path):
     folder = write(deals(), tmp_path / "d", "csv")
     args = ["flow", str(folder), "--start", "2026-01-15", "--end", "2026-01-31"]

@@ -164,6 +164,8 @@ def pipeline_command(
             ds.opportunities, config=ds.config, by=by, reps=ds.reps, freq=freq.value
         ),
     )
+    if fmt is OutputFormat.table:  # the period's label says it; its first day is for files
+        table = table.drop(columns="close_period_start")
     emit(table, fmt, title="Open pipeline", currency=currency)
 
 
