@@ -120,10 +120,26 @@ def in_range(dates: pd.Series, lo: pd.Timestamp, hi: pd.Timestamp) -> np.ndarray
     return (d >= lo.to_datetime64()) & (d <= hi.to_datetime64())
 
 
-def count_codes(codes: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """How many rows carry each code 0..n-1 (codes < 0 and rows outside ``mask`` ignored)."""
+def count_codes(
+    codes: np.ndarray,
+    n: int,
+    mask: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """How many rows carry each code 0..n-1 (codes < 0 and rows outside ``mask`` ignored), a
+    row counting ``weight`` (None: 1; e.g. an engine's count of identical rows).
+
+    Examples
+    --------
+    >>> count_codes(np.array([0, 2, 2, -1]), 3)
+    array([1, 0, 2])
+    >>> keep, weight = np.array([True, True, False]), np.array([4, 5, 6])
+    >>> count_codes(np.array([0, 2, 2]), 3, keep, weight)
+    array([4, 0, 5])
+    """
     keep = codes >= 0 if mask is None else (codes >= 0) & np.asarray(mask, dtype=bool)
-    return np.bincount(codes[keep], minlength=n).astype(np.int64)
+    w = None if weight is None else weight[keep]
+    return np.bincount(codes[keep], weights=w, minlength=n).astype(np.int64)
 
 
 def word_mask(values: pd.Series | None, length: int):

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from spmlib.core.buckets import (
+    count_codes,
     in_range,
     months_active,
     period_codes,
@@ -186,7 +187,7 @@ def _volume(
     type_code = np.searchsorted(seen, type_code)
     n_r, n_p, n_t = len(reps), len(periods), len(types)
     flat = (rep_code * n_p + p_code) * n_t + type_code
-    counts = _tally(flat, n_r * n_p * n_t, ok, weight)
+    counts = count_codes(flat, n_r * n_p * n_t, ok, weight)
     r_idx = np.repeat(np.arange(n_r), n_p * n_t)
     p_idx = np.tile(np.repeat(np.arange(n_p), n_t), n_r)
     t_idx = np.tile(np.arange(n_t), n_r * n_p)
@@ -461,7 +462,7 @@ def _outcome_counts(
     rep = np.where(inside, rep_codes(reps, acts["rep_id"]), -1)
 
     def count(mask: np.ndarray | bool = True) -> np.ndarray:
-        return _tally(rep, len(reps), (rep >= 0) & mask, weight)
+        return count_codes(rep, len(reps), mask, weight)
 
     is_prop, is_ref = is_type("proposal"), is_type("referral")
     out = reps[REP_COLUMNS].copy()
@@ -512,14 +513,7 @@ def _count_referrals(
     src = sources.astype("string").str.strip().str.lower()
     mask = src.str.startswith("referral").fillna(False).to_numpy(dtype=bool) & inside
     codes = rep_codes(reps, rep_ids)
-    return _tally(codes, len(reps), (codes >= 0) & mask, weight)
-
-
-def _tally(codes: np.ndarray, n: int, keep: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
-    """How many of the rows ``keep`` carry each code 0..n-1, a row counting ``weight`` (None:
-    1; the engine's counts of identical rows)."""
-    w = None if weight is None else weight[keep]
-    return np.bincount(codes[keep], weights=w, minlength=n).astype(np.int64)
+    return count_codes(codes, len(reps), mask, weight)
 
 
 def revenue_per_rep(
