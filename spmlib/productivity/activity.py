@@ -224,11 +224,12 @@ def _engine_counts(
     ``activities``. Reads only these columns (and ``date``) of the activities.
 
     ``calendar`` maps each ``day`` of the range to its ``period`` code; days outside it get -1.
-    The outcome is kept for the raw types that read as one of ``types`` (:func:`type_codes`)
-    and, with ``received``, wherever it may read as ``received`` (it contains the word in any
-    case: a superset, :func:`word_mask` decides), else it is missing. Rows outside the range
-    are read only where the outcome is kept (the rules decide on the whole data whether
-    referrals split), so a short range reads few row groups.
+    The outcome is kept where the raw type may read as one of ``types`` (it contains the name
+    in any case: a superset, :func:`type_codes` decides) and, with ``received``, wherever it
+    may read as ``received`` (it contains the word in any case: a superset, :func:`word_mask`
+    decides), else it is missing: one scan, no look at the distinct types first. Rows outside
+    the range are read only where the outcome is kept (the rules decide on the whole data
+    whether referrals split), so a short range reads few row groups.
     """
     cols = ["rep_id", "type", "outcome", "period", "activities"]
     if not tables.has("activities"):
@@ -242,8 +243,7 @@ def _engine_counts(
     where = f"a.{q('date')} BETWEEN {eng.day(lo)} AND {eng.day(hi)}"
     keep = []
     if tables.has("activities", "outcome"):
-        kinds = ", ".join(eng.literal(t) for t in _raw_types(tables, types))
-        keep += [f"a.{q('type')} IN ({kinds})"] if kinds else []
+        keep += [f"lower(a.{q('type')}) LIKE {eng.literal(f'%{t}%')}" for t in types]
         keep += [f"lower(a.{q('outcome')}) LIKE '%received%'"] if received else []
     outcome = f"CAST(NULL AS {eng.string_type})"
     if keep:
@@ -259,14 +259,6 @@ def _engine_counts(
         f"SELECT rep_id, {q('type')}, outcome, period, count(*) AS activities FROM ({rows}) t "
         f"GROUP BY rep_id, {q('type')}, outcome, period"
     )
-
-
-def _raw_types(tables: Tables, names: tuple[str, ...]) -> list[str]:
-    """The raw values of the activities' ``type`` that read as one of ``names``
-    (:func:`type_codes`)."""
-    raw = tables.engine.sql(f"SELECT DISTINCT {tables.engine.quote('type')} AS t FROM activities")
-    codes, found = type_codes(raw["t"])
-    return [t for t, c in zip(raw["t"], codes, strict=True) if c >= 0 and found[c] in names]
 
 
 def team_activity_volume(volume: pd.DataFrame) -> pd.DataFrame:
