@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from spmlib import config
+from spmlib.engine.staging import written_whole
 
 __all__ = ["DERIVED_VERSION", "caches", "derived_parquet"]
 
@@ -88,21 +88,12 @@ def _where(source: str) -> str:
 
 
 def _write(tables, folder: Path, name: str, owner: str, queries: Sequence[str]) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".derived-", dir=folder.parent))
-    try:
+    with written_whole(folder, ".derived-") as tmp:
         for i, sql in enumerate(queries):
             tables.report(f"{name}, slice {i + 1} of {len(queries)}")
             tables.engine.write_parquet(sql, str(tmp / f"part-{i:05d}.parquet"))
         (tmp / "owner.txt").write_text(owner)
-        tmp.rename(folder)
-        log.info("%s written to %s", name, folder)
-    except OSError:
-        if not folder.is_dir():
-            raise
-        log.info("%s was written by another process first", folder)  # the same rows
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("%s written to %s", name, folder)
 
 
 def _remove_older(folder: Path, owner: str) -> None:

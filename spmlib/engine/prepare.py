@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spmlib.config import CACHE_DIR
+from spmlib.engine.staging import written_whole
 from spmlib.exceptions import DataValidationError, Problem
 from spmlib.io.readers import align_headers, normal_header
 from spmlib.io.schema import TABLES
@@ -175,19 +176,15 @@ def _write(
     from spmlib.io.validate import check_columns, check_parsing
 
     problems = list(read_problems)
-    tmp = Path(tempfile.mkdtemp(prefix=".prep-", dir=_ensure(folder.parent)))
-    if raw is not None:
-        problems += check_columns(name, raw, file, columns)
-        typed = coerce_table(name, raw, timezone, formats, decimal)
-        problems += check_parsing(name, raw, typed, file, columns, formats, decimal)
-        typed = typed.assign(_row=raw.index.to_numpy().astype("int64"))
-        typed.to_parquet(tmp / "data.parquet", index=False)
-    (tmp / "problems.json").write_text(json.dumps([p.__dict__ for p in problems]))
-    (tmp / "file.txt").write_text(file)
-    try:
-        tmp.rename(folder)
-    except OSError:  # another process wrote the same copy first
-        shutil.rmtree(tmp, ignore_errors=True)
+    with written_whole(folder, ".prep-") as tmp:
+        if raw is not None:
+            problems += check_columns(name, raw, file, columns)
+            typed = coerce_table(name, raw, timezone, formats, decimal)
+            problems += check_parsing(name, raw, typed, file, columns, formats, decimal)
+            typed = typed.assign(_row=raw.index.to_numpy().astype("int64"))
+            typed.to_parquet(tmp / "data.parquet", index=False)
+        (tmp / "problems.json").write_text(json.dumps([p.__dict__ for p in problems]))
+        (tmp / "file.txt").write_text(file)
     log.info("typed copy of %s written to %s", file, folder)
 
 
