@@ -301,9 +301,9 @@ def test_cli_activity_csv_json_and_table(tmp_path):
         assert label in result.stdout
     assert "2026-01" not in result.stdout
     # from February the types are call, referral given and received (the meeting was in
-    # January); Bob's row for March: no call, 1 referral given, none received, 1 in all
+    # January); Bob's row for March: 1 in all, no call, 1 referral given, none received
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()]
-    assert ["Bob", "North", "2026-03", "0", "1", "0", "1"] in rows
+    assert ["Bob", "North", "2026-03", "1", "0", "1", "0"] in rows
 
 
 def test_cli_activity_help_defines_the_count():

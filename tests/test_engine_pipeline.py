@@ -283,6 +283,8 @@ def test_spm_pipeline_table_for_people(tmp_path):
     assert "Expected close" in result.stdout and "FY2027-Q1" in result.stdout
     assert "$100" in result.stdout  # (T1, stage A: $100.25)
     assert "2026-02-01" not in result.stdout  # the quarter's first day: in csv and json only
+    narrow = runner.invoke(app, args, env={"COLUMNS": "45"})  # the amount stays, the count goes
+    assert "Amount" in narrow.stdout and "$200" in narrow.stdout and "Deals" not in narrow.stdout
 
 
 def test_spm_flow_csv_and_table(tmp_path):

@@ -165,7 +165,9 @@ def pipeline_command(
         ),
     )
     if fmt is OutputFormat.table:  # the period's label says it; its first day is for files
-        table = table.drop(columns="close_period_start")
+        # the amount before the count: the column a narrow terminal keeps
+        keys = [c for c in table.columns if c not in ("close_period_start", "deals", "amount")]
+        table = table[[*keys, "amount", "deals"]]
     emit(table, fmt, title="Open pipeline", currency=currency)
 
 

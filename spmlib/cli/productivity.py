@@ -180,7 +180,7 @@ def activity_command(
     --by team sums the activities of the team's reps (each rep in the team the reps table
     gives, for every period); 'Reps employed' counts the team's reps hired by the period's end.
 
-    As a table: a row per rep (or team) and period, a column per type and the total; periods
+    As a table: a row per rep (or team) and period, the total, then a column per type; periods
     before a rep was hired are left out, unless they have activities. As csv or json: a row
     per rep (or team), period and type, with `active` (the rep was hired by the period's end)
     or `active_reps`.
@@ -214,8 +214,8 @@ def _type_label(kind: str) -> str:
 
 
 def _by_type(table: pd.DataFrame, teams: bool) -> tuple[pd.DataFrame, dict[str, Column]]:
-    """The counts of ``spm activity`` with a column per type (in the table's order) and their
-    total, a row per rep (or team) and period (pre-hire periods without activities left out);
+    """The counts of ``spm activity`` with their total, then a column per type (in the table's
+    order), a row per rep (or team) and period (pre-hire periods without activities left out);
     and the definitions of the type columns."""
     keys = ["team", "period", "active_reps"] if teams else ["rep_id", "rep_name", "team", "period"]
     types = list(dict.fromkeys(table["type"]))
@@ -228,7 +228,8 @@ def _by_type(table: pd.DataFrame, teams: bool) -> tuple[pd.DataFrame, dict[str, 
     names = {t: f"type_{i}" for i, t in enumerate(types)}
     wide = wide.rename(columns=names).reset_index()
     wide.columns.name = None
-    wide["activities"] = wide[list(names.values())].sum(axis=1).astype("int64")
+    # the total first, after the keys: the column a narrow terminal keeps
+    wide.insert(len(keys), "activities", wide[list(names.values())].sum(axis=1).astype("int64"))
     columns = {n: Column(_type_label(t), "count") for t, n in names.items()}
     columns["activities"] = Column("All activities", "count")
     if teams:
